@@ -1,0 +1,15 @@
+// Micro-scale (channel reserve + send (+ recv to free the slot)): far below the timer resolution per operation, so
+// each sample times a batch of h.batch operations and records the mean.
+import { warmInstance } from "./common.js";
+
+export default async function (h) {
+  const inst = await warmInstance(h);
+  const f = inst.exports.bench_reserve_send;
+  h.describe("channel reserve + send (+ recv to free the slot), timed in batches");
+  for (let i = 0; i < 50; i++) f(h.batch); // warm the code (tier-up)
+  for (let i = 0; i < h.iterations; i++) {
+    const t0 = h.now();
+    f(h.batch);
+    h.recordBatch(h.now() - t0, h.batch);
+  }
+}

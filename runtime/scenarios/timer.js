@@ -1,0 +1,15 @@
+// Micro-scale (timeout arm + cancel): far below the timer resolution per operation, so
+// each sample times a batch of h.batch operations and records the mean.
+import { warmInstance } from "./common.js";
+
+export default async function (h) {
+  const inst = await warmInstance(h);
+  const f = inst.exports.bench_timer;
+  h.describe("timeout arm + cancel, timed in batches");
+  for (let i = 0; i < 50; i++) f(h.batch); // warm the code (tier-up)
+  for (let i = 0; i < h.iterations; i++) {
+    const t0 = h.now();
+    f(h.batch);
+    h.recordBatch(h.now() - t0, h.batch);
+  }
+}

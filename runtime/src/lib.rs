@@ -1,0 +1,764 @@
+//! A compact structured-concurrency runtime core for the browser.
+//!
+//! Single-threaded and deterministic: the scheduler picks the next ready task
+//! with a seeded generator, so the same seed gives the same order.
+//!
+//! - **Regions** own tasks. No task outlives its region: closing a region
+//!   requests cancellation of nothing, but waits until every child has
+//!   finished (close implies quiescence), and a closed region accepts no
+//!   new tasks.
+//! - **Cancellation** is a protocol: `cancel` records a request; the task
+//!   observes it at its next `checkpoint` (phase `Draining`), runs its
+//!   cleanup, returns, and the runtime finalizes it with `Outcome::Cancelled`,
+//!   which is what `join` reports. The phases of every task are kept in order.
+//! - **Obligations**: a two-phase channel. `reserve` yields a [`Permit`];
+//!   the permit is either committed (`send`) or aborted (`abort`, or drop,
+//!   including when the task holding it is cancelled or dropped). The channel
+//!   counts reserved, committed and aborted permits, so a leak is visible.
+//! - **Timers**: a hashed timer wheel driven by a host clock (in the browser,
+//!   `performance.now`), with arm and cancel.
+//! - feature `trace`: a compact event trace and replay that checks the replay
+//!   produces the same events (divergence is reported with its position).
+//! - feature `dev`: task names, leak and orphan reports, invariant assertions.
+
+mod channel;
+mod timer;
+#[cfg(feature = "trace")]
+pub mod trace;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use channel::{ChannelId, ChannelStats, Permit};
+pub use timer::{TimerId, TimerWheel};
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Index of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(pub u32);
+
+/// Index of a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RegionId(pub u32);
+
+/// How a task ended, as `join` observes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok(u64),
+    Cancelled,
+}
+
+/// Marker error a task returns when it stops because it was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cancelled;
+
+/// Cancellation phases, in the only order they may occur.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Running,
+    /// `cancel` was called; the task has not reached a checkpoint yet.
+    CancelRequested,
+    /// The task observed the request at a checkpoint and runs its cleanup.
+    Draining,
+    /// The task returned; its outcome is final.
+    Finalized,
+}
+
+type TaskFuture = Pin<Box<dyn Future<Output = Result<u64, Cancelled>>>>;
+
+struct Task {
+    future: Option<TaskFuture>,
+    region: RegionId,
+    phase: Phase,
+    /// Every phase the task went through, in order.
+    phases: Vec<Phase>,
+    outcome: Option<Outcome>,
+    joiners: Vec<Waker>,
+    #[cfg(feature = "dev")]
+    name: String,
+}
+
+struct Region {
+    parent: Option<RegionId>,
+    open: bool,
+    live_children: u32,
+    /// Set when the region closed with every child finished.
+    quiescent: bool,
+}
+
+/// SplitMix64: small, fast, and a good enough stream for scheduling order.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u32) -> u32 {
+        ((self.next_u64() >> 32) * n as u64 >> 32) as u32
+    }
+}
+
+/// Wakers push task ids here; the scheduler drains it.
+#[derive(Default)]
+struct WakeQueue(Mutex<Vec<u32>>);
+
+struct TaskWaker {
+    id: u32,
+    queue: Arc<WakeQueue>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Ok(mut q) = self.queue.0.lock() {
+            q.push(self.id);
+        }
+    }
+}
+
+pub(crate) struct Core {
+    tasks: Vec<Task>,
+    regions: Vec<Region>,
+    ready: Vec<u32>,
+    queued: Vec<bool>,
+    wakes: Arc<WakeQueue>,
+    wakers: Vec<Waker>,
+    rng: Rng,
+    pub(crate) timers: TimerWheel,
+    pub(crate) channels: Vec<channel::Channel>,
+    live_tasks: u32,
+    #[cfg(feature = "trace")]
+    pub(crate) trace: trace::Tracer,
+}
+
+impl Core {
+    fn new(seed: u64) -> Core {
+        Core {
+            tasks: Vec::new(),
+            regions: vec![Region { parent: None, open: true, live_children: 0, quiescent: false }],
+            ready: Vec::new(),
+            queued: Vec::new(),
+            wakes: Arc::default(),
+            wakers: Vec::new(),
+            rng: Rng::new(seed),
+            timers: TimerWheel::new(0),
+            channels: Vec::new(),
+            live_tasks: 0,
+            #[cfg(feature = "trace")]
+            trace: trace::Tracer::default(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn event(&mut self, _kind: u8, _id: u32) {
+        #[cfg(feature = "trace")]
+        self.trace.event(_kind, _id);
+    }
+
+    fn make_ready(&mut self, id: u32) {
+        let i = id as usize;
+        if i < self.queued.len() && !self.queued[i] && self.tasks[i].future.is_some() {
+            self.queued[i] = true;
+            self.ready.push(id);
+        }
+    }
+
+    fn drain_wakes(&mut self) {
+        let ids: Vec<u32> = match self.wakes.0.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => Vec::new(),
+        };
+        for id in ids {
+            self.make_ready(id);
+        }
+    }
+
+    fn set_phase(&mut self, id: u32, p: Phase) {
+        let t = &mut self.tasks[id as usize];
+        #[cfg(feature = "dev")]
+        assert!(
+            p > t.phase,
+            "invariant: task {} ({}) moved from phase {:?} to {:?}; phases only advance",
+            id,
+            t.name,
+            t.phase,
+            p
+        );
+        if p > t.phase {
+            t.phase = p;
+            t.phases.push(p);
+        }
+    }
+}
+
+/// The runtime. Cheap to clone (shared handle).
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) core: Rc<RefCell<Core>>,
+}
+
+/// What a task sees of the runtime.
+#[derive(Clone)]
+pub struct Cx {
+    rt: Runtime,
+    id: TaskId,
+}
+
+pub(crate) mod ev {
+    pub const SPAWN: u8 = 1;
+    pub const POLL: u8 = 2;
+    pub const DONE: u8 = 3;
+    pub const CANCEL: u8 = 4;
+    pub const DRAIN: u8 = 5;
+    pub const TIMER: u8 = 6;
+    pub const SEND: u8 = 7;
+    pub const RECV: u8 = 8;
+    pub const ABORT: u8 = 9;
+}
+
+impl Runtime {
+    pub fn new(seed: u64) -> Runtime {
+        Runtime { core: Rc::new(RefCell::new(Core::new(seed))) }
+    }
+
+    /// The root region, open for the runtime's lifetime.
+    pub fn root(&self) -> RegionId {
+        RegionId(0)
+    }
+
+    /// Open a child region.
+    pub fn region(&self, parent: RegionId) -> RegionId {
+        let mut c = self.core.borrow_mut();
+        assert!(c.regions[parent.0 as usize].open, "cannot open a region inside a closed region");
+        c.regions.push(Region { parent: Some(parent), open: true, live_children: 0, quiescent: false });
+        RegionId(c.regions.len() as u32 - 1)
+    }
+
+    /// Spawn a task in an open region. Returns `None` if the region is closed.
+    pub fn spawn<F, Fut>(&self, region: RegionId, f: F) -> Option<TaskId>
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: Future<Output = Result<u64, Cancelled>> + 'static,
+    {
+        self.spawn_named(region, "task", f)
+    }
+
+    /// Spawn with a name (kept with the `dev` feature, for diagnostics).
+    pub fn spawn_named<F, Fut>(&self, region: RegionId, _name: &str, f: F) -> Option<TaskId>
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: Future<Output = Result<u64, Cancelled>> + 'static,
+    {
+        let id = {
+            let mut c = self.core.borrow_mut();
+            let r = region.0 as usize;
+            if r >= c.regions.len() || !c.regions[r].open {
+                return None;
+            }
+            c.regions[r].live_children += 1;
+            let id = c.tasks.len() as u32;
+            c.tasks.push(Task {
+                future: None,
+                region,
+                phase: Phase::Running,
+                phases: vec![Phase::Running],
+                outcome: None,
+                joiners: Vec::new(),
+                #[cfg(feature = "dev")]
+                name: _name.to_string(),
+            });
+            c.queued.push(false);
+            let w = Waker::from(Arc::new(TaskWaker { id, queue: c.wakes.clone() }));
+            c.wakers.push(w);
+            c.live_tasks += 1;
+            c.event(ev::SPAWN, id);
+            id
+        };
+        let fut = f(Cx { rt: self.clone(), id: TaskId(id) });
+        let mut c = self.core.borrow_mut();
+        c.tasks[id as usize].future = Some(Box::pin(fut));
+        c.make_ready(id);
+        Some(TaskId(id))
+    }
+
+    /// Request cancellation. The task sees it at its next checkpoint.
+    pub fn cancel(&self, t: TaskId) {
+        let waker = {
+            let mut c = self.core.borrow_mut();
+            let Some(task) = c.tasks.get(t.0 as usize) else { return };
+            if task.phase != Phase::Running {
+                return;
+            }
+            c.set_phase(t.0, Phase::CancelRequested);
+            c.event(ev::CANCEL, t.0);
+            c.wakers[t.0 as usize].clone()
+        };
+        waker.wake();
+    }
+
+    /// Outcome of a finished task.
+    pub fn outcome(&self, t: TaskId) -> Option<Outcome> {
+        self.core.borrow().tasks.get(t.0 as usize).and_then(|t| t.outcome)
+    }
+
+    /// Phases a task went through, in order.
+    pub fn phases(&self, t: TaskId) -> Vec<Phase> {
+        self.core.borrow().tasks[t.0 as usize].phases.clone()
+    }
+
+    pub fn live_tasks(&self) -> u32 {
+        self.core.borrow().live_tasks
+    }
+
+    /// Poll one ready task, chosen by the seeded scheduler. Returns false
+    /// when nothing is ready.
+    pub fn step(&self) -> bool {
+        let (id, mut fut, waker) = {
+            let mut c = self.core.borrow_mut();
+            c.drain_wakes();
+            if c.ready.is_empty() {
+                return false;
+            }
+            let n = c.ready.len() as u32;
+            #[cfg(feature = "trace")]
+            let pick = match {
+                let core = &mut *c;
+                core.trace.replay_pick(&core.ready)
+            } {
+                Some(i) => i,
+                None => c.rng.below(n) as usize,
+            };
+            #[cfg(not(feature = "trace"))]
+            let pick = c.rng.below(n) as usize;
+            let id = c.ready.swap_remove(pick);
+            c.queued[id as usize] = false;
+            let Some(fut) = c.tasks[id as usize].future.take() else { return true };
+            c.event(ev::POLL, id);
+            (id, fut, c.wakers[id as usize].clone())
+        };
+        let mut cx = Context::from_waker(&waker);
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Pending => {
+                self.core.borrow_mut().tasks[id as usize].future = Some(fut);
+            }
+            Poll::Ready(res) => {
+                drop(fut);
+                self.finish(id, res);
+            }
+        }
+        true
+    }
+
+    fn finish(&self, id: u32, res: Result<u64, Cancelled>) {
+        let joiners = {
+            let mut c = self.core.borrow_mut();
+            let requested = c.tasks[id as usize].phase >= Phase::CancelRequested;
+            let outcome = match res {
+                Ok(v) if !requested => Outcome::Ok(v),
+                // A task that was asked to cancel and returned is cancelled,
+                // whatever it returned: the joiner must observe the cancel.
+                _ => Outcome::Cancelled,
+            };
+            if requested && c.tasks[id as usize].phase == Phase::CancelRequested {
+                // Returned without reaching a checkpoint: it still drained.
+                c.set_phase(id, Phase::Draining);
+            }
+            c.set_phase(id, Phase::Finalized);
+            c.event(ev::DONE, id);
+            let t = &mut c.tasks[id as usize];
+            t.outcome = Some(outcome);
+            let region = t.region;
+            let joiners = std::mem::take(&mut t.joiners);
+            c.live_tasks -= 1;
+            let r = &mut c.regions[region.0 as usize];
+            r.live_children -= 1;
+            if !r.open && r.live_children == 0 {
+                r.quiescent = true;
+            }
+            joiners
+        };
+        for w in joiners {
+            w.wake();
+        }
+    }
+
+    /// Run until no task is ready (tasks waiting on timers or channels stay).
+    pub fn run_until_idle(&self) -> u32 {
+        let mut n = 0;
+        while self.step() {
+            n += 1;
+        }
+        n
+    }
+
+    /// Close a region: no new tasks; drive the scheduler until every child
+    /// has finished. Returns true when the region is quiescent; false if
+    /// children are still blocked (on timers or channels) with nothing ready.
+    pub fn close(&self, region: RegionId) -> bool {
+        self.core.borrow_mut().regions[region.0 as usize].open = false;
+        loop {
+            {
+                let mut c = self.core.borrow_mut();
+                let r = &mut c.regions[region.0 as usize];
+                if r.live_children == 0 {
+                    r.quiescent = true;
+                    return true;
+                }
+            }
+            if !self.step() {
+                return false;
+            }
+        }
+    }
+
+    pub fn is_quiescent(&self, region: RegionId) -> bool {
+        self.core.borrow().regions[region.0 as usize].quiescent
+    }
+
+    pub fn region_parent(&self, region: RegionId) -> Option<RegionId> {
+        self.core.borrow().regions[region.0 as usize].parent
+    }
+
+    /// Advance the clock to `now_us` and fire due timers.
+    pub fn advance(&self, now_us: u64) -> u32 {
+        let fired = self.core.borrow_mut().timers.advance(now_us);
+        let n = fired.len() as u32;
+        for w in fired {
+            w.wake();
+        }
+        n
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.core.borrow().timers.now()
+    }
+
+    /// Arm a bare timer (no task) at `deadline_us`.
+    pub fn arm(&self, deadline_us: u64) -> TimerId {
+        let mut c = self.core.borrow_mut();
+        let id = c.timers.arm(deadline_us, None);
+        c.event(ev::TIMER, id.0 as u32);
+        id
+    }
+
+    pub fn disarm(&self, t: TimerId) -> bool {
+        self.core.borrow_mut().timers.cancel(t)
+    }
+
+    /// Open a two-phase channel with `capacity` slots.
+    pub fn channel(&self, capacity: usize) -> ChannelId {
+        let mut c = self.core.borrow_mut();
+        c.channels.push(channel::Channel::new(capacity));
+        ChannelId(c.channels.len() as u32 - 1)
+    }
+
+    pub fn channel_stats(&self, ch: ChannelId) -> ChannelStats {
+        self.core.borrow().channels[ch.0 as usize].stats()
+    }
+
+    /// Reserve a slot without waiting (None when full).
+    pub fn try_reserve(&self, ch: ChannelId) -> Option<Permit> {
+        channel::try_reserve(self, ch)
+    }
+
+    /// Take one message without waiting.
+    pub fn try_recv(&self, ch: ChannelId) -> Option<u64> {
+        channel::try_recv(self, ch)
+    }
+
+    /// Tasks that are not finished, with their region (dev: names).
+    pub fn orphans(&self) -> Vec<String> {
+        let c = self.core.borrow();
+        c.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.outcome.is_none() && !c.regions[t.region.0 as usize].open)
+            .map(|(i, _t)| {
+                #[cfg(feature = "dev")]
+                return format!("task {i} `{}` in closed region {} has not finished", _t.name, _t.region.0);
+                #[cfg(not(feature = "dev"))]
+                format!("task {i}")
+            })
+            .collect()
+    }
+
+    /// Leak report: unfinished tasks and unresolved permits.
+    #[cfg(feature = "dev")]
+    pub fn leak_report(&self) -> String {
+        let c = self.core.borrow();
+        let mut out = String::new();
+        for (i, t) in c.tasks.iter().enumerate() {
+            if t.outcome.is_none() {
+                out.push_str(&format!("task {i} `{}` is unfinished in phase {:?}\n", t.name, t.phase));
+            }
+        }
+        for (i, ch) in c.channels.iter().enumerate() {
+            let s = ch.stats();
+            if s.reserved != s.committed + s.aborted {
+                out.push_str(&format!(
+                    "channel {i}: {} permits reserved, {} committed, {} aborted: {} outstanding\n",
+                    s.reserved,
+                    s.committed,
+                    s.aborted,
+                    s.reserved - s.committed - s.aborted
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl Cx {
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    /// A cancellation checkpoint: yields `Err(Cancelled)` once cancel was
+    /// requested (entering the drain phase), else `Ok(())`.
+    pub fn checkpoint(&self) -> Result<(), Cancelled> {
+        let mut c = self.rt.core.borrow_mut();
+        let phase = c.tasks[self.id.0 as usize].phase;
+        match phase {
+            Phase::Running => Ok(()),
+            Phase::CancelRequested => {
+                c.set_phase(self.id.0, Phase::Draining);
+                c.event(ev::DRAIN, self.id.0);
+                Err(Cancelled)
+            }
+            _ => Err(Cancelled),
+        }
+    }
+
+    /// Yield to the scheduler once, then checkpoint.
+    pub fn yield_now(&self) -> YieldNow {
+        YieldNow { cx: self.clone(), yielded: false }
+    }
+
+    /// Spawn a sibling in `region`.
+    pub fn spawn<F, Fut>(&self, region: RegionId, f: F) -> Option<TaskId>
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: Future<Output = Result<u64, Cancelled>> + 'static,
+    {
+        self.rt.spawn(region, f)
+    }
+
+    /// Wait for a task to finish and observe its outcome.
+    pub fn join(&self, t: TaskId) -> Join {
+        Join { rt: self.rt.clone(), t }
+    }
+
+    /// Sleep until the clock reaches `deadline_us`; a cancel request wakes
+    /// the sleeper, which then returns `Err(Cancelled)`.
+    pub fn sleep_until(&self, deadline_us: u64) -> Sleep {
+        Sleep { cx: self.clone(), deadline: deadline_us, timer: None }
+    }
+
+    /// Reserve a channel slot, waiting for capacity.
+    pub fn reserve(&self, ch: ChannelId) -> channel::Reserve {
+        channel::Reserve { cx: self.clone(), ch }
+    }
+
+    /// Receive a message, waiting for one.
+    pub fn recv(&self, ch: ChannelId) -> channel::Recv {
+        channel::Recv { cx: self.clone(), ch }
+    }
+}
+
+pub struct YieldNow {
+    cx: Cx,
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = Result<(), Cancelled>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.yielded {
+            return Poll::Ready(self.cx.checkpoint());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+pub struct Join {
+    rt: Runtime,
+    t: TaskId,
+}
+
+impl Future for Join {
+    type Output = Outcome;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        let mut c = self.rt.core.borrow_mut();
+        let t = &mut c.tasks[self.t.0 as usize];
+        match t.outcome {
+            Some(o) => Poll::Ready(o),
+            None => {
+                t.joiners.push(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+pub struct Sleep {
+    cx: Cx,
+    deadline: u64,
+    timer: Option<TimerId>,
+}
+
+impl Future for Sleep {
+    type Output = Result<(), Cancelled>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Err(e) = self.cx.checkpoint() {
+            return Poll::Ready(Err(e));
+        }
+        let rt = self.cx.rt.clone();
+        let mut c = rt.core.borrow_mut();
+        if c.timers.now() >= self.deadline {
+            return Poll::Ready(Ok(()));
+        }
+        if self.timer.is_none() {
+            let deadline = self.deadline;
+            self.timer = Some(c.timers.arm(deadline, Some(cx.waker().clone())));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(t) = self.timer.take() {
+            if let Ok(mut c) = self.cx.rt.core.try_borrow_mut() {
+                c.timers.cancel(t);
+            }
+        }
+    }
+}
+
+/// Drive a future to completion on a fresh runtime (host tests, benches).
+pub fn block_on_task<F, Fut>(rt: &Runtime, f: F) -> Option<Outcome>
+where
+    F: FnOnce(Cx) -> Fut,
+    Fut: Future<Output = Result<u64, Cancelled>> + 'static,
+{
+    let t = rt.spawn(rt.root(), f)?;
+    rt.run_until_idle();
+    rt.outcome(t)
+}
+
+/// Reusable workloads, shared by the wasm entry points, host tests and the
+/// native micro-benchmark, so all three measure the same work.
+pub mod work {
+    use super::*;
+
+    /// Spawn `n` small tasks in a fresh region and join them all.
+    pub fn spawn_join(rt: &Runtime, n: u32) -> u64 {
+        let region = rt.region(rt.root());
+        let mut ids = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            ids.push(rt.spawn(region, move |_cx| async move { Ok(i as u64) }).expect("region open"));
+        }
+        rt.close(region);
+        ids.iter().map(|t| match rt.outcome(*t) {
+            Some(Outcome::Ok(v)) => v,
+            _ => 0,
+        }).sum()
+    }
+
+    /// `n` times: reserve a permit, send, receive.
+    pub fn reserve_send(rt: &Runtime, ch: ChannelId, n: u32) -> u64 {
+        let mut sum = 0;
+        for i in 0..n {
+            let p = rt.try_reserve(ch).expect("capacity");
+            p.send(i as u64);
+            sum += rt.try_recv(ch).unwrap_or(0);
+        }
+        sum
+    }
+
+    /// `n` times: arm a timeout and cancel it.
+    pub fn arm_cancel(rt: &Runtime, n: u32) -> u32 {
+        let base = rt.now_us();
+        let mut ok = 0;
+        for i in 0..n {
+            let t = rt.arm(base + 1_000 + (i as u64 % 5_000) * 7);
+            ok += rt.disarm(t) as u32;
+        }
+        ok
+    }
+
+    /// A seeded mixed workload: `tasks` tasks that yield, exchange messages
+    /// through a small channel and finish; returns a checksum.
+    pub fn mixed(rt: &Runtime, seed: u64, tasks: u32) -> u64 {
+        let region = rt.region(rt.root());
+        let ch = rt.channel(4);
+        let mut rng = Rng::new(seed);
+        for i in 0..tasks {
+            let yields = 1 + rng.below(4);
+            let producer = i % 2 == 0;
+            rt.spawn(region, move |cx| async move {
+                let mut acc = 0u64;
+                for _ in 0..yields {
+                    cx.yield_now().await?;
+                    if producer {
+                        let p = cx.reserve(ch).await?;
+                        p.send(i as u64);
+                    } else if let Some(v) = cx.runtime().try_recv(ch) {
+                        acc = acc.wrapping_add(v);
+                    }
+                }
+                Ok(acc)
+            });
+        }
+        // Drain leftovers so producers never block forever.
+        let drain = rt.spawn(region, move |cx| async move {
+            let mut acc = 0u64;
+            for _ in 0..64 {
+                match cx.runtime().try_recv(ch) {
+                    Some(v) => acc = acc.wrapping_add(v),
+                    None => {
+                        if cx.runtime().live_tasks() <= 1 {
+                            break;
+                        }
+                        cx.yield_now().await?;
+                    }
+                }
+            }
+            Ok(acc)
+        });
+        while !rt.close(region) {
+            while rt.try_recv(ch).is_some() {}
+            if rt.live_tasks() == 0 {
+                break;
+            }
+        }
+        drain.and_then(|d| rt.outcome(d)).map(|o| match o {
+            Outcome::Ok(v) => v,
+            Outcome::Cancelled => 0,
+        }).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

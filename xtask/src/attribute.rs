@@ -1,0 +1,631 @@
+//! Stage 4, attribute: where the bytes of a module go.
+//!
+//! - Items (functions, data segments, tables, sections) with shallow and
+//!   retained (dominator-tree) sizes, from twiggy's IR and analyses
+//!   (`twiggy-parser` builds the IR, `twiggy-ir` computes dominators and
+//!   retained sizes). Paths that keep an item alive come from the IR's
+//!   predecessor edges.
+//! - Crates: function bytes rolled up by crate (rule in [`crate_of`]).
+//! - Monomorphization bloat: generic functions with many instantiations.
+//! - Sections (from wasmparser, a current parser): code, data, names,
+//!   producers, DWARF... and the size without custom sections.
+//! - Conservation: item sizes add up to the file size exactly; whatever the
+//!   parser leaves unassigned is an explicit `(unattributed)` item.
+//!
+//! Stripped profiles have no names, so they are attributed through their
+//! named twin (same build, same passes, names kept) after checking that
+//! every function body has the same size in both.
+//!
+//! twiggy's parser is old: when it fails (or panics) on a module, attribution
+//! degrades to section- and function-level sizes from wasmparser and says so.
+
+use crate::util::{kib, write_atomic};
+use crate::wasmfile::{self, Section};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub name: String,
+    /// `function`, `data`, `section`, `debug`, `misc`.
+    pub kind: String,
+    pub shallow_bytes: u64,
+    /// Bytes this item keeps alive (itself + what it dominates); equal to
+    /// shallow in degraded mode.
+    pub retained_bytes: u64,
+    /// Crate of a function (empty for other kinds).
+    pub krate: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrateRow {
+    pub krate: String,
+    pub bytes: u64,
+    pub functions: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mono {
+    pub generic: String,
+    pub instantiations: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffRow {
+    pub name: String,
+    pub old_bytes: u64,
+    pub new_bytes: u64,
+    pub delta: i64,
+    /// grew, shrank, appeared, vanished.
+    pub change: String,
+}
+
+/// The attribution of one module, as written to JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub file: String,
+    /// File the names came from (the named twin for stripped profiles).
+    pub names_from: String,
+    pub file_bytes: u64,
+    pub without_custom_bytes: u64,
+    /// `twiggy` (full IR, retained sizes) or `degraded` (see `note`).
+    pub mode: String,
+    pub note: String,
+    /// Sum of item shallow sizes; equals `file_bytes` (conservation).
+    pub attributed_bytes: u64,
+    pub sections: Vec<Section>,
+    /// Every item, largest shallow first.
+    pub items: Vec<Item>,
+    pub crates: Vec<CrateRow>,
+    pub monomorphizations: Vec<Mono>,
+    /// For the top items by retained size: one path from a root that keeps it alive.
+    pub paths: BTreeMap<String, Vec<String>>,
+    /// Functions whose body size differs between the shipped file and the
+    /// named twin (should be empty).
+    pub twin_mismatches: Vec<String>,
+    pub diff: Option<Diff>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diff {
+    pub against: String,
+    pub old_bytes: u64,
+    pub new_bytes: u64,
+    pub crates: Vec<DiffRow>,
+    pub items: Vec<DiffRow>,
+}
+
+/// Result of attributing a profile: the report and the files written.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    pub report: Report,
+    pub files: Vec<PathBuf>,
+}
+
+impl Attribution {
+    /// "+12.4 KiB: serde_json +9.1 KiB, ..." style contributors vs baseline.
+    pub fn top_contributors(&self, n: usize) -> Vec<String> {
+        let Some(d) = &self.report.diff else { return vec![] };
+        let mut rows: Vec<&DiffRow> = d.crates.iter().filter(|r| r.delta != 0).collect();
+        rows.sort_by_key(|r| -r.delta.abs());
+        let mut out = vec![format!("{} total", signed_kib(d.new_bytes as i64 - d.old_bytes as i64))];
+        out.extend(rows.into_iter().take(n).map(|r| format!("{} {}", r.name, signed_kib(r.delta))));
+        out
+    }
+}
+
+pub fn signed_kib(delta: i64) -> String {
+    format!("{}{:.1} KiB", if delta >= 0 { "+" } else { "-" }, delta.unsigned_abs() as f64 / 1024.0)
+}
+
+/// The crate a demangled function name belongs to. The rule:
+/// - a plain path `a::b::c` belongs to its first segment `a`;
+/// - a trait impl `<T as Trait>::m` belongs to the crate of the self type
+///   `T` (the code is `T`'s behaviour), e.g. `<alloc::vec::Vec<u8> as
+///   core::ops::Drop>::drop` -> `alloc`; `<&T as ..>` and `<[T] as ..>` look
+///   through the reference/slice;
+/// - an inherent impl block `<impl a::X>` belongs to `a`;
+/// - generic instantiations count toward the crate that defines the
+///   generic, not the crate of the type arguments (the code is that crate's);
+/// - names without a path (C symbols, `memcpy`, exports) go to
+///   `(no crate)`.
+pub fn crate_of(name: &str) -> String {
+    let mut s = name.trim();
+    loop {
+        let before = s;
+        s = s.trim_start_matches('<').trim_start();
+        for p in ["impl ", "&mut ", "&", "*const ", "*mut ", "dyn ", "mut ", "[", "("] {
+            if let Some(r) = s.strip_prefix(p) {
+                s = r;
+            }
+        }
+        if s == before {
+            break;
+        }
+    }
+    let end = s.find(|c: char| c == ':' || c == '<' || c == ' ' || c == '>' || c == ';' || c == ']' || c == ',').unwrap_or(s.len());
+    if end == s.len() || !s[end..].starts_with("::") || end == 0 {
+        return "(no crate)".into();
+    }
+    s[..end].to_string()
+}
+
+/// Demangle a symbol (legacy or v0), dropping the hash suffix.
+pub fn demangle(name: &str) -> String {
+    match rustc_demangle::try_demangle(name) {
+        Ok(d) => format!("{d:#}"),
+        Err(_) => name.to_string(),
+    }
+}
+
+/// Generic functions: the name with its generic arguments removed.
+fn generic_of(name: &str) -> Option<String> {
+    if !name.contains('<') {
+        return None;
+    }
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in name.chars() {
+        match c {
+            '<' => {
+                if depth == 0 {
+                    out.push_str("<..>");
+                }
+                depth += 1;
+            }
+            '>' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// Sizes of each function body in the code section, in order.
+fn body_sizes(bytes: &[u8]) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::CodeSectionEntry(b) = p? {
+            out.push(b.range().len() as u64);
+        }
+    }
+    Ok(out)
+}
+
+/// Function names from the name section (index -> name), if any.
+fn function_names(bytes: &[u8]) -> BTreeMap<u32, String> {
+    let mut out = BTreeMap::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::CustomSection(c) = p {
+            if let wasmparser::KnownCustom::Name(r) = c.as_known() {
+                for n in r.into_iter().flatten() {
+                    if let wasmparser::Name::Function(map) = n {
+                        for nm in map.into_iter().flatten() {
+                            out.insert(nm.index, nm.name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn imported_functions(bytes: &[u8]) -> u32 {
+    let mut n = 0;
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::ImportSection(s) = p {
+            n += s.into_iter().flatten().filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_))).count() as u32;
+        }
+    }
+    n
+}
+
+/// Items with twiggy. Runs twiggy's parser under `catch_unwind`: its old
+/// wasmparser panics on some inputs instead of returning an error.
+fn twiggy_items(bytes: &[u8]) -> Result<(Vec<Item>, BTreeMap<String, Vec<String>>)> {
+    let data = bytes.to_vec();
+    let parsed = std::panic::catch_unwind(move || twiggy_parser::parse(&data));
+    let mut items = match parsed {
+        Ok(Ok(items)) => items,
+        Ok(Err(e)) => bail!("twiggy's parser rejected the module: {e}"),
+        Err(_) => bail!("twiggy's parser panicked on the module"),
+    };
+    items.compute_retained_sizes();
+    items.compute_predecessors();
+    let root = items.meta_root();
+    let mut out = Vec::new();
+    for it in items.iter() {
+        if it.id() == root {
+            continue;
+        }
+        let (kind, krate, name) = match it.kind() {
+            twiggy_ir::ItemKind::Code(c) => {
+                let name = c.demangled().map(String::from).unwrap_or_else(|| demangle(it.name()));
+                ("function", crate_of(&name), name)
+            }
+            twiggy_ir::ItemKind::Data(_) => ("data", String::new(), it.name().to_string()),
+            twiggy_ir::ItemKind::Debug(_) => ("debug", String::new(), it.name().to_string()),
+            twiggy_ir::ItemKind::Misc(_) => ("misc", String::new(), it.name().to_string()),
+        };
+        out.push(Item {
+            name,
+            kind: kind.into(),
+            shallow_bytes: it.size() as u64,
+            retained_bytes: items.retained_size(it.id()) as u64,
+            krate,
+        });
+    }
+    // Paths for the 10 largest retained items: walk predecessors to a root.
+    let mut by_retained: Vec<_> = items.iter().filter(|i| i.id() != root).map(|i| (items.retained_size(i.id()), i.id())).collect();
+    by_retained.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut paths = BTreeMap::new();
+    for (_, id) in by_retained.into_iter().take(10) {
+        let mut path = vec![items[id].name().to_string()];
+        let mut cur = id;
+        let mut seen = std::collections::BTreeSet::from([cur]);
+        while let Some(p) = items.predecessors(cur).find(|p| !seen.contains(p)) {
+            if p == root {
+                break;
+            }
+            path.push(items[p].name().to_string());
+            seen.insert(p);
+            cur = p;
+            if path.len() > 12 {
+                break;
+            }
+        }
+        let key = match items[id].kind() {
+            twiggy_ir::ItemKind::Code(c) => c.demangled().unwrap_or(items[id].name()).to_string(),
+            _ => items[id].name().to_string(),
+        };
+        paths.insert(key, path.into_iter().map(|n| demangle(&n)).collect());
+    }
+    Ok((out, paths))
+}
+
+/// Attribute `file` (the shipped artifact), taking names from `named`
+/// when given (stripped profiles).
+pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let what = file.display().to_string();
+    let sections = wasmfile::sections(&bytes, &what)?;
+    let without_custom = wasmfile::without_custom_sections(&bytes, &what)?.len() as u64;
+    let file_bytes = bytes.len() as u64;
+
+    // Names: from the file itself when it has them, else from the twin.
+    let has_names = sections.iter().any(|s| s.name == "custom:name");
+    let mut twin_mismatches = Vec::new();
+    let mut names_from = file.to_path_buf();
+    let mut name_source = bytes.clone();
+    if !has_names {
+        if let Some(n) = named {
+            let twin = std::fs::read(n).with_context(|| format!("reading {}", n.display()))?;
+            let (a, b) = (body_sizes(&bytes)?, body_sizes(&twin)?);
+            if a.len() != b.len() {
+                twin_mismatches.push(format!("function count differs: shipped {} vs twin {}", a.len(), b.len()));
+            }
+            let tn = function_names(&twin);
+            let first = imported_functions(&twin);
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                if x != y {
+                    let nm = tn.get(&(first + i as u32)).map(|s| demangle(s)).unwrap_or(format!("code[{i}]"));
+                    twin_mismatches.push(format!("{nm}: shipped {x} bytes vs twin {y} bytes"));
+                }
+            }
+            if twin_mismatches.is_empty() {
+                names_from = n.to_path_buf();
+                name_source = twin;
+            }
+        }
+    }
+
+    // Shallow sizes always come from the shipped file: each function body
+    // (wasmparser), every other section whole, and the code section's own
+    // headers, so the items add up to the file exactly by construction.
+    // twiggy supplies what needs its IR: retained sizes and paths, looked up
+    // by function name in the name source.
+    let (retained, paths, mode, mut note) = match twiggy_items(&name_source) {
+        Ok((items, paths)) => {
+            let r: BTreeMap<String, u64> = items
+                .into_iter()
+                .filter(|i| i.kind == "function")
+                .map(|i| (i.name, i.retained_bytes))
+                .collect();
+            (r, paths, "twiggy", String::new())
+        }
+        Err(e) => (
+            BTreeMap::new(),
+            BTreeMap::new(),
+            "degraded",
+            format!("{e}; attribution degraded to section- and function-level sizes from wasmparser (no retained sizes or paths)"),
+        ),
+    };
+    let names = function_names(&name_source);
+    let first = imported_functions(&name_source);
+    let bodies = body_sizes(&bytes)?;
+    let mut items = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        let name = names.get(&(first + i as u32)).map(|n| demangle(n)).unwrap_or_else(|| format!("code[{i}]"));
+        let retained_bytes = retained.get(&name).copied().unwrap_or(*b).max(*b);
+        items.push(Item { krate: crate_of(&name), name, kind: "function".into(), shallow_bytes: *b, retained_bytes });
+    }
+    let code_bodies: u64 = bodies.iter().sum();
+    for sec in &sections {
+        let (name, b, kind) = if sec.name == "code" {
+            ("code section headers (body sizes, counts)".to_string(), sec.bytes - code_bodies, "section")
+        } else if sec.name.starts_with("custom:.debug") {
+            (format!("section {}", sec.name), sec.bytes, "debug")
+        } else if sec.name == "data" {
+            ("section data (static data segments)".to_string(), sec.bytes, "data")
+        } else {
+            (format!("section {}", sec.name), sec.bytes, "section")
+        };
+        items.push(Item { name, kind: kind.into(), shallow_bytes: b, retained_bytes: b, krate: String::new() });
+    }
+    // The 8-byte preamble (magic + version).
+    items.push(Item { name: "module header (magic, version)".into(), kind: "section".into(), shallow_bytes: 8, retained_bytes: 8, krate: String::new() });
+    if names_from != file {
+        note.push_str(if note.is_empty() { "" } else { "; " });
+        note.push_str(&format!("names from the twin {} (every function body matches the shipped file in size)", n_display(&names_from)));
+    } else if !has_names {
+        note.push_str(if note.is_empty() { "" } else { "; " });
+        note.push_str("the module has no name section and no matching twin: functions are named by index");
+    }
+    if !twin_mismatches.is_empty() {
+        note.push_str(&format!("; the named twin does not match the shipped file ({} differences): names not used", twin_mismatches.len()));
+    }
+    items.retain(|i| i.shallow_bytes > 0 || i.kind == "function");
+    items.sort_by(|a, b| b.shallow_bytes.cmp(&a.shallow_bytes).then(a.name.cmp(&b.name)));
+    let attributed_bytes: u64 = items.iter().map(|i| i.shallow_bytes).sum();
+    if attributed_bytes != file_bytes {
+        return Err(anyhow!("attribution of {what} does not conserve bytes: {attributed_bytes} != {file_bytes}"));
+    }
+
+    let mut crates: BTreeMap<String, CrateRow> = BTreeMap::new();
+    let mut monos: BTreeMap<String, Mono> = BTreeMap::new();
+    for it in items.iter().filter(|i| i.kind == "function") {
+        let c = crates.entry(it.krate.clone()).or_insert(CrateRow { krate: it.krate.clone(), bytes: 0, functions: 0 });
+        c.bytes += it.shallow_bytes;
+        c.functions += 1;
+        if let Some(g) = generic_of(&it.name) {
+            let m = monos.entry(g.clone()).or_insert(Mono { generic: g, instantiations: 0, bytes: 0 });
+            m.instantiations += 1;
+            m.bytes += it.shallow_bytes;
+        }
+    }
+    let mut crates: Vec<CrateRow> = crates.into_values().collect();
+    crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.krate.cmp(&b.krate)));
+    let mut monomorphizations: Vec<Mono> = monos.into_values().filter(|m| m.instantiations > 1).collect();
+    monomorphizations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.generic.cmp(&b.generic)));
+
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        file: what,
+        names_from: n_display(&names_from),
+        file_bytes,
+        without_custom_bytes: without_custom,
+        mode: mode.into(),
+        note,
+        attributed_bytes,
+        sections,
+        items,
+        crates,
+        monomorphizations,
+        paths,
+        twin_mismatches,
+        diff: None,
+    })
+}
+
+fn n_display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn diff_rows(old: BTreeMap<String, u64>, new: BTreeMap<String, u64>) -> Vec<DiffRow> {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut rows: Vec<DiffRow> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let (o, n) = (old.get(k).copied(), new.get(k).copied());
+            let (ob, nb) = (o.unwrap_or(0), n.unwrap_or(0));
+            let change = match (o, n) {
+                (None, Some(_)) => "appeared",
+                (Some(_), None) => "vanished",
+                _ if nb > ob => "grew",
+                _ if nb < ob => "shrank",
+                _ => return None,
+            };
+            Some(DiffRow { name: k.clone(), old_bytes: ob, new_bytes: nb, delta: nb as i64 - ob as i64, change: change.into() })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.delta.abs().cmp(&a.delta.abs()).then(a.name.cmp(&b.name)));
+    rows
+}
+
+/// Diff two reports per item and per crate.
+pub fn diff(old: &Report, new: &Report, against: &str) -> Diff {
+    let sum_by = |r: &Report, f: &dyn Fn(&Item) -> Option<String>| {
+        let mut m = BTreeMap::new();
+        for i in &r.items {
+            if let Some(k) = f(i) {
+                *m.entry(k).or_insert(0u64) += i.shallow_bytes;
+            }
+        }
+        m
+    };
+    let crate_key = |i: &Item| Some(if i.kind == "function" { i.krate.clone() } else { format!("({})", i.kind) });
+    let item_key = |i: &Item| Some(i.name.clone());
+    Diff {
+        against: against.into(),
+        old_bytes: old.file_bytes,
+        new_bytes: new.file_bytes,
+        crates: diff_rows(sum_by(old, &crate_key), sum_by(new, &crate_key)),
+        items: diff_rows(sum_by(old, &item_key), sum_by(new, &item_key)),
+    }
+}
+
+/// Attribution for one profile inside `size`/`budget`: analyze the shipped
+/// artifact through its twin, diff against the baseline's named artifact,
+/// write JSON, markdown and HTML under `out_dir`.
+pub fn for_profile(shipped: &Path, named: &Path, baseline: Option<&Path>, profile: &str, out_dir: &Path) -> Result<Attribution> {
+    let mut report = analyze(shipped, Some(named))?;
+    if let Some(b) = baseline {
+        let old = analyze(b, None)?;
+        report.diff = Some(diff(&old, &report, &b.display().to_string()));
+    }
+    let files = write(&report, out_dir, profile)?;
+    Ok(Attribution { report, files })
+}
+
+fn write(report: &Report, out_dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+    let json = out_dir.join(format!("{stem}.json"));
+    let md = out_dir.join(format!("{stem}.md"));
+    let html = out_dir.join(format!("{stem}.html"));
+    write_atomic(&json, serde_json::to_string_pretty(report)?.as_bytes())?;
+    write_atomic(&md, markdown(report, 20).as_bytes())?;
+    write_atomic(&html, crate::report::html::treemap_page(report).as_bytes())?;
+    Ok(vec![json, md, html])
+}
+
+/// Markdown: sections, top N items, crates, monomorphizations, diff.
+pub fn markdown(r: &Report, top: usize) -> String {
+    let mut s = String::new();
+    let pct = |b: u64| if r.file_bytes == 0 { 0.0 } else { b as f64 * 100.0 / r.file_bytes as f64 };
+    s.push_str(&format!("# Size attribution: `{}`\n\n", r.file));
+    s.push_str(&format!(
+        "{} bytes ({}), {} without custom sections. Mode: {}. Attributed: {} bytes (conserved).\n",
+        r.file_bytes,
+        kib(r.file_bytes),
+        kib(r.without_custom_bytes),
+        r.mode,
+        r.attributed_bytes
+    ));
+    if !r.note.is_empty() {
+        s.push_str(&format!("\nNote: {}\n", r.note));
+    }
+    s.push_str("\n## Sections\n\n| section | bytes | % |\n|---|---:|---:|\n");
+    for sec in &r.sections {
+        s.push_str(&format!("| {} | {} | {:.1} |\n", sec.name, sec.bytes, pct(sec.bytes)));
+    }
+    s.push_str(&format!("\n## Top {top} items (shallow)\n\n| shallow | retained | % | kind | item |\n|---:|---:|---:|---|---|\n"));
+    for it in r.items.iter().take(top) {
+        s.push_str(&format!(
+            "| {} | {} | {:.1} | {} | `{}` |\n",
+            it.shallow_bytes,
+            it.retained_bytes,
+            pct(it.shallow_bytes),
+            it.kind,
+            it.name.replace('|', "\\|")
+        ));
+    }
+    s.push_str("\n## Crates (function bytes)\n\n| crate | bytes | functions |\n|---|---:|---:|\n");
+    for c in &r.crates {
+        s.push_str(&format!("| {} | {} | {} |\n", c.krate, c.bytes, c.functions));
+    }
+    if !r.monomorphizations.is_empty() {
+        s.push_str("\n## Monomorphizations (generic functions with several instantiations)\n\n| generic | instantiations | bytes |\n|---|---:|---:|\n");
+        for m in r.monomorphizations.iter().take(top) {
+            s.push_str(&format!("| `{}` | {} | {} |\n", m.generic.replace('|', "\\|"), m.instantiations, m.bytes));
+        }
+    }
+    if !r.paths.is_empty() {
+        s.push_str("\n## What keeps the largest items alive\n\n");
+        for (k, p) in &r.paths {
+            s.push_str(&format!("- `{}`: {}\n", k.replace('|', "\\|"), p.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" <- ")));
+        }
+    }
+    if let Some(d) = &r.diff {
+        s.push_str(&format!(
+            "\n## Diff against `{}`: {} ({} -> {} bytes)\n\n| crate | old | new | delta | change |\n|---|---:|---:|---:|---|\n",
+            d.against,
+            signed_kib(d.new_bytes as i64 - d.old_bytes as i64),
+            d.old_bytes,
+            d.new_bytes
+        ));
+        for row in &d.crates {
+            s.push_str(&format!("| {} | {} | {} | {:+} | {} |\n", row.name, row.old_bytes, row.new_bytes, row.delta, row.change));
+        }
+        s.push_str("\n| item | old | new | delta | change |\n|---|---:|---:|---:|---|\n");
+        for row in d.items.iter().take(top) {
+            s.push_str(&format!("| `{}` | {} | {} | {:+} | {} |\n", row.name.replace('|', "\\|"), row.old_bytes, row.new_bytes, row.delta, row.change));
+        }
+    }
+    s
+}
+
+/// `cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]`
+pub fn cli(args: &[String]) -> Result<u8> {
+    let mut file = None;
+    let mut old = None;
+    let mut twin = None;
+    let mut top = 20usize;
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().ok_or_else(|| anyhow!("{a} needs a value"));
+        match a.as_str() {
+            "--diff" => old = Some(PathBuf::from(val()?)),
+            "--twin" => twin = Some(PathBuf::from(val()?)),
+            "--top" => top = val()?.parse().map_err(|_| anyhow!("--top needs a number"))?,
+            "--out" => out = Some(PathBuf::from(val()?)),
+            s if s.starts_with("--") => bail!("unknown option {s}"),
+            s => file = Some(PathBuf::from(s)),
+        }
+    }
+    let file = file.ok_or_else(|| anyhow!("usage: cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]"))?;
+    let mut report = analyze(&file, twin.as_deref())?;
+    if let Some(o) = &old {
+        let old_r = analyze(o, None)?;
+        report.diff = Some(diff(&old_r, &report, &o.display().to_string()));
+    }
+    print!("{}", markdown(&report, top));
+    if let Some(dir) = out {
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("module");
+        for f in write(&report, &dir, stem)? {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_rule() {
+        assert_eq!(crate_of("runtime::sched::Scheduler::pick"), "runtime");
+        assert_eq!(crate_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"), "alloc");
+        assert_eq!(crate_of("<&T as core::fmt::Debug>::fmt"), "(no crate)");
+        assert_eq!(crate_of("<&core::fmt::Arguments as core::fmt::Display>::fmt"), "core");
+        assert_eq!(crate_of("<[T] as core::fmt::Debug>::fmt"), "(no crate)");
+        assert_eq!(crate_of("core::ptr::drop_in_place<runtime::Task>"), "core");
+        assert_eq!(crate_of("<impl runtime::Foo>::bar"), "runtime");
+        assert_eq!(crate_of("memcpy"), "(no crate)");
+        assert_eq!(crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc");
+    }
+
+    #[test]
+    fn generic_strips_arguments() {
+        assert_eq!(generic_of("core::ptr::drop_in_place<runtime::Task>").unwrap(), "core::ptr::drop_in_place<..>");
+        assert_eq!(generic_of("a::b"), None);
+    }
+
+    #[test]
+    fn diff_classifies() {
+        let old = BTreeMap::from([("a".to_string(), 10u64), ("b".to_string(), 5), ("c".to_string(), 7)]);
+        let new = BTreeMap::from([("a".to_string(), 12u64), ("b".to_string(), 5), ("d".to_string(), 1)]);
+        let rows = diff_rows(old, new);
+        let by: BTreeMap<_, _> = rows.iter().map(|r| (r.name.as_str(), r.change.as_str())).collect();
+        assert_eq!(by, BTreeMap::from([("a", "grew"), ("c", "vanished"), ("d", "appeared")]));
+    }
+}

@@ -1,0 +1,394 @@
+//! The real [`Measurer`]: headless Chromium driven over CDP (headless_chrome),
+//! plus browser provisioning.
+//!
+//! We start Chromium ourselves rather than through headless_chrome's
+//! launcher, for two reasons: the child gets `PR_SET_PDEATHSIG`, so it dies
+//! with the gate even on SIGKILL or Ctrl-C (no stray chromium), and the same
+//! `Browser::connect` path serves both a launched browser and `--browser-ws`
+//! (a browser farm or device lab).
+
+use crate::config::{Config, Environment};
+use crate::measure::{Measurer, Quantity, ScenarioOutput, ScenarioRun};
+use crate::server::{Body, Server};
+use crate::summary::Fingerprint;
+use anyhow::{anyhow, bail, Context, Result};
+use headless_chrome::protocol::cdp::Emulation;
+use headless_chrome::{Browser, Tab};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const HTML: &str = include_str!("../harness/index.html");
+const JS: &str = include_str!("../harness/harness.js");
+
+/// Flags for a quiet, isolated headless Chromium on a closed network.
+pub const FLAGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-dev-shm-usage",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+    "--mute-audio",
+    // performance.memory without 100 KiB bucketing/noise.
+    "--enable-precise-memory-info",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+];
+
+/// Find a browser: `$CHROME`, then the usual names on PATH; install Debian's
+/// chromium when we are root with apt-get; otherwise say how to get one.
+pub fn find_or_install() -> Result<PathBuf> {
+    if let Some(c) = std::env::var_os("CHROME") {
+        let p = PathBuf::from(c);
+        if p.is_file() {
+            return Ok(p);
+        }
+        bail!("$CHROME is set to {}, which does not exist", p.display());
+    }
+    if let Some(p) = which_browser() {
+        return Ok(p);
+    }
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    let apt = Path::new("/usr/bin/apt-get").is_file();
+    if root && apt {
+        eprintln!("budget: no Chromium found; installing Debian's chromium (apt-get update && apt-get install -y chromium)");
+        let ok = Command::new("sh")
+            .args(["-c", "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            if let Some(p) = which_browser() {
+                return Ok(p);
+            }
+        }
+        bail!("installing chromium with apt-get failed; run `apt-get update && apt-get install -y chromium` and retry");
+    }
+    bail!(
+        "no Chromium or Chrome found. Install one and retry:\n  Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y chromium\n  \
+         or point $CHROME at a Chrome/Chromium binary, or pass --browser-ws ws://HOST:PORT/devtools/browser/ID"
+    )
+}
+
+fn which_browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"] {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// A Chromium child process, killed (and its profile dir removed) on drop.
+pub struct Launched {
+    child: Child,
+    profile_dir: PathBuf,
+    pub ws_url: String,
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile_dir);
+    }
+}
+
+/// Start Chromium with a fresh profile directory and wait (bounded) for its
+/// DevTools endpoint.
+pub fn launch(exe: &Path) -> Result<Launched> {
+    let profile_dir = std::env::temp_dir().join(format!(
+        "budget-chromium-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&profile_dir)?;
+    let mut cmd = Command::new(exe);
+    cmd.args(FLAGS)
+        .arg(format!("--user-data-dir={}", profile_dir.display()))
+        .arg("about:blank")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+        // SIGKILL the child when this process dies, so a crashed or
+        // interrupted gate never leaves a chromium behind.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().with_context(|| format!("starting {}", exe.display()))?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                // Keep draining so chromium never blocks on a full pipe.
+                continue;
+            }
+        }
+    });
+    let mut launched = Launched { child, profile_dir, ws_url: String::new() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            bail!("Chromium did not open its DevTools endpoint within 30 s; its output:\n{}", seen.join("\n"));
+        }
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(url) = line.split("DevTools listening on ").nth(1) {
+                    launched.ws_url = url.trim().to_string();
+                    return Ok(launched);
+                }
+                seen.push(line);
+            }
+            Err(_) => {
+                if let Ok(Some(st)) = launched.child.try_wait() {
+                    bail!("Chromium exited at start ({st}); its output:\n{}", seen.join("\n"));
+                }
+            }
+        }
+    }
+}
+
+/// Headless Chromium as a measurer.
+pub struct BrowserMeasurer {
+    server: Server,
+    // Declared before `launched` so the CDP connection closes first.
+    browser: Option<Browser>,
+    tab: Option<Arc<Tab>>,
+    launched: Option<Launched>,
+    exe: Option<PathBuf>,
+    remote: Option<String>,
+    version: String,
+    timer_resolution_ms: Option<f64>,
+    isolated: Option<bool>,
+    routed: std::collections::BTreeSet<String>,
+}
+
+impl BrowserMeasurer {
+    pub fn start(_cfg: &Config, remote: Option<&str>) -> Result<BrowserMeasurer> {
+        let server = Server::start()?;
+        server.route("/", Body::Static(HTML));
+        server.route("/harness.js", Body::Static(JS));
+        let exe = if remote.is_none() { Some(find_or_install()?) } else { None };
+        let mut m = BrowserMeasurer {
+            server,
+            browser: None,
+            tab: None,
+            launched: None,
+            exe,
+            remote: remote.map(String::from),
+            version: String::new(),
+            timer_resolution_ms: None,
+            isolated: None,
+            routed: Default::default(),
+        };
+        m.connect()?;
+        Ok(m)
+    }
+
+    /// (Re)start the browser and open the harness page.
+    fn connect(&mut self) -> Result<()> {
+        self.tab = None;
+        self.browser = None;
+        self.launched = None;
+        let ws = match (&self.remote, &self.exe) {
+            (Some(url), _) => url.clone(),
+            (None, Some(exe)) => {
+                let l = launch(exe)?;
+                let url = l.ws_url.clone();
+                self.launched = Some(l);
+                url
+            }
+            (None, None) => bail!("no browser"),
+        };
+        let browser = Browser::connect_with_timeout(ws.clone(), Duration::from_secs(3600))
+            .map_err(|e| anyhow!("connecting to the browser at {ws}: {e}"))?;
+        let v = browser.get_version().map_err(|e| anyhow!("asking the browser its version: {e}"))?;
+        self.version = v.product;
+        let tab = browser.new_tab().map_err(|e| anyhow!("opening a tab: {e}"))?;
+        tab.set_default_timeout(Duration::from_secs(60));
+        tab.navigate_to(&self.server.url("/"))
+            .and_then(|t| t.wait_until_navigated())
+            .map_err(|e| anyhow!("loading the harness page: {e}"))?;
+        self.wait_ready(&tab)?;
+        let probe = eval_string(&tab, "window.__budget.probe()")?;
+        let p: serde_json::Value = serde_json::from_str(&probe)?;
+        self.timer_resolution_ms = p["timerResolutionMs"].as_f64();
+        self.isolated = p["crossOriginIsolated"].as_bool();
+        if self.isolated != Some(true) {
+            eprintln!("budget: warning: the harness page is not cross-origin isolated; timers are coarse (100 us)");
+        }
+        self.tab = Some(tab);
+        self.browser = Some(browser);
+        Ok(())
+    }
+
+    fn wait_ready(&self, tab: &Tab) -> Result<()> {
+        for _ in 0..200 {
+            let r = tab.evaluate("window.__budgetReady === true", false).map_err(|e| anyhow!("{e}"))?;
+            if r.value.as_ref().and_then(|v| v.as_bool()) == Some(true) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("the harness page did not become ready within 10 s")
+    }
+
+    pub fn fingerprint(&self, f: &mut Fingerprint) {
+        f.chromium = self.version.clone();
+        f.browser_origin = match &self.remote {
+            Some(u) => format!("remote {u}"),
+            None => format!("launched {}", self.exe.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+        };
+        f.timer_resolution_us = self.timer_resolution_ms.map(|r| r * 1000.0);
+        f.cross_origin_isolated = self.isolated;
+    }
+
+    fn set_throttle(&self, rate: f64) -> Result<()> {
+        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?;
+        tab.call_method(Emulation::SetCPUThrottlingRate { rate })
+            .map_err(|e| anyhow!("setting CPU throttling to {rate}x: {e}"))?;
+        Ok(())
+    }
+
+    fn try_run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
+        let wasm_url = format!("/wasm/{}.wasm", r.profile);
+        let scen_url = format!("/scenarios/{}.js", r.scenario);
+        if self.routed.insert(wasm_url.clone() + &r.wasm.display().to_string()) {
+            self.server.route(&wasm_url, Body::File(r.wasm.clone()));
+        }
+        self.server.route(&scen_url, Body::File(r.module.clone()));
+        // Scenario helpers (shared imports) next to the scenarios.
+        if let Some(dir) = r.module.parent() {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    if name.ends_with(".js") || name.ends_with(".mjs") {
+                        self.server.route(&format!("/scenarios/{name}"), Body::File(e.path()));
+                    }
+                }
+            }
+        }
+        self.set_throttle(r.throttle)?;
+        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
+        tab.set_default_timeout(r.timeout);
+        let spec = serde_json::json!({
+            "wasm": wasm_url, "scenario": scen_url, "seed": r.seed,
+            "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch,
+        });
+        let res = eval_string(&tab, &format!("window.__budget.run({spec})"));
+        let _ = self.set_throttle(1.0);
+        let text = res?;
+        let v: serde_json::Value = serde_json::from_str(&text).context("scenario result is not JSON")?;
+        let samples: Vec<f64> = v["samples"]
+            .as_array()
+            .ok_or_else(|| anyhow!("scenario result has no samples"))?
+            .iter()
+            .map(|x| x.as_f64().ok_or_else(|| anyhow!("non-numeric sample {x}")))
+            .collect::<Result<_>>()?;
+        let want = if r.quantity == Quantity::Bytes { r.warmup.min(0) + r.iterations } else { r.iterations };
+        if (samples.len() as u32) < want {
+            bail!("scenario recorded {} samples, the protocol asks for {want}", samples.len());
+        }
+        Ok(ScenarioOutput {
+            quantity: Quantity::parse(v["quantity"].as_str().unwrap_or(""))?,
+            samples,
+            ops_per_sample: v["opsPerSample"].as_u64().unwrap_or(1) as u32,
+            note: v["note"].as_str().unwrap_or("").to_string(),
+        })
+    }
+}
+
+/// Evaluate an expression that resolves to a string, surfacing JS errors.
+fn eval_string(tab: &Tab, expr: &str) -> Result<String> {
+    let wrapped = format!(
+        "(async () => {{ try {{ return await ({expr}); }} catch (e) {{ return 'ERR:' + (e && e.stack || e); }} }})()"
+    );
+    let r = tab.evaluate(&wrapped, true).map_err(|e| anyhow!("browser: {e}"))?;
+    let s = r
+        .value
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("browser returned no value (page crashed?)"))?
+        .to_string();
+    if let Some(err) = s.strip_prefix("ERR:") {
+        bail!("in the page: {err}");
+    }
+    Ok(s)
+}
+
+impl Measurer for BrowserMeasurer {
+    fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
+        match self.try_run(r) {
+            Ok(o) => Ok(o),
+            Err(e) => {
+                // The browser or page may be gone: restart it so the retry
+                // starts clean, then report the original error.
+                let _ = self.connect();
+                Err(e)
+            }
+        }
+    }
+
+    fn timer_resolution_ms(&self) -> Option<f64> {
+        self.timer_resolution_ms
+    }
+
+    fn throttle_for(&mut self, env: &str, configured: &Environment) -> Result<f64> {
+        if configured.cpu_throttle <= 1.0 {
+            return Ok(1.0);
+        }
+        // Report the slowdown the throttle really causes on a reference
+        // workload, so the report says what "mobile" meant on this machine.
+        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
+        let time = |tab: &Tab| -> Result<f64> {
+            let mut v = Vec::new();
+            for _ in 0..5 {
+                let r = tab.evaluate("window.__budget.reference()", false).map_err(|e| anyhow!("{e}"))?;
+                v.push(r.value.and_then(|x| x.as_f64()).ok_or_else(|| anyhow!("reference workload returned nothing"))?);
+            }
+            crate::stats::median(&v).ok_or_else(|| anyhow!("no reference samples"))
+        };
+        let base = time(&tab)?;
+        self.set_throttle(configured.cpu_throttle)?;
+        let slow = time(&tab);
+        self.set_throttle(1.0)?;
+        let slow = slow?;
+        eprintln!(
+            "budget: environment {env}: CDP CPU throttle {}x slows the reference workload {:.2}x ({base:.1} ms -> {slow:.1} ms)",
+            configured.cpu_throttle,
+            slow / base
+        );
+        Ok(configured.cpu_throttle)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} via CDP", self.version)
+    }
+}

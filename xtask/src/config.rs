@@ -1,0 +1,699 @@
+//! Typed configuration: `budgets.toml` and `profiles/*.toml`.
+//!
+//! Every type rejects unknown keys, and every error the gate raises about
+//! configuration names the file, the dotted key and the line, and says what
+//! would be valid. Parse errors come from `toml` with a byte span; semantic
+//! errors (a missing cap, a negative cap, an unknown feature) carry the span of
+//! the offending value through `toml::Spanned`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A configuration error, already located: file, line, key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// 1-based line, when the error can be located in the file.
+    pub line: Option<usize>,
+    /// Dotted key (for example `metric[3].hard.core-min`).
+    pub key: String,
+    pub message: String,
+    /// What would be valid instead.
+    pub hint: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": key `{}`: {}", self.key, self.message)?;
+        if !self.hint.is_empty() {
+            write!(f, "\n  valid: {}", self.hint)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where a span sits in a source text: 1-based line.
+pub fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())].matches('\n').count() + 1
+}
+
+/// Best effort at naming the dotted key a parse error points at: the nearest
+/// table header above the line, plus the key on the line itself.
+fn key_at(src: &str, span: &Range<usize>) -> String {
+    let line_no = line_of(src, span.start);
+    let lines: Vec<&str> = src.lines().collect();
+    let here = lines.get(line_no - 1).copied().unwrap_or("").trim();
+    let own = here
+        .split_once('=')
+        .map(|(k, _)| k.trim().to_string())
+        .unwrap_or_default();
+    let mut header = String::new();
+    for l in lines[..line_no.saturating_sub(1).min(lines.len())].iter().rev() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            header = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            break;
+        }
+    }
+    if here.starts_with('[') {
+        return here.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+    }
+    match (header.is_empty(), own.is_empty()) {
+        (true, _) => own,
+        (false, true) => header,
+        (false, false) => format!("{header}.{own}"),
+    }
+}
+
+fn from_toml_error(file: &Path, src: &str, err: toml::de::Error, hint: &str) -> ConfigError {
+    let span = err.span();
+    ConfigError {
+        file: file.to_path_buf(),
+        line: span.as_ref().map(|s| line_of(src, s.start)),
+        key: span.as_ref().map(|s| key_at(src, s)).unwrap_or_default(),
+        message: err.message().trim().to_string(),
+        hint: hint.to_string(),
+    }
+}
+
+/// Parse a TOML document into `T`, turning errors into located `ConfigError`s.
+pub fn parse_toml<T: for<'de> Deserialize<'de>>(
+    file: &Path,
+    src: &str,
+    hint: &str,
+) -> Result<T, ConfigError> {
+    toml::from_str(src).map_err(|e| from_toml_error(file, src, e, hint))
+}
+
+// ---------------------------------------------------------------- budgets.toml
+
+/// The whole of `budgets.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetsFile {
+    pub schema: u32,
+    pub subject: Subject,
+    pub protocol: Protocol,
+    pub escalation: Escalation,
+    pub environment: BTreeMap<String, Environment>,
+    pub metric: Vec<Spanned<Metric>>,
+}
+
+/// The crate under guard.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subject {
+    /// Path of the subject's `Cargo.toml`, relative to `budgets.toml`.
+    pub manifest: String,
+    /// Cargo package name.
+    pub package: String,
+    /// Directory of profile files, relative to `budgets.toml`.
+    pub profiles_dir: String,
+    /// Profiles to gate, in report order.
+    pub profiles: Spanned<Vec<String>>,
+    /// Directory holding the subject's scenario ES modules.
+    pub scenarios: String,
+}
+
+/// Measurement protocol (DESIGN.md section 5).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    pub seeds: Vec<u64>,
+    /// Iterations per seed for latency scenarios (at least 2000 when gating).
+    pub latency_iterations: u32,
+    /// Heap: warmup operations before sampling.
+    pub heap_warmup: u32,
+    /// Heap: samples taken after warmup.
+    pub heap_samples: u32,
+    /// Micro-scale scenarios time this many operations per recorded sample.
+    pub batch: u32,
+    /// Iterations per seed under `--quick` (reports marked not gating).
+    pub quick_iterations: u32,
+    /// Upper bound on one scenario run for one seed, in seconds.
+    pub scenario_timeout_s: u64,
+}
+
+/// Escalation and baseline settings (DESIGN.md section 4).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Consecutive runs in the warn band that make a fail.
+    pub consecutive_warns_to_fail: u32,
+    /// Runs the ledger keeps per key.
+    pub ledger_window: usize,
+    /// A metric worse than the baseline by more than this percentage fails.
+    pub baseline_regression_pct: f64,
+}
+
+/// A measurement environment (desktop, mobile, ...).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// CDP CPU throttling rate (1 = none).
+    pub cpu_throttle: f64,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateKind {
+    /// A breach fails at once; a warn band, if any, is advisory.
+    Hard,
+    /// Warn band escalates to fail on the second consecutive run.
+    WarnThenBlock,
+}
+
+/// One budget metric.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub id: String,
+    pub name: String,
+    /// Unit of caps and reported values: bytes, KiB, MiB, ms, us, %.
+    pub unit: Spanned<String>,
+    pub kind: GateKind,
+    /// `size.raw`, `size.gzip`, `size.brotli`, `size.stripped` or
+    /// `scenario:<name>` (an ES module `<name>.js` in the scenarios dir).
+    pub source: Spanned<String>,
+    /// Environment the metric is measured in (scenario metrics only).
+    #[serde(default)]
+    pub environment: Option<Spanned<String>>,
+    /// Profiles this metric applies to; all subject profiles when absent.
+    #[serde(default)]
+    pub profiles: Option<Spanned<Vec<String>>>,
+    /// Hard caps per profile.
+    pub hard: Spanned<BTreeMap<String, Spanned<toml::Value>>>,
+    /// Warn thresholds per profile (advisory for hard metrics).
+    #[serde(default)]
+    pub warn: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+}
+
+// ---------------------------------------------------------------- profiles
+
+/// A `profiles/<name>.toml` file.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    pub description: String,
+    pub cargo: CargoPosture,
+    pub wasm_opt: WasmOptPosture,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CargoPosture {
+    /// Cargo features of the subject to enable.
+    #[serde(default)]
+    pub features: Option<Spanned<Vec<String>>>,
+    /// Cargo profile (`[profile.<name>]` in the workspace manifest).
+    pub profile: String,
+    /// Extra RUSTFLAGS for this profile.
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmOptPosture {
+    /// Run wasm-opt at all.
+    pub enabled: bool,
+    /// Optimization level: 0, 1, 2, 3, 4, s or z.
+    #[serde(default = "default_level")]
+    pub level: String,
+    /// Strip the name section and other debug info.
+    #[serde(default)]
+    pub strip_debug: bool,
+    /// Strip DWARF sections only.
+    #[serde(default)]
+    pub strip_dwarf: bool,
+    /// Strip the producers section.
+    #[serde(default)]
+    pub strip_producers: bool,
+    /// Extra binaryen passes by name, run after the level's default passes.
+    #[serde(default)]
+    pub passes: Vec<String>,
+}
+
+fn default_level() -> String {
+    "0".into()
+}
+
+pub const LEVELS: &[&str] = &["0", "1", "2", "3", "4", "s", "z"];
+pub const UNITS: &[&str] = &["bytes", "KiB", "MiB", "ms", "us", "%"];
+pub const SIZE_SOURCES: &[&str] = &["size.raw", "size.gzip", "size.brotli", "size.stripped"];
+
+// ---------------------------------------------------------------- validated view
+
+/// Per-profile thresholds of one metric, validated.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Caps {
+    pub hard: f64,
+    pub warn: Option<f64>,
+}
+
+/// Where a metric's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Size(SizeKind),
+    Scenario(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeKind {
+    Raw,
+    Gzip,
+    Brotli,
+    Stripped,
+}
+
+/// A metric after validation.
+#[derive(Debug, Clone)]
+pub struct MetricSpec {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub kind: GateKind,
+    pub source: Source,
+    /// `size` for size metrics, else the environment name.
+    pub environment: String,
+    /// Caps per applicable profile.
+    pub caps: BTreeMap<String, Caps>,
+}
+
+/// A profile after validation.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: String,
+    pub features: Vec<String>,
+    pub cargo_profile: String,
+    pub rustflags: Vec<String>,
+    pub wasm_opt: WasmOptPosture,
+}
+
+/// Everything the gate needs from configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub root: PathBuf,
+    pub budgets_file: PathBuf,
+    pub manifest: PathBuf,
+    pub package: String,
+    pub scenarios_dir: PathBuf,
+    pub profiles: Vec<Profile>,
+    pub protocol: Protocol,
+    pub escalation: Escalation,
+    pub environments: BTreeMap<String, Environment>,
+    pub metrics: Vec<MetricSpec>,
+}
+
+impl Config {
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+}
+
+struct Locator<'a> {
+    file: &'a Path,
+    src: &'a str,
+}
+
+impl Locator<'_> {
+    fn err(&self, span: Range<usize>, key: String, message: String, hint: &str) -> ConfigError {
+        ConfigError {
+            file: self.file.to_path_buf(),
+            line: Some(line_of(self.src, span.start)),
+            key,
+            message,
+            hint: hint.to_string(),
+        }
+    }
+}
+
+fn cap_value(loc: &Locator, key: String, v: &Spanned<toml::Value>) -> Result<f64, ConfigError> {
+    let n = match v.get_ref() {
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::Float(f) => *f,
+        other => {
+            return Err(loc.err(
+                v.span(),
+                key,
+                format!("cap must be a number, found {}", other.type_str()),
+                "a non-negative number in the metric's unit, e.g. 650 or 2.5",
+            ))
+        }
+    };
+    if !n.is_finite() || n < 0.0 {
+        return Err(loc.err(
+            v.span(),
+            key,
+            format!("cap must be a non-negative finite number, found {n}"),
+            "a non-negative number in the metric's unit, e.g. 650 or 2.5",
+        ));
+    }
+    Ok(n)
+}
+
+/// Read and validate `budgets.toml` and the profiles it names.
+pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
+    let src = std::fs::read_to_string(budgets_file).map_err(|e| ConfigError {
+        file: budgets_file.to_path_buf(),
+        line: None,
+        key: String::new(),
+        message: format!("cannot read: {e}"),
+        hint: "a budgets.toml file; see the README".into(),
+    })?;
+    let raw: BudgetsFile = parse_toml(
+        budgets_file,
+        &src,
+        "top-level keys: schema, [subject], [protocol], [escalation], [environment.<name>], [[metric]]",
+    )?;
+    let loc = Locator { file: budgets_file, src: &src };
+    let root = budgets_file
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    if raw.schema != 1 {
+        return Err(ConfigError {
+            file: budgets_file.into(),
+            line: src.lines().position(|l| l.trim_start().starts_with("schema")).map(|i| i + 1),
+            key: "schema".into(),
+            message: format!("unsupported schema {}", raw.schema),
+            hint: "schema = 1".into(),
+        });
+    }
+
+    let manifest = root.join(&raw.subject.manifest);
+    let features = subject_features(&manifest).map_err(|m| ConfigError {
+        file: budgets_file.into(),
+        line: src.lines().position(|l| l.trim_start().starts_with("manifest")).map(|i| i + 1),
+        key: "subject.manifest".into(),
+        message: m,
+        hint: "path to the subject crate's Cargo.toml, relative to budgets.toml".into(),
+    })?;
+
+    let mut profiles = Vec::new();
+    for name in raw.subject.profiles.get_ref() {
+        let file = root.join(&raw.subject.profiles_dir).join(format!("{name}.toml"));
+        if !file.is_file() {
+            return Err(loc.err(
+                raw.subject.profiles.span(),
+                "subject.profiles".into(),
+                format!("profile `{name}` has no file {}", file.display()),
+                "names of files in the profiles directory, without .toml",
+            ));
+        }
+        profiles.push(load_profile(&file, name, &features)?);
+    }
+
+    let p = &raw.protocol;
+    let proto_line = |k: &str| src.lines().position(|l| l.trim_start().starts_with(k)).map(|i| i + 1);
+    let proto_err = |k: &str, m: &str, h: &str| ConfigError {
+        file: budgets_file.into(),
+        line: proto_line(k),
+        key: format!("protocol.{k}"),
+        message: m.into(),
+        hint: h.into(),
+    };
+    if p.seeds.is_empty() {
+        return Err(proto_err("seeds", "no seeds", "seeds = [11, 29, 42, 73, 101]"));
+    }
+    if p.latency_iterations < 2000 {
+        return Err(proto_err(
+            "latency_iterations",
+            "fewer than 2000 iterations per seed cannot gate (DESIGN.md section 5)",
+            "latency_iterations >= 2000; use --quick for short local runs",
+        ));
+    }
+    if p.batch == 0 || p.quick_iterations == 0 || p.heap_samples == 0 || p.scenario_timeout_s == 0 {
+        return Err(proto_err("batch", "batch, quick_iterations, heap_samples and scenario_timeout_s must be positive", "positive integers"));
+    }
+    for (name, env) in &raw.environment {
+        if !(env.cpu_throttle >= 1.0) {
+            return Err(ConfigError {
+                file: budgets_file.into(),
+                line: proto_line("cpu_throttle"),
+                key: format!("environment.{name}.cpu_throttle"),
+                message: format!("throttle {} is below 1", env.cpu_throttle),
+                hint: "1 for none, 4 for a mid-tier phone".into(),
+            });
+        }
+    }
+
+    let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+    let mut metrics = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, m) in raw.metric.iter().enumerate() {
+        let m_span = m.span();
+        let m = m.get_ref();
+        let key = |k: &str| format!("metric[{i}] ({}).{k}", m.id);
+        if !seen.insert(m.id.clone()) {
+            return Err(loc.err(m_span, key("id"), format!("duplicate metric id {}", m.id), "unique ids"));
+        }
+        if !UNITS.contains(&m.unit.get_ref().as_str()) {
+            return Err(loc.err(
+                m.unit.span(),
+                key("unit"),
+                format!("unknown unit `{}`", m.unit.get_ref()),
+                &UNITS.join(", "),
+            ));
+        }
+        let src_str = m.source.get_ref().as_str();
+        let source = match src_str {
+            "size.raw" => Source::Size(SizeKind::Raw),
+            "size.gzip" => Source::Size(SizeKind::Gzip),
+            "size.brotli" => Source::Size(SizeKind::Brotli),
+            "size.stripped" => Source::Size(SizeKind::Stripped),
+            s if s.starts_with("scenario:") && s.len() > 9 => Source::Scenario(s[9..].to_string()),
+            _ => {
+                return Err(loc.err(
+                    m.source.span(),
+                    key("source"),
+                    format!("unknown source `{src_str}`"),
+                    &format!("{} or scenario:<name>", SIZE_SOURCES.join(", ")),
+                ))
+            }
+        };
+        let environment = match (&source, &m.environment) {
+            (Source::Size(_), None) => "size".to_string(),
+            (Source::Size(_), Some(e)) => {
+                return Err(loc.err(e.span(), key("environment"), "size metrics take no environment".into(), "remove the key"))
+            }
+            (Source::Scenario(_), None) => {
+                return Err(loc.err(m_span, key("environment"), "scenario metric without an environment".into(), &env_names(&raw.environment)))
+            }
+            (Source::Scenario(_), Some(e)) => {
+                if !raw.environment.contains_key(e.get_ref()) {
+                    return Err(loc.err(
+                        e.span(),
+                        key("environment"),
+                        format!("unknown environment `{}`", e.get_ref()),
+                        &env_names(&raw.environment),
+                    ));
+                }
+                e.get_ref().clone()
+            }
+        };
+        if let Source::Scenario(name) = &source {
+            let path = root.join(&raw.subject.scenarios).join(format!("{name}.js"));
+            if !path.is_file() {
+                return Err(loc.err(
+                    m.source.span(),
+                    key("source"),
+                    format!("scenario module {} does not exist", path.display()),
+                    "scenario:<name> where <name>.js is in the subject's scenarios directory",
+                ));
+            }
+        }
+        let applies: Vec<String> = match &m.profiles {
+            Some(ps) => {
+                for p in ps.get_ref() {
+                    if !profile_names.contains(p) {
+                        return Err(loc.err(ps.span(), key("profiles"), format!("unknown profile `{p}`"), &profile_names.join(", ")));
+                    }
+                }
+                ps.get_ref().clone()
+            }
+            None => profile_names.clone(),
+        };
+        for k in m.hard.get_ref().keys() {
+            if !applies.contains(k) {
+                let v = &m.hard.get_ref()[k];
+                return Err(loc.err(v.span(), key(&format!("hard.{k}")), format!("cap for profile `{k}`, which this metric does not apply to"), &applies.join(", ")));
+            }
+        }
+        let mut caps = BTreeMap::new();
+        for prof in &applies {
+            let hard = match m.hard.get_ref().get(prof) {
+                Some(v) => cap_value(&loc, key(&format!("hard.{prof}")), v)?,
+                None => {
+                    return Err(loc.err(
+                        m.hard.span(),
+                        key(&format!("hard.{prof}")),
+                        format!("no hard cap for profile `{prof}`"),
+                        &format!("a cap for each of: {}", applies.join(", ")),
+                    ))
+                }
+            };
+            let warn = match &m.warn {
+                None => None,
+                Some(w) => match w.get_ref().get(prof) {
+                    Some(v) => {
+                        let wv = cap_value(&loc, key(&format!("warn.{prof}")), v)?;
+                        if wv > hard {
+                            return Err(loc.err(v.span(), key(&format!("warn.{prof}")), format!("warn {wv} is above the hard cap {hard}"), "warn <= hard"));
+                        }
+                        Some(wv)
+                    }
+                    None if m.kind == GateKind::WarnThenBlock => {
+                        return Err(loc.err(w.span(), key(&format!("warn.{prof}")), format!("no warn threshold for profile `{prof}`"), &applies.join(", ")))
+                    }
+                    None => None,
+                },
+            };
+            if m.kind == GateKind::WarnThenBlock && warn.is_none() {
+                return Err(loc.err(m_span.clone(), key("warn"), "a warn-then-block metric needs warn thresholds".into(), "[metric.warn] with one value per profile"));
+            }
+            caps.insert(prof.clone(), Caps { hard, warn });
+        }
+        metrics.push(MetricSpec {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            unit: m.unit.get_ref().clone(),
+            kind: m.kind,
+            source,
+            environment,
+            caps,
+        });
+    }
+
+    Ok(Config {
+        root: root.clone(),
+        budgets_file: budgets_file.to_path_buf(),
+        manifest,
+        package: raw.subject.package,
+        scenarios_dir: root.join(&raw.subject.scenarios),
+        profiles,
+        protocol: raw.protocol,
+        escalation: raw.escalation,
+        environments: raw.environment,
+        metrics,
+    })
+}
+
+fn env_names(envs: &BTreeMap<String, Environment>) -> String {
+    envs.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// The `[features]` a subject manifest declares.
+fn subject_features(manifest: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| format!("cannot read subject manifest {}: {e}", manifest.display()))?;
+    let v: toml::Value =
+        toml::from_str(&text).map_err(|e| format!("{}: {}", manifest.display(), e.message()))?;
+    let mut out: Vec<String> = v
+        .get("features")
+        .and_then(|f| f.as_table())
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    // Optional dependencies are features too.
+    if let Some(deps) = v.get("dependencies").and_then(|d| d.as_table()) {
+        for (k, d) in deps {
+            if d.get("optional").and_then(|o| o.as_bool()) == Some(true) {
+                out.push(k.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Read one profile file and check it against the subject's features.
+pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Profile, ConfigError> {
+    let src = std::fs::read_to_string(file).map_err(|e| ConfigError {
+        file: file.into(),
+        line: None,
+        key: String::new(),
+        message: format!("cannot read: {e}"),
+        hint: String::new(),
+    })?;
+    let raw: ProfileFile = parse_toml(
+        file,
+        &src,
+        "keys: description, [cargo] features/profile/rustflags, [wasm_opt] enabled/level/strip_debug/strip_dwarf/strip_producers/passes",
+    )?;
+    let loc = Locator { file, src: &src };
+    let empty = Vec::new();
+    let feats = raw.cargo.features.as_ref().map(|f| f.get_ref()).unwrap_or(&empty);
+    for f in feats {
+        if !features.contains(f) {
+            return Err(loc.err(
+                raw.cargo.features.as_ref().map(|f| f.span()).unwrap_or(0..0),
+                "cargo.features".into(),
+                format!("the subject has no feature `{f}`"),
+                &format!("one of: {}", if features.is_empty() { "(none declared)".into() } else { features.join(", ") }),
+            ));
+        }
+    }
+    if !LEVELS.contains(&raw.wasm_opt.level.as_str()) {
+        let line = src.lines().position(|l| l.trim_start().starts_with("level")).map(|i| i + 1);
+        return Err(ConfigError {
+            file: file.into(),
+            line,
+            key: "wasm_opt.level".into(),
+            message: format!("unknown level `{}`", raw.wasm_opt.level),
+            hint: LEVELS.join(", "),
+        });
+    }
+    for pass in &raw.wasm_opt.passes {
+        if crate::optimize::pass_by_name(pass).is_none() {
+            let line = src.lines().position(|l| l.contains(&format!("\"{pass}\""))).map(|i| i + 1);
+            return Err(ConfigError {
+                file: file.into(),
+                line,
+                key: "wasm_opt.passes".into(),
+                message: format!("unknown binaryen pass `{pass}`"),
+                hint: "a binaryen pass name such as vacuum, dce, strip-debug (see wasm-opt --help)".into(),
+            });
+        }
+    }
+    Ok(Profile {
+        name: name.into(),
+        file: file.into(),
+        description: raw.description,
+        features: raw.cargo.features.map(|f| f.into_inner()).unwrap_or_default(),
+        cargo_profile: raw.cargo.profile,
+        rustflags: raw.cargo.rustflags,
+        wasm_opt: raw.wasm_opt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_of_counts_newlines() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 4), 3);
+    }
+
+    #[test]
+    fn key_at_names_table_and_key() {
+        let src = "[protocol]\nseeds = [1]\nbogus = 3\n";
+        let off = src.find("bogus").unwrap();
+        assert_eq!(key_at(src, &(off..off + 5)), "protocol.bogus");
+    }
+}

@@ -1,0 +1,291 @@
+//! The ledger: a schema-versioned history of gating runs under `reports/`,
+//! feeding escalation (consecutive warns) and the trend in every report.
+//!
+//! Safety: every write is a temp file + fsync + rename (a crash leaves the
+//! old or the new ledger, never a torn one), and the read-modify-write is
+//! done under an exclusive lock file (`ledger.json.lock`, created with
+//! `create_new`), so two gates at once each append their run and neither is
+//! lost. A corrupt or future-version ledger stops the run (exit 2); it is
+//! never silently reset.
+
+use crate::gate::Status;
+use crate::summary::Fingerprint;
+use crate::util::write_atomic;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub const LEDGER_SCHEMA: u32 = 2;
+
+/// One metric key's entry in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub value: Option<f64>,
+    pub status: Status,
+    pub in_warn_band: bool,
+}
+
+/// One gating run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Unique id: start time and process id.
+    pub id: String,
+    pub started_unix_s: u64,
+    pub commit: String,
+    pub status: Status,
+    pub fingerprint: Fingerprint,
+    /// Key `metric|profile|environment` -> entry.
+    pub entries: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub schema_version: u32,
+    /// Oldest first.
+    pub runs: Vec<Run>,
+}
+
+/// Schema 1 (the first release) kept statuses only, with no warn-band flag;
+/// it is read and upgraded: a `warn` then meant "in the warn band".
+#[derive(Deserialize)]
+struct LedgerV1 {
+    runs: Vec<RunV1>,
+}
+#[derive(Deserialize)]
+struct RunV1 {
+    id: String,
+    started_unix_s: u64,
+    commit: String,
+    status: Status,
+    entries: BTreeMap<String, V1Entry>,
+}
+#[derive(Deserialize)]
+struct V1Entry {
+    value: Option<f64>,
+    status: Status,
+}
+
+pub fn key(metric: &str, profile: &str, environment: &str) -> String {
+    format!("{metric}|{profile}|{environment}")
+}
+
+impl Ledger {
+    pub fn empty() -> Ledger {
+        Ledger { schema_version: LEDGER_SCHEMA, runs: vec![] }
+    }
+
+    /// Parse ledger text, upgrading older schemas.
+    pub fn parse(text: &str, path: &Path) -> Result<Ledger> {
+        let recover = format!(
+            "to recover: restore {p} from CI's saved copy or version control, or move it aside (`mv {p} {p}.bad`) to start a new history",
+            p = path.display()
+        );
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| anyhow!("ledger {} is corrupt ({e}); {recover}", path.display()))?;
+        let schema = v.get("schema_version").and_then(|s| s.as_u64()).ok_or_else(|| {
+            anyhow!("ledger {} has no schema_version; {recover}", path.display())
+        })?;
+        match schema {
+            1 => {
+                let old: LedgerV1 = serde_json::from_value(v)
+                    .map_err(|e| anyhow!("ledger {} (schema 1) is corrupt ({e}); {recover}", path.display()))?;
+                Ok(Ledger {
+                    schema_version: LEDGER_SCHEMA,
+                    runs: old
+                        .runs
+                        .into_iter()
+                        .map(|r| Run {
+                            id: r.id,
+                            started_unix_s: r.started_unix_s,
+                            commit: r.commit,
+                            status: r.status,
+                            fingerprint: Fingerprint::default(),
+                            entries: r
+                                .entries
+                                .into_iter()
+                                .map(|(k, e)| {
+                                    (k, Entry { value: e.value, status: e.status, in_warn_band: e.status == Status::Warn })
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+            }
+            2 => serde_json::from_value(v)
+                .map_err(|e| anyhow!("ledger {} is corrupt ({e}); {recover}", path.display())),
+            n => bail!(
+                "ledger {} has schema {n}, newer than this gate understands ({LEDGER_SCHEMA}); run a newer gate, or {recover}",
+                path.display()
+            ),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Ledger> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => Ledger::parse(&t, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::empty()),
+            Err(e) => Err(e).with_context(|| format!("reading ledger {}", path.display())),
+        }
+    }
+
+    /// For a key, whether each earlier run was in the warn band, oldest first.
+    pub fn history_in_band(&self, key: &str) -> Vec<bool> {
+        self.runs.iter().filter_map(|r| r.entries.get(key)).map(|e| e.in_warn_band).collect()
+    }
+
+    /// Add a run and keep, per key, the last `window` runs: a run is kept
+    /// while it is among the last `window` runs of any key it holds.
+    pub fn append(&mut self, run: Run, window: usize) {
+        self.runs.push(run);
+        let window = window.max(1);
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut keep = vec![false; self.runs.len()];
+        for (i, r) in self.runs.iter().enumerate().rev() {
+            for k in r.entries.keys() {
+                let c = seen.entry(k.as_str()).or_default();
+                if *c < window {
+                    keep[i] = true;
+                }
+                *c += 1;
+            }
+            if r.entries.is_empty() && seen.is_empty() {
+                keep[i] = true;
+            }
+        }
+        let mut i = 0;
+        self.runs.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+
+    /// The last `n` runs' statuses, oldest first.
+    pub fn trend(&self, n: usize) -> Vec<&Run> {
+        let skip = self.runs.len().saturating_sub(n);
+        self.runs.iter().skip(skip).collect()
+    }
+}
+
+/// An exclusive lock on the ledger, released on drop.
+pub struct Lock {
+    path: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Take the ledger lock, waiting up to `wait`. A lock left by a process
+/// that no longer exists is taken over.
+pub fn lock(ledger: &Path, wait: Duration) -> Result<Lock> {
+    let path = PathBuf::from(format!("{}.lock", ledger.display()));
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let start = Instant::now();
+    loop {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = write!(f, "{}", std::process::id());
+                return Ok(Lock { path });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+                let stale = match holder {
+                    Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+                    // Being written right now, or empty from a crash: stale
+                    // only once old.
+                    None => std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .map(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(30))
+                        .unwrap_or(false),
+                };
+                if stale {
+                    let _ = std::fs::remove_file(&path);
+                    continue;
+                }
+                if start.elapsed() > wait {
+                    bail!(
+                        "ledger {} is locked by process {:?} for more than {:?}; if no gate is running, remove {}",
+                        ledger.display(),
+                        holder,
+                        wait,
+                        path.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
+    }
+}
+
+/// Read-modify-write the ledger under its lock: load, let `f` compute the
+/// run from the history it sees, append, write atomically.
+pub fn update<T>(path: &Path, window: usize, f: impl FnOnce(&Ledger) -> Result<(Run, T)>) -> Result<(Ledger, T)> {
+    let _lock = lock(path, Duration::from_secs(600))?;
+    let mut ledger = Ledger::load(path)?;
+    let (run, out) = f(&ledger)?;
+    ledger.append(run, window);
+    write_atomic(path, serde_json::to_string_pretty(&ledger)?.as_bytes())?;
+    Ok((ledger, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, keys: &[(&str, bool)]) -> Run {
+        Run {
+            id: id.into(),
+            started_unix_s: 0,
+            commit: "c".into(),
+            status: Status::Pass,
+            fingerprint: Fingerprint::default(),
+            entries: keys
+                .iter()
+                .map(|(k, band)| (k.to_string(), Entry { value: Some(1.0), status: Status::Pass, in_warn_band: *band }))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn window_trims_per_key() {
+        let mut l = Ledger::empty();
+        for i in 0..12 {
+            l.append(run(&i.to_string(), &[("a", false)]), 8);
+        }
+        assert_eq!(l.runs.len(), 8);
+        assert_eq!(l.runs[0].id, "4");
+        // A run of another key (a shard) keeps its own window.
+        l.append(run("b0", &[("b", true)]), 8);
+        for i in 12..20 {
+            l.append(run(&i.to_string(), &[("a", false)]), 8);
+        }
+        assert!(l.runs.iter().any(|r| r.id == "b0"), "b's only run is kept");
+        assert_eq!(l.history_in_band("b"), vec![true]);
+    }
+
+    #[test]
+    fn reads_schema_1_and_upgrades() {
+        let v1 = r#"{"schema_version":1,"runs":[{"id":"r1","started_unix_s":5,"commit":"abc","status":"warn",
+            "entries":{"M|p|desktop":{"value":9.0,"status":"warn"},"N|p|size":{"value":1.0,"status":"pass"}}}]}"#;
+        let l = Ledger::parse(v1, Path::new("ledger.json")).unwrap();
+        assert_eq!(l.schema_version, LEDGER_SCHEMA);
+        assert_eq!(l.history_in_band("M|p|desktop"), vec![true]);
+        assert_eq!(l.history_in_band("N|p|size"), vec![false]);
+    }
+
+    #[test]
+    fn corrupt_or_future_is_an_error_that_says_how_to_recover() {
+        let e = Ledger::parse("{not json", Path::new("l.json")).unwrap_err().to_string();
+        assert!(e.contains("corrupt") && e.contains("to recover"), "{e}");
+        let e = Ledger::parse(r#"{"schema_version":99,"runs":[]}"#, Path::new("l.json")).unwrap_err().to_string();
+        assert!(e.contains("newer") && e.contains("to recover"), "{e}");
+    }
+}

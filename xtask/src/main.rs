@@ -1,0 +1,69 @@
+//! `cargo xtask`: the build-size and performance gate for browser wasm.
+//!
+//! `cargo xtask budget` builds the subject crate in every profile, optimizes
+//! it with binaryen, measures raw/gzip/brotli size, attributes the bytes,
+//! measures latency and heap histograms in headless Chromium, checks every
+//! figure against `budgets.toml` and writes reports under `reports/`.
+//!
+//! Subcommands:
+//!   budget     the whole pipeline (exit 0 pass/warn, 1 fail, 2 could not run)
+//!   size       the size half only (build, optimize, size, attribute, gate)
+//!   attribute  size attribution of any wasm file, optionally diffed
+//!   merge      merge shard summaries and gate the union
+//!
+//! This file only parses arguments and dispatches.
+
+mod attribute;
+mod browser;
+mod budget;
+mod build;
+mod config;
+mod gate;
+mod ledger;
+mod measure;
+mod optimize;
+mod report;
+mod server;
+mod size;
+mod stats;
+mod summary;
+mod util;
+mod wasmfile;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless]
+                     [--budgets FILE] [--reports DIR] [--browser-ws URL]
+  cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless]
+  cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
+  cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
+
+exit codes: 0 every metric pass or warn; 1 a metric fails its budget;
+            2 the gate could not do its job (config, build, browser, ledger)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("budget") => budget::Options::parse(&args[1..], true).and_then(budget::run),
+        Some("size") => budget::Options::parse(&args[1..], false).and_then(budget::run),
+        Some("attribute") => attribute::cli(&args[1..]),
+        Some("merge") => budget::merge_cli(&args[1..]),
+        Some("-h") | Some("--help") | Some("help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            eprintln!("(exit 2: the gate could not do its job; this is never a pass)");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! A self-contained HTML report (inline SVG and CSS, no scripts from
+//! anywhere, no network): run status and trend, budget bars, latency CDFs,
+//! trend lines over the ledger, and a size treemap per profile.
+
+use super::{light, terminal::value_str, Exporter, ReportData};
+use crate::attribute::Report as Attr;
+use crate::gate::Status;
+use crate::ledger;
+
+pub struct Html;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn color(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "#2e9d4f",
+        Status::Warn => "#d8a200",
+        Status::Fail => "#d33",
+    }
+}
+
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px}.pill{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff}
+table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}
+.plots{display:flex;flex-wrap:wrap;gap:12px}.plot{border:1px solid #ddd;padding:6px}
+svg text{font:11px system-ui,sans-serif}";
+
+/// One horizontal bar: value against warn and cap.
+fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -> String {
+    let w = 320.0;
+    let max = value.unwrap_or(0.0).max(cap) * 1.15;
+    let x = |v: f64| (v / max * w).min(w);
+    let mut s = format!("<svg class=\"bar\" width=\"{w}\" height=\"16\" role=\"img\"><rect width=\"{w}\" height=\"16\" fill=\"#f2f2f2\"/>");
+    if let Some(v) = value {
+        s.push_str(&format!("<rect width=\"{:.1}\" height=\"16\" fill=\"{}\"/>", x(v), color(status)));
+    }
+    if let Some(wv) = warn {
+        s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#d8a200\" stroke-width=\"2\"/>", x(wv)));
+    }
+    s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#000\" stroke-width=\"2\"/></svg>", x(cap)));
+    s
+}
+
+/// A CDF plot with the p95 line and the cap.
+fn cdf_plot(title: &str, pts: &[(f64, f64)], cap: f64, unit: &str) -> String {
+    let (w, h, pad) = (360.0, 200.0, 34.0);
+    let max_x = pts.iter().map(|p| p.0).fold(cap, f64::max) * 1.05;
+    let sx = |v: f64| pad + v / max_x * (w - pad - 8.0);
+    let sy = |f: f64| h - pad + 8.0 - f * (h - pad - 8.0) + 0.0;
+    let mut path = String::new();
+    for (i, (x, f)) in pts.iter().enumerate() {
+        path.push_str(&format!("{}{:.1},{:.1} ", if i == 0 { "M" } else { "L" }, sx(*x), sy(*f)));
+    }
+    format!(
+        "<div class=\"plot cdf\"><svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"CDF {t}\">\
+         <text x=\"{pad}\" y=\"12\">{t}</text>\
+         <line x1=\"{pad}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\" stroke=\"#999\"/><line x1=\"{pad}\" y1=\"{top:.1}\" x2=\"{pad}\" y2=\"{b:.1}\" stroke=\"#999\"/>\
+         <line x1=\"{pad}\" y1=\"{p95:.1}\" x2=\"{r:.1}\" y2=\"{p95:.1}\" stroke=\"#bbb\" stroke-dasharray=\"3\"/><text x=\"2\" y=\"{p95:.1}\">p95</text>\
+         <line x1=\"{cx:.1}\" y1=\"{top:.1}\" x2=\"{cx:.1}\" y2=\"{b:.1}\" stroke=\"#d33\"/><text x=\"{cx:.1}\" y=\"{top:.1}\">cap {cap}</text>\
+         <path d=\"{path}\" fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"1.5\"/>\
+         <text x=\"{r:.1}\" y=\"{bl:.1}\" text-anchor=\"end\">{mx} {unit}</text><text x=\"{pad}\" y=\"{bl:.1}\">0</text></svg></div>",
+        t = esc(title),
+        b = sy(0.0),
+        top = sy(1.0),
+        r = w - 8.0,
+        p95 = sy(0.95),
+        cx = sx(cap),
+        bl = h - 4.0,
+        mx = value_str(Some(max_x)),
+    )
+}
+
+/// Trend of one key's values over the ledger runs.
+fn trend_plot(title: &str, vals: &[(Option<f64>, Status)], cap: f64) -> String {
+    let (w, h, pad) = (240.0, 90.0, 8.0);
+    let max = vals.iter().filter_map(|v| v.0).fold(cap, f64::max) * 1.1;
+    let n = vals.len().max(2) as f64 - 1.0;
+    let sx = |i: usize| pad + i as f64 / n * (w - 2.0 * pad);
+    let sy = |v: f64| h - pad - v / max * (h - 2.0 * pad - 10.0);
+    let mut s = format!(
+        "<div class=\"plot trend\"><svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"trend {t}\"><text x=\"2\" y=\"10\">{t}</text>\
+         <line x1=\"{pad}\" x2=\"{r}\" y1=\"{c:.1}\" y2=\"{c:.1}\" stroke=\"#d33\" stroke-dasharray=\"3\"/>",
+        t = esc(title),
+        r = w - pad,
+        c = sy(cap)
+    );
+    let pts: Vec<String> = vals.iter().enumerate().filter_map(|(i, v)| v.0.map(|x| format!("{:.1},{:.1}", sx(i), sy(x)))).collect();
+    if pts.len() > 1 {
+        s.push_str(&format!("<polyline points=\"{}\" fill=\"none\" stroke=\"#2a6fdb\"/>", pts.join(" ")));
+    }
+    for (i, v) in vals.iter().enumerate() {
+        if let Some(x) = v.0 {
+            s.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"/>", sx(i), sy(x), color(v.1)));
+        }
+    }
+    s.push_str("</svg></div>");
+    s
+}
+
+/// Squarified-enough treemap: slice-and-dice crates, then functions.
+fn treemap(r: &Attr, w: f64, h: f64) -> String {
+    let mut s = format!("<svg class=\"treemap\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"treemap {}\">", esc(&r.file));
+    let total = r.file_bytes.max(1) as f64;
+    // Groups: crates (functions), then other kinds.
+    let mut groups: Vec<(String, Vec<(&str, u64)>)> = Vec::new();
+    for c in &r.crates {
+        let fns: Vec<(&str, u64)> = r.items.iter().filter(|i| i.kind == "function" && i.krate == c.krate).map(|i| (i.name.as_str(), i.shallow_bytes)).collect();
+        groups.push((format!("{} ({})", c.krate, crate::util::kib(c.bytes)), fns));
+    }
+    let others: Vec<(&str, u64)> = r.items.iter().filter(|i| i.kind != "function").map(|i| (i.name.as_str(), i.shallow_bytes)).collect();
+    groups.push(("sections, data, other".into(), others));
+    let palette = ["#8ecae6", "#ffb703", "#90be6d", "#f28482", "#b8b8ff", "#ffd6a5", "#cdb4db", "#a8dadc"];
+    let mut x = 0.0;
+    for (gi, (gname, items)) in groups.iter().enumerate() {
+        let gbytes: u64 = items.iter().map(|i| i.1).sum();
+        if gbytes == 0 {
+            continue;
+        }
+        let gw = gbytes as f64 / total * w;
+        let mut y = 0.0;
+        for (name, b) in items {
+            let ih = *b as f64 / gbytes as f64 * h;
+            s.push_str(&format!(
+                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{gw:.1}\" height=\"{ih:.1}\" fill=\"{}\" stroke=\"#fff\" stroke-width=\"0.5\"><title>{} — {} bytes</title></rect>",
+                palette[gi % palette.len()],
+                esc(name),
+                b
+            ));
+            y += ih;
+        }
+        s.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"0\" width=\"{gw:.1}\" height=\"{h}\" fill=\"none\" stroke=\"#333\"/>"
+        ));
+        if gw > 60.0 {
+            s.push_str(&format!("<text x=\"{:.1}\" y=\"14\">{}</text>", x + 3.0, esc(gname)));
+        }
+        x += gw;
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A standalone page with one module's treemap and crate table.
+pub fn treemap_page(r: &Attr) -> String {
+    let mut s = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>size: {f}</title><style>{STYLE}</style></head><body>\
+         <h1>Size attribution: {f}</h1><p>{b} bytes, mode {m}. Hover a cell for the function and its bytes.</p>{t}<h2>Crates</h2><table><tr><th>crate</th><th>bytes</th><th>functions</th></tr>",
+        f = esc(&r.file),
+        b = r.file_bytes,
+        m = esc(&r.mode),
+        t = treemap(r, 1100.0, 420.0)
+    );
+    for c in &r.crates {
+        s.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&c.krate), c.bytes, c.functions));
+    }
+    s.push_str("</table></body></html>\n");
+    s
+}
+
+impl Exporter for Html {
+    fn file_name(&self) -> &'static str {
+        "report.html"
+    }
+
+    fn render(&self, d: &ReportData) -> String {
+        let s = d.summary;
+        let st = s.status.unwrap_or(Status::Fail);
+        let mut out = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasm budget: {l}</title><style>{STYLE}</style></head><body>\
+             <h1>wasm budget <span class=\"pill\" id=\"run-status\" style=\"background:{c}\">{l}</span>{q}</h1>",
+            l = light(s.status),
+            c = color(st),
+            q = if s.quick { " <em>(quick run: not gating)</em>" } else { "" }
+        );
+        out.push_str("<p id=\"trend\">Last runs: ");
+        for t in &s.trend {
+            out.push_str(&format!(
+                "<span class=\"pill\" title=\"{} {}\" style=\"background:{}\">{}</span> ",
+                esc(&t.run),
+                esc(&t.commit),
+                color(t.status),
+                t.status.as_str()
+            ));
+        }
+        out.push_str(&format!(
+            "</p><p>commit <code>{}</code> · {} · {} · {} · timer resolution {} us · cross-origin isolated {:?}</p>",
+            esc(&s.commit),
+            esc(&s.fingerprint.rustc),
+            esc(&s.fingerprint.binaryen),
+            esc(&s.fingerprint.chromium),
+            s.fingerprint.timer_resolution_us.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
+            s.fingerprint.cross_origin_isolated
+        ));
+        out.push_str("<h2>Budgets</h2><table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
+        for r in super::terminal::worst_first(s) {
+            out.push_str(&format!(
+                "<tr><td style=\"color:{}\">{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+                color(r.status),
+                r.status.as_str(),
+                esc(&r.metric_id),
+                esc(&r.metric_name),
+                esc(&r.profile),
+                esc(&r.environment),
+                value_str(r.value),
+                esc(&r.unit),
+                budget_bar(r.value, r.threshold_warn, r.threshold_hard, r.status),
+                esc(&r.verdict.reasons.join("; "))
+            ));
+        }
+        out.push_str("</table>");
+
+        out.push_str("<h2>Latency and heap distributions (CDF, all seeds merged)</h2><div class=\"plots\" id=\"cdfs\">");
+        for r in &s.records {
+            let key = ledger::key(&r.metric_id, &r.profile, &r.environment);
+            if let Some(pts) = d.cdfs.get(&key) {
+                out.push_str(&cdf_plot(&format!("{} {} {} ({})", r.metric_id, r.profile, r.environment, r.unit), pts, r.threshold_hard, &r.unit));
+            }
+        }
+        out.push_str("</div>");
+
+        out.push_str("<h2>Trends over the ledger</h2><div class=\"plots\" id=\"trends\">");
+        for r in &s.records {
+            let key = ledger::key(&r.metric_id, &r.profile, &r.environment);
+            let vals: Vec<(Option<f64>, Status)> =
+                d.ledger.runs.iter().filter_map(|run| run.entries.get(&key)).map(|e| (e.value, e.status)).collect();
+            if !vals.is_empty() {
+                out.push_str(&trend_plot(&format!("{} {} {}", r.metric_id, r.profile, r.environment), &vals, r.threshold_hard));
+            }
+        }
+        out.push_str("</div>");
+
+        out.push_str("<h2>Size treemaps (crates → functions)</h2><div id=\"treemaps\">");
+        for (profile, a) in &d.attributions {
+            out.push_str(&format!("<h3>{}</h3>{}", esc(profile), treemap(a, 1100.0, 300.0)));
+        }
+        out.push_str("</div></body></html>\n");
+        out
+    }
+}

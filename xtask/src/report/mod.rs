@@ -1,0 +1,91 @@
+//! Stage 7, report: one summary, several views. Each format is an
+//! [`Exporter`] in its own file; all are pure functions of the summary (plus
+//! the ledger and histograms for plots), so golden tests pin them down.
+
+pub mod html;
+pub mod markdown;
+pub mod terminal;
+
+use crate::budget::ProfileArtifacts;
+use crate::gate::Status;
+use crate::ledger::Ledger;
+use crate::summary::Summary;
+use crate::util::write_atomic;
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Inputs every exporter may use.
+pub struct ReportData<'a> {
+    pub summary: &'a Summary,
+    pub ledger: &'a Ledger,
+    /// key -> CDF points (value in unit, cumulative fraction).
+    pub cdfs: &'a BTreeMap<String, Vec<(f64, f64)>>,
+    /// profile -> attribution report, for the treemap.
+    pub attributions: Vec<(&'a str, &'a crate::attribute::Report)>,
+}
+
+pub trait Exporter {
+    /// File name under `reports/`.
+    fn file_name(&self) -> &'static str;
+    fn render(&self, d: &ReportData) -> String;
+}
+
+pub struct Json;
+impl Exporter for Json {
+    fn file_name(&self) -> &'static str {
+        "summary.json"
+    }
+    fn render(&self, d: &ReportData) -> String {
+        serde_json::to_string_pretty(d.summary).expect("summary serializes") + "\n"
+    }
+}
+
+/// green / yellow / red for a run status.
+pub fn light(s: Option<Status>) -> &'static str {
+    match s {
+        Some(Status::Pass) => "green",
+        Some(Status::Warn) => "yellow",
+        Some(Status::Fail) => "red",
+        None => "error",
+    }
+}
+
+/// Write every report and print the terminal table.
+pub fn write_all(
+    summary: &Summary,
+    reports: &Path,
+    ledger: &Ledger,
+    arts: &[ProfileArtifacts],
+    cdfs: &BTreeMap<String, Vec<(f64, f64)>>,
+) -> Result<()> {
+    let data = ReportData {
+        summary,
+        ledger,
+        cdfs,
+        attributions: arts.iter().filter_map(|a| a.attribution.as_ref().map(|x| (a.info.profile.as_str(), &x.report))).collect(),
+    };
+    let exporters: [&dyn Exporter; 3] = [&Json, &markdown::Markdown, &html::Html];
+    for e in exporters {
+        write_atomic(&reports.join(e.file_name()), e.render(&data).as_bytes())?;
+    }
+    if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
+            let _ = f.write_all(markdown::Markdown.render(&data).as_bytes());
+        }
+    }
+    print!("{}", terminal::render(summary, std::env::var_os("NO_COLOR").is_none() && is_tty()));
+    eprintln!(
+        "budget: wrote {} (summary), {} (markdown), {} (html)",
+        reports.join("summary.json").display(),
+        reports.join("summary.md").display(),
+        reports.join("report.html").display()
+    );
+    Ok(())
+}
+
+fn is_tty() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}

@@ -1,0 +1,173 @@
+//! The summary record (DESIGN.md section 6): one per profile x environment x
+//! metric, plus the run header. This is the gate's data contract; the JSON
+//! Schema in `reports/summary.schema.json` describes it and a test validates
+//! real output against it.
+
+use crate::gate::{Status, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bump when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where a run's figures were taken.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub rustc: String,
+    pub binaryen: String,
+    /// Browser product/version, or empty when no browser stage ran.
+    pub chromium: String,
+    /// `launched` or the DevTools websocket URL of a remote browser.
+    pub browser_origin: String,
+    pub host: String,
+    pub cpus: usize,
+    /// CPU throttle per environment (1 = none).
+    pub throttle: BTreeMap<String, f64>,
+    /// Smallest nonzero step of `performance.now()` seen in the page, in us.
+    pub timer_resolution_us: Option<f64>,
+    pub cross_origin_isolated: Option<bool>,
+}
+
+/// A serialized hdrhistogram of one record's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBlob {
+    /// `hdrhistogram-v2-deflate-base64`: the V2 deflate serialization of
+    /// HdrHistogram, base64 encoded; any HdrHistogram implementation reads it.
+    pub encoding: String,
+    /// Recorded integers are value-in-unit x scale.
+    pub scale: f64,
+    pub samples: u64,
+    pub data: String,
+}
+
+/// Value of one seed's run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedValue {
+    pub seed: u64,
+    pub value: f64,
+    pub samples: u64,
+    pub histogram: HistogramBlob,
+}
+
+/// One record: profile x environment x metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Git commit the figures were measured at (`-dirty` when uncommitted).
+    pub commit: String,
+    pub profile: String,
+    /// `size` for size metrics, else the measurement environment.
+    pub environment: String,
+    pub metric_id: String,
+    pub metric_name: String,
+    /// Gate value in `unit`; null when it could not be measured.
+    pub value: Option<f64>,
+    pub unit: String,
+    pub threshold_warn: Option<f64>,
+    pub threshold_hard: f64,
+    /// `hard` or `warn-then-block`.
+    pub kind: String,
+    pub status: Status,
+    /// Seeds the figure was measured with (empty for sizes).
+    pub seed_set: Vec<u64>,
+    /// Commands that produced the figure.
+    pub commands: Vec<String>,
+    /// Files the figure was measured on.
+    pub artifact_paths: Vec<String>,
+    /// How the value was computed, in words.
+    pub method: String,
+    /// Per-seed values and histograms (latency, heap).
+    pub per_seed: Vec<SeedValue>,
+    /// All seeds merged (exact merge of the per-seed histograms).
+    pub histogram: Option<HistogramBlob>,
+    pub verdict: Verdict,
+    /// Baseline value this run was compared against.
+    pub baseline_value: Option<f64>,
+    /// Top size contributors against the baseline (size metrics).
+    #[serde(default)]
+    pub contributors: Vec<String>,
+    pub fingerprint: Fingerprint,
+    /// Budget smaller than 10x the timer resolution: figures are coarse.
+    #[serde(default)]
+    pub timer_warning: Option<String>,
+}
+
+/// One run's summary file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    /// `ok` for a completed run; `error` when the gate could not do its job.
+    pub outcome: String,
+    pub status: Option<Status>,
+    pub commit: String,
+    pub started_unix_s: u64,
+    pub wall_s: f64,
+    /// Quick runs use fewer iterations and never gate or bless.
+    pub quick: bool,
+    pub gating: bool,
+    /// Profiles and environments this (possibly sharded) run covered.
+    pub profiles: Vec<String>,
+    pub environments: Vec<String>,
+    pub fingerprint: Fingerprint,
+    pub records: Vec<Record>,
+    /// Per-profile size detail (all four sizes), artifacts and features.
+    pub artifacts: Vec<ArtifactInfo>,
+    /// Error message when outcome is `error`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Statuses of earlier runs from the ledger, oldest first.
+    #[serde(default)]
+    pub trend: Vec<TrendPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub run: String,
+    pub commit: String,
+    pub status: Status,
+}
+
+/// What the size and optimize stages produced for one profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactInfo {
+    pub profile: String,
+    pub input: String,
+    pub shipped: String,
+    pub named_twin: String,
+    pub sizes: crate::size::Sizes,
+    /// Raw bytes of the pre-optimization input (what wasm-opt saved).
+    pub input_raw_bytes: u64,
+    pub features: Vec<String>,
+    pub build_command: String,
+    pub optimize_command: String,
+    pub optimize_cached: bool,
+    /// JS glue next to the wasm (wasm-bindgen subjects), raw and gzip.
+    #[serde(default)]
+    pub js_glue: Option<(u64, u64)>,
+    /// Attribution report files, when attribution ran.
+    #[serde(default)]
+    pub attribution: Vec<String>,
+}
+
+impl Summary {
+    /// A summary for a run that could not finish. Carries no records, so it
+    /// can never be read as a pass.
+    pub fn error(commit: String, started: u64, message: String) -> Summary {
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            outcome: "error".into(),
+            status: None,
+            commit,
+            started_unix_s: started,
+            wall_s: 0.0,
+            quick: false,
+            gating: false,
+            profiles: vec![],
+            environments: vec![],
+            fingerprint: Fingerprint::default(),
+            records: vec![],
+            artifacts: vec![],
+            error: Some(message),
+            trend: vec![],
+        }
+    }
+}

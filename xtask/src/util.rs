@@ -1,0 +1,121 @@
+//! Small shared helpers: process capture, atomic writes, content hashing,
+//! the project root. Kept here so no two stages grow their own copy.
+
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+/// Output of a finished child process.
+pub struct Captured {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run a command to completion, capturing both streams.
+pub fn run_captured(cmd: &mut Command) -> Result<Captured> {
+    let out = cmd.output()?;
+    Ok(Captured {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// The workspace root: the xtask crate's parent directory.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Write a file atomically: a temp file in the same directory, fsync, rename.
+/// A crash at any point leaves either the old or the new content, never a
+/// torn file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// 128-bit FNV-1a of a byte string, as hex. Used only as a cache key (the
+/// optimized output is reused when input bytes and settings hash alike), so
+/// a non-cryptographic hash is enough and saves a dependency.
+pub fn content_hash(parts: &[&[u8]]) -> String {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut h = OFFSET;
+    for part in parts {
+        for b in part.iter() {
+            h ^= *b as u128;
+            h = h.wrapping_mul(PRIME);
+        }
+        // Separate parts so ("ab","c") and ("a","bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(PRIME);
+    }
+    format!("{h:032x}")
+}
+
+/// The current git commit of the project, or "unknown" outside a checkout.
+pub fn git_commit(root: &Path) -> String {
+    let out = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(root).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let mut c = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            let dirty = Command::new("git")
+                .args(["status", "--porcelain", "--untracked-files=no"])
+                .current_dir(root)
+                .output()
+                .map(|o| !o.stdout.is_empty())
+                .unwrap_or(false);
+            if dirty {
+                c.push_str("-dirty");
+            }
+            c
+        }
+        _ => "unknown".into(),
+    }
+}
+
+/// Format a byte count in KiB with one decimal.
+pub fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_separates_parts() {
+        assert_ne!(content_hash(&[b"ab", b"c"]), content_hash(&[b"a", b"bc"]));
+        assert_eq!(content_hash(&[b"x"]), content_hash(&[b"x"]));
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let d = std::env::temp_dir().join(format!("xtask-atomic-{}", std::process::id()));
+        let p = d.join("f.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,289 @@
+//! Reading a wasm module with a current parser (wasmparser): the feature set
+//! it really uses, and its sections. Shared by optimize, size and attribute.
+//!
+//! Feature detection matters because binaryen validates against an explicit
+//! feature set: a module stripped of its `target_features` section that uses
+//! bulk memory is rejected unless bulk memory is enabled. We therefore read
+//! `target_features` when present and, in every case, scan the code for the
+//! proposals its instructions and types belong to, taking the union.
+
+use anyhow::{anyhow, bail, Result};
+use std::collections::BTreeSet;
+use wasmparser::{Operator, Parser, Payload, ValType};
+
+/// One section of a module, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Section {
+    /// `code`, `data`, `type`, ... or `custom:<name>`.
+    pub name: String,
+    /// Bytes the section occupies in the file, header included.
+    pub bytes: u64,
+    pub custom: bool,
+}
+
+/// Check the magic and version before anything else parses the file, so a
+/// non-wasm artifact gets one clear message.
+pub fn check_magic(bytes: &[u8], what: &str) -> Result<()> {
+    if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
+        bail!("{what} is not a WebAssembly module (no \\0asm magic; {} bytes)", bytes.len());
+    }
+    if bytes[4..8] != [1, 0, 0, 0] {
+        bail!("{what} is a WebAssembly component or unknown version, not a core module");
+    }
+    Ok(())
+}
+
+/// The sections of a module with their sizes. Section sizes (including the
+/// 8-byte preamble) add up to the file size exactly.
+pub fn sections(bytes: &[u8], what: &str) -> Result<Vec<Section>> {
+    check_magic(bytes, what)?;
+    let mut out = Vec::new();
+    let mut last_end = 8usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| anyhow!("{what}: malformed wasm: {e}"))?;
+        let (name, range) = match &payload {
+            Payload::CustomSection(c) => (format!("custom:{}", c.name()), c.range()),
+            Payload::TypeSection(s) => ("type".into(), s.range()),
+            Payload::ImportSection(s) => ("import".into(), s.range()),
+            Payload::FunctionSection(s) => ("function".into(), s.range()),
+            Payload::TableSection(s) => ("table".into(), s.range()),
+            Payload::MemorySection(s) => ("memory".into(), s.range()),
+            Payload::TagSection(s) => ("tag".into(), s.range()),
+            Payload::GlobalSection(s) => ("global".into(), s.range()),
+            Payload::ExportSection(s) => ("export".into(), s.range()),
+            Payload::StartSection { range, .. } => ("start".into(), range.clone()),
+            Payload::ElementSection(s) => ("element".into(), s.range()),
+            Payload::DataCountSection { range, .. } => ("datacount".into(), range.clone()),
+            Payload::DataSection(s) => ("data".into(), s.range()),
+            Payload::CodeSectionStart { range, .. } => ("code".into(), range.clone()),
+            Payload::End(_) => break,
+            _ => continue,
+        };
+        // A section's header (id + LEB size) precedes its range; count the
+        // whole span from the previous section's end so sizes are conserved.
+        let bytes_total = (range.end - last_end) as u64;
+        last_end = range.end;
+        let custom = name.starts_with("custom:");
+        out.push(Section { name, bytes: bytes_total, custom });
+    }
+    if last_end != bytes.len() {
+        bail!("{what}: {} trailing bytes after the last section", bytes.len() - last_end);
+    }
+    Ok(out)
+}
+
+/// The module with every custom section removed (names, producers, DWARF,
+/// target_features...): what a browser strictly needs.
+pub fn without_custom_sections(bytes: &[u8], what: &str) -> Result<Vec<u8>> {
+    check_magic(bytes, what)?;
+    let mut out = bytes[..8].to_vec();
+    let mut last_end = 8usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| anyhow!("{what}: malformed wasm: {e}"))?;
+        let (range, keep) = match &payload {
+            Payload::CustomSection(c) => (c.range(), false),
+            Payload::End(_) => break,
+            p => match p.as_section() {
+                Some((_, r)) => (r, true),
+                None => continue,
+            },
+        };
+        if keep {
+            out.extend_from_slice(&bytes[last_end..range.end]);
+        }
+        last_end = range.end;
+    }
+    Ok(out)
+}
+
+macro_rules! define_proposal_of {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// The proposal an instruction belongs to, as wasmparser's operator
+        /// table names it (`mvp`, `bulk_memory`, `simd`, ...).
+        fn proposal_of(op: &Operator) -> &'static str {
+            match op {
+                $( Operator::$op { .. } => stringify!($proposal), )*
+                #[allow(unreachable_patterns)]
+                _ => "mvp",
+            }
+        }
+    };
+}
+wasmparser::for_each_operator!(define_proposal_of);
+
+/// Map a wasmparser proposal (or `target_features` name) to binaryen's
+/// feature name. `None` for MVP and for proposals binaryen 116 cannot name.
+fn binaryen_name(proposal: &str) -> Option<&'static str> {
+    Some(match proposal {
+        "sign_extension" | "sign-ext" => "sign-ext",
+        "saturating_float_to_int" | "nontrapping-fptoint" => "nontrapping-float-to-int",
+        "bulk_memory" | "bulk-memory" => "bulk-memory",
+        "reference_types" | "reference-types" => "reference-types",
+        "simd" | "simd128" => "simd",
+        "relaxed_simd" | "relaxed-simd" => "relaxed-simd",
+        "threads" | "atomics" | "shared-mem" => "threads",
+        "tail_call" | "tail-call" => "tail-call",
+        "exceptions" | "legacy_exceptions" | "exception-handling" => "exception-handling",
+        "multivalue" => "multivalue",
+        "mutable-globals" | "mutable_globals" => "mutable-globals",
+        "memory64" => "memory64",
+        "extended-const" => "extended-const",
+        "multimemory" | "multi-memory" => "multi-memory",
+        "gc" | "function_references" => "gc",
+        _ => return None,
+    })
+}
+
+/// The binaryen feature names a module needs: `target_features` plus what
+/// its code and types actually use.
+pub fn features(bytes: &[u8], what: &str) -> Result<BTreeSet<&'static str>> {
+    check_magic(bytes, what)?;
+    let mut set = BTreeSet::new();
+    let add = |p: &str, set: &mut BTreeSet<&'static str>| {
+        if let Some(n) = binaryen_name(p) {
+            set.insert(n);
+        }
+    };
+    let ref_or_simd = |t: &ValType, set: &mut BTreeSet<&'static str>| match t {
+        ValType::V128 => {
+            set.insert("simd");
+        }
+        ValType::Ref(_) => {
+            set.insert("reference-types");
+        }
+        _ => {}
+    };
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(|e| anyhow!("{what}: malformed wasm: {e}"))?;
+        match payload {
+            Payload::CustomSection(c) if c.name() == "target_features" => {
+                // Format: vec of (prefix byte, name). `+` means used.
+                let data = c.data();
+                let mut r = wasmparser::BinaryReader::new(data, 0);
+                if let Ok(n) = r.read_var_u32() {
+                    for _ in 0..n {
+                        let (Ok(prefix), Ok(name)) = (r.read_u8(), r.read_string()) else { break };
+                        if prefix == b'+' {
+                            add(name, &mut set);
+                        }
+                    }
+                }
+            }
+            Payload::TypeSection(s) => {
+                for rg in s.into_iter().flatten() {
+                    for ty in rg.types() {
+                        if let wasmparser::CompositeInnerType::Func(f) = &ty.composite_type.inner {
+                            if f.results().len() > 1 {
+                                set.insert("multivalue");
+                            }
+                            for t in f.params().iter().chain(f.results()) {
+                                ref_or_simd(t, &mut set);
+                            }
+                        } else {
+                            set.insert("gc");
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(s) => {
+                for imp in s.into_iter().flatten() {
+                    if let wasmparser::TypeRef::Global(g) = imp.ty {
+                        if g.mutable {
+                            set.insert("mutable-globals");
+                        }
+                    }
+                    if let wasmparser::TypeRef::Memory(m) = imp.ty {
+                        if m.shared {
+                            set.insert("threads");
+                        }
+                        if m.memory64 {
+                            set.insert("memory64");
+                        }
+                    }
+                }
+            }
+            Payload::MemorySection(s) => {
+                for m in s.into_iter().flatten() {
+                    if m.shared {
+                        set.insert("threads");
+                    }
+                    if m.memory64 {
+                        set.insert("memory64");
+                    }
+                }
+            }
+            Payload::TableSection(s) => {
+                if s.count() > 1 {
+                    set.insert("reference-types");
+                }
+            }
+            Payload::GlobalSection(s) => {
+                for g in s.into_iter().flatten() {
+                    ref_or_simd(&g.ty.content_type, &mut set);
+                }
+            }
+            Payload::DataSection(s) => {
+                for d in s.into_iter().flatten() {
+                    if matches!(d.kind, wasmparser::DataKind::Passive) {
+                        set.insert("bulk-memory");
+                    }
+                }
+            }
+            Payload::TagSection(_) => {
+                set.insert("exception-handling");
+            }
+            Payload::CodeSectionEntry(body) => {
+                if let Ok(locals) = body.get_locals_reader() {
+                    for l in locals.into_iter().flatten() {
+                        ref_or_simd(&l.1, &mut set);
+                    }
+                }
+                let mut ops = body
+                    .get_operators_reader()
+                    .map_err(|e| anyhow!("{what}: malformed code: {e}"))?;
+                while !ops.eof() {
+                    let op = ops.read().map_err(|e| anyhow!("{what}: malformed code: {e}"))?;
+                    match &op {
+                        Operator::CallIndirect { table_index, .. } if *table_index != 0 => {
+                            set.insert("reference-types");
+                        }
+                        Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
+                            if matches!(blockty, wasmparser::BlockType::FuncType(_)) {
+                                set.insert("multivalue");
+                            }
+                        }
+                        _ => {}
+                    }
+                    add(proposal_of(&op), &mut set);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Rust (1.82+) targets these by default; binaryen needs mutable-globals
+    // for the exported stack pointer of some toolchains as well. Enabling a
+    // feature the module does not use is harmless for validation, while a
+    // missing one is fatal, so we add the toolchain's defaults.
+    for f in ["sign-ext", "mutable-globals"] {
+        set.insert(f);
+    }
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_wasm() {
+        let err = check_magic(b"hello world", "x.wasm").unwrap_err().to_string();
+        assert!(err.contains("not a WebAssembly module"), "{err}");
+    }
+
+    #[test]
+    fn proposal_table_is_wired() {
+        assert_eq!(proposal_of(&Operator::Nop), "mvp");
+        assert_eq!(proposal_of(&Operator::MemoryFill { mem: 0 }), "bulk_memory");
+        assert_eq!(proposal_of(&Operator::I32Extend8S), "sign_extension");
+    }
+}
