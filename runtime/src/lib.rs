@@ -131,11 +131,15 @@ impl Wake for TaskWaker {
     }
 }
 
+const NOT_READY: u32 = u32::MAX;
+
 pub(crate) struct Core {
     tasks: Vec<Task>,
     regions: Vec<Region>,
     ready: Vec<u32>,
-    queued: Vec<bool>,
+    /// Task id -> its index in `ready`, or `NOT_READY`. Lets replay find a
+    /// recorded task in O(1) instead of scanning the ready set.
+    ready_pos: Vec<u32>,
     wakes: Arc<WakeQueue>,
     wakers: Vec<Waker>,
     rng: Rng,
@@ -152,7 +156,7 @@ impl Core {
             tasks: Vec::new(),
             regions: vec![Region { parent: None, open: true, live_children: 0, quiescent: false }],
             ready: Vec::new(),
-            queued: Vec::new(),
+            ready_pos: Vec::new(),
             wakes: Arc::default(),
             wakers: Vec::new(),
             rng: Rng::new(seed),
@@ -172,10 +176,20 @@ impl Core {
 
     fn make_ready(&mut self, id: u32) {
         let i = id as usize;
-        if i < self.queued.len() && !self.queued[i] && self.tasks[i].future.is_some() {
-            self.queued[i] = true;
+        if i < self.ready_pos.len() && self.ready_pos[i] == NOT_READY && self.tasks[i].future.is_some() {
+            self.ready_pos[i] = self.ready.len() as u32;
             self.ready.push(id);
         }
+    }
+
+    /// Take the ready task at `index` (swap-remove, keeping `ready_pos` true).
+    fn take_ready(&mut self, index: usize) -> u32 {
+        let id = self.ready.swap_remove(index);
+        self.ready_pos[id as usize] = NOT_READY;
+        if let Some(&moved) = self.ready.get(index) {
+            self.ready_pos[moved as usize] = index as u32;
+        }
+        id
     }
 
     fn drain_wakes(&mut self) {
@@ -282,7 +296,7 @@ impl Runtime {
                 #[cfg(feature = "dev")]
                 name: _name.to_string(),
             });
-            c.queued.push(false);
+            c.ready_pos.push(NOT_READY);
             let w = Waker::from(Arc::new(TaskWaker { id, queue: c.wakes.clone() }));
             c.wakers.push(w);
             c.live_tasks += 1;
@@ -338,15 +352,14 @@ impl Runtime {
             #[cfg(feature = "trace")]
             let pick = match {
                 let core = &mut *c;
-                core.trace.replay_pick(&core.ready)
+                core.trace.replay_pick(&core.ready_pos)
             } {
                 Some(i) => i,
                 None => c.rng.below(n) as usize,
             };
             #[cfg(not(feature = "trace"))]
             let pick = c.rng.below(n) as usize;
-            let id = c.ready.swap_remove(pick);
-            c.queued[id as usize] = false;
+            let id = c.take_ready(pick);
             let Some(fut) = c.tasks[id as usize].future.take() else { return true };
             c.event(ev::POLL, id);
             (id, fut, c.wakers[id as usize].clone())

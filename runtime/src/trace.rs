@@ -65,14 +65,15 @@ impl Tracer {
         }
     }
 
-    /// The index in `ready` of the task the recording polled next.
-    pub(crate) fn replay_pick(&mut self, ready: &[u32]) -> Option<usize> {
+    /// The index in the ready set of the task the recording polled next
+    /// (`ready_pos` maps task id -> ready index, `u32::MAX` if not ready).
+    pub(crate) fn replay_pick(&mut self, ready_pos: &[u32]) -> Option<usize> {
         let r = self.replay.as_mut()?;
         while let Some(&e) = r.events.get(r.poll_pos) {
             r.poll_pos += 1;
             let (k, id) = unpack(e);
             if k == crate::ev::POLL {
-                return ready.iter().position(|&t| t == id);
+                return ready_pos.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize);
             }
         }
         None
@@ -97,6 +98,12 @@ impl Runtime {
     /// Replay a recording: scheduling follows it and every event is checked.
     pub fn start_replay(&self, events: Vec<u32>) {
         self.core.borrow_mut().trace.replay = Some(Replay { events, ..Default::default() });
+    }
+
+    /// End a replay and hand the recording back: (matched, recording).
+    pub fn finish_replay_keep(&self) -> (bool, Vec<u32>) {
+        let r = self.core.borrow_mut().trace.replay.take().unwrap_or_default();
+        (r.divergence.is_none() && r.pos == r.events.len(), r.events)
     }
 
     /// End a replay: `Ok` when the replay produced exactly the recording.

@@ -146,10 +146,13 @@ pub extern "C" fn replay_run(seed: u32, tasks: u32, mode: u32) -> u32 {
         work::mixed(&rt, seed as u64, tasks);
         return 1;
     }
-    let rec = with(|s| s.recording.clone());
+    // Load: the recording moves into the runtime and back, no copy.
+    let rec = with(|s| std::mem::take(&mut s.recording));
     rt.start_replay(rec);
     work::mixed(&rt, seed as u64, tasks);
-    rt.finish_replay().is_ok() as u32
+    let (ok, rec) = rt.finish_replay_keep();
+    with(|s| s.recording = rec);
+    ok as u32
 }
 
 /// Developer diagnostics: bytes of the leak report (0 = clean).

@@ -193,7 +193,7 @@ pub struct BrowserMeasurer {
 impl BrowserMeasurer {
     pub fn start(_cfg: &Config, remote: Option<&str>) -> Result<BrowserMeasurer> {
         let server = Server::start()?;
-        server.route("/", Body::Static(HTML));
+        server.route("/index.html", Body::Static(HTML));
         server.route("/harness.js", Body::Static(JS));
         let exe = if remote.is_none() { Some(find_or_install()?) } else { None };
         let mut m = BrowserMeasurer {
@@ -233,7 +233,7 @@ impl BrowserMeasurer {
         self.version = v.product;
         let tab = browser.new_tab().map_err(|e| anyhow!("opening a tab: {e}"))?;
         tab.set_default_timeout(Duration::from_secs(60));
-        tab.navigate_to(&self.server.url("/"))
+        tab.navigate_to(&self.server.url("/index.html"))
             .and_then(|t| t.wait_until_navigated())
             .map_err(|e| anyhow!("loading the harness page: {e}"))?;
         self.wait_ready(&tab)?;
