@@ -775,3 +775,8 @@ pub mod work {
 
 #[cfg(test)]
 mod tests;
+
+// Used by the gate's test that a build failure is reported (exit 2) with
+// the profile's name: `--cfg budget_test_break_build` breaks the build.
+#[cfg(budget_test_break_build)]
+compile_error!("build broken on purpose by --cfg budget_test_break_build");

@@ -29,6 +29,8 @@ mod stats;
 mod summary;
 mod util;
 mod wasmfile;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,77 @@
+//! The real binary on real builds: exit codes, error summaries, the size
+//! gate end to end.
+
+mod common;
+use common::{root, scratch};
+use std::process::Command;
+
+fn xtask(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().unwrap()
+}
+
+#[test]
+fn bad_config_exits_2_and_leaves_no_valid_summary() {
+    let d = scratch("exit2", |t| t.replace("batch = 64", "batch = = 64"));
+    let reports = d.join("reports");
+    let out = xtask(&["size", "--budgets", d.join("budgets.toml").to_str().unwrap(), "--reports", reports.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("budgets.toml:") && !err.contains("panicked"), "{err}");
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["outcome"], "error");
+    assert_eq!(s["records"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn non_wasm_artifact_is_a_clear_error() {
+    let d = std::env::temp_dir().join(format!("xtask-notwasm-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let f = d.join("x.wasm");
+    std::fs::write(&f, b"this is not wasm").unwrap();
+    let out = xtask(&["attribute", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a WebAssembly module"));
+    // Truncated wasm.
+    std::fs::write(&f, b"\0asm\x01\0\0\0\x01\x05").unwrap();
+    let out = xtask(&["attribute", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn build_failure_exits_2_naming_the_profile() {
+    let d = scratch("buildfail", |t| t);
+    let p = d.join("profiles/core-min.toml");
+    std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("features = []", "features = []\nrustflags = [\"--cfg\", \"budget_test_break_build\"]")).unwrap();
+    let out = xtask(&["size", "--profile", "core-min", "--budgets", d.join("budgets.toml").to_str().unwrap(), "--reports", d.join("reports").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("build of profile `core-min` failed"), "{err}");
+}
+
+/// Issue 2's done-when: the real size gate builds all three profiles and
+/// passes; shrinking a cap below the measured size fails with exit 1 naming
+/// metric and profile.
+#[test]
+fn size_gate_end_to_end_pass_then_fail_on_a_shrunk_cap() {
+    let d = scratch("e2e", |t| t);
+    let reports = d.join("reports");
+    let b = d.join("budgets.toml");
+    let out = xtask(&["size", "--budgets", b.to_str().unwrap(), "--reports", reports.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["records"].as_array().unwrap().len(), 6);
+    let arts = s["artifacts"].as_array().unwrap();
+    let raw = |p: &str| arts.iter().find(|a| a["profile"] == p).unwrap()["sizes"]["raw_bytes"].as_u64().unwrap();
+    assert!(raw("core-min") < raw("core-trace") && raw("core-trace") < raw("full-dev"), "profile sizes must be ordered");
+    for a in arts {
+        assert!(root().join(a["shipped"].as_str().unwrap()).is_file(), "summary names {}", a["shipped"]);
+    }
+    // Shrink core-trace's raw cap below its measured size.
+    std::fs::write(&b, std::fs::read_to_string(&b).unwrap().replace("core-trace = 900,", "core-trace = 1,")).unwrap();
+    let out = xtask(&["size", "--budgets", b.to_str().unwrap(), "--reports", reports.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("fail")).expect("a fail row");
+    assert!(line.contains("M-PERF-01A") && line.contains("core-trace") && line.contains("above the hard cap"), "{line}");
+}

@@ -1,0 +1,28 @@
+//! Shared by the unit tests (config) and the CLI tests: a scratch copy of
+//! the project's budgets.toml and profiles that points back at the real
+//! subject, for editing one key at a time.
+
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A scratch copy of the project's config (budgets.toml + profiles) whose
+/// budgets.toml points back at the real subject and scenarios.
+pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    for p in ["core-min", "core-trace", "full-dev"] {
+        std::fs::copy(root().join(format!("profiles/{p}.toml")), dir.join(format!("profiles/{p}.toml"))).unwrap();
+    }
+    let r = root();
+    let text = std::fs::read_to_string(r.join("budgets.toml"))
+        .unwrap()
+        .replace("manifest = \"runtime/Cargo.toml\"", &format!("manifest = \"{}\"", r.join("runtime/Cargo.toml").display()))
+        .replace("scenarios = \"runtime/scenarios\"", &format!("scenarios = \"{}\"", r.join("runtime/scenarios").display()));
+    std::fs::write(dir.join("budgets.toml"), edit(text)).unwrap();
+    dir
+}
+
