@@ -75,3 +75,22 @@ fn size_gate_end_to_end_pass_then_fail_on_a_shrunk_cap() {
     let line = text.lines().find(|l| l.starts_with("fail")).expect("a fail row");
     assert!(line.contains("M-PERF-01A") && line.contains("core-trace") && line.contains("above the hard cap"), "{line}");
 }
+
+/// Issue 5's done-when: a deliberately slowed runtime (feature `slow-init`
+/// adds 70 ms of busy work to init) fails M-PERF-02A with exit 1, measured
+/// in the real browser.
+#[test]
+fn slowed_init_fails_cold_init_in_the_browser() {
+    let d = scratch("slow", |t| t);
+    let p = d.join("profiles/core-min.toml");
+    std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("features = []", "features = [\"slow-init\"]")).unwrap();
+    let out = xtask(&[
+        "budget", "--quick", "--profile", "core-min", "--env", "desktop",
+        "--budgets", d.join("budgets.toml").to_str().unwrap(),
+        "--reports", d.join("reports").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let line = text.lines().find(|l| l.contains("M-PERF-02A")).expect("02A row");
+    assert!(line.starts_with("fail") && line.contains("above the hard cap"), "{line}");
+}
