@@ -13,25 +13,7 @@
 //!
 //! This file only parses arguments and dispatches.
 
-mod attribute;
-mod browser;
-mod budget;
-mod build;
-mod config;
-mod gate;
-mod ledger;
-mod measure;
-mod optimize;
-mod report;
-mod server;
-mod size;
-mod stats;
-mod summary;
-mod util;
-mod wasmfile;
-#[cfg(test)]
-mod tests;
-
+use xtask::{attribute, budget, ledger};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -51,6 +33,9 @@ fn main() -> ExitCode {
         Some("size") => budget::Options::parse(&args[1..], false).and_then(budget::run),
         Some("attribute") => attribute::cli(&args[1..]),
         Some("merge") => budget::merge_cli(&args[1..]),
+        // Internal test hook (not in usage): N locked ledger appends, for the
+        // crash-safety and concurrency tests of the ledger.
+        Some("__ledger-stress") => ledger::stress_cli(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -19,6 +19,7 @@ fn bad_config_exits_2_and_leaves_no_valid_summary() {
     assert!(err.contains("budgets.toml:") && !err.contains("panicked"), "{err}");
     let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["outcome"], "error");
+    assert!(common::schema::check_summary(&s).is_empty(), "{:?}", common::schema::check_summary(&s));
     assert_eq!(s["records"].as_array().unwrap().len(), 0);
 }
 
@@ -61,6 +62,8 @@ fn size_gate_end_to_end_pass_then_fail_on_a_shrunk_cap() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s["records"].as_array().unwrap().len(), 6);
+    let violations = common::schema::check_summary(&s);
+    assert!(violations.is_empty(), "summary.json violates its schema: {violations:#?}");
     let arts = s["artifacts"].as_array().unwrap();
     let raw = |p: &str| arts.iter().find(|a| a["profile"] == p).unwrap()["sizes"]["raw_bytes"].as_u64().unwrap();
     assert!(raw("core-min") < raw("core-trace") && raw("core-trace") < raw("full-dev"), "profile sizes must be ordered");

@@ -26,3 +26,6 @@ pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     dir
 }
 
+
+#[allow(dead_code)]
+pub mod schema;
