@@ -110,7 +110,8 @@ fn run_inner(opts: &Options, started: u64) -> Result<u8> {
     } else {
         vec![]
     };
-    let commit = git_commit(&cfg.root);
+    // The subject's commit (budgets.toml may live elsewhere, e.g. in CI config).
+    let commit = git_commit(cfg.manifest.parent().unwrap_or(&cfg.root));
     std::fs::create_dir_all(&opts.reports)?;
 
     // build -> optimize -> size -> attribute, per profile.

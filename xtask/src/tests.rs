@@ -21,7 +21,7 @@ fn the_shipped_config_loads() {
 
 #[test]
 fn malformed_toml_names_file_and_line() {
-    let d = scratch("malformed", |t| t.replace("batch = 64", "batch = = 64"));
+    let d = scratch("malformed", |t| t.replace("batch = 512", "batch = = 512"));
     let e = load_err(&d);
     let line = std::fs::read_to_string(d.join("budgets.toml")).unwrap().lines().position(|l| l.contains("batch = =")).unwrap() + 1;
     assert_eq!(e.line, Some(line), "{e}");
@@ -30,7 +30,7 @@ fn malformed_toml_names_file_and_line() {
 
 #[test]
 fn unknown_key_names_key_and_line() {
-    let d = scratch("unknown", |t| t.replace("batch = 64", "batch = 64\nbatchh = 3"));
+    let d = scratch("unknown", |t| t.replace("batch = 512", "batch = 512\nbatchh = 3"));
     let e = load_err(&d);
     assert!(e.message.contains("unknown field `batchh`"), "{e}");
     assert_eq!(e.key, "protocol.batchh", "{e}");

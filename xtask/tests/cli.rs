@@ -11,7 +11,7 @@ fn xtask(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn bad_config_exits_2_and_leaves_no_valid_summary() {
-    let d = scratch("exit2", |t| t.replace("batch = 64", "batch = = 64"));
+    let d = scratch("exit2", |t| t.replace("batch = 512", "batch = = 512"));
     let reports = d.join("reports");
     let out = xtask(&["size", "--budgets", d.join("budgets.toml").to_str().unwrap(), "--reports", reports.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));

@@ -185,13 +185,17 @@ impl Exporter for Html {
             ));
         }
         out.push_str(&format!(
-            "</p><p>commit <code>{}</code> · {} · {} · {} · timer resolution {} us · cross-origin isolated {:?}</p>",
+            "</p><p>commit <code>{}</code> · {} · {} · {} · timer resolution {} us · cross-origin isolated: {}</p>",
             esc(&s.commit),
             esc(&s.fingerprint.rustc),
             esc(&s.fingerprint.binaryen),
             esc(&s.fingerprint.chromium),
             s.fingerprint.timer_resolution_us.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
-            s.fingerprint.cross_origin_isolated
+            match s.fingerprint.cross_origin_isolated {
+                Some(true) => "yes",
+                Some(false) => "no (coarse timers)",
+                None => "-",
+            }
         ));
         out.push_str("<h2>Budgets</h2><table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {

@@ -29,3 +29,17 @@ pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
 
 #[allow(dead_code)]
 pub mod schema;
+
+/// Keep only the `[[metric]]` blocks whose id is in `ids`.
+#[allow(dead_code)]
+pub fn only_metrics(text: &str, ids: &[&str]) -> String {
+    let mut parts = text.split("[[metric]]");
+    let mut out = parts.next().unwrap_or("").to_string();
+    for block in parts {
+        if ids.iter().any(|id| block.contains(&format!("id = \"{id}\""))) {
+            out.push_str("[[metric]]");
+            out.push_str(block);
+        }
+    }
+    out
+}
