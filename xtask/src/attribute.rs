@@ -164,6 +164,39 @@ pub fn demangle(name: &str) -> String {
     }
 }
 
+/// twiggy demangles in the non-alternate form (v0: `core[1a2b..]::x`,
+/// legacy: `a::b::h0123..`); reduce such a name to the alternate form our
+/// names use, so the two can be matched.
+pub fn normalize_twiggy_name(name: &str) -> String {
+    let demangled = demangle(name);
+    let mut out: Vec<u8> = Vec::with_capacity(demangled.len());
+    let b = demangled.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // `[` + hex digits + `]`: a v0 crate disambiguator.
+        if b[i] == b'[' {
+            let j = b[i + 1..].iter().position(|c| !c.is_ascii_hexdigit()).map(|p| i + 1 + p);
+            if let Some(j) = j {
+                if j > i + 1 && b[j] == b']' {
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    let mut out = String::from_utf8_lossy(&out).into_owned();
+    // `::h` + 16 hex digits at the end: a legacy hash.
+    if out.len() > 19 && out.is_char_boundary(out.len() - 19) {
+        let tail = &out[out.len() - 19..];
+        if tail.starts_with("::h") && tail[3..].chars().all(|c| c.is_ascii_hexdigit()) {
+            out.truncate(out.len() - 19);
+        }
+    }
+    out
+}
+
 /// Generic functions: the name with its generic arguments removed.
 fn generic_of(name: &str) -> Option<String> {
     if !name.contains('<') {
@@ -187,15 +220,62 @@ fn generic_of(name: &str) -> Option<String> {
     Some(out)
 }
 
-/// Sizes of each function body in the code section, in order.
-fn body_sizes(bytes: &[u8]) -> Result<Vec<u64>> {
-    let mut out = Vec::new();
+/// Per defined function: the bytes of its code-section entry (body with its
+/// size prefix) plus its function-section entry (type index). twiggy counts
+/// a function the same way. Also returns the two sections' own overhead
+/// (section headers and counts), so everything adds up exactly.
+struct FunctionBytes {
+    per_function: Vec<u64>,
+    bodies: Vec<u64>,
+    /// Function + code section bytes not in any function.
+    overhead: u64,
+}
+
+fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
+    let mut bodies = Vec::new();
+    let mut decls = Vec::new();
+    let mut sections_total = 0u64;
+    let mut prev_end = 0usize;
+    let mut last_end = 8usize;
     for p in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let wasmparser::Payload::CodeSectionEntry(b) = p? {
-            out.push(b.range().len() as u64);
+        let p = p?;
+        if let Some((_, range)) = p.as_section() {
+            let whole = (range.end - last_end) as u64;
+            last_end = range.end;
+            match &p {
+                wasmparser::Payload::FunctionSection(s) => {
+                    sections_total += whole;
+                    let mut r = s.clone().into_iter_with_offsets();
+                    let mut starts = Vec::new();
+                    for e in r.by_ref() {
+                        starts.push(e?.0);
+                    }
+                    for (i, st) in starts.iter().enumerate() {
+                        let end = starts.get(i + 1).copied().unwrap_or(s.range().end);
+                        decls.push((end - st) as u64);
+                    }
+                }
+                wasmparser::Payload::CodeSectionStart { range, .. } => {
+                    sections_total += whole;
+                    let mut r = wasmparser::BinaryReader::new(&bytes[range.start..range.end], range.start);
+                    r.read_var_u32()?;
+                    prev_end = r.original_position();
+                }
+                _ => {}
+            }
+        }
+        if let wasmparser::Payload::CodeSectionEntry(b) = p {
+            let end = b.range().end;
+            bodies.push((end - prev_end) as u64);
+            prev_end = end;
         }
     }
-    Ok(out)
+    if decls.len() != bodies.len() {
+        bail!("function section declares {} functions but the code section has {}", decls.len(), bodies.len());
+    }
+    let per_function: Vec<u64> = bodies.iter().zip(&decls).map(|(b, d)| b + d).collect();
+    let overhead = sections_total - per_function.iter().sum::<u64>();
+    Ok(FunctionBytes { per_function, bodies, overhead })
 }
 
 /// Function names from the name section (index -> name), if any.
@@ -229,7 +309,7 @@ fn imported_functions(bytes: &[u8]) -> u32 {
 
 /// Items with twiggy. Runs twiggy's parser under `catch_unwind`: its old
 /// wasmparser panics on some inputs instead of returning an error.
-fn twiggy_items(bytes: &[u8]) -> Result<(Vec<Item>, BTreeMap<String, Vec<String>>)> {
+fn twiggy_items(bytes: &[u8]) -> Result<(Vec<u64>, BTreeMap<String, Vec<String>>)> {
     let data = bytes.to_vec();
     let parsed = std::panic::catch_unwind(move || twiggy_parser::parse(&data));
     let mut items = match parsed {
@@ -240,28 +320,14 @@ fn twiggy_items(bytes: &[u8]) -> Result<(Vec<Item>, BTreeMap<String, Vec<String>
     items.compute_retained_sizes();
     items.compute_predecessors();
     let root = items.meta_root();
-    let mut out = Vec::new();
-    for it in items.iter() {
-        if it.id() == root {
-            continue;
-        }
-        let (kind, krate, name) = match it.kind() {
-            twiggy_ir::ItemKind::Code(c) => {
-                let name = c.demangled().map(String::from).unwrap_or_else(|| demangle(it.name()));
-                ("function", crate_of(&name), name)
-            }
-            twiggy_ir::ItemKind::Data(_) => ("data", String::new(), it.name().to_string()),
-            twiggy_ir::ItemKind::Debug(_) => ("debug", String::new(), it.name().to_string()),
-            twiggy_ir::ItemKind::Misc(_) => ("misc", String::new(), it.name().to_string()),
-        };
-        out.push(Item {
-            name,
-            kind: kind.into(),
-            shallow_bytes: it.size() as u64,
-            retained_bytes: items.retained_size(it.id()) as u64,
-            krate,
-        });
-    }
+    // Code items come in Id order, which is code-section order: the i-th
+    // is defined function i. Match by position, not by name (several
+    // monomorphizations can share a display name).
+    let out: Vec<u64> = items
+        .iter()
+        .filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Code(_)))
+        .map(|it| items.retained_size(it.id()) as u64)
+        .collect();
     // Paths for the 10 largest retained items: walk predecessors to a root.
     let mut by_retained: Vec<_> = items.iter().filter(|i| i.id() != root).map(|i| (items.retained_size(i.id()), i.id())).collect();
     by_retained.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -281,11 +347,8 @@ fn twiggy_items(bytes: &[u8]) -> Result<(Vec<Item>, BTreeMap<String, Vec<String>
                 break;
             }
         }
-        let key = match items[id].kind() {
-            twiggy_ir::ItemKind::Code(c) => c.demangled().unwrap_or(items[id].name()).to_string(),
-            _ => items[id].name().to_string(),
-        };
-        paths.insert(key, path.into_iter().map(|n| demangle(&n)).collect());
+        let key = normalize_twiggy_name(items[id].name());
+        paths.insert(key, path.into_iter().map(|n| normalize_twiggy_name(&n)).collect());
     }
     Ok((out, paths))
 }
@@ -307,7 +370,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     if !has_names {
         if let Some(n) = named {
             let twin = std::fs::read(n).with_context(|| format!("reading {}", n.display()))?;
-            let (a, b) = (body_sizes(&bytes)?, body_sizes(&twin)?);
+            let (a, b) = (entry_sizes(&bytes)?.bodies, entry_sizes(&twin)?.bodies);
             if a.len() != b.len() {
                 twin_mismatches.push(format!("function count differs: shipped {} vs twin {}", a.len(), b.len()));
             }
@@ -331,17 +394,17 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     // headers, so the items add up to the file exactly by construction.
     // twiggy supplies what needs its IR: retained sizes and paths, looked up
     // by function name in the name source.
+    let fb = entry_sizes(&bytes).map_err(|e| anyhow!("{what}: {e}"))?;
     let (retained, paths, mode, mut note) = match twiggy_items(&name_source) {
-        Ok((items, paths)) => {
-            let r: BTreeMap<String, u64> = items
-                .into_iter()
-                .filter(|i| i.kind == "function")
-                .map(|i| (i.name, i.retained_bytes))
-                .collect();
-            (r, paths, "twiggy", String::new())
-        }
-        Err(e) => (
+        Ok((r, paths)) if r.len() == fb.per_function.len() => (r, paths, "twiggy", String::new()),
+        Ok((r, _)) => (
+            Vec::new(),
             BTreeMap::new(),
+            "degraded",
+            format!("twiggy saw {} functions where wasmparser sees {}; attribution degraded to section- and function-level sizes", r.len(), fb.per_function.len()),
+        ),
+        Err(e) => (
+            Vec::new(),
             BTreeMap::new(),
             "degraded",
             format!("{e}; attribution degraded to section- and function-level sizes from wasmparser (no retained sizes or paths)"),
@@ -349,17 +412,24 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     };
     let names = function_names(&name_source);
     let first = imported_functions(&name_source);
-    let bodies = body_sizes(&bytes)?;
     let mut items = Vec::new();
-    for (i, b) in bodies.iter().enumerate() {
+    for (i, b) in fb.per_function.iter().enumerate() {
         let name = names.get(&(first + i as u32)).map(|n| demangle(n)).unwrap_or_else(|| format!("code[{i}]"));
-        let retained_bytes = retained.get(&name).copied().unwrap_or(*b).max(*b);
+        let retained_bytes = retained.get(i).copied().unwrap_or(*b).max(*b);
         items.push(Item { krate: crate_of(&name), name, kind: "function".into(), shallow_bytes: *b, retained_bytes });
     }
-    let code_bodies: u64 = bodies.iter().sum();
+    if fb.overhead > 0 {
+        items.push(Item {
+            name: "function and code section headers and counts".into(),
+            kind: "section".into(),
+            shallow_bytes: fb.overhead,
+            retained_bytes: fb.overhead,
+            krate: String::new(),
+        });
+    }
     for sec in &sections {
-        let (name, b, kind) = if sec.name == "code" {
-            ("code section headers (body sizes, counts)".to_string(), sec.bytes - code_bodies, "section")
+        let (name, b, kind) = if sec.name == "code" || sec.name == "function" {
+            continue;
         } else if sec.name.starts_with("custom:.debug") {
             (format!("section {}", sec.name), sec.bytes, "debug")
         } else if sec.name == "data" {
