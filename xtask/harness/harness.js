@@ -62,6 +62,7 @@ async function run(spec) {
     quantity = q;
   };
   let cachedModule = null;
+  let glueCopies = 0;
   const h = {
     seed: spec.seed,
     iterations: spec.iterations,
@@ -74,6 +75,35 @@ async function run(spec) {
     recordBytes(b) { want("bytes"); samples.push(b); },
     recordPercent(p) { want("percent"); samples.push(p); },
     describe(text) { note = String(text); },
+    // wasm-bindgen subjects: the generated glue (--target web), initialized
+    // once with the subject's bytes. Also returns the import object the glue
+    // handed to WebAssembly.instantiate, so a scenario can instantiate the
+    // subject cold many times with the real glue imports: the glue caches
+    // one instance per module copy, and module copies are never collected,
+    // so instantiating fresh glue copies thousands of times runs the page
+    // out of memory.
+    async glue() {
+      if (!spec.glue) throw new Error("this subject has no wasm-bindgen glue");
+      glueCopies += 1;
+      const glue = await import(`${spec.glue}?copy=${spec.seed}-${glueCopies}`);
+      const real = WebAssembly.instantiate;
+      let imports = null;
+      WebAssembly.instantiate = (b, imp) => { imports = imp; return real(b, imp); };
+      let exports;
+      try {
+        exports = await glue.default({ module_or_path: bytes });
+      } finally {
+        WebAssembly.instantiate = real;
+      }
+      if (!imports) throw new Error("the glue did not call WebAssembly.instantiate");
+      return { glue, exports, imports };
+    },
+    uniqueBytes() { return uniqueBytes(bytes); },
+    heapBytesOf(...memories) {
+      let n = performance.memory ? performance.memory.usedJSHeapSize : 0;
+      for (const m of memories) n += m.buffer.byteLength;
+      return n;
+    },
     // JS heap (precise with --enable-precise-memory-info) plus the wasm
     // linear memory of the given instance(s).
     heapBytes(...instances) {

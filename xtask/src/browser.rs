@@ -187,7 +187,6 @@ pub struct BrowserMeasurer {
     version: String,
     timer_resolution_ms: Option<f64>,
     isolated: Option<bool>,
-    routed: std::collections::BTreeSet<String>,
 }
 
 impl BrowserMeasurer {
@@ -206,7 +205,6 @@ impl BrowserMeasurer {
             version: String::new(),
             timer_resolution_ms: None,
             isolated: None,
-            routed: Default::default(),
         };
         m.connect()?;
         Ok(m)
@@ -280,9 +278,12 @@ impl BrowserMeasurer {
     fn try_run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
         let wasm_url = format!("/wasm/{}.wasm", r.profile);
         let scen_url = format!("/scenarios/{}.js", r.scenario);
-        if self.routed.insert(wasm_url.clone() + &r.wasm.display().to_string()) {
-            self.server.route(&wasm_url, Body::File(r.wasm.clone()));
-        }
+        self.server.route(&wasm_url, Body::File(r.wasm.clone()));
+        let glue_url = r.glue.as_ref().map(|g| {
+            let url = format!("/wasm/{}.js", r.profile);
+            self.server.route(&url, Body::File(g.clone()));
+            url
+        });
         self.server.route(&scen_url, Body::File(r.module.clone()));
         // Scenario helpers (shared imports) next to the scenarios.
         if let Some(dir) = r.module.parent() {
@@ -299,7 +300,7 @@ impl BrowserMeasurer {
         let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
         tab.set_default_timeout(r.timeout);
         let spec = serde_json::json!({
-            "wasm": wasm_url, "scenario": scen_url, "seed": r.seed,
+            "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
             "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch,
         });
         let res = eval_string(&tab, &format!("window.__budget.run({spec})"));

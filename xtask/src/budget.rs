@@ -98,6 +98,8 @@ pub struct ProfileArtifacts {
     pub info: ArtifactInfo,
     pub shipped: PathBuf,
     pub named: PathBuf,
+    /// The wasm-bindgen JS glue, for wasm-bindgen subjects.
+    pub glue: Option<PathBuf>,
     pub attribution: Option<attribute::Attribution>,
 }
 
@@ -246,8 +248,22 @@ fn size_half(cfg: &Config, name: &str, reports: &Path, baseline: Option<&Baselin
     let work = cfg.root.join("target").join("budget").join(name);
     std::fs::create_dir_all(&work)?;
     let input = work.join("input.wasm");
-    let in_bytes = std::fs::read(&built.wasm)?;
-    crate::wasmfile::check_magic(&in_bytes, &built.wasm.display().to_string())?;
+    let cargo_bytes = std::fs::read(&built.wasm)?;
+    crate::wasmfile::check_magic(&cargo_bytes, &built.wasm.display().to_string())?;
+    // wasm-bindgen subjects: the optimizer's input is the `_bg.wasm`.
+    let mut build_command = built.command.clone();
+    let (in_bytes, glue) = match crate::bindgen::pinned_version(&cfg.manifest)? {
+        None => (cargo_bytes, None),
+        Some(version) => {
+            eprintln!("budget: [{name}] wasm-bindgen {version}");
+            // The gate's own tool cache, shared by every subject it guards.
+            let tools = project_root().join("target").join("budget").join("tools");
+            let cli = crate::bindgen::cli(&version, &tools)?;
+            let bg = crate::bindgen::run(&cli, &built.wasm, &work.join("bindgen"), &cfg.package.replace('-', "_"))?;
+            build_command = format!("{build_command} && {}", bg.command);
+            (std::fs::read(&bg.wasm)?, Some(bg.glue))
+        }
+    };
     if std::fs::read(&input).ok().as_deref() != Some(&in_bytes[..]) {
         write_atomic(&input, &in_bytes)?;
     }
@@ -267,13 +283,19 @@ fn size_half(cfg: &Config, name: &str, reports: &Path, baseline: Option<&Baselin
         sizes,
         input_raw_bytes: in_bytes.len() as u64,
         features: opt.features.clone(),
-        build_command: built.command,
+        build_command,
         optimize_command: opt.command,
         optimize_cached: opt.cached,
-        js_glue: None,
+        js_glue: match &glue {
+            Some(g) => {
+                let js = std::fs::read(g)?;
+                Some((js.len() as u64, size::gzip_len(&js)?))
+            }
+            None => None,
+        },
         attribution: attribution.files.iter().map(|f| rel(f)).collect(),
     };
-    Ok(ProfileArtifacts { info, shipped: opt.wasm, named: opt.named, attribution: Some(attribution) })
+    Ok(ProfileArtifacts { info, shipped: opt.wasm, named: opt.named, glue, attribution: Some(attribution) })
 }
 
 fn unit_of_bytes(bytes: u64, unit: &str) -> f64 {

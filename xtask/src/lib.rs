@@ -2,6 +2,7 @@
 //! binary (`main.rs`) is glue and tests reach every stage directly.
 
 pub mod attribute;
+pub mod bindgen;
 pub mod browser;
 pub mod budget;
 pub mod build;

@@ -65,6 +65,8 @@ pub struct ScenarioRun {
     pub module: PathBuf,
     /// The profile's shipped artifact.
     pub wasm: PathBuf,
+    /// wasm-bindgen JS glue, when the subject has one.
+    pub glue: Option<PathBuf>,
     pub seed: u64,
     /// Latency: recorded samples wanted. Heap: samples after warmup.
     pub iterations: u32,
@@ -271,6 +273,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], m: &mut dyn M
                 scenario: scenario.clone(),
                 module: cfg.scenarios_dir.join(format!("{scenario}.js")),
                 wasm: art.shipped.clone(),
+                glue: art.glue.clone(),
                 seed,
                 iterations: task.iterations,
                 warmup: task.warmup,
