@@ -121,6 +121,9 @@ impl Attribution {
 }
 
 pub fn signed_kib(delta: i64) -> String {
+    if delta.abs() < 1024 {
+        return format!("{delta:+} B");
+    }
     format!("{}{:.1} KiB", if delta >= 0 { "+" } else { "-" }, delta.unsigned_abs() as f64 / 1024.0)
 }
 
@@ -546,11 +549,19 @@ pub fn diff(old: &Report, new: &Report, against: &str) -> Diff {
 /// Attribution for one profile inside `size`/`budget`: analyze the shipped
 /// artifact through its twin, diff against the baseline's named artifact,
 /// write JSON, markdown and HTML under `out_dir`.
-pub fn for_profile(shipped: &Path, named: &Path, baseline: Option<&Path>, profile: &str, out_dir: &Path) -> Result<Attribution> {
+pub fn for_profile(
+    shipped: &Path,
+    named: &Path,
+    baseline: Option<(&Path, &Path)>,
+    profile: &str,
+    out_dir: &Path,
+) -> Result<Attribution> {
     let mut report = analyze(shipped, Some(named))?;
-    if let Some(b) = baseline {
-        let old = analyze(b, None)?;
-        report.diff = Some(diff(&old, &report, &b.display().to_string()));
+    // Compare like with like: the baseline's shipped file, named through
+    // its own twin.
+    if let Some((b_shipped, b_named)) = baseline {
+        let old = analyze(b_shipped, Some(b_named))?;
+        report.diff = Some(diff(&old, &report, &b_shipped.display().to_string()));
     }
     let files = write(&report, out_dir, profile)?;
     Ok(Attribution { report, files })

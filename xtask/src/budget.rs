@@ -273,7 +273,13 @@ fn size_half(cfg: &Config, name: &str, reports: &Path, baseline: Option<&Baselin
     let sizes = size::measure(&shipped, &opt.wasm.display().to_string())?;
     eprintln!("budget: [{name}] attribute");
     let base_art = baseline.and_then(|b| b.artifact(reports, name));
-    let attribution = attribute::for_profile(&opt.wasm, &opt.named, base_art.as_deref(), name, &reports.join("attribution"))?;
+    let attribution = attribute::for_profile(
+        &opt.wasm,
+        &opt.named,
+        base_art.as_ref().map(|(s, n)| (s.as_path(), n.as_path())),
+        name,
+        &reports.join("attribution"),
+    )?;
     let rel = |p: &Path| p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string();
     let info = ArtifactInfo {
         profile: name.into(),
@@ -429,13 +435,17 @@ pub struct Baseline {
     pub commit: String,
     pub blessed_unix_s: u64,
     pub points: BTreeMap<String, BaselinePoint>,
-    /// profile -> artifact path relative to reports/.
+    /// profile -> shipped artifact path relative to reports/ (the named
+    /// twin sits beside it as `<profile>.named.wasm`).
     pub artifacts: BTreeMap<String, String>,
 }
 
 impl Baseline {
-    fn artifact(&self, reports: &Path, profile: &str) -> Option<PathBuf> {
-        self.artifacts.get(profile).map(|p| reports.join(p)).filter(|p| p.is_file())
+    /// The blessed (shipped, named twin) artifacts of a profile.
+    fn artifact(&self, reports: &Path, profile: &str) -> Option<(PathBuf, PathBuf)> {
+        let shipped = reports.join(self.artifacts.get(profile)?);
+        let named = PathBuf::from(shipped.display().to_string().replace(".shipped.wasm", ".named.wasm"));
+        (shipped.is_file() && named.is_file()).then_some((shipped, named))
     }
 }
 
@@ -483,7 +493,7 @@ fn bless(summary: &Summary, arts: &[ProfileArtifacts], reports: &Path) -> Result
         for (src, tag) in [(&a.shipped, "shipped"), (&a.named, "named")] {
             let rel = format!("baseline/{}.{tag}.wasm", a.info.profile);
             write_atomic(&reports.join(&rel), &std::fs::read(src)?)?;
-            if tag == "named" {
+            if tag == "shipped" {
                 b.artifacts.insert(a.info.profile.clone(), rel);
             }
         }

@@ -100,3 +100,36 @@ fn slowed_init_fails_cold_init_in_the_browser() {
     let line = text.lines().find(|l| l.contains("M-PERF-02A")).expect("02A row");
     assert!(line.starts_with("fail") && line.contains("above the hard cap"), "{line}");
 }
+
+/// Bless a baseline, grow the code (core-min built with the trace feature),
+/// and the size gate fails on the baseline regression, naming the top
+/// contributors from the attribution diff.
+#[test]
+fn size_regression_against_the_blessed_baseline_names_contributors() {
+    // The trace feature adds a few percent: regress at more than 2 %.
+    let d = scratch("baseline", |t| t.replace("baseline_regression_pct = 10.0", "baseline_regression_pct = 2.0"));
+    let b = d.join("budgets.toml");
+    let reports = d.join("reports");
+    let args = |extra: &[&str]| {
+        let mut v = vec!["size", "--profile", "core-min", "--budgets", b.to_str().unwrap(), "--reports", reports.to_str().unwrap()];
+        v.extend_from_slice(extra);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| Command::new(env!("CARGO_BIN_EXE_xtask")).args(&a).current_dir(root()).output().unwrap();
+    let out = run(args(&["--bless"]));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(reports.join("baseline.json").is_file() && reports.join("baseline/core-min.named.wasm").is_file());
+
+    let p = d.join("profiles/core-min.toml");
+    std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("features = []", "features = [\"trace\"]")).unwrap();
+    let out = run(args(&[]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = text.lines().find(|l| l.starts_with("fail") && l.contains("M-PERF-01A")).expect("01A fails");
+    assert!(line.contains("against the baseline") && line.contains("top contributors"), "{line}");
+    assert!(line.contains("KiB total") && line.contains("runtime +"), "{line}");
+    // The total is the real growth of the shipped file, positive.
+    assert!(line.contains("top contributors vs baseline: +"), "{line}");
+    let md = std::fs::read_to_string(reports.join("attribution/core-min.md")).unwrap();
+    assert!(md.contains("## Diff against"), "attribution diff written");
+}
