@@ -281,6 +281,52 @@ fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
     Ok(FunctionBytes { per_function, bodies, overhead })
 }
 
+/// Per data segment: its bytes in the data section (entry and payload),
+/// plus the section's own overhead (header and count).
+fn data_segments(bytes: &[u8]) -> Result<(Vec<u64>, u64)> {
+    let mut last_end = 8usize;
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        let p = p?;
+        if let Some((_, range)) = p.as_section() {
+            let whole = (range.end - last_end) as u64;
+            last_end = range.end;
+            if let wasmparser::Payload::DataSection(s) = p {
+                let mut starts = Vec::new();
+                for e in s.clone().into_iter_with_offsets() {
+                    starts.push(e?.0);
+                }
+                let sizes: Vec<u64> = starts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, st)| (starts.get(i + 1).copied().unwrap_or(s.range().end) - st) as u64)
+                    .collect();
+                let overhead = whole - sizes.iter().sum::<u64>();
+                return Ok((sizes, overhead));
+            }
+        }
+    }
+    Ok((vec![], 0))
+}
+
+/// Data segment names from the name section (index -> name), if any.
+fn data_names(bytes: &[u8]) -> BTreeMap<u32, String> {
+    let mut out = BTreeMap::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::CustomSection(c) = p {
+            if let wasmparser::KnownCustom::Name(r) = c.as_known() {
+                for n in r.into_iter().flatten() {
+                    if let wasmparser::Name::Data(map) = n {
+                        for nm in map.into_iter().flatten() {
+                            out.insert(nm.index, nm.name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Function names from the name section (index -> name), if any.
 fn function_names(bytes: &[u8]) -> BTreeMap<u32, String> {
     let mut out = BTreeMap::new();
@@ -436,7 +482,16 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         } else if sec.name.starts_with("custom:.debug") {
             (format!("section {}", sec.name), sec.bytes, "debug")
         } else if sec.name == "data" {
-            ("section data (static data segments)".to_string(), sec.bytes, "data")
+            let (segs, overhead) = data_segments(&bytes)?;
+            let dn = data_names(&name_source);
+            for (i, b) in segs.iter().enumerate() {
+                let name = match dn.get(&(i as u32)) {
+                    Some(n) => format!("data segment {n}"),
+                    None => format!("data[{i}]"),
+                };
+                items.push(Item { name, kind: "data".into(), shallow_bytes: *b, retained_bytes: *b, krate: String::new() });
+            }
+            ("data section header and count".to_string(), overhead, "section")
         } else {
             (format!("section {}", sec.name), sec.bytes, "section")
         };

@@ -306,8 +306,8 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], m: &mut dyn M
             note = res.note.clone();
             ops = res.ops_per_sample.max(1);
             done += 1;
-            eprintln!(
-                "budget: [{done:>3}/{total}] {} {:<10} {:<7} seed {:>3}: p95 {:.4} {} ({} samples, {:.1}s, {:.0}s elapsed)",
+            let line = format!(
+                "{} {:<10} {:<7} seed {:>3}: p95 {:.4} {} ({} samples, {:.1}s)",
                 task.metric.id,
                 task.profile,
                 env,
@@ -316,8 +316,8 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], m: &mut dyn M
                 task.metric.unit,
                 sv.samples,
                 t.elapsed().as_secs_f64(),
-                t_all.elapsed().as_secs_f64()
             );
+            progress(done, total, t_all.elapsed().as_secs_f64(), &line);
             per_seed.push(sv);
             hists.push(h);
         }
@@ -354,7 +354,31 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], m: &mut dyn M
             },
         );
     }
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
     Ok(out)
+}
+
+use std::io::IsTerminal;
+
+/// Progress of the measure stage: an in-place bar with an ETA on a
+/// terminal, one line per finished seed otherwise (CI logs).
+fn progress(done: usize, total: usize, elapsed_s: f64, line: &str) {
+    if std::io::stderr().is_terminal() {
+        let width = 30;
+        let filled = done * width / total.max(1);
+        let eta = if done > 0 { elapsed_s / done as f64 * (total - done) as f64 } else { 0.0 };
+        eprint!(
+            "\r\x1b[2Kmeasure [{}{}] {done}/{total} {:.0}s, ~{:.0}s left  {line}",
+            "#".repeat(filled),
+            ".".repeat(width - filled),
+            elapsed_s,
+            eta
+        );
+    } else {
+        eprintln!("budget: [{done:>3}/{total}] {line} ({elapsed_s:.0}s elapsed)");
+    }
 }
 
 #[cfg(test)]
