@@ -187,10 +187,11 @@ pub struct BrowserMeasurer {
     version: String,
     timer_resolution_ms: Option<f64>,
     isolated: Option<bool>,
+    scenario_timeout: Duration,
 }
 
 impl BrowserMeasurer {
-    pub fn start(_cfg: &Config, remote: Option<&str>) -> Result<BrowserMeasurer> {
+    pub fn start(cfg: &Config, remote: Option<&str>) -> Result<BrowserMeasurer> {
         let server = Server::start()?;
         server.route("/index.html", Body::Static(HTML));
         server.route("/harness.js", Body::Static(JS));
@@ -205,6 +206,7 @@ impl BrowserMeasurer {
             version: String::new(),
             timer_resolution_ms: None,
             isolated: None,
+            scenario_timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
         };
         m.connect()?;
         Ok(m)
@@ -225,7 +227,10 @@ impl BrowserMeasurer {
             }
             (None, None) => bail!("no browser"),
         };
-        let browser = Browser::connect_with_timeout(ws.clone(), Duration::from_secs(3600))
+        // The CDP transport gives up on a call after this long without a
+        // message: it bounds a scenario that blocks the page's event loop
+        // (the in-page timeout below cannot fire then).
+        let browser = Browser::connect_with_timeout(ws.clone(), self.scenario_timeout + Duration::from_secs(30))
             .map_err(|e| anyhow!("connecting to the browser at {ws}: {e}"))?;
         let v = browser.get_version().map_err(|e| anyhow!("asking the browser its version: {e}"))?;
         self.version = v.product;
@@ -235,7 +240,7 @@ impl BrowserMeasurer {
             .and_then(|t| t.wait_until_navigated())
             .map_err(|e| anyhow!("loading the harness page: {e}"))?;
         self.wait_ready(&tab)?;
-        let probe = eval_string(&tab, "window.__budget.probe()")?;
+        let probe = eval_string(&tab, "window.__budget.probe()", Duration::from_secs(30))?;
         let p: serde_json::Value = serde_json::from_str(&probe)?;
         self.timer_resolution_ms = p["timerResolutionMs"].as_f64();
         self.isolated = p["crossOriginIsolated"].as_bool();
@@ -303,7 +308,7 @@ impl BrowserMeasurer {
             "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
             "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch,
         });
-        let res = eval_string(&tab, &format!("window.__budget.run({spec})"));
+        let res = eval_string(&tab, &format!("window.__budget.run({spec})"), r.timeout);
         let _ = self.set_throttle(1.0);
         let text = res?;
         let v: serde_json::Value = serde_json::from_str(&text).context("scenario result is not JSON")?;
@@ -326,10 +331,14 @@ impl BrowserMeasurer {
     }
 }
 
-/// Evaluate an expression that resolves to a string, surfacing JS errors.
-fn eval_string(tab: &Tab, expr: &str) -> Result<String> {
+/// Evaluate an expression that resolves to a string, surfacing JS errors,
+/// and failing when it has not resolved within `timeout` (a hung promise).
+fn eval_string(tab: &Tab, expr: &str, timeout: Duration) -> Result<String> {
+    let ms = timeout.as_millis();
     let wrapped = format!(
-        "(async () => {{ try {{ return await ({expr}); }} catch (e) {{ return 'ERR:' + (e && e.stack || e); }} }})()"
+        "(async () => {{ try {{ return await Promise.race([({expr}), new Promise((_, rej) => \
+         setTimeout(() => rej(new Error('no result within {ms} ms (scenario_timeout_s)')), {ms}))]); }} \
+         catch (e) {{ return 'ERR:' + (e && e.stack || e); }} }})()"
     );
     let r = tab.evaluate(&wrapped, true).map_err(|e| anyhow!("browser: {e}"))?;
     let s = r
