@@ -380,11 +380,11 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         "top-level keys: schema, [subject], [protocol], [escalation], [environment.<name>], [[metric]]",
     )?;
     let loc = Locator { file: budgets_file, src: &src };
-    let root = budgets_file
-        .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    // Absolute, so paths stay right whatever directory a stage runs in.
+    let root = std::path::absolute(budgets_file)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
     if raw.schema != 1 {
         return Err(ConfigError {
             file: budgets_file.into(),
