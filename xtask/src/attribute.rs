@@ -308,36 +308,27 @@ fn data_segments(bytes: &[u8]) -> Result<(Vec<u64>, u64)> {
     Ok((vec![], 0))
 }
 
-/// Data segment names from the name section (index -> name), if any.
-fn data_names(bytes: &[u8]) -> BTreeMap<u32, String> {
-    let mut out = BTreeMap::new();
-    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
-        if let wasmparser::Payload::CustomSection(c) = p {
-            if let wasmparser::KnownCustom::Name(r) = c.as_known() {
-                for n in r.into_iter().flatten() {
-                    if let wasmparser::Name::Data(map) = n {
-                        for nm in map.into_iter().flatten() {
-                            out.insert(nm.index, nm.name.to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
+/// Which name map of the name section to read.
+#[derive(Clone, Copy, PartialEq)]
+enum NameKind {
+    Function,
+    Data,
 }
 
-/// Function names from the name section (index -> name), if any.
-fn function_names(bytes: &[u8]) -> BTreeMap<u32, String> {
+/// Names from the name section (index -> name) of one kind, if any.
+fn section_names(bytes: &[u8], kind: NameKind) -> BTreeMap<u32, String> {
     let mut out = BTreeMap::new();
     for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
         if let wasmparser::Payload::CustomSection(c) = p {
             if let wasmparser::KnownCustom::Name(r) = c.as_known() {
                 for n in r.into_iter().flatten() {
-                    if let wasmparser::Name::Function(map) = n {
-                        for nm in map.into_iter().flatten() {
-                            out.insert(nm.index, nm.name.to_string());
-                        }
+                    let map = match (n, kind) {
+                        (wasmparser::Name::Function(m), NameKind::Function) => m,
+                        (wasmparser::Name::Data(m), NameKind::Data) => m,
+                        _ => continue,
+                    };
+                    for nm in map.into_iter().flatten() {
+                        out.insert(nm.index, nm.name.to_string());
                     }
                 }
             }
@@ -423,7 +414,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
             if a.len() != b.len() {
                 twin_mismatches.push(format!("function count differs: shipped {} vs twin {}", a.len(), b.len()));
             }
-            let tn = function_names(&twin);
+            let tn = section_names(&twin, NameKind::Function);
             let first = imported_functions(&twin);
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
                 if x != y {
@@ -459,7 +450,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
             format!("{e}; attribution degraded to section- and function-level sizes from wasmparser (no retained sizes or paths)"),
         ),
     };
-    let names = function_names(&name_source);
+    let names = section_names(&name_source, NameKind::Function);
     let first = imported_functions(&name_source);
     let mut items = Vec::new();
     for (i, b) in fb.per_function.iter().enumerate() {
@@ -483,7 +474,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
             (format!("section {}", sec.name), sec.bytes, "debug")
         } else if sec.name == "data" {
             let (segs, overhead) = data_segments(&bytes)?;
-            let dn = data_names(&name_source);
+            let dn = section_names(&name_source, NameKind::Data);
             for (i, b) in segs.iter().enumerate() {
                 let name = match dn.get(&(i as u32)) {
                     Some(n) => format!("data segment {n}"),
