@@ -38,9 +38,25 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-/// Index of a task.
+/// A task handle: slot index in the low 24 bits, the slot's generation in
+/// the high 8. Slots of a released region are reused (see
+/// [`Runtime::release`]); a handle to a released task no longer resolves
+/// (its generation is stale) until the slot has been reused 256 times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId(pub u32);
+
+impl TaskId {
+    fn new(index: u32, gen: u8) -> TaskId {
+        TaskId(index | (gen as u32) << 24)
+    }
+    /// The slot index.
+    pub fn index(self) -> u32 {
+        self.0 & 0x00ff_ffff
+    }
+    fn gen(self) -> u8 {
+        (self.0 >> 24) as u8
+    }
+}
 
 /// Index of a region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,6 +88,7 @@ pub enum Phase {
 type TaskFuture = Pin<Box<dyn Future<Output = Result<u64, Cancelled>>>>;
 
 struct Task {
+    gen: u8,
     future: Option<TaskFuture>,
     region: RegionId,
     phase: Phase,
@@ -84,6 +101,8 @@ struct Task {
 }
 
 struct Region {
+    /// Slot indices of the tasks spawned in this region.
+    children: Vec<u32>,
     parent: Option<RegionId>,
     open: bool,
     live_children: u32,
@@ -140,6 +159,8 @@ pub(crate) struct Core {
     /// Task id -> its index in `ready`, or `NOT_READY`. Lets replay find a
     /// recorded task in O(1) instead of scanning the ready set.
     ready_pos: Vec<u32>,
+    /// Task slots of released regions, reused LIFO (deterministic).
+    free_tasks: Vec<u32>,
     wakes: Arc<WakeQueue>,
     wakers: Vec<Waker>,
     rng: Rng,
@@ -154,9 +175,10 @@ impl Core {
     fn new(seed: u64) -> Core {
         Core {
             tasks: Vec::new(),
-            regions: vec![Region { parent: None, open: true, live_children: 0, quiescent: false }],
+            regions: vec![Region { children: Vec::new(), parent: None, open: true, live_children: 0, quiescent: false }],
             ready: Vec::new(),
             ready_pos: Vec::new(),
+            free_tasks: Vec::new(),
             wakes: Arc::default(),
             wakers: Vec::new(),
             rng: Rng::new(seed),
@@ -200,6 +222,15 @@ impl Core {
         for id in ids {
             self.make_ready(id);
         }
+    }
+
+    /// The task a handle refers to, unless its slot was released.
+    fn live(&self, t: TaskId) -> Option<&Task> {
+        self.tasks.get(t.index() as usize).filter(|x| x.gen == t.gen())
+    }
+
+    fn live_mut(&mut self, t: TaskId) -> Option<&mut Task> {
+        self.tasks.get_mut(t.index() as usize).filter(|x| x.gen == t.gen())
     }
 
     fn set_phase(&mut self, id: u32, p: Phase) {
@@ -259,7 +290,7 @@ impl Runtime {
     pub fn region(&self, parent: RegionId) -> RegionId {
         let mut c = self.core.borrow_mut();
         assert!(c.regions[parent.0 as usize].open, "cannot open a region inside a closed region");
-        c.regions.push(Region { parent: Some(parent), open: true, live_children: 0, quiescent: false });
+        c.regions.push(Region { children: Vec::new(), parent: Some(parent), open: true, live_children: 0, quiescent: false });
         RegionId(c.regions.len() as u32 - 1)
     }
 
@@ -285,54 +316,79 @@ impl Runtime {
                 return None;
             }
             c.regions[r].live_children += 1;
-            let id = c.tasks.len() as u32;
-            c.tasks.push(Task {
-                future: None,
-                region,
-                phase: Phase::Running,
-                phases: vec![Phase::Running],
-                outcome: None,
-                joiners: Vec::new(),
-                #[cfg(feature = "dev")]
-                name: _name.to_string(),
-            });
-            c.ready_pos.push(NOT_READY);
-            let w = Waker::from(Arc::new(TaskWaker { id, queue: c.wakes.clone() }));
-            c.wakers.push(w);
+            let (id, gen) = match c.free_tasks.pop() {
+                Some(id) => {
+                    let t = &mut c.tasks[id as usize];
+                    t.gen = t.gen.wrapping_add(1);
+                    t.region = region;
+                    t.phase = Phase::Running;
+                    t.phases.clear();
+                    t.phases.push(Phase::Running);
+                    t.outcome = None;
+                    t.joiners.clear();
+                    #[cfg(feature = "dev")]
+                    {
+                        t.name.clear();
+                        t.name.push_str(_name);
+                    }
+                    (id, t.gen)
+                }
+                None => {
+                    let id = c.tasks.len() as u32;
+                    assert!(id < 1 << 24, "more than 16M live task slots");
+                    c.tasks.push(Task {
+                        gen: 0,
+                        future: None,
+                        region,
+                        phase: Phase::Running,
+                        phases: vec![Phase::Running],
+                        outcome: None,
+                        joiners: Vec::new(),
+                        #[cfg(feature = "dev")]
+                        name: _name.to_string(),
+                    });
+                    c.ready_pos.push(NOT_READY);
+                    let w = Waker::from(Arc::new(TaskWaker { id, queue: c.wakes.clone() }));
+                    c.wakers.push(w);
+                    (id, 0)
+                }
+            };
+            c.regions[r].children.push(id);
             c.live_tasks += 1;
             c.event(ev::SPAWN, id);
-            id
+            TaskId::new(id, gen)
         };
-        let fut = f(Cx { rt: self.clone(), id: TaskId(id) });
+        let fut = f(Cx { rt: self.clone(), id });
         let mut c = self.core.borrow_mut();
-        c.tasks[id as usize].future = Some(Box::pin(fut));
-        c.make_ready(id);
-        Some(TaskId(id))
+        c.tasks[id.index() as usize].future = Some(Box::pin(fut));
+        c.make_ready(id.index());
+        Some(id)
     }
 
     /// Request cancellation. The task sees it at its next checkpoint.
     pub fn cancel(&self, t: TaskId) {
         let waker = {
             let mut c = self.core.borrow_mut();
-            let Some(task) = c.tasks.get(t.0 as usize) else { return };
+            let Some(task) = c.live(t) else { return };
             if task.phase != Phase::Running {
                 return;
             }
-            c.set_phase(t.0, Phase::CancelRequested);
-            c.event(ev::CANCEL, t.0);
-            c.wakers[t.0 as usize].clone()
+            let i = t.index();
+            c.set_phase(i, Phase::CancelRequested);
+            c.event(ev::CANCEL, i);
+            c.wakers[i as usize].clone()
         };
         waker.wake();
     }
 
     /// Outcome of a finished task.
     pub fn outcome(&self, t: TaskId) -> Option<Outcome> {
-        self.core.borrow().tasks.get(t.0 as usize).and_then(|t| t.outcome)
+        self.core.borrow().live(t).and_then(|t| t.outcome)
     }
 
     /// Phases a task went through, in order.
     pub fn phases(&self, t: TaskId) -> Vec<Phase> {
-        self.core.borrow().tasks[t.0 as usize].phases.clone()
+        self.core.borrow().live(t).map(|t| t.phases.clone()).unwrap_or_default()
     }
 
     pub fn live_tasks(&self) -> u32 {
@@ -437,6 +493,28 @@ impl Runtime {
                 return false;
             }
         }
+    }
+
+    /// Release a closed, quiescent region: its task slots are reused by
+    /// later spawns and handles to its tasks stop resolving. Call it once
+    /// the outcomes have been read. Returns false (and does nothing) when
+    /// the region is still open or has unfinished children.
+    pub fn release(&self, region: RegionId) -> bool {
+        let mut c = self.core.borrow_mut();
+        let r = &mut c.regions[region.0 as usize];
+        if r.open || r.live_children != 0 {
+            return false;
+        }
+        let children = std::mem::take(&mut r.children);
+        for &i in &children {
+            // The outcome stays (the slot reads as finished to diagnostics);
+            // the new generation makes old handles stop resolving.
+            let t = &mut c.tasks[i as usize];
+            t.gen = t.gen.wrapping_add(1);
+            t.joiners = Vec::new();
+        }
+        c.free_tasks.extend(children.iter().rev());
+        true
     }
 
     pub fn is_quiescent(&self, region: RegionId) -> bool {
@@ -549,12 +627,13 @@ impl Cx {
     /// requested (entering the drain phase), else `Ok(())`.
     pub fn checkpoint(&self) -> Result<(), Cancelled> {
         let mut c = self.rt.core.borrow_mut();
-        let phase = c.tasks[self.id.0 as usize].phase;
+        let i = self.id.index();
+        let phase = c.tasks[i as usize].phase;
         match phase {
             Phase::Running => Ok(()),
             Phase::CancelRequested => {
-                c.set_phase(self.id.0, Phase::Draining);
-                c.event(ev::DRAIN, self.id.0);
+                c.set_phase(i, Phase::Draining);
+                c.event(ev::DRAIN, i);
                 Err(Cancelled)
             }
             _ => Err(Cancelled),
@@ -623,7 +702,10 @@ impl Future for Join {
     type Output = Outcome;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         let mut c = self.rt.core.borrow_mut();
-        let t = &mut c.tasks[self.t.0 as usize];
+        let Some(t) = c.live_mut(self.t) else {
+            // Released: its region was closed and released, so it finished.
+            return Poll::Ready(Outcome::Cancelled);
+        };
         match t.outcome {
             Some(o) => Poll::Ready(o),
             None => {
@@ -693,10 +775,12 @@ pub mod work {
             ids.push(rt.spawn(region, move |_cx| async move { Ok(i as u64) }).expect("region open"));
         }
         rt.close(region);
-        ids.iter().map(|t| match rt.outcome(*t) {
+        let sum = ids.iter().map(|t| match rt.outcome(*t) {
             Some(Outcome::Ok(v)) => v,
             _ => 0,
-        }).sum()
+        }).sum();
+        rt.release(region);
+        sum
     }
 
     /// `n` times: reserve a permit, send, receive.
@@ -766,10 +850,12 @@ pub mod work {
                 break;
             }
         }
-        drain.and_then(|d| rt.outcome(d)).map(|o| match o {
+        let sum = drain.and_then(|d| rt.outcome(d)).map(|o| match o {
             Outcome::Ok(v) => v,
             Outcome::Cancelled => 0,
-        }).unwrap_or(0)
+        }).unwrap_or(0);
+        rt.release(region);
+        sum
     }
 }
 

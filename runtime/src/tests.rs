@@ -281,3 +281,26 @@ fn dev_leak_report_names_tasks_and_permits() {
     assert!(r.contains("`stuck`") && r.contains("1 outstanding"), "{r}");
     drop(p);
 }
+
+#[test]
+fn released_regions_recycle_task_slots_and_stale_handles_stop_resolving() {
+    let rt = Runtime::new(9);
+    for _ in 0..50 {
+        assert_eq!(work::spawn_join(&rt, 100), 4950);
+    }
+    // 50 x 100 tasks ran in 100 slots.
+    assert_eq!(rt.core.borrow().tasks.len(), 100);
+    let region = rt.region(rt.root());
+    let t = rt.spawn(region, |_| async { Ok(7) }).unwrap();
+    assert!(!rt.release(region), "an open region cannot be released");
+    assert!(rt.close(region));
+    assert_eq!(rt.outcome(t), Some(Outcome::Ok(7)));
+    assert!(rt.release(region));
+    assert_eq!(rt.outcome(t), None, "stale handle after release");
+    let t2 = rt.spawn(rt.root(), |_| async { Ok(8) }).unwrap();
+    assert_eq!(t2.index(), t.index(), "slot reused");
+    rt.run_until_idle();
+    assert_eq!(rt.outcome(t), None, "old handle does not see the new task");
+    assert_eq!(rt.outcome(t2), Some(Outcome::Ok(8)));
+    assert!(rt.orphans().is_empty());
+}

@@ -75,6 +75,20 @@ async function run(spec) {
     recordBytes(b) { want("bytes"); samples.push(b); },
     recordPercent(p) { want("percent"); samples.push(p); },
     describe(text) { note = String(text); },
+    // The batch size for a micro-scale operation `f(n)` (runs n ops): the
+    // smallest power-of-two multiple of h.batch whose run takes at least
+    // minMs (default 0.25 ms = 50 steps of the 5 us clock), so one clock
+    // step is at most 2 % of a sample. Recorded per-op means then move in
+    // steps of 2 %, not of whole timer ticks.
+    calibrateBatch(f, minMs = 0.25) {
+      let n = spec.batch;
+      for (;;) {
+        const t0 = performance.now();
+        f(n);
+        if (performance.now() - t0 >= minMs || n >= (1 << 22)) return n;
+        n *= 2;
+      }
+    },
     // wasm-bindgen subjects: the generated glue (--target web), initialized
     // once with the subject's bytes. Also returns the import object the glue
     // handed to WebAssembly.instantiate, so a scenario can instantiate the
@@ -100,6 +114,7 @@ async function run(spec) {
     },
     uniqueBytes() { return uniqueBytes(bytes); },
     heapBytesOf(...memories) {
+      if (typeof gc === "function") gc();
       let n = performance.memory ? performance.memory.usedJSHeapSize : 0;
       for (const m of memories) n += m.buffer.byteLength;
       return n;
@@ -107,6 +122,7 @@ async function run(spec) {
     // JS heap (precise with --enable-precise-memory-info) plus the wasm
     // linear memory of the given instance(s).
     heapBytes(...instances) {
+      if (typeof gc === "function") gc();
       let n = performance.memory ? performance.memory.usedJSHeapSize : 0;
       for (const i of instances) {
         for (const v of Object.values(i.exports)) {

@@ -43,6 +43,10 @@ pub const FLAGS: &[&str] = &[
     "--mute-audio",
     // performance.memory without 100 KiB bucketing/noise.
     "--enable-precise-memory-info",
+    // gc() for the heap probe: heap samples are taken after a full
+    // collection, so they measure what the page holds, not when V8 last
+    // happened to collect.
+    "--js-flags=--expose-gc",
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
 ];
