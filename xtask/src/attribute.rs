@@ -167,10 +167,12 @@ pub fn demangle(name: &str) -> String {
     }
 }
 
-/// twiggy demangles in the non-alternate form (v0: `core[1a2b..]::x`,
-/// legacy: `a::b::h0123..`); reduce such a name to the alternate form our
-/// names use, so the two can be matched.
-pub fn normalize_twiggy_name(name: &str) -> String {
+/// A function name as reports show it: demangled (legacy or v0) in the
+/// alternate form, without crate disambiguators or hashes. Names that
+/// arrive already demangled in the non-alternate form (twiggy's, or a name
+/// section rewritten by wasm-bindgen: `core[1a2b..]::x`, `a::b::h0123..`)
+/// are reduced to the same form, so every source of names agrees.
+pub fn normalize_name(name: &str) -> String {
     let demangled = demangle(name);
     let mut out: Vec<u8> = Vec::with_capacity(demangled.len());
     let b = demangled.as_bytes();
@@ -387,8 +389,8 @@ fn twiggy_items(bytes: &[u8]) -> Result<(Vec<u64>, BTreeMap<String, Vec<String>>
                 break;
             }
         }
-        let key = normalize_twiggy_name(items[id].name());
-        paths.insert(key, path.into_iter().map(|n| normalize_twiggy_name(&n)).collect());
+        let key = normalize_name(items[id].name());
+        paths.insert(key, path.into_iter().map(|n| normalize_name(&n)).collect());
     }
     Ok((out, paths))
 }
@@ -418,7 +420,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
             let first = imported_functions(&twin);
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
                 if x != y {
-                    let nm = tn.get(&(first + i as u32)).map(|s| demangle(s)).unwrap_or(format!("code[{i}]"));
+                    let nm = tn.get(&(first + i as u32)).map(|s| normalize_name(s)).unwrap_or(format!("code[{i}]"));
                     twin_mismatches.push(format!("{nm}: shipped {x} bytes vs twin {y} bytes"));
                 }
             }
@@ -454,7 +456,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     let first = imported_functions(&name_source);
     let mut items = Vec::new();
     for (i, b) in fb.per_function.iter().enumerate() {
-        let name = names.get(&(first + i as u32)).map(|n| demangle(n)).unwrap_or_else(|| format!("code[{i}]"));
+        let name = names.get(&(first + i as u32)).map(|n| normalize_name(n)).unwrap_or_else(|| format!("code[{i}]"));
         let retained_bytes = retained.get(i).copied().unwrap_or(*b).max(*b);
         items.push(Item { krate: crate_of(&name), name, kind: "function".into(), shallow_bytes: *b, retained_bytes });
     }

@@ -227,7 +227,7 @@ fn golden_markdown_and_json_reports() {
 
 // ------------------------------------------------------------ attribution
 
-const FIXTURES: &[&str] = &["named", "stripped", "simd-bulk", "dwarf", "wide-arith", "data-only"];
+const FIXTURES: &[&str] = &["named", "stripped", "simd-bulk", "dwarf", "wide-arith", "data-only", "wasm-bindgen_bg"];
 
 fn fixture(name: &str) -> std::path::PathBuf {
     root().join("tests/fixtures").join(format!("{name}.wasm"))
@@ -271,7 +271,7 @@ fn stripped_module_is_named_through_its_twin() {
 /// prints) on every fixture twiggy can parse.
 #[test]
 fn agrees_with_twiggy_top_and_dominators() {
-    for name in ["named", "simd-bulk", "dwarf", "wide-arith"] {
+    for name in ["named", "simd-bulk", "dwarf", "wide-arith", "wasm-bindgen_bg"] {
         let bytes = std::fs::read(fixture(name)).unwrap();
         let mut items = twiggy_parser::parse(&bytes).unwrap();
         items.compute_retained_sizes();
@@ -279,7 +279,7 @@ fn agrees_with_twiggy_top_and_dominators() {
             .iter()
             .filter_map(|i| match i.kind() {
                 twiggy_ir::ItemKind::Code(_) => Some((
-                    crate::attribute::normalize_twiggy_name(i.name()),
+                    crate::attribute::normalize_name(i.name()),
                     i.size() as u64,
                     items.retained_size(i.id()) as u64,
                 )),
