@@ -10,6 +10,7 @@ pub fn root() -> PathBuf {
 
 /// A scratch copy of the project's config (budgets.toml + profiles) whose
 /// budgets.toml points back at the real subject and scenarios.
+#[allow(dead_code)]
 pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
