@@ -236,6 +236,17 @@ struct FunctionBytes {
     overhead: u64,
 }
 
+/// Bytes of each entry of a vector section, from one entry's offset to the
+/// next (the last runs to the section's end).
+fn entry_spans<'a, T: wasmparser::FromReader<'a>>(s: &wasmparser::SectionLimited<'a, T>) -> Result<Vec<u64>> {
+    let mut starts = Vec::new();
+    for e in s.clone().into_iter_with_offsets() {
+        starts.push(e?.0);
+    }
+    let end = s.range().end;
+    Ok(starts.iter().enumerate().map(|(i, st)| (starts.get(i + 1).copied().unwrap_or(end) - st) as u64).collect())
+}
+
 fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
     let mut bodies = Vec::new();
     let mut decls = Vec::new();
@@ -250,15 +261,7 @@ fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
             match &p {
                 wasmparser::Payload::FunctionSection(s) => {
                     sections_total += whole;
-                    let mut r = s.clone().into_iter_with_offsets();
-                    let mut starts = Vec::new();
-                    for e in r.by_ref() {
-                        starts.push(e?.0);
-                    }
-                    for (i, st) in starts.iter().enumerate() {
-                        let end = starts.get(i + 1).copied().unwrap_or(s.range().end);
-                        decls.push((end - st) as u64);
-                    }
+                    decls = entry_spans(s)?;
                 }
                 wasmparser::Payload::CodeSectionStart { range, .. } => {
                     sections_total += whole;
@@ -293,15 +296,7 @@ fn data_segments(bytes: &[u8]) -> Result<(Vec<u64>, u64)> {
             let whole = (range.end - last_end) as u64;
             last_end = range.end;
             if let wasmparser::Payload::DataSection(s) = p {
-                let mut starts = Vec::new();
-                for e in s.clone().into_iter_with_offsets() {
-                    starts.push(e?.0);
-                }
-                let sizes: Vec<u64> = starts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, st)| (starts.get(i + 1).copied().unwrap_or(s.range().end) - st) as u64)
-                    .collect();
+                let sizes = entry_spans(&s)?;
                 let overhead = whole - sizes.iter().sum::<u64>();
                 return Ok((sizes, overhead));
             }
