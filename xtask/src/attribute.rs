@@ -286,23 +286,16 @@ fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
     Ok(FunctionBytes { per_function, bodies, overhead })
 }
 
-/// Per data segment: its bytes in the data section (entry and payload),
-/// plus the section's own overhead (header and count).
-fn data_segments(bytes: &[u8]) -> Result<(Vec<u64>, u64)> {
-    let mut last_end = 8usize;
+/// Per data segment: its bytes in the data section (entry and payload).
+/// The section's own header and count are the section size (from
+/// `wasmfile::sections`) minus these.
+fn data_segments(bytes: &[u8]) -> Result<Vec<u64>> {
     for p in wasmparser::Parser::new(0).parse_all(bytes) {
-        let p = p?;
-        if let Some((_, range)) = p.as_section() {
-            let whole = (range.end - last_end) as u64;
-            last_end = range.end;
-            if let wasmparser::Payload::DataSection(s) = p {
-                let sizes = entry_spans(&s)?;
-                let overhead = whole - sizes.iter().sum::<u64>();
-                return Ok((sizes, overhead));
-            }
+        if let wasmparser::Payload::DataSection(s) = p? {
+            return entry_spans(&s);
         }
     }
-    Ok((vec![], 0))
+    Ok(vec![])
 }
 
 /// Which name map of the name section to read.
@@ -470,7 +463,8 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         } else if sec.name.starts_with("custom:.debug") {
             (format!("section {}", sec.name), sec.bytes, "debug")
         } else if sec.name == "data" {
-            let (segs, overhead) = data_segments(&bytes)?;
+            let segs = data_segments(&bytes)?;
+            let overhead = sec.bytes - segs.iter().sum::<u64>();
             let dn = section_names(&name_source, NameKind::Data);
             for (i, b) in segs.iter().enumerate() {
                 let name = match dn.get(&(i as u32)) {
