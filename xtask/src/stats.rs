@@ -1,19 +1,54 @@
-//! Statistics of the measurement protocol (DESIGN.md section 5).
+//! Statistics of the measurement protocol (DESIGN.md section 5) and of the
+//! live A/B comparison (DESIGN.md section 4).
 //!
-//! Samples go into an HdrHistogram (3 significant digits) per seed; the
-//! per-seed figure is the histogram's 95th percentile (HdrHistogram's
-//! `value_at_quantile`, i.e. the smallest recorded value with at least 95 %
-//! of samples at or below it, to 3 significant digits); the gate value is the
-//! median of the per-seed p95s (mean of the middle two for an even count).
-//! The median of independent repeats is robust to one disturbed seed.
-//! Histograms are merged exactly (bucket counts added), never by averaging
-//! percentiles.
+//! **Per-seed figure and gate value.** Samples go into an HdrHistogram
+//! (3 significant digits) per seed; the per-seed figure is the seed's
+//! statistic (p95 for latencies and heap, the median for relative metrics
+//! such as replay overhead), the gate value is the median of the per-seed
+//! figures. The median of independent repeats is robust to one disturbed
+//! seed. Histograms are merged exactly (bucket counts added), never by
+//! averaging percentiles.
+//!
+//! **Method of the intervals (why this and not a t-test).** A timing is
+//! compared as the ratio candidate/base of the gate statistic, measured in
+//! the same browser session with base and candidate blocks interleaved in a
+//! randomized order per seed ("duet" benchmarking: Bulej, Horky, Tuma et al.,
+//! "Duet Benchmarking: Improving Measurement Accuracy in the Cloud", ICPE
+//! 2020). The data are nested: seeds, blocks within a seed, samples within a
+//! block; samples of one block share JIT, GC and cache state, so they are not
+//! independent and a Student-t on means (tachometer's `stats.ts`) would both
+//! ignore that and say nothing about a p95. We therefore use the
+//! hierarchical bootstrap (Saravanan, Berman and Sober, "Application of the
+//! hierarchical bootstrap to multi-level data in neuroscience", NBDT 2020):
+//! each replicate resamples seeds with replacement (the same seeds for every
+//! arm, which keeps the pairing of base and candidate), then, per arm and
+//! picked seed, resamples that seed's blocks with replacement, then samples
+//! within each picked block; it recomputes the gate statistic per arm and the
+//! figure (ratio, overhead) from them. The 95 % interval is the 2.5th and
+//! 97.5th percentile of the replicates (Efron and Tibshirani, "An
+//! Introduction to the Bootstrap", 1993, ch. 13). Replicates use a fixed
+//! seed, so the same data always give the same interval.
+//!
+//! **Three-way verdict** (Chromium Pinpoint answers DIFFERENT / SAME /
+//! UNKNOWN and samples more on UNKNOWN): with the limit L (1 + the allowed
+//! regression) and the interval [lo, hi] of the ratio:
+//! regressed when the point estimate exceeds L *and* lo > 1 (the change is
+//! beyond the limit and the interval excludes no change); unchanged when
+//! hi <= L (whatever the change is, it is within the limit with 95 %
+//! confidence); otherwise inconclusive, and the gate adds blocks within its
+//! time budget before it reports a warn. Relative metrics (a `%` overhead)
+//! use a difference in percentage points instead, with 0 as no change.
+//!
+//! **Bands.** Whether a timing sits in a warn band is decided with its own
+//! interval: above when lo > line, below when hi <= line, and otherwise it
+//! straddles the line, which is reported in words and never escalates.
 
 use crate::summary::HistogramBlob;
 use anyhow::{anyhow, Result};
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 /// Recorded integer = value in the metric's unit x SCALE. With 3 significant
 /// digits this keeps 1/1000 of a unit at the bottom of the range.
@@ -105,6 +140,215 @@ pub fn cdf_points(h: &Histogram<u64>, max_points: usize) -> Vec<(f64, f64)> {
     pts
 }
 
+/// Which statistic of a seed's samples is the per-seed figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Statistic {
+    /// 95th percentile (latencies, heap).
+    #[default]
+    P95,
+    /// Median (relative overheads: a ratio of medians is the stable
+    /// comparison of two workloads' typical cost).
+    Median,
+}
+
+impl Statistic {
+    pub fn quantile(self) -> f64 {
+        match self {
+            Statistic::P95 => 0.95,
+            Statistic::Median => 0.5,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Statistic::P95 => "p95",
+            Statistic::Median => "median",
+        }
+    }
+}
+
+/// The statistic of a histogram (HdrHistogram's value at the quantile).
+pub fn statistic_of(h: &Histogram<u64>, s: Statistic) -> f64 {
+    h.value_at_quantile(s.quantile()) as f64 / SCALE
+}
+
+/// Nearest-rank quantile of raw samples (reorders `v`): the smallest sample
+/// with at least a fraction `q` of samples at or below it, the definition
+/// HdrHistogram uses.
+pub fn quantile_in_place(v: &mut [f64], q: f64) -> f64 {
+    assert!(!v.is_empty(), "quantile of no samples");
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    let (_, x, _) = v.select_nth_unstable_by(rank, |a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    *x
+}
+
+/// Samples of one arm of a comparison: seed -> blocks -> samples, in the
+/// metric's unit. Seeds are in protocol order and paired across arms.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArmSamples {
+    pub seeds: Vec<Vec<Vec<f64>>>,
+}
+
+impl ArmSamples {
+    pub fn with_seeds(n: usize) -> ArmSamples {
+        ArmSamples { seeds: vec![Vec::new(); n] }
+    }
+    /// Blocks per seed (the smallest count over seeds).
+    pub fn blocks(&self) -> usize {
+        self.seeds.iter().map(Vec::len).min().unwrap_or(0)
+    }
+    /// The seed's statistic over all of its blocks.
+    pub fn seed_stat(&self, seed: usize, s: Statistic) -> Option<f64> {
+        let mut all: Vec<f64> = self.seeds.get(seed)?.iter().flatten().copied().collect();
+        (!all.is_empty()).then(|| quantile_in_place(&mut all, s.quantile()))
+    }
+    /// Gate statistic: median over seeds of the per-seed statistic.
+    pub fn gate_stat(&self, s: Statistic) -> Option<f64> {
+        let per: Option<Vec<f64>> = (0..self.seeds.len()).map(|i| self.seed_stat(i, s)).collect();
+        median(&per?)
+    }
+}
+
+/// A point estimate with its 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub point: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// SplitMix64: a tiny, well-mixed generator, so replicates are reproducible
+/// without a dependency.
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    pub fn new(seed: u64) -> SplitMix {
+        SplitMix(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in 0..n (n > 0); the modulo bias is below 2^-40 for our n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Replicates per interval. 2000 keeps the Monte Carlo error of a 2.5 %
+/// tail well below the intervals' own width at our sample counts.
+pub const REPLICATES: usize = 2000;
+
+/// The hierarchical bootstrap of a figure computed from the gate statistic
+/// of each arm (see the module header). `figure` maps the per-arm gate
+/// statistics, in arm order, to the reported figure. Every arm must have the
+/// same number of seeds and at least one block per seed.
+pub fn hierarchical_bootstrap(
+    arms: &[&ArmSamples],
+    stat: Statistic,
+    replicates: usize,
+    rng_seed: u64,
+    figure: &dyn Fn(&[f64]) -> f64,
+) -> Option<Interval> {
+    let n_seeds = arms.first()?.seeds.len();
+    if n_seeds == 0 || arms.iter().any(|a| a.seeds.len() != n_seeds || a.blocks() == 0) {
+        return None;
+    }
+    let points: Option<Vec<f64>> = arms.iter().map(|a| a.gate_stat(stat)).collect();
+    let point = figure(&points?);
+    let q = stat.quantile();
+    let mut rng = SplitMix::new(rng_seed);
+    let mut buf: Vec<f64> = Vec::new();
+    let mut per_seed = vec![0.0; n_seeds];
+    let mut arm_stats = vec![0.0; arms.len()];
+    let mut picked = vec![0usize; n_seeds];
+    let mut reps = Vec::with_capacity(replicates);
+    for _ in 0..replicates {
+        for p in picked.iter_mut() {
+            *p = rng.below(n_seeds);
+        }
+        for (ai, arm) in arms.iter().enumerate() {
+            for (k, &seed) in picked.iter().enumerate() {
+                let blocks = &arm.seeds[seed];
+                buf.clear();
+                for _ in 0..blocks.len() {
+                    let b = &blocks[rng.below(blocks.len())];
+                    for _ in 0..b.len() {
+                        buf.push(b[rng.below(b.len())]);
+                    }
+                }
+                per_seed[k] = if buf.is_empty() { f64::NAN } else { quantile_in_place(&mut buf, q) };
+            }
+            arm_stats[ai] = median(&per_seed).unwrap_or(f64::NAN);
+        }
+        let f = figure(&arm_stats);
+        if f.is_finite() {
+            reps.push(f);
+        }
+    }
+    if reps.len() < replicates / 2 {
+        return None;
+    }
+    let lo = quantile_in_place(&mut reps, 0.025);
+    let hi = quantile_in_place(&mut reps, 0.975);
+    Some(Interval { point, lo: lo.min(point), hi: hi.max(point) })
+}
+
+/// The three-way answer of a live comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AbVerdict {
+    Regressed,
+    Unchanged,
+    Inconclusive,
+    /// The scenario could not run on the base (or the base has no artifact).
+    NotComparable,
+}
+
+impl AbVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AbVerdict::Regressed => "regressed",
+            AbVerdict::Unchanged => "unchanged",
+            AbVerdict::Inconclusive => "inconclusive",
+            AbVerdict::NotComparable => "not comparable",
+        }
+    }
+}
+
+/// The three-way rule (module header): `no_change` is 1 for a ratio and 0
+/// for a difference; `limit` is the largest change that still passes.
+pub fn ab_verdict(ci: &Interval, no_change: f64, limit: f64) -> AbVerdict {
+    if ci.point > limit && ci.lo > no_change {
+        AbVerdict::Regressed
+    } else if ci.hi <= limit {
+        AbVerdict::Unchanged
+    } else {
+        AbVerdict::Inconclusive
+    }
+}
+
+/// Where an interval sits against a threshold line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    Below,
+    Straddles,
+    Above,
+}
+
+pub fn band(ci: &Interval, line: f64) -> Band {
+    if ci.lo > line {
+        Band::Above
+    } else if ci.hi <= line {
+        Band::Below
+    } else {
+        Band::Straddles
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +384,105 @@ mod tests {
     fn negative_samples_record_as_zero() {
         let h = histogram_of(&[-3.0, 1.0]).unwrap();
         assert_eq!(h.min(), 0);
+    }
+
+    fn arm(seeds: &[&[&[f64]]]) -> ArmSamples {
+        ArmSamples { seeds: seeds.iter().map(|s| s.iter().map(|b| b.to_vec()).collect()).collect() }
+    }
+
+    /// A deterministic "noisy" block: values spread around `centre` (+-10 %).
+    fn block(centre: f64, salt: u64, n: usize) -> Vec<f64> {
+        let mut r = SplitMix::new(salt);
+        (0..n).map(|_| centre * (0.9 + 0.2 * (r.next_u64() % 1000) as f64 / 1000.0)).collect()
+    }
+
+    fn arm_of(centre: f64, salt: u64) -> ArmSamples {
+        ArmSamples { seeds: (0..5).map(|s| (0..4).map(|b| block(centre, salt * 100 + s * 10 + b, 200)).collect()).collect() }
+    }
+
+    #[test]
+    fn nearest_rank_quantile_matches_hdrhistogram() {
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile_in_place(&mut v, 0.95), 95.0);
+        assert_eq!(quantile_in_place(&mut v, 0.5), 50.0);
+        let mut one = vec![7.0];
+        assert_eq!(quantile_in_place(&mut one, 0.95), 7.0);
+    }
+
+    #[test]
+    fn gate_stat_is_median_of_seed_p95s_over_pooled_blocks() {
+        // Seed 0 pools [1..=10] and [11..=20] -> p95 = 19; seed 1 -> 5; seed 2 -> 100.
+        let a = arm(&[
+            &[&[1., 2., 3., 4., 5., 6., 7., 8., 9., 10.], &[11., 12., 13., 14., 15., 16., 17., 18., 19., 20.]],
+            &[&[5.0]],
+            &[&[100.0]],
+        ]);
+        assert_eq!(a.seed_stat(0, Statistic::P95), Some(19.0));
+        assert_eq!(a.gate_stat(Statistic::P95), Some(19.0));
+        assert_eq!(a.gate_stat(Statistic::Median), Some(10.0));
+    }
+
+    #[test]
+    fn bootstrap_of_identical_arms_brackets_one_and_is_reproducible() {
+        let a = arm_of(1.0, 1);
+        let b = arm_of(1.0, 2);
+        let ratio = |s: &[f64]| s[0] / s[1];
+        let ci = hierarchical_bootstrap(&[&a, &b], Statistic::P95, 500, 42, &ratio).unwrap();
+        assert!(ci.lo < 1.0 && ci.hi > 1.0 - 1e-9, "{ci:?}");
+        assert!(ci.hi - ci.lo < 0.05, "+-10 % noise over 4000 samples: a tight interval {ci:?}");
+        let again = hierarchical_bootstrap(&[&a, &b], Statistic::P95, 500, 42, &ratio).unwrap();
+        assert_eq!(ci, again);
+        assert_eq!(ab_verdict(&ci, 1.0, 1.10), AbVerdict::Unchanged);
+    }
+
+    #[test]
+    fn bootstrap_sees_a_15_percent_slowdown_as_regressed() {
+        let base = arm_of(1.0, 3);
+        let cand = arm_of(1.15, 4);
+        let ci = hierarchical_bootstrap(&[&cand, &base], Statistic::P95, 500, 7, &|s: &[f64]| s[0] / s[1]).unwrap();
+        assert!((ci.point - 1.15).abs() < 0.02, "{ci:?}");
+        assert!(ci.lo > 1.10, "{ci:?}");
+        assert_eq!(ab_verdict(&ci, 1.0, 1.10), AbVerdict::Regressed);
+    }
+
+    #[test]
+    fn one_disturbed_seed_widens_the_interval_instead_of_moving_the_verdict() {
+        let base = arm_of(1.0, 5);
+        let mut cand = arm_of(1.0, 6);
+        // Seed 2 of the candidate ran while something else loaded the machine.
+        cand.seeds[2] = (0..4).map(|b| block(1.6, 900 + b, 200)).collect();
+        let ci = hierarchical_bootstrap(&[&cand, &base], Statistic::P95, 1000, 9, &|s: &[f64]| s[0] / s[1]).unwrap();
+        assert!(ci.point < 1.03, "the median over seeds ignores one bad seed: {ci:?}");
+        assert_ne!(ab_verdict(&ci, 1.0, 1.10), AbVerdict::Regressed, "{ci:?}");
+    }
+
+    #[test]
+    fn three_way_rule_table() {
+        let i = |point, lo, hi| Interval { point, lo, hi };
+        use AbVerdict::*;
+        // (interval, expected) with limit 1.10 and no change at 1.
+        let rows = [
+            (i(1.15, 1.12, 1.18), Regressed),
+            (i(1.15, 1.01, 1.30), Regressed), // beyond the limit, excludes 1
+            (i(1.15, 0.98, 1.30), Inconclusive), // includes no change
+            (i(1.05, 0.99, 1.12), Inconclusive), // might be beyond the limit
+            (i(1.02, 0.97, 1.08), Unchanged),
+            (i(0.80, 0.75, 0.85), Unchanged), // faster
+            (i(1.10, 1.05, 1.10), Unchanged), // exactly at the limit passes
+        ];
+        for (k, (ci, want)) in rows.iter().enumerate() {
+            assert_eq!(ab_verdict(ci, 1.0, 1.10), *want, "row {k}: {ci:?}");
+        }
+        // Percentage points: no change at 0, limit 3 pp.
+        assert_eq!(ab_verdict(&i(5.0, 1.0, 9.0), 0.0, 3.0), Regressed);
+        assert_eq!(ab_verdict(&i(1.0, -2.0, 2.5), 0.0, 3.0), Unchanged);
+    }
+
+    #[test]
+    fn band_rule() {
+        let i = |point, lo, hi| Interval { point, lo, hi };
+        assert_eq!(band(&i(9.0, 8.5, 9.5), 8.0), Band::Above);
+        assert_eq!(band(&i(7.0, 6.5, 8.0), 8.0), Band::Below);
+        assert_eq!(band(&i(8.1, 7.9, 8.3), 8.0), Band::Straddles);
     }
 }
