@@ -5,6 +5,12 @@
 //! events) back to the scheduler instead of the seeded generator, and checks
 //! every event the replay emits against the recording; the first mismatch is
 //! reported as a [`Divergence`].
+//!
+//! Replay is kept cheap (M-PERF-04D budgets its overhead): loading extracts
+//! the recorded scheduling decisions once, so each pick is one index; the
+//! replay appends the events it emits to a preallocated buffer, and the
+//! check is one comparison of the two streams at the end, which finds the
+//! same first mismatch a per-event check would.
 
 use crate::Runtime;
 
@@ -32,12 +38,31 @@ impl std::fmt::Display for Divergence {
 
 #[derive(Default)]
 pub(crate) struct Replay {
+    /// The recording.
     events: Vec<u32>,
-    /// Next event to compare.
-    pos: usize,
-    /// Next recorded POLL to use as a scheduling decision.
+    /// Task ids of the recorded POLL events, in order: the scheduling
+    /// decisions to follow.
+    polls: Vec<u32>,
+    /// Next decision to use.
     poll_pos: usize,
-    divergence: Option<Divergence>,
+    /// What the replay emitted so far.
+    seen: Vec<u32>,
+}
+
+impl Replay {
+    fn new(events: Vec<u32>) -> Replay {
+        let poll = crate::ev::POLL as u32;
+        let polls = events.iter().filter(|&&e| e >> 24 == poll).map(|&e| e & 0x00ff_ffff).collect();
+        let seen = Vec::with_capacity(events.len());
+        Replay { events, polls, poll_pos: 0, seen }
+    }
+
+    /// The first place the replay differed from the recording, if any.
+    fn divergence(&self) -> Option<Divergence> {
+        let i = self.events.iter().zip(&self.seen).position(|(a, b)| a != b).unwrap_or(self.events.len().min(self.seen.len()));
+        let (expected, actual) = (self.events.get(i).copied(), self.seen.get(i).copied());
+        (expected != actual).then(|| Divergence { index: i, expected: expected.map(unpack), actual: actual.map(unpack) })
+    }
 }
 
 #[derive(Default)]
@@ -55,13 +80,7 @@ impl Tracer {
             self.events.push(e);
         }
         if let Some(r) = &mut self.replay {
-            if r.divergence.is_none() {
-                let expected = r.events.get(r.pos).copied();
-                if expected != Some(e) {
-                    r.divergence = Some(Divergence { index: r.pos, expected: expected.map(unpack), actual: Some(unpack(e)) });
-                }
-            }
-            r.pos += 1;
+            r.seen.push(e);
         }
     }
 
@@ -69,14 +88,9 @@ impl Tracer {
     /// (`ready_pos` maps task id -> ready index, `u32::MAX` if not ready).
     pub(crate) fn replay_pick(&mut self, ready_pos: &[u32]) -> Option<usize> {
         let r = self.replay.as_mut()?;
-        while let Some(&e) = r.events.get(r.poll_pos) {
-            r.poll_pos += 1;
-            let (k, id) = unpack(e);
-            if k == crate::ev::POLL {
-                return ready_pos.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize);
-            }
-        }
-        None
+        let id = *r.polls.get(r.poll_pos)?;
+        r.poll_pos += 1;
+        ready_pos.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize)
     }
 }
 
@@ -97,24 +111,21 @@ impl Runtime {
 
     /// Replay a recording: scheduling follows it and every event is checked.
     pub fn start_replay(&self, events: Vec<u32>) {
-        self.core.borrow_mut().trace.replay = Some(Replay { events, ..Default::default() });
+        self.core.borrow_mut().trace.replay = Some(Replay::new(events));
     }
 
     /// End a replay and hand the recording back: (matched, recording).
     pub fn finish_replay_keep(&self) -> (bool, Vec<u32>) {
         let r = self.core.borrow_mut().trace.replay.take().unwrap_or_default();
-        (r.divergence.is_none() && r.pos == r.events.len(), r.events)
+        (r.divergence().is_none(), r.events)
     }
 
     /// End a replay: `Ok` when the replay produced exactly the recording.
     pub fn finish_replay(&self) -> Result<usize, Divergence> {
         let r = self.core.borrow_mut().trace.replay.take().unwrap_or_default();
-        if let Some(d) = r.divergence {
-            return Err(d);
+        match r.divergence() {
+            Some(d) => Err(d),
+            None => Ok(r.seen.len()),
         }
-        if r.pos != r.events.len() {
-            return Err(Divergence { index: r.pos, expected: r.events.get(r.pos).copied().map(unpack), actual: None });
-        }
-        Ok(r.pos)
     }
 }
