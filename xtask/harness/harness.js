@@ -45,7 +45,34 @@ function referenceMs() {
   return t;
 }
 
+// The heap probe: gc() (exposed with --js-flags=--expose-gc) and precise
+// performance.memory (--enable-precise-memory-info). Without either, the
+// figure would be noise or 0, so the scenario fails naming what is missing.
+let heapProbeChecked = false;
+function heapProbeMissing() {
+  if (typeof gc !== "function") return "gc() is not exposed (start the browser with --js-flags=--expose-gc)";
+  if (!performance.memory) return "performance.memory is not available (a Chromium with --enable-precise-memory-info is needed)";
+  gc();
+  const before = performance.memory.usedJSHeapSize;
+  const keep = new Array(262144).fill(1.5); // ~2 MiB of doubles
+  const grown = performance.memory.usedJSHeapSize - before;
+  if (keep.length !== 262144 || grown < 1e6 || grown > 8e6) {
+    return `performance.memory is not precise (a 2 MiB allocation moved it by ${grown} bytes; start Chromium with --enable-precise-memory-info)`;
+  }
+  return null;
+}
+function jsHeapAfterGc() {
+  if (!heapProbeChecked) {
+    const missing = heapProbeMissing();
+    if (missing) throw new Error(`heap probe unavailable: ${missing}`);
+    heapProbeChecked = true;
+  }
+  gc();
+  return performance.memory.usedJSHeapSize;
+}
+
 async function run(spec) {
+  const tStart = performance.now();
   const resp = await fetch(spec.wasm, { cache: "no-store" });
   if (!resp.ok) throw new Error(`fetching ${spec.wasm}: HTTP ${resp.status}`);
   const bytes = new Uint8Array(await resp.arrayBuffer());
@@ -62,6 +89,7 @@ async function run(spec) {
     quantity = q;
   };
   let cachedModule = null;
+  let coldSamples = 0;
   let glueCopies = 0;
   const h = {
     seed: spec.seed,
@@ -80,14 +108,20 @@ async function run(spec) {
     // minMs (default 0.25 ms = 50 steps of the 5 us clock), so one clock
     // step is at most 2 % of a sample. Recorded per-op means then move in
     // steps of 2 %, not of whole timer ticks.
-    calibrateBatch(f, minMs = 0.25) {
-      let n = spec.batch;
-      for (;;) {
+    // Once the task's first block has calibrated, the gate passes that size
+    // back (spec.fixedBatch) and every later block and arm uses it as is.
+    calibrateBatch(f, minMs = 0.25, start = spec.batch) {
+      if (spec.fixedBatch) return spec.fixedBatch;
+      let n = Math.max(1, start);
+      const time = () => {
         const t0 = performance.now();
         f(n);
-        if (performance.now() - t0 >= minMs || n >= (1 << 22)) return n;
-        n *= 2;
-      }
+        return performance.now() - t0;
+      };
+      // The faster of two tries, so one slow call (a GC, a tier-up) does
+      // not stop the doubling early.
+      while (n < (1 << 22) && Math.min(time(), time()) < minMs) n *= 2;
+      return n;
     },
     // wasm-bindgen subjects: the generated glue (--target web), initialized
     // once with the subject's bytes. Also returns the import object the glue
@@ -114,16 +148,14 @@ async function run(spec) {
     },
     uniqueBytes() { return uniqueBytes(bytes); },
     heapBytesOf(...memories) {
-      if (typeof gc === "function") gc();
-      let n = performance.memory ? performance.memory.usedJSHeapSize : 0;
+      let n = jsHeapAfterGc();
       for (const m of memories) n += m.buffer.byteLength;
       return n;
     },
-    // JS heap (precise with --enable-precise-memory-info) plus the wasm
-    // linear memory of the given instance(s).
+    // JS heap after a full GC (precise memory info) plus the wasm linear
+    // memory of the given instance(s).
     heapBytes(...instances) {
-      if (typeof gc === "function") gc();
-      let n = performance.memory ? performance.memory.usedJSHeapSize : 0;
+      let n = jsHeapAfterGc();
       for (const i of instances) {
         for (const v of Object.values(i.exports)) {
           if (v instanceof WebAssembly.Memory) n += v.buffer.byteLength;
@@ -131,7 +163,26 @@ async function run(spec) {
       }
       return n;
     },
-    // Compile + instantiate with V8's module cache defeated.
+    // Everything a cold sample needs that must not be timed: a fresh copy
+    // of the bytes (a nonce section, so V8's module cache misses) and a full
+    // GC, so the garbage of earlier samples is not collected inside the
+    // window. Call before the clock starts; `instantiate` inside it.
+    //
+    // A full GC costs about 2.3 ms plus 0.35 ms per dead instance (measured
+    // on this harness), so it runs every 8th sample; every other sample gets
+    // a minor GC, which empties the young generation so no scavenge lands in
+    // the window. Eight dead instances (about 9 MB of wasm memory) stay far
+    // below V8's external-memory trigger for a major GC in between.
+    prepareCold() {
+      const fresh = uniqueBytes(bytes);
+      if (typeof gc !== "function") throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
+      coldSamples += 1;
+      if (coldSamples % 8 === 0) gc();
+      else gc({ type: "minor" });
+      return { bytes: fresh, instantiate: (imports) => WebAssembly.instantiate(fresh, imports) };
+    },
+    // Compile + instantiate with V8's module cache defeated. The copy of
+    // the bytes happens inside the call: prefer prepareCold().
     async instantiateCold(imports) {
       const { instance, module } = await WebAssembly.instantiate(uniqueBytes(bytes), imports);
       return { instance, module };
@@ -142,13 +193,31 @@ async function run(spec) {
       return { instance: await WebAssembly.instantiate(cachedModule, imports), module: cachedModule };
     },
   };
+  const tScenario = performance.now();
   await scenario.default(h);
   if (quantity === null) throw new Error(`${spec.scenario} recorded no samples`);
-  return JSON.stringify({ quantity, samples, opsPerSample, note });
+  const tEnd = performance.now();
+  return JSON.stringify({ quantity, samples, opsPerSample, note, setupMs: tScenario - tStart, scenarioMs: tEnd - tScenario });
+}
+
+// Several runs in one call (one CDP round trip per round of blocks); each
+// run succeeds or fails on its own.
+async function runMany(specs) {
+  const out = [];
+  for (const spec of specs) {
+    try {
+      out.push({ ok: JSON.parse(await run(spec)) });
+    } catch (e) {
+      out.push({ err: String((e && e.stack) || e) });
+    }
+  }
+  return JSON.stringify(out);
 }
 
 window.__budget = {
   run: (spec) => run(spec),
+  runMany: (specs) => runMany(specs),
+  heapProbe: () => heapProbeMissing() || "ok",
   probe: () => JSON.stringify({
     timerResolutionMs: timerResolutionMs(),
     crossOriginIsolated: self.crossOriginIsolated === true,

@@ -8,7 +8,7 @@
 //! (a browser farm or device lab).
 
 use crate::config::{Config, Environment};
-use crate::measure::{Measurer, Quantity, ScenarioOutput, ScenarioRun};
+use crate::measure::{EnvInfo, Measurer, Quantity, ScenarioOutput, ScenarioRun};
 use crate::server::{Body, Server};
 use crate::summary::Fingerprint;
 use anyhow::{anyhow, bail, Context, Result};
@@ -43,10 +43,6 @@ pub const FLAGS: &[&str] = &[
     "--mute-audio",
     // performance.memory without 100 KiB bucketing/noise.
     "--enable-precise-memory-info",
-    // gc() for the heap probe: heap samples are taken after a full
-    // collection, so they measure what the page holds, not when V8 last
-    // happened to collect.
-    "--js-flags=--expose-gc",
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
 ];
@@ -116,7 +112,12 @@ impl Drop for Launched {
 
 /// Start Chromium with a fresh profile directory and wait (bounded) for its
 /// DevTools endpoint.
-pub fn launch(exe: &Path) -> Result<Launched> {
+/// V8 flags of every launch: gc() for the heap probe (heap samples are
+/// taken after a full collection, so they measure what the page holds, not
+/// when V8 last happened to collect) and the cold-init samples' GC.
+pub const JS_FLAGS: &[&str] = &["--expose-gc"];
+
+pub fn launch(exe: &Path, extra_js_flags: &[String]) -> Result<Launched> {
     let profile_dir = std::env::temp_dir().join(format!(
         "budget-chromium-{}-{}",
         std::process::id(),
@@ -124,7 +125,9 @@ pub fn launch(exe: &Path) -> Result<Launched> {
     ));
     std::fs::create_dir_all(&profile_dir)?;
     let mut cmd = Command::new(exe);
+    let js: Vec<&str> = JS_FLAGS.iter().copied().chain(extra_js_flags.iter().map(String::as_str)).collect();
     cmd.args(FLAGS)
+        .arg(format!("--js-flags={}", js.join(" ")))
         .arg(format!("--user-data-dir={}", profile_dir.display()))
         .arg("about:blank")
         .stdin(Stdio::null())
@@ -192,6 +195,12 @@ pub struct BrowserMeasurer {
     timer_resolution_ms: Option<f64>,
     isolated: Option<bool>,
     scenario_timeout: Duration,
+    /// V8 flags of the running browser beyond [`JS_FLAGS`].
+    js_flags: Vec<String>,
+    /// CDP throttling rate per environment, once calibrated.
+    rates: std::collections::BTreeMap<String, EnvInfo>,
+    /// The throttling rate the page runs under now.
+    current_rate: f64,
 }
 
 impl BrowserMeasurer {
@@ -211,6 +220,9 @@ impl BrowserMeasurer {
             timer_resolution_ms: None,
             isolated: None,
             scenario_timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
+            js_flags: Vec::new(),
+            rates: Default::default(),
+            current_rate: 1.0,
         };
         m.connect()?;
         Ok(m)
@@ -218,13 +230,14 @@ impl BrowserMeasurer {
 
     /// (Re)start the browser and open the harness page.
     fn connect(&mut self) -> Result<()> {
+        self.current_rate = 1.0;
         self.tab = None;
         self.browser = None;
         self.launched = None;
         let ws = match (&self.remote, &self.exe) {
             (Some(url), _) => url.clone(),
             (None, Some(exe)) => {
-                let l = launch(exe)?;
+                let l = launch(exe, &self.js_flags)?;
                 let url = l.ws_url.clone();
                 self.launched = Some(l);
                 url
@@ -267,29 +280,67 @@ impl BrowserMeasurer {
         bail!("the harness page did not become ready within 10 s")
     }
 
-    pub fn fingerprint(&self, f: &mut Fingerprint) {
-        f.chromium = self.version.clone();
-        f.browser_origin = match &self.remote {
-            Some(u) => format!("remote {u}"),
-            None => format!("launched {}", self.exe.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
-        };
-        f.timer_resolution_us = self.timer_resolution_ms.map(|r| r * 1000.0);
-        f.cross_origin_isolated = self.isolated;
+    /// Median time of the reference workload at the current throttle.
+    fn reference_ms(&self) -> Result<f64> {
+        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?;
+        let mut v = Vec::new();
+        for _ in 0..7 {
+            let r = tab.evaluate("window.__budget.reference()", false).map_err(|e| anyhow!("{e}"))?;
+            v.push(r.value.and_then(|x| x.as_f64()).ok_or_else(|| anyhow!("reference workload returned nothing"))?);
+        }
+        crate::stats::median(&v).ok_or_else(|| anyhow!("no reference samples"))
     }
 
-    fn set_throttle(&self, rate: f64) -> Result<()> {
+    /// Find the CDP throttling rate that slows the reference workload by
+    /// `target` (CDP's rate is not the slowdown it achieves: 4x gave 2.79x
+    /// here). Secant steps on the measured factor; exit 2 when no rate gets
+    /// within 15 %.
+    fn calibrate_throttle(&mut self, env: &str, target: f64) -> Result<EnvInfo> {
+        let base = self.reference_ms()?;
+        let mut rate = target;
+        let mut best: Option<(f64, f64)> = None;
+        for _ in 0..6 {
+            self.set_throttle(rate)?;
+            let slow = self.reference_ms();
+            self.set_throttle(1.0)?;
+            let factor = slow? / base;
+            eprintln!("budget: environment {env}: CDP throttle rate {rate:.2} slows the reference workload {factor:.2}x (target {target}x)");
+            if best.is_none_or(|(_, f)| (f / target - 1.0).abs() > (factor / target - 1.0).abs()) {
+                best = Some((rate, factor));
+            }
+            if (factor / target - 1.0).abs() <= 0.03 {
+                break;
+            }
+            // The slowdown grows about linearly with the rate above 1.
+            rate = (1.0 + (rate - 1.0) * (target - 1.0) / (factor - 1.0).max(0.05)).clamp(1.0, 40.0);
+        }
+        let (rate, achieved) = best.expect("at least one calibration step");
+        if (achieved / target - 1.0).abs() > 0.15 {
+            bail!(
+                "environment {env}: CPU throttling could not be calibrated: the best CDP rate {rate:.2} slowed the reference workload {achieved:.2}x, more than 15 % off the target {target}x (the machine may be too loaded or too noisy; rerun on a quiet machine)"
+            );
+        }
+        Ok(EnvInfo { rate, achieved: Some(achieved) })
+    }
+
+    fn set_throttle(&mut self, rate: f64) -> Result<()> {
         let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?;
         tab.call_method(Emulation::SetCPUThrottlingRate { rate })
             .map_err(|e| anyhow!("setting CPU throttling to {rate}x: {e}"))?;
+        self.current_rate = rate;
         Ok(())
     }
 
-    fn try_run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        let wasm_url = format!("/wasm/{}.wasm", r.profile);
+    /// Register a run's files with the server; the spec the page runs.
+    fn spec_of(&self, r: &ScenarioRun) -> serde_json::Value {
+        // One URL per file: base and candidate of a profile must never share
+        // one, or the page's module map would hand one the other's glue.
+        let tag = &crate::util::content_hash(&[r.wasm.display().to_string().as_bytes()])[..12];
+        let wasm_url = format!("/wasm/{}-{tag}.wasm", r.profile);
         let scen_url = format!("/scenarios/{}.js", r.scenario);
         self.server.route(&wasm_url, Body::File(r.wasm.clone()));
         let glue_url = r.glue.as_ref().map(|g| {
-            let url = format!("/wasm/{}.js", r.profile);
+            let url = format!("/wasm/{}-{tag}.js", r.profile);
             self.server.route(&url, Body::File(g.clone()));
             url
         });
@@ -305,34 +356,63 @@ impl BrowserMeasurer {
                 }
             }
         }
-        self.set_throttle(r.throttle)?;
-        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
-        tab.set_default_timeout(r.timeout);
-        let spec = serde_json::json!({
+        serde_json::json!({
             "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
-            "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch,
-        });
-        let res = eval_string(&tab, &format!("window.__budget.run({spec})"), r.timeout);
-        let _ = self.set_throttle(1.0);
-        let text = res?;
-        let v: serde_json::Value = serde_json::from_str(&text).context("scenario result is not JSON")?;
-        let samples: Vec<f64> = v["samples"]
-            .as_array()
-            .ok_or_else(|| anyhow!("scenario result has no samples"))?
-            .iter()
-            .map(|x| x.as_f64().ok_or_else(|| anyhow!("non-numeric sample {x}")))
-            .collect::<Result<_>>()?;
-        let want = if r.quantity == Quantity::Bytes { r.warmup.min(0) + r.iterations } else { r.iterations };
-        if (samples.len() as u32) < want {
-            bail!("scenario recorded {} samples, the protocol asks for {want}", samples.len());
-        }
-        Ok(ScenarioOutput {
-            quantity: Quantity::parse(v["quantity"].as_str().unwrap_or(""))?,
-            samples,
-            ops_per_sample: v["opsPerSample"].as_u64().unwrap_or(1) as u32,
-            note: v["note"].as_str().unwrap_or("").to_string(),
+            "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
         })
     }
+
+    /// Run several scenario runs of one environment in a single evaluate:
+    /// every CDP call through headless_chrome's transport costs about
+    /// 100 ms (its reader holds the socket in 100 ms read timeouts), so one
+    /// call per round of blocks, not three per block. Each run succeeds or
+    /// fails on its own.
+    fn try_run_many(&mut self, runs: &[ScenarioRun]) -> Result<Vec<Result<ScenarioOutput>>> {
+        let Some(first) = runs.first() else { return Ok(vec![]) };
+        if runs.iter().any(|r| r.throttle != first.throttle) {
+            bail!("one round mixes throttle rates");
+        }
+        if self.current_rate != first.throttle {
+            self.set_throttle(first.throttle)?;
+        }
+        let specs: Vec<serde_json::Value> = runs.iter().map(|r| self.spec_of(r)).collect();
+        let timeout = runs.iter().map(|r| r.timeout).sum::<Duration>();
+        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
+        tab.set_default_timeout(timeout);
+        let t = std::time::Instant::now();
+        let text = eval_string(&tab, &format!("window.__budget.runMany({})", serde_json::Value::Array(specs)), timeout)?;
+        let all: Vec<serde_json::Value> = serde_json::from_str(&text).context("scenario results are not JSON")?;
+        if all.len() != runs.len() {
+            bail!("the page returned {} results for {} runs", all.len(), runs.len());
+        }
+        if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
+            let page: f64 = all.iter().map(|v| v["ok"]["setupMs"].as_f64().unwrap_or(0.0) + v["ok"]["scenarioMs"].as_f64().unwrap_or(0.0)).sum();
+            eprintln!("round {} seed {}: {} runs, round trip {:.0} ms, in the page {page:.0} ms", first.scenario, first.seed, runs.len(), t.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(runs.iter().zip(all).map(|(r, v)| match v.get("err").and_then(|e| e.as_str()) {
+            Some(err) => Err(anyhow!("in the page: {err}")),
+            None => output_of(r, &v["ok"]),
+        }).collect())
+    }
+}
+
+/// A scenario's result, checked against what the protocol asked for.
+fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
+    let samples: Vec<f64> = v["samples"]
+        .as_array()
+        .ok_or_else(|| anyhow!("scenario result has no samples"))?
+        .iter()
+        .map(|x| x.as_f64().ok_or_else(|| anyhow!("non-numeric sample {x}")))
+        .collect::<Result<_>>()?;
+    if (samples.len() as u32) < r.iterations {
+        bail!("scenario recorded {} samples, the protocol asks for {}", samples.len(), r.iterations);
+    }
+    Ok(ScenarioOutput {
+        quantity: Quantity::parse(v["quantity"].as_str().unwrap_or(""))?,
+        samples,
+        ops_per_sample: v["opsPerSample"].as_u64().unwrap_or(1) as u32,
+        note: v["note"].as_str().unwrap_or("").to_string(),
+    })
 }
 
 /// Evaluate an expression that resolves to a string, surfacing JS errors,
@@ -359,13 +439,18 @@ fn eval_string(tab: &Tab, expr: &str, timeout: Duration) -> Result<String> {
 
 impl Measurer for BrowserMeasurer {
     fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        match self.try_run(r) {
-            Ok(o) => Ok(o),
+        self.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
+    }
+
+    fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
+        match self.try_run_many(runs) {
+            Ok(v) => v,
             Err(e) => {
-                // The browser or page may be gone: restart it so the retry
+                // The browser or page may be gone: restart it so a retry
                 // starts clean, then report the original error.
                 let _ = self.connect();
-                Err(e)
+                let msg = format!("{e:#}");
+                runs.iter().map(|_| Err(anyhow!("{msg}"))).collect()
             }
         }
     }
@@ -374,32 +459,40 @@ impl Measurer for BrowserMeasurer {
         self.timer_resolution_ms
     }
 
-    fn throttle_for(&mut self, env: &str, configured: &Environment) -> Result<f64> {
-        if configured.cpu_throttle <= 1.0 {
-            return Ok(1.0);
-        }
-        // Report the slowdown the throttle really causes on a reference
-        // workload, so the report says what "mobile" meant on this machine.
-        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
-        let time = |tab: &Tab| -> Result<f64> {
-            let mut v = Vec::new();
-            for _ in 0..5 {
-                let r = tab.evaluate("window.__budget.reference()", false).map_err(|e| anyhow!("{e}"))?;
-                v.push(r.value.and_then(|x| x.as_f64()).ok_or_else(|| anyhow!("reference workload returned nothing"))?);
+    fn prepare_environment(&mut self, env: &str, configured: &Environment) -> Result<EnvInfo> {
+        if configured.js_flags != self.js_flags {
+            if self.remote.is_some() {
+                bail!(
+                    "environment {env} needs the V8 flags {:?}, which a remote browser (--browser-ws) cannot be given by the gate; \
+                     start it with --js-flags=\"{} {}\" and leave {env} out with --env, or measure with a launched browser",
+                    configured.js_flags,
+                    JS_FLAGS.join(" "),
+                    configured.js_flags.join(" ")
+                );
             }
-            crate::stats::median(&v).ok_or_else(|| anyhow!("no reference samples"))
+            eprintln!("budget: environment {env}: restarting the browser with V8 flags {:?}", configured.js_flags);
+            self.js_flags = configured.js_flags.clone();
+            self.connect()?;
+        }
+        if configured.cpu_throttle <= 1.0 {
+            return Ok(EnvInfo { rate: 1.0, achieved: None });
+        }
+        if let Some(info) = self.rates.get(env) {
+            return Ok(*info);
+        }
+        let info = self.calibrate_throttle(env, configured.cpu_throttle)?;
+        self.rates.insert(env.to_string(), info);
+        Ok(info)
+    }
+
+    fn fingerprint(&self, f: &mut Fingerprint) {
+        f.chromium = self.version.clone();
+        f.browser_origin = match &self.remote {
+            Some(u) => format!("remote {u}"),
+            None => format!("launched {}", self.exe.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
         };
-        let base = time(&tab)?;
-        self.set_throttle(configured.cpu_throttle)?;
-        let slow = time(&tab);
-        self.set_throttle(1.0)?;
-        let slow = slow?;
-        eprintln!(
-            "budget: environment {env}: CDP CPU throttle {}x slows the reference workload {:.2}x ({base:.1} ms -> {slow:.1} ms)",
-            configured.cpu_throttle,
-            slow / base
-        );
-        Ok(configured.cpu_throttle)
+        f.timer_resolution_us = self.timer_resolution_ms.map(|r| r * 1000.0);
+        f.cross_origin_isolated = self.isolated;
     }
 
     fn describe(&self) -> String {

@@ -78,6 +78,9 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
     // The gate's own RUSTFLAGS (from the xtask's environment) must not leak
     // into the subject's build; only the profile's flags apply.
     cmd.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS");
+    for (k, v) in &profile.build_env {
+        cmd.env(k, v);
+    }
     let flags = profile.rustflags.join("\x1f");
     cmd.env("CARGO_ENCODED_RUSTFLAGS", &flags);
     let command = format!(
@@ -87,7 +90,7 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         profile.cargo_profile,
         if profile.features.is_empty() { String::new() } else { format!(" --features {}", profile.features.join(",")) },
         if flags.is_empty() { String::new() } else { format!(" (RUSTFLAGS: {})", profile.rustflags.join(" ")) },
-    );
+    ) + &profile.build_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>();
     let out = run_captured(&mut cmd).with_context(|| format!("running {command}"))?;
     if !out.status.success() {
         let tail: Vec<&str> = out.stderr.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();

@@ -105,6 +105,12 @@ pub struct BudgetsFile {
     pub subject: Subject,
     pub protocol: Protocol,
     pub escalation: Escalation,
+    /// Live base/candidate comparison of timings (DESIGN.md section 4).
+    #[serde(default)]
+    pub comparison: Comparison,
+    /// How `cargo xtask calibrate` injects a known slowdown.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
     pub environment: BTreeMap<String, Environment>,
     pub metric: Vec<Spanned<Metric>>,
 }
@@ -142,6 +148,66 @@ pub struct Protocol {
     pub quick_iterations: u32,
     /// Upper bound on one scenario run for one seed, in seconds.
     pub scenario_timeout_s: u64,
+    /// Latency samples of a seed are taken in this many blocks per arm, the
+    /// unit of repetition of the comparison statistics (`stats.rs`).
+    #[serde(default = "default_blocks")]
+    pub blocks: u32,
+    /// A per-seed figure below this many ticks of the page's clock (per
+    /// operation, for batched samples) is unresolved: missing data, a fail.
+    #[serde(default = "default_clock_floor_ticks")]
+    pub clock_floor_ticks: f64,
+}
+
+fn default_blocks() -> u32 {
+    4
+}
+
+fn default_clock_floor_ticks() -> f64 {
+    10.0
+}
+
+/// `cargo xtask calibrate`: the subject opts in with a cargo feature that
+/// adds busy work of `env` microseconds (read at build time) to the code
+/// `metric` times.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Cargo feature that enables the injected busy work.
+    pub feature: String,
+    /// Build-time environment variable with the busy work in microseconds.
+    pub env: String,
+    /// The metric whose A/A value sizes the injection (a percentage of it).
+    pub metric: String,
+}
+
+/// How timings are compared with their base (`--against REF`, or the blessed
+/// baseline's artifacts).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    /// Seconds the gate may spend adding blocks to comparisons (and bands)
+    /// that are still inconclusive after the protocol's blocks.
+    #[serde(default = "default_extend_budget_s")]
+    pub extend_budget_s: u64,
+    /// Relative (`%`) metrics: a rise of more than this many percentage
+    /// points over the base is a regression (a relative limit means nothing
+    /// near zero).
+    #[serde(default = "default_regression_pp")]
+    pub regression_pp: f64,
+}
+
+impl Default for Comparison {
+    fn default() -> Comparison {
+        Comparison { extend_budget_s: default_extend_budget_s(), regression_pp: default_regression_pp() }
+    }
+}
+
+fn default_extend_budget_s() -> u64 {
+    120
+}
+
+fn default_regression_pp() -> f64 {
+    3.0
 }
 
 /// Escalation and baseline settings (DESIGN.md section 4).
@@ -160,8 +226,13 @@ pub struct Escalation {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
-    /// CDP CPU throttling rate (1 = none).
+    /// Target CPU slowdown (1 = none). Above 1 the gate calibrates the CDP
+    /// throttling rate until a reference workload slows by this factor.
     pub cpu_throttle: f64,
+    /// Extra V8 flags for this environment's browser (for example
+    /// `--no-wasm-lazy-compilation` for an eager-compilation figure).
+    #[serde(default)]
+    pub js_flags: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -196,6 +267,14 @@ pub struct Metric {
     /// Warn thresholds per profile (advisory for hard metrics).
     #[serde(default)]
     pub warn: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    /// Per-seed statistic: `p95` (default) or `median`.
+    #[serde(default)]
+    pub statistic: crate::stats::Statistic,
+    /// A relative metric (unit `%`): the scenario also runs on a reference
+    /// build of the same profile without these features, and the value is
+    /// the candidate's statistic over the reference's, minus 1, in percent.
+    #[serde(default)]
+    pub reference_without_features: Option<Spanned<Vec<String>>>,
 }
 
 // ---------------------------------------------------------------- profiles
@@ -289,6 +368,16 @@ pub struct MetricSpec {
     pub environment: String,
     /// Caps per applicable profile.
     pub caps: BTreeMap<String, Caps>,
+    pub statistic: crate::stats::Statistic,
+    /// Features removed for the reference build of a relative metric.
+    pub reference_without: Option<Vec<String>>,
+}
+
+impl MetricSpec {
+    /// A relative metric compares against a reference build (percent).
+    pub fn is_relative(&self) -> bool {
+        self.reference_without.is_some()
+    }
 }
 
 /// A profile after validation.
@@ -301,6 +390,9 @@ pub struct Profile {
     pub cargo_profile: String,
     pub rustflags: Vec<String>,
     pub wasm_opt: WasmOptPosture,
+    /// Extra environment of the cargo build (calibration's injected
+    /// slowdown); empty for profiles read from files.
+    pub build_env: Vec<(String, String)>,
 }
 
 /// Everything the gate needs from configuration.
@@ -314,6 +406,8 @@ pub struct Config {
     pub profiles: Vec<Profile>,
     pub protocol: Protocol,
     pub escalation: Escalation,
+    pub comparison: Comparison,
+    pub calibration: Option<Calibration>,
     pub environments: BTreeMap<String, Environment>,
     pub metrics: Vec<MetricSpec>,
 }
@@ -377,7 +471,7 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     let raw: BudgetsFile = parse_toml(
         budgets_file,
         &src,
-        "top-level keys: schema, [subject], [protocol], [escalation], [environment.<name>], [[metric]]",
+        "top-level keys: schema, [subject], [protocol], [escalation], [comparison], [environment.<name>], [[metric]]",
     )?;
     let loc = Locator { file: budgets_file, src: &src };
     // Absolute, so paths stay right whatever directory a stage runs in.
@@ -439,6 +533,21 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     }
     if p.batch == 0 || p.quick_iterations == 0 || p.heap_samples == 0 || p.scenario_timeout_s == 0 {
         return Err(proto_err("batch", "batch, quick_iterations, heap_samples and scenario_timeout_s must be positive", "positive integers"));
+    }
+    if p.blocks == 0 || p.blocks > p.latency_iterations / 100 {
+        return Err(proto_err("blocks", "blocks must be at least 1 and leave at least 100 samples per block", "blocks = 4"));
+    }
+    if !(p.clock_floor_ticks >= 1.0) {
+        return Err(proto_err("clock_floor_ticks", "the clock floor must be at least one tick", "clock_floor_ticks = 10"));
+    }
+    if !(raw.comparison.regression_pp >= 0.0) || !(raw.comparison.regression_pp.is_finite()) {
+        return Err(ConfigError {
+            file: budgets_file.into(),
+            line: proto_line("regression_pp"),
+            key: "comparison.regression_pp".into(),
+            message: format!("{} is not a finite, non-negative number of percentage points", raw.comparison.regression_pp),
+            hint: "regression_pp = 3.0".into(),
+        });
     }
     for (name, env) in &raw.environment {
         if !(env.cpu_throttle >= 1.0) {
@@ -568,6 +677,31 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
             }
             caps.insert(prof.clone(), Caps { hard, warn });
         }
+        let reference_without = match &m.reference_without_features {
+            None => None,
+            Some(fs) => {
+                if m.unit.get_ref() != "%" || !matches!(source, Source::Scenario(_)) {
+                    return Err(loc.err(
+                        fs.span(),
+                        key("reference_without_features"),
+                        "a reference build makes a relative scenario metric; its unit must be `%`".into(),
+                        "unit = \"%\" and source = \"scenario:<name>\", or drop the key",
+                    ));
+                }
+                for prof in &applies {
+                    let p = profiles.iter().find(|p| &p.name == prof).expect("validated above");
+                    if let Some(f) = fs.get_ref().iter().find(|f| !p.features.contains(f)) {
+                        return Err(loc.err(
+                            fs.span(),
+                            key("reference_without_features"),
+                            format!("profile `{prof}` has no feature `{f}` to remove"),
+                            &format!("features of `{prof}`: {}", p.features.join(", ")),
+                        ));
+                    }
+                }
+                Some(fs.get_ref().clone())
+            }
+        };
         metrics.push(MetricSpec {
             id: m.id.clone(),
             name: m.name.clone(),
@@ -576,6 +710,8 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
             source,
             environment,
             caps,
+            statistic: m.statistic,
+            reference_without,
         });
     }
 
@@ -588,6 +724,8 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         profiles,
         protocol: raw.protocol,
         escalation: raw.escalation,
+        comparison: raw.comparison,
+        calibration: raw.calibration,
         environments: raw.environment,
         metrics,
     })
@@ -676,6 +814,7 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
         cargo_profile: raw.cargo.profile,
         rustflags: raw.cargo.rustflags,
         wasm_opt: raw.wasm_opt,
+        build_env: Vec::new(),
     })
 }
 

@@ -2,19 +2,27 @@
 //!
 //! Pure: no I/O, no clock. Everything here is tested with fixed numbers.
 //!
-//! Rules (DESIGN.md section 4):
+//! Rules (DESIGN.md section 4, `stats.rs` for the interval rules):
+//! - no value (missing data): `fail`. A timing within `clock_floor_ticks`
+//!   ticks of the page's clock is unresolved, which is missing data too;
 //! - above the hard cap: `fail` at once;
-//! - warn-then-block metric in its warn band: `warn` the first time, `fail`
-//!   from the N-th consecutive run in the band (N = `consecutive_warns_to_fail`,
-//!   same metric, profile and environment); a run outside the band resets the
-//!   streak;
+//! - warn-then-block metric: in its warn band when the value's interval
+//!   lies above the warn line (the point value when there is no interval).
+//!   In the band: `warn` the first time, `fail` from the N-th consecutive
+//!   run in the band (N = `consecutive_warns_to_fail`, same metric, profile
+//!   and environment). An interval that straddles the line is a `warn` in
+//!   words that does not count toward the streak: escalation never runs on
+//!   noise. A run outside the band resets the streak;
 //! - hard metric above its advisory warn band: `warn`, never escalates;
-//! - worse than the blessed baseline by more than `baseline_regression_pct`:
-//!   `fail`. Sizes compare exactly. Timings count as regressed only when the
-//!   difference also exceeds the measured noise (see [`noise_of`]);
-//! - no value (missing data): `fail`.
+//! - sizes worse than the base by more than `baseline_regression_pct`:
+//!   `fail` (sizes are deterministic and compare exactly);
+//! - timings are compared live (`Comparison`): `regressed` fails,
+//!   `inconclusive` (after the extension budget) warns, `unchanged` passes,
+//!   `not comparable` passes and says why.
 
 use crate::config::{Caps, GateKind};
+use crate::stats::{self, AbVerdict, Band, Interval};
+use crate::summary::{ClockCheck, Comparison};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,16 +57,19 @@ pub struct BaselinePoint {
 pub struct Observation<'a> {
     /// None: the value could not be measured (always a fail).
     pub value: Option<f64>,
-    /// Per-seed values (empty for sizes: one deterministic sample).
-    pub per_seed: &'a [f64],
+    /// The value's 95 % interval (timings and heap).
+    pub value_ci: Option<&'a Interval>,
     pub kind: GateKind,
     pub caps: &'a Caps,
-    /// Sizes are deterministic and compare exactly against the baseline.
-    pub deterministic: bool,
     /// For each earlier run in the ledger for this key, oldest first: was
     /// the value in the warn band?
     pub history_in_band: &'a [bool],
-    pub baseline: Option<&'a BaselinePoint>,
+    /// Sizes: the base's value (exact comparison).
+    pub size_base: Option<f64>,
+    /// Timings: the live comparison with the base.
+    pub comparison: Option<&'a Comparison>,
+    /// Timings: the figure against the page's clock.
+    pub clock: Option<&'a ClockCheck>,
     pub consecutive_warns_to_fail: u32,
     pub baseline_regression_pct: f64,
 }
@@ -67,142 +78,158 @@ pub struct Observation<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub status: Status,
-    /// Was the value in the warn band (feeds the next run's streak)?
+    /// Was the value in the warn band (feeds the next run's streak)? Only
+    /// when its interval lies wholly above the warn line.
     pub in_warn_band: bool,
     /// Consecutive runs in the warn band, this one included (0 if not).
     pub warn_streak: u32,
-    /// Percent change against the baseline, when there is one.
+    /// The value's interval straddles the warn line (reported, not counted).
+    #[serde(default)]
+    pub band_straddles: bool,
+    /// Percent change against the base, when there is one (sizes: exact;
+    /// timings: the live ratio's point estimate).
     pub baseline_delta_pct: Option<f64>,
-    /// Noise used for the baseline comparison, in the metric's unit.
-    pub baseline_noise: Option<f64>,
     pub baseline_regressed: bool,
+    /// The figure is within a few clock ticks: unresolved (missing data).
+    #[serde(default)]
+    pub unresolved: bool,
     /// Why the status is what it is, in words. Empty for a plain pass.
     pub reasons: Vec<String>,
 }
 
-/// Measured noise of a timing: the spread (max - min) of the per-seed
-/// values, this run's and the baseline's, whichever is larger. The per-seed
-/// p95s are independent repeats of the same protocol, so their spread is a
-/// direct, distribution-free estimate of how much the gate value moves
-/// between identical runs.
-pub fn noise_of(current: &[f64], baseline: &[f64]) -> f64 {
-    let spread = |v: &[f64]| {
-        if v.len() < 2 {
-            return 0.0;
-        }
-        let max = v.iter().cloned().fold(f64::MIN, f64::max);
-        let min = v.iter().cloned().fold(f64::MAX, f64::min);
-        max - min
-    };
-    spread(current).max(spread(baseline))
-}
-
-fn fmt(v: f64) -> String {
+/// A figure with as many digits as it needs.
+pub fn fmt(v: f64) -> String {
     if v.abs() >= 100.0 {
         format!("{v:.0}")
     } else if v.abs() >= 10.0 {
         format!("{v:.1}")
-    } else {
+    } else if v.abs() >= 0.01 || v == 0.0 {
         format!("{v:.3}")
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+fn fail_missing(reason: String, unresolved: bool) -> Verdict {
+    Verdict {
+        status: Status::Fail,
+        in_warn_band: false,
+        warn_streak: 0,
+        band_straddles: false,
+        baseline_delta_pct: None,
+        baseline_regressed: false,
+        unresolved,
+        reasons: vec![reason],
     }
 }
 
 pub fn verdict(o: &Observation) -> Verdict {
     let Some(value) = o.value else {
-        return Verdict {
-            status: Status::Fail,
-            in_warn_band: false,
-            warn_streak: 0,
-            baseline_delta_pct: None,
-            baseline_noise: None,
-            baseline_regressed: false,
-            reasons: vec!["no value was measured (missing data is a failure, never a skip)".into()],
-        };
+        return fail_missing("no value was measured (missing data is a failure, never a skip)".into(), false);
     };
-    let mut status = Status::Pass;
-    let mut reasons = Vec::new();
-    let mut in_warn_band = false;
-    let mut warn_streak = 0;
+    if let Some(c) = o.clock.filter(|c| !(c.ticks >= c.floor_ticks)) {
+        return fail_missing(
+            format!(
+                "unresolved: {} is {:.1} ticks of the page's clock (one tick = {} in this unit; the floor is {} ticks), so it measures the timer, not the code; treated as missing data",
+                fmt(value),
+                c.ticks,
+                fmt(c.tick_in_unit),
+                c.floor_ticks
+            ),
+            true,
+        );
+    }
+    let mut v = Verdict {
+        status: Status::Pass,
+        in_warn_band: false,
+        warn_streak: 0,
+        band_straddles: false,
+        baseline_delta_pct: None,
+        baseline_regressed: false,
+        unresolved: false,
+        reasons: Vec::new(),
+    };
+    let ci_text = o.value_ci.map(|ci| format!(" (95 % CI {} to {})", fmt(ci.lo), fmt(ci.hi))).unwrap_or_default();
 
     if value > o.caps.hard {
-        status = Status::Fail;
-        reasons.push(format!("{} is above the hard cap {}", fmt(value), fmt(o.caps.hard)));
-    } else if let Some(w) = o.caps.warn.filter(|w| value > *w) {
+        v.status = Status::Fail;
+        v.reasons.push(format!("{}{ci_text} is above the hard cap {}", fmt(value), fmt(o.caps.hard)));
+    } else if let Some(w) = o.caps.warn {
         match o.kind {
-            GateKind::Hard => {
-                status = Status::Warn;
-                reasons.push(format!(
+            GateKind::Hard if value > w => {
+                v.status = Status::Warn;
+                v.reasons.push(format!(
                     "{} is above the advisory warn level {} (cap {}; advisory, never escalates)",
                     fmt(value),
                     fmt(w),
                     fmt(o.caps.hard)
                 ));
             }
+            GateKind::Hard => {}
             GateKind::WarnThenBlock => {
-                in_warn_band = true;
-                let prior = o.history_in_band.iter().rev().take_while(|b| **b).count() as u32;
-                warn_streak = prior + 1;
-                let limit = o.consecutive_warns_to_fail.max(1);
-                if warn_streak >= limit {
-                    status = Status::Fail;
-                    reasons.push(format!(
-                        "{} is in the warn band ({} < value <= {}) for the {} consecutive run; {} in a row fail",
-                        fmt(value),
-                        fmt(w),
-                        fmt(o.caps.hard),
-                        ordinal(warn_streak),
-                        limit
-                    ));
-                } else {
-                    status = Status::Warn;
-                    reasons.push(format!(
-                        "{} is in the warn band ({} < value <= {}), run {} of {} before it fails",
-                        fmt(value),
-                        fmt(w),
-                        fmt(o.caps.hard),
-                        warn_streak,
-                        limit
-                    ));
+                let band = match o.value_ci {
+                    Some(ci) => stats::band(ci, w),
+                    None if value > w => Band::Above,
+                    None => Band::Below,
+                };
+                match band {
+                    Band::Below => {}
+                    Band::Straddles => {
+                        v.status = Status::Warn;
+                        v.band_straddles = true;
+                        v.reasons.push(format!(
+                            "{}{ci_text} straddles the warn line {}: it may or may not be in the warn band, so this run does not count toward escalation",
+                            fmt(value),
+                            fmt(w)
+                        ));
+                    }
+                    Band::Above => {
+                        v.in_warn_band = true;
+                        let prior = o.history_in_band.iter().rev().take_while(|b| **b).count() as u32;
+                        v.warn_streak = prior + 1;
+                        let limit = o.consecutive_warns_to_fail.max(1);
+                        let band_text = format!("{}{ci_text} is in the warn band ({} < value <= {})", fmt(value), fmt(w), fmt(o.caps.hard));
+                        if v.warn_streak >= limit {
+                            v.status = Status::Fail;
+                            v.reasons.push(format!("{band_text} for the {} consecutive run; {limit} in a row fail", ordinal(v.warn_streak)));
+                        } else {
+                            v.status = Status::Warn;
+                            v.reasons.push(format!("{band_text}, run {} of {limit} before it fails", v.warn_streak));
+                        }
+                    }
                 }
             }
         }
     }
 
-    let mut baseline_delta_pct = None;
-    let mut baseline_noise = None;
-    let mut baseline_regressed = false;
-    if let Some(b) = o.baseline {
-        let delta = value - b.value;
-        let pct = if b.value != 0.0 { delta / b.value * 100.0 } else if delta == 0.0 { 0.0 } else { f64::INFINITY };
-        baseline_delta_pct = Some(pct);
-        let noise = if o.deterministic { 0.0 } else { noise_of(o.per_seed, &b.per_seed) };
-        baseline_noise = Some(noise);
-        if pct > o.baseline_regression_pct && delta > noise {
-            baseline_regressed = true;
-            status = Status::Fail;
-            reasons.push(if o.deterministic {
-                format!(
-                    "{} is {:+.1}% against the baseline {} (limit +{}%)",
-                    fmt(value),
-                    pct,
-                    fmt(b.value),
-                    o.baseline_regression_pct
-                )
-            } else {
-                format!(
-                    "{} is {:+.1}% against the baseline {} (limit +{}%), and the difference {} exceeds the measured noise {} (per-seed spread)",
-                    fmt(value),
-                    pct,
-                    fmt(b.value),
-                    o.baseline_regression_pct,
-                    fmt(delta),
-                    fmt(noise)
-                )
-            });
+    if let Some(b) = o.size_base {
+        let delta = value - b;
+        let pct = if b != 0.0 { delta / b * 100.0 } else if delta == 0.0 { 0.0 } else { f64::INFINITY };
+        v.baseline_delta_pct = Some(pct);
+        if pct > o.baseline_regression_pct {
+            v.baseline_regressed = true;
+            v.status = Status::Fail;
+            v.reasons.push(format!("{} is {:+.1}% against the base {} (limit +{}%)", fmt(value), pct, fmt(b), o.baseline_regression_pct));
         }
     }
-
-    Verdict { status, in_warn_band, warn_streak, baseline_delta_pct, baseline_noise, baseline_regressed, reasons }
+    if let Some(c) = o.comparison {
+        if let Some(e) = &c.estimate {
+            v.baseline_delta_pct = Some(if c.measure == "ratio" { (e.point - 1.0) * 100.0 } else { e.point });
+        }
+        match c.verdict {
+            AbVerdict::Regressed => {
+                v.baseline_regressed = true;
+                v.status = Status::Fail;
+                v.reasons.push(c.reason.clone());
+            }
+            AbVerdict::Inconclusive => {
+                v.status = v.status.max(Status::Warn);
+                v.reasons.push(format!("{}; reported as a warn", c.reason));
+            }
+            AbVerdict::Unchanged | AbVerdict::NotComparable => {}
+        }
+    }
+    v
 }
 
 fn ordinal(n: u32) -> String {
@@ -232,12 +259,13 @@ mod tests {
     fn obs<'a>(value: Option<f64>, kind: GateKind, c: &'a Caps, hist: &'a [bool]) -> Observation<'a> {
         Observation {
             value,
-            per_seed: &[],
+            value_ci: None,
             kind,
             caps: c,
-            deterministic: true,
             history_in_band: hist,
-            baseline: None,
+            size_base: None,
+            comparison: None,
+            clock: None,
             consecutive_warns_to_fail: 2,
             baseline_regression_pct: 10.0,
         }
@@ -291,9 +319,8 @@ mod tests {
     #[test]
     fn size_regression_is_exact() {
         let c = caps(1000.0, None);
-        let b = BaselinePoint { value: 100.0, per_seed: vec![] };
         let mut o = obs(Some(110.5), GateKind::Hard, &c, &[]);
-        o.baseline = Some(&b);
+        o.size_base = Some(100.0);
         let v = verdict(&o);
         assert_eq!(v.status, Status::Fail);
         assert!(v.baseline_regressed);
@@ -302,24 +329,82 @@ mod tests {
         assert_eq!(verdict(&o).status, Status::Pass, "exactly +10% is within the limit");
     }
 
+    fn comparison(verdict: AbVerdict, point: f64, lo: f64, hi: f64) -> Comparison {
+        Comparison {
+            base: "--against main".into(),
+            verdict,
+            measure: "ratio".into(),
+            base_value: Some(1.0),
+            estimate: Some(Interval { point, lo, hi }),
+            limit: 1.1,
+            blocks: 4,
+            extended: false,
+            reason: format!("{} (words)", verdict.as_str()),
+            base_per_seed: vec![],
+        }
+    }
+
+    /// Issue 12: the three-way comparison maps to fail / warn / pass.
     #[test]
-    fn timing_regression_needs_to_exceed_noise() {
+    fn live_comparison_decides_timing_regressions() {
         let c = caps(1000.0, None);
-        // Baseline seeds spread 10..14 (noise 4); current +20% but only +2.
-        let b = BaselinePoint { value: 10.0, per_seed: vec![10.0, 11.0, 14.0] };
-        let cur = [12.0, 12.0, 12.0];
-        let mut o = obs(Some(12.0), GateKind::Hard, &c, &[]);
-        o.deterministic = false;
-        o.per_seed = &cur;
-        o.baseline = Some(&b);
-        let v = verdict(&o);
-        assert_eq!(v.status, Status::Pass, "{v:?}");
-        assert_eq!(v.baseline_noise, Some(4.0));
-        // +60% and +6 > noise 4: regressed.
-        o.value = Some(16.0);
+        let rows = [
+            (comparison(AbVerdict::Regressed, 1.15, 1.12, 1.18), Status::Fail),
+            (comparison(AbVerdict::Inconclusive, 1.08, 0.98, 1.16), Status::Warn),
+            (comparison(AbVerdict::Unchanged, 1.01, 0.97, 1.05), Status::Pass),
+            (comparison(AbVerdict::NotComparable, 1.0, 1.0, 1.0), Status::Pass),
+        ];
+        for (cmp, want) in &rows {
+            let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
+            o.comparison = Some(cmp);
+            let v = verdict(&o);
+            assert_eq!(v.status, *want, "{cmp:?}: {v:?}");
+            if *want != Status::Pass {
+                assert!(v.reasons.iter().any(|r| r.contains(cmp.verdict.as_str())), "{v:?}");
+            }
+        }
+        let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
+        o.comparison = Some(&rows[0].0);
+        assert!((verdict(&o).baseline_delta_pct.unwrap() - 15.0).abs() < 1e-9);
+    }
+
+    /// Issue 11: a figure within a few clock ticks is unresolved, a fail.
+    #[test]
+    fn a_figure_at_the_clock_floor_is_unresolved_missing_data() {
+        let c = caps(2.5, None);
+        let one_tick = ClockCheck { tick_in_unit: 0.005, ticks: 1.0, floor_ticks: 10.0 };
+        let mut o = obs(Some(0.005), GateKind::Hard, &c, &[]);
+        o.clock = Some(&one_tick);
         let v = verdict(&o);
         assert_eq!(v.status, Status::Fail);
-        assert!(v.reasons[0].contains("noise"), "{:?}", v.reasons);
+        assert!(v.unresolved);
+        assert!(v.reasons[0].contains("unresolved") && v.reasons[0].contains("1.0 ticks"), "{:?}", v.reasons);
+        let resolved = ClockCheck { tick_in_unit: 0.005, ticks: 42.0, floor_ticks: 10.0 };
+        o.clock = Some(&resolved);
+        o.value = Some(0.21);
+        assert_eq!(verdict(&o).status, Status::Pass);
+    }
+
+    /// Issue 12: band membership is decided with the interval, and a
+    /// straddling interval never feeds the escalation streak.
+    #[test]
+    fn warn_band_uses_the_interval_and_straddling_never_escalates() {
+        let c = caps(12.0, Some(8.0));
+        let above = Interval { point: 9.0, lo: 8.6, hi: 9.4 };
+        let straddle = Interval { point: 8.2, lo: 7.7, hi: 8.6 };
+        let below = Interval { point: 7.9, lo: 7.5, hi: 8.0 };
+        let mut o = obs(Some(9.0), GateKind::WarnThenBlock, &c, &[true]);
+        o.value_ci = Some(&above);
+        let v = verdict(&o);
+        assert_eq!((v.status, v.in_warn_band, v.warn_streak), (Status::Fail, true, 2), "{v:?}");
+        o.value = Some(8.2);
+        o.value_ci = Some(&straddle);
+        let v = verdict(&o);
+        assert_eq!((v.status, v.in_warn_band, v.band_straddles), (Status::Warn, false, true), "{v:?}");
+        assert!(v.reasons[0].contains("straddles"), "{v:?}");
+        o.value = Some(7.9);
+        o.value_ci = Some(&below);
+        assert_eq!(verdict(&o).status, Status::Pass);
     }
 
     #[test]

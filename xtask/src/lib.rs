@@ -1,6 +1,7 @@
 //! The wasm budget gate as a library: one module per pipeline stage, so the
 //! binary (`main.rs`) is glue and tests reach every stage directly.
 
+pub mod artifacts;
 pub mod attribute;
 pub mod bindgen;
 pub mod browser;

@@ -3,11 +3,11 @@
 //! `browser.rs`; tests use fixed samples), and reduce samples with the
 //! protocol of DESIGN.md section 5 (see `stats.rs`).
 
-use crate::budget::ProfileArtifacts;
-use crate::config::{Caps, Config, MetricSpec, Source};
+use crate::artifacts::{reference_key, Base, ProfileArtifacts, Runnable};
+use crate::config::{Config, MetricSpec, Source};
 use crate::ledger;
 use crate::stats;
-use crate::summary::{HistogramBlob, SeedValue, Summary};
+use crate::summary::{Comparison, HistogramBlob, SeedValue, Summary};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -73,6 +73,10 @@ pub struct ScenarioRun {
     pub warmup: u32,
     /// Operations per recorded sample, for batched micro-scale scenarios.
     pub batch: u32,
+    /// The batch size every block of this task uses once the first block
+    /// calibrated it, so base and candidate (and every block) time the very
+    /// same batch: per-operation cost can depend on the batch size.
+    pub fixed_batch: Option<u32>,
     pub throttle: f64,
     pub timeout: Duration,
     pub quantity: Quantity,
@@ -89,15 +93,35 @@ pub struct ScenarioOutput {
     pub note: String,
 }
 
-/// The seam between the protocol and the browser.
+/// What preparing an environment did (calibrated CPU throttling).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EnvInfo {
+    /// The CDP CPU throttling rate applied (1 = none).
+    pub rate: f64,
+    /// The slowdown that rate achieved on the reference workload, when the
+    /// environment asks for one.
+    pub achieved: Option<f64>,
+}
+
+/// The seam between the protocol and the browser. The real one drives
+/// headless Chromium (`browser.rs`); [`FixedMeasurer`] returns fixed samples
+/// so the whole pipeline runs in tests without a browser.
 pub trait Measurer {
     fn run(&mut self, run: &ScenarioRun) -> Result<ScenarioOutput>;
+    /// Several runs of one environment, in order; each succeeds or fails on
+    /// its own. A browser does them in one round trip.
+    fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
+        runs.iter().map(|r| self.run(r)).collect()
+    }
     /// Timer resolution of the measuring page, in milliseconds.
     fn timer_resolution_ms(&self) -> Option<f64>;
-    /// The throttle actually applied in an environment (after calibration).
-    fn throttle_for(&mut self, env: &str, configured: &crate::config::Environment) -> Result<f64>;
+    /// Make the browser ready for an environment: its V8 flags, and the
+    /// throttling rate calibrated to the environment's target slowdown.
+    fn prepare_environment(&mut self, env: &str, configured: &crate::config::Environment) -> Result<EnvInfo>;
     /// Describe the browser for the report.
     fn describe(&self) -> String;
+    /// Fill in the browser part of the run's fingerprint.
+    fn fingerprint(&self, f: &mut crate::summary::Fingerprint);
 }
 
 /// The planned work: one entry per metric x profile.
@@ -105,25 +129,32 @@ pub trait Measurer {
 pub struct Task {
     pub metric: MetricSpec,
     pub profile: String,
+    /// Latency: samples per block. Heap: samples after warmup.
     pub iterations: u32,
     pub warmup: u32,
+    /// Blocks per arm and seed before any extension.
+    pub blocks: u32,
 }
 
+/// The plan, ordered by environment (each environment may need its own
+/// browser), then profile, then metric.
 pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: bool) -> Vec<Task> {
     let mut out = Vec::new();
-    for p in profiles {
-        for m in metrics {
-            if !matches!(m.source, Source::Scenario(_)) || !m.caps.contains_key(p) {
-                continue;
+    for env in cfg.environments.keys() {
+        for p in profiles {
+            for m in metrics {
+                if !matches!(m.source, Source::Scenario(_)) || !m.caps.contains_key(p) || &m.environment != env {
+                    continue;
+                }
+                let heap = Quantity::for_unit(&m.unit) == Quantity::Bytes;
+                let per_seed = if quick { cfg.protocol.quick_iterations } else { cfg.protocol.latency_iterations };
+                let (iterations, warmup, blocks) = match (heap, quick) {
+                    (true, false) => (cfg.protocol.heap_samples, cfg.protocol.heap_warmup, 1),
+                    (true, true) => (cfg.protocol.heap_samples.min(cfg.protocol.quick_iterations), cfg.protocol.heap_warmup / 4, 1),
+                    (false, _) => (per_seed.div_ceil(cfg.protocol.blocks), 0, cfg.protocol.blocks),
+                };
+                out.push(Task { metric: (*m).clone(), profile: p.clone(), iterations, warmup, blocks });
             }
-            let heap = Quantity::for_unit(&m.unit) == Quantity::Bytes;
-            let (iterations, warmup) = match (heap, quick) {
-                (true, false) => (cfg.protocol.heap_samples, cfg.protocol.heap_warmup),
-                (true, true) => (cfg.protocol.heap_samples.min(cfg.protocol.quick_iterations), cfg.protocol.heap_warmup / 4),
-                (false, false) => (cfg.protocol.latency_iterations, 0),
-                (false, true) => (cfg.protocol.quick_iterations, 0),
-            };
-            out.push(Task { metric: (*m).clone(), profile: p.clone(), iterations, warmup });
         }
     }
     out
@@ -133,23 +164,20 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricResult {
     pub value: f64,
+    /// The value's 95 % interval (hierarchical bootstrap, `stats.rs`).
+    pub value_ci: Option<stats::Interval>,
     pub per_seed: Vec<SeedValue>,
     pub histogram: HistogramBlob,
     pub method: String,
     pub commands: Vec<String>,
     pub artifact_paths: Vec<String>,
-    /// Timer resolution per recorded sample, in the metric's unit.
+    /// One clock tick per recorded sample, in the metric's unit (timings).
     pub resolution_in_unit: Option<f64>,
-}
-
-impl MetricResult {
-    /// A budget below 10x the timer resolution gets a warning in the report.
-    pub fn timer_warning(&self, caps: &Caps) -> Option<String> {
-        let r = self.resolution_in_unit?;
-        (caps.hard < 10.0 * r).then(|| {
-            format!("the cap {} is below 10x the effective timer resolution {r:.4}: figures are coarse", caps.hard)
-        })
-    }
+    /// The figure in clock ticks (per operation for batched samples): the
+    /// smallest timed statistic behind it over the tick.
+    pub clock_ticks: Option<f64>,
+    /// The live comparison with the base, when there is a base.
+    pub comparison: Option<Comparison>,
 }
 
 /// All measured figures of a run.
@@ -157,8 +185,8 @@ impl MetricResult {
 pub struct Measured {
     /// key `metric|profile|environment` -> result.
     pub results: BTreeMap<String, MetricResult>,
-    /// Throttle applied per environment.
-    pub throttle: BTreeMap<String, f64>,
+    /// Per environment: applied throttle rate and achieved slowdown.
+    pub envs: BTreeMap<String, EnvInfo>,
 }
 
 impl Measured {
@@ -176,15 +204,19 @@ impl Measured {
 
     /// Rebuild figures from shard summaries: per seed, the shards'
     /// histograms of the same key are merged exactly and the protocol's
-    /// reduction runs again on the merged data (never averaged p95s).
-    pub fn from_summaries(summaries: &[Summary]) -> Result<Measured> {
+    /// reduction runs again on the merged data (never averaged p95s). Each
+    /// shard measured its own base beside its candidate, so comparisons and
+    /// intervals are kept as the shard computed them.
+    pub fn from_summaries(summaries: &[Summary], cfg: &Config) -> Result<Measured> {
         let mut by_key: BTreeMap<String, (crate::summary::Record, BTreeMap<u64, Vec<HistogramBlob>>)> = BTreeMap::new();
-        let mut throttle = BTreeMap::new();
+        let mut envs = BTreeMap::new();
         for s in summaries {
             if s.quick {
                 bail!("a --quick shard cannot be merged into a gating result; rerun that shard without --quick");
             }
-            throttle.extend(s.fingerprint.throttle.clone());
+            for (e, rate) in &s.fingerprint.throttle_rate {
+                envs.insert(e.clone(), EnvInfo { rate: *rate, achieved: s.fingerprint.throttle_achieved.get(e).copied() });
+            }
             for r in &s.records {
                 if r.per_seed.is_empty() {
                     continue;
@@ -198,12 +230,17 @@ impl Measured {
         }
         let mut results = BTreeMap::new();
         for (key, (rec, seeds)) in by_key {
+            let spec = cfg.metrics.iter().find(|m| m.id == rec.metric_id);
+            let statistic = spec.map(|m| m.statistic).unwrap_or_default();
+            // Relative metrics keep histograms in percent of the reference.
+            let offset = if spec.is_some_and(|m| m.is_relative()) { -100.0 } else { 0.0 };
             let mut per_seed = Vec::new();
             let mut all = Vec::new();
             for (seed, blobs) in seeds {
                 let hs = blobs.iter().map(stats::decode).collect::<Result<Vec<_>>>()?;
                 let h = stats::merge(&hs)?;
-                per_seed.push(SeedValue { seed, value: stats::p95(&h), samples: h.len(), histogram: stats::encode(&h)? });
+                let value = stats::statistic_of(&h, statistic) + offset;
+                per_seed.push(SeedValue { seed, value, samples: h.len(), histogram: stats::encode(&h)? });
                 all.push(h);
             }
             let merged = stats::merge(&all)?;
@@ -213,171 +250,636 @@ impl Measured {
                 key,
                 MetricResult {
                     value,
+                    value_ci: rec.value_ci,
                     per_seed,
                     histogram: stats::encode(&merged)?,
                     method: rec.method.clone(),
                     commands: rec.commands.clone(),
                     artifact_paths: rec.artifact_paths.clone(),
-                    resolution_in_unit: None,
+                    resolution_in_unit: rec.clock.as_ref().map(|c| c.tick_in_unit),
+                    clock_ticks: rec.clock.as_ref().map(|c| c.ticks),
+                    comparison: rec.comparison.clone(),
                 },
             );
         }
-        Ok(Measured { results, throttle })
+        Ok(Measured { results, envs })
     }
 }
 
-/// Reduce one seed's output: convert to the metric's unit, histogram, p95.
-pub fn reduce_seed(seed: u64, out: &ScenarioOutput, unit: &str) -> Result<(SeedValue, hdrhistogram::Histogram<u64>)> {
-    if out.samples.is_empty() {
-        bail!("the scenario recorded no samples");
-    }
-    let samples: Vec<f64> = out.samples.iter().map(|v| out.quantity.to_unit(*v, unit)).collect();
-    let h = stats::histogram_of(&samples)?;
-    Ok((SeedValue { seed, value: stats::p95(&h), samples: h.len(), histogram: stats::encode(&h)? }, h))
+/// Who an arm of a comparison is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Candidate,
+    /// The candidate's reference build (relative metrics).
+    Reference,
+    Base,
+    BaseReference,
 }
 
-/// Run the plan. Every scenario run that fails is retried once; a second
-/// failure stops the run (exit 2) naming the scenario, so partial data
-/// never yields a pass.
-pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], m: &mut dyn Measurer) -> Result<Measured> {
-    let mut out = Measured::default();
-    let total: usize = plan.len() * cfg.protocol.seeds.len();
-    let mut done = 0usize;
-    let t_all = std::time::Instant::now();
-    for task in plan {
-        let art = arts
-            .iter()
-            .find(|a| a.info.profile == task.profile)
-            .ok_or_else(|| anyhow!("no artifact for profile {}", task.profile))?;
-        let env = &task.metric.environment;
-        let env_cfg = cfg.environments.get(env).ok_or_else(|| anyhow!("unknown environment {env}"))?;
-        let throttle = match out.throttle.get(env) {
-            Some(t) => *t,
-            None => {
-                let t = m.throttle_for(env, env_cfg)?;
-                out.throttle.insert(env.clone(), t);
-                t
-            }
-        };
-        let Source::Scenario(scenario) = &task.metric.source else { continue };
-        let quantity = Quantity::for_unit(&task.metric.unit);
-        let mut per_seed = Vec::new();
-        let mut hists = Vec::new();
-        let mut note = String::new();
-        let mut ops = 1;
-        for &seed in &cfg.protocol.seeds {
-            let run = ScenarioRun {
-                metric_id: task.metric.id.clone(),
-                profile: task.profile.clone(),
-                environment: env.clone(),
-                scenario: scenario.clone(),
-                module: cfg.scenarios_dir.join(format!("{scenario}.js")),
-                wasm: art.shipped.clone(),
-                glue: art.glue.clone(),
-                seed,
-                iterations: task.iterations,
-                warmup: task.warmup,
-                batch: cfg.protocol.batch,
-                throttle,
-                timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
-                quantity,
-            };
-            let t = std::time::Instant::now();
-            let res = match m.run(&run) {
-                Ok(r) => Ok(r),
-                Err(e) => {
-                    eprintln!("budget: scenario {scenario} ({}, {env}, seed {seed}) failed: {e:#}; retrying once", task.profile);
-                    m.run(&run)
-                }
-            };
-            let res = res.map_err(|e| {
-                anyhow!("scenario `{scenario}` for {} ({}, {env}, seed {seed}) failed twice: {e:#}", task.metric.id, task.profile)
-            })?;
-            if res.quantity != quantity {
-                bail!(
-                    "scenario `{scenario}` recorded {:?} but {} is measured in {}",
-                    res.quantity,
-                    task.metric.id,
-                    task.metric.unit
-                );
-            }
-            let (sv, h) = reduce_seed(seed, &res, &task.metric.unit)
-                .map_err(|e| anyhow!("scenario `{scenario}` ({}, {env}, seed {seed}): {e:#}", task.profile))?;
-            note = res.note.clone();
-            ops = res.ops_per_sample.max(1);
-            done += 1;
-            let line = format!(
-                "{} {:<10} {:<7} seed {:>3}: p95 {:.4} {} ({} samples, {:.1}s)",
-                task.metric.id,
-                task.profile,
-                env,
-                seed,
-                sv.value,
-                task.metric.unit,
-                sv.samples,
-                t.elapsed().as_secs_f64(),
-            );
-            progress(done, total, t_all.elapsed().as_secs_f64(), &line);
-            per_seed.push(sv);
-            hists.push(h);
+impl Role {
+    fn is_base(self) -> bool {
+        matches!(self, Role::Base | Role::BaseReference)
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Role::Candidate => "candidate",
+            Role::Reference => "reference",
+            Role::Base => "base",
+            Role::BaseReference => "base reference",
         }
-        let merged = stats::merge(&hists)?;
-        let value = stats::median(&per_seed.iter().map(|s| s.value).collect::<Vec<_>>())
-            .ok_or_else(|| anyhow!("no seeds configured"))?;
-        let resolution_in_unit = m
-            .timer_resolution_ms()
-            .filter(|_| quantity == Quantity::TimeMs)
-            .map(|r| Quantity::TimeMs.to_unit(r, &task.metric.unit) / ops as f64);
-        let kind = match quantity {
-            Quantity::Bytes => format!("{} warmup operations, then {} heap samples per seed", task.warmup, task.iterations),
-            _ => format!("{} samples per seed", task.iterations),
-        };
-        let method = format!(
-            "{note}. {kind}{}; p95 per seed (HdrHistogram, 3 significant digits); gate value = median of the per-seed p95s over seeds {:?}; environment {env} (CPU throttle {throttle}x)",
-            if ops > 1 { format!(", each sample the mean of a batch of {ops} operations") } else { String::new() },
-            cfg.protocol.seeds
-        );
-        out.results.insert(
-            ledger::key(&task.metric.id, &task.profile, env),
-            MetricResult {
-                value,
-                per_seed,
-                histogram: stats::encode(&merged)?,
-                method,
-                commands: vec![format!(
-                    "cargo xtask budget --profile {} --env {env} (scenario {scenario}.js, {m})",
-                    task.profile,
-                    m = m.describe()
-                )],
-                artifact_paths: vec![art.info.shipped.clone()],
-                resolution_in_unit,
+    }
+}
+
+struct Arm {
+    role: Role,
+    module: Runnable,
+    samples: stats::ArmSamples,
+    /// Batch size (operations per sample) of each block.
+    ops: Vec<u32>,
+    note: String,
+}
+
+/// One task's arms and what happened to them.
+struct TaskState<'a> {
+    task: &'a Task,
+    index: usize,
+    arms: Vec<Arm>,
+    /// Why the base arms were dropped (the comparison is not comparable).
+    base_excluded: Option<String>,
+    /// Rounds run per seed (the protocol's blocks plus extensions).
+    rounds: u32,
+    extended: bool,
+    artifact: String,
+    /// The batch size the task's first block calibrated (batched scenarios).
+    fixed_batch: Option<u32>,
+}
+
+impl Arm {
+    /// The typical batch size over blocks (calibration may differ a little
+    /// from block to block).
+    fn typical_ops(&self) -> u32 {
+        let v: Vec<f64> = self.ops.iter().map(|&o| o as f64).collect();
+        stats::median(&v).map(|m| m as u32).unwrap_or(1).max(1)
+    }
+}
+
+impl TaskState<'_> {
+    fn arm(&self, role: Role) -> Option<&Arm> {
+        self.arms.iter().find(|a| a.role == role)
+    }
+}
+
+/// The arms of one task: candidate (+ reference), and the base's when the
+/// base has this profile (and its reference build, for relative metrics).
+type ArmsOf = (Vec<Arm>, Option<String>, String);
+
+fn arms_of(task: &Task, arts: &[ProfileArtifacts], base: Option<&Base>, seeds: usize) -> Result<ArmsOf> {
+    let art = arts
+        .iter()
+        .find(|a| a.info.profile == task.profile)
+        .ok_or_else(|| anyhow!("no artifact for profile {}", task.profile))?;
+    let arm = |role, module: Runnable| Arm { role, module, samples: stats::ArmSamples::with_seeds(seeds), ops: Vec::new(), note: String::new() };
+    let mut arms = vec![arm(Role::Candidate, art.runnable())];
+    let ref_key = task.metric.reference_without.as_deref().map(reference_key);
+    if let Some(k) = &ref_key {
+        let r = art.references.get(k).ok_or_else(|| anyhow!("profile {} has no reference build {k}", task.profile))?;
+        arms.push(arm(Role::Reference, r.clone()));
+    }
+    let mut excluded = None;
+    if let Some(b) = base {
+        match b.profiles.get(&task.profile) {
+            None => excluded = Some(format!("the base ({}) has no artifact for profile {}", b.origin, task.profile)),
+            Some(bp) => match &ref_key {
+                None => arms.push(arm(Role::Base, bp.main.clone())),
+                Some(k) => match bp.references.get(k) {
+                    Some(r) => {
+                        arms.push(arm(Role::Base, bp.main.clone()));
+                        arms.push(arm(Role::BaseReference, r.clone()));
+                    }
+                    None => excluded = Some(format!("the base ({}) has no {k} reference build of {}", b.origin, task.profile)),
+                },
             },
-        );
+        }
+    }
+    Ok((arms, excluded, art.info.shipped.clone()))
+}
+
+/// Options of the measure stage.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// `--quick`: fewer samples and no extension.
+    pub quick: bool,
+}
+
+/// Run the plan: per task and seed, `blocks` rounds in which every arm runs
+/// one block, in a randomized order per round (duet benchmarking, see
+/// `stats.rs`). Then, within `comparison.extend_budget_s`, more rounds for
+/// the tasks whose comparison is inconclusive or whose interval straddles a
+/// warn line. A candidate scenario that fails twice stops the run (exit 2)
+/// naming it, so partial data never yields a pass; a base scenario that
+/// fails makes that comparison "not comparable", with the reason.
+pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<&Base>, m: &mut dyn Measurer, opts: RunOptions) -> Result<Measured> {
+    let seeds = &cfg.protocol.seeds;
+    let mut states = Vec::new();
+    for (index, task) in plan.iter().enumerate() {
+        let (arms, base_excluded, artifact) = arms_of(task, arts, base, seeds.len())?;
+        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, artifact, fixed_batch: None });
+    }
+    let mut envs: BTreeMap<String, EnvInfo> = BTreeMap::new();
+    let mut current_env: Option<String> = None;
+    let total: usize = states.iter().map(|s| s.task.blocks as usize * s.arms.len() * seeds.len()).sum();
+    let mut progress = Progress { done: 0, total, started: std::time::Instant::now() };
+
+    for st in states.iter_mut() {
+        enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs)?;
+        for si in 0..seeds.len() {
+            let t = std::time::Instant::now();
+            for round in 0..st.task.blocks {
+                run_round(cfg, m, st, si, round, &envs, &mut progress)?;
+            }
+            let cand = st.arm(Role::Candidate).expect("every task has a candidate");
+            let p = cand.samples.seed_stat(si, st.task.metric.statistic).unwrap_or(f64::NAN);
+            progress.line(&format!(
+                "{} {:<10} {:<7} seed {:>3}: {} {:.4} {} ({} arms x {} blocks, {:.1}s)",
+                st.task.metric.id,
+                st.task.profile,
+                st.task.metric.environment,
+                seeds[si],
+                st.task.metric.statistic.name(),
+                p,
+                if st.task.metric.is_relative() { "ms (candidate build)" } else { &st.task.metric.unit },
+                st.arms.len(),
+                st.task.blocks,
+                t.elapsed().as_secs_f64()
+            ));
+        }
+        st.rounds = st.task.blocks;
+    }
+
+    let mut results = BTreeMap::new();
+    for st in &states {
+        results.insert(key_of(st.task), reduce(cfg, st, base, m)?);
+    }
+    if !opts.quick {
+        let deadline = std::time::Instant::now() + Duration::from_secs(cfg.comparison.extend_budget_s);
+        loop {
+            let undecided: Vec<usize> = states
+                .iter()
+                .enumerate()
+                .filter(|(_, st)| results.get(&key_of(st.task)).is_some_and(|r| undecided(st.task, r)))
+                .map(|(i, _)| i)
+                .collect();
+            if undecided.is_empty() || std::time::Instant::now() >= deadline {
+                break;
+            }
+            eprintln!(
+                "budget: {} comparison(s) or band(s) still inconclusive; adding a block per arm and seed ({:.0}s of the {}s extension budget left)",
+                undecided.len(),
+                deadline.saturating_duration_since(std::time::Instant::now()).as_secs_f64(),
+                cfg.comparison.extend_budget_s
+            );
+            for i in undecided {
+                if std::time::Instant::now() >= deadline {
+                    break;
+                }
+                let st = &mut states[i];
+                enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs)?;
+                progress.total += st.arms.len() * seeds.len();
+                for si in 0..seeds.len() {
+                    run_round(cfg, m, st, si, st.rounds, &envs, &mut progress)?;
+                }
+                st.rounds += 1;
+                st.extended = true;
+                let r = reduce(cfg, st, base, m)?;
+                progress.line(&format!(
+                    "{} {} {}: extended to {} blocks: {}",
+                    st.task.metric.id,
+                    st.task.profile,
+                    st.task.metric.environment,
+                    st.rounds,
+                    r.comparison.as_ref().map(|c| c.verdict.as_str()).unwrap_or("band")
+                ));
+                results.insert(key_of(st.task), r);
+            }
+        }
     }
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
-    Ok(out)
+    Ok(Measured { results, envs })
+}
+
+fn key_of(t: &Task) -> String {
+    ledger::key(&t.metric.id, &t.profile, &t.metric.environment)
+}
+
+/// Does this result need more blocks? An inconclusive comparison, or an
+/// interval that straddles the warn line of a warn-then-block metric.
+pub fn undecided(task: &Task, r: &MetricResult) -> bool {
+    if r.comparison.as_ref().is_some_and(|c| c.verdict == stats::AbVerdict::Inconclusive) {
+        return true;
+    }
+    let warn = task.metric.caps.get(&task.profile).and_then(|c| c.warn);
+    match (warn, &r.value_ci) {
+        (Some(w), Some(ci)) if task.metric.kind == crate::config::GateKind::WarnThenBlock => stats::band(ci, w) == stats::Band::Straddles,
+        _ => false,
+    }
+}
+
+fn enter_env(cfg: &Config, m: &mut dyn Measurer, env: &str, current: &mut Option<String>, envs: &mut BTreeMap<String, EnvInfo>) -> Result<()> {
+    if current.as_deref() == Some(env) {
+        return Ok(());
+    }
+    let env_cfg = cfg.environments.get(env).ok_or_else(|| anyhow!("unknown environment {env}"))?;
+    let info = m.prepare_environment(env, env_cfg)?;
+    envs.insert(env.to_string(), info);
+    *current = Some(env.to_string());
+    Ok(())
+}
+
+/// One round of one seed: every arm runs one block, in a seeded random
+/// order (so drift hits base and candidate alike, and no arm always goes
+/// first).
+fn run_round(
+    cfg: &Config,
+    m: &mut dyn Measurer,
+    st: &mut TaskState,
+    si: usize,
+    round: u32,
+    envs: &BTreeMap<String, EnvInfo>,
+    progress: &mut Progress,
+) -> Result<()> {
+    let seed = cfg.protocol.seeds[si];
+    let mut order: Vec<usize> = (0..st.arms.len()).collect();
+    let mut rng = stats::SplitMix::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64);
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let Source::Scenario(scenario) = &st.task.metric.source else { bail!("{} is not a scenario metric", st.task.metric.id) };
+    let env = &st.task.metric.environment;
+    let rate = envs.get(env).map(|e| e.rate).unwrap_or(1.0);
+    let unit = if st.task.metric.is_relative() { "ms" } else { st.task.metric.unit.as_str() };
+    let active: Vec<usize> = order.into_iter().filter(|&ai| !(st.arms[ai].role.is_base() && st.base_excluded.is_some())).collect();
+    let runs: Vec<ScenarioRun> = active
+        .iter()
+        .map(|&ai| ScenarioRun {
+            metric_id: st.task.metric.id.clone(),
+            profile: st.task.profile.clone(),
+            environment: env.clone(),
+            scenario: scenario.clone(),
+            module: cfg.scenarios_dir.join(format!("{scenario}.js")),
+            wasm: st.arms[ai].module.wasm.clone(),
+            glue: st.arms[ai].module.glue.clone(),
+            seed,
+            iterations: st.task.iterations,
+            warmup: st.task.warmup,
+            batch: cfg.protocol.batch,
+            fixed_batch: st.fixed_batch,
+            throttle: rate,
+            timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
+            quantity: Quantity::for_unit(unit),
+        })
+        .collect();
+    // Without a fixed batch yet, the first run calibrates it for the rest.
+    let mut results = if st.fixed_batch.is_none() && runs.len() > 1 {
+        let mut first = m.run_many(&runs[..1]);
+        if let Some(Ok(o)) = first.first() {
+            if o.ops_per_sample > 1 {
+                st.fixed_batch = Some(o.ops_per_sample);
+            }
+        }
+        let rest: Vec<ScenarioRun> = runs[1..].iter().cloned().map(|mut r| {
+            r.fixed_batch = st.fixed_batch;
+            r
+        }).collect();
+        first.extend(m.run_many(&rest));
+        first
+    } else {
+        m.run_many(&runs)
+    };
+    for ((&ai, mut run), res) in active.iter().zip(runs).zip(results.drain(..)) {
+        let sent_batch = run.fixed_batch;
+        run.fixed_batch = run.fixed_batch.or(st.fixed_batch);
+        let role = st.arms[ai].role;
+        let what = format!("scenario `{scenario}` for {} ({}, {env}, seed {seed}, {} build)", st.task.metric.id, st.task.profile, role.label());
+        let res = res.or_else(|e| {
+            eprintln!("budget: {what} failed: {e:#}; retrying once");
+            m.run(&run)
+        });
+        let out = match res {
+            Ok(o) => o,
+            Err(e) if role.is_base() => {
+                let reason = format!("{what} failed twice: {e:#}");
+                eprintln!("budget: {reason}; this comparison is not comparable");
+                st.base_excluded = Some(reason);
+                continue;
+            }
+            Err(e) => return Err(anyhow!("{what} failed twice: {e:#}")),
+        };
+        if out.quantity != run.quantity {
+            bail!("scenario `{scenario}` recorded {:?} but {} needs {:?} samples", out.quantity, st.task.metric.id, run.quantity);
+        }
+        if out.samples.is_empty() {
+            bail!("{what} recorded no samples");
+        }
+        let samples: Vec<f64> = out.samples.iter().map(|v| out.quantity.to_unit(*v, unit)).collect();
+        if let Some(bad) = samples.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            bail!("{what} recorded an impossible sample {bad}");
+        }
+        if let Some(n) = sent_batch.filter(|n| out.ops_per_sample > 1 && *n != out.ops_per_sample) {
+            bail!("{what} timed batches of {} operations, but the task's batch is fixed at {n} (the scenario must size batches with h.calibrateBatch)", out.ops_per_sample);
+        }
+        if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
+            let mut v = samples.clone();
+            let p50 = stats::quantile_in_place(&mut v, 0.5);
+            let p95 = stats::quantile_in_place(&mut v, 0.95);
+            eprintln!("block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {}", st.task.metric.id, st.task.profile, role.label(), out.ops_per_sample);
+        }
+        let arm = &mut st.arms[ai];
+        arm.samples.seeds[si].push(samples);
+        arm.ops.push(out.ops_per_sample.max(1));
+        if out.ops_per_sample > 1 && st.fixed_batch.is_none() {
+            st.fixed_batch = Some(out.ops_per_sample);
+        }
+        arm.note = out.note;
+        progress.done += 1;
+    }
+    Ok(())
+}
+
+/// Reduce one task's samples to its figure, interval and comparison.
+fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -> Result<MetricResult> {
+    let task = st.task;
+    let metric = &task.metric;
+    let stat = metric.statistic;
+    let seeds = &cfg.protocol.seeds;
+    let cand = st.arm(Role::Candidate).expect("candidate arm");
+    let reference = st.arm(Role::Reference);
+    let rng_seed = 0x5eed ^ st.index as u64;
+
+    // Per seed: the figure, and the histogram of what it was computed from
+    // (relative metrics: candidate samples in percent of the reference's
+    // per-seed statistic, so the histogram's statistic minus 100 is the
+    // seed's overhead).
+    let mut per_seed = Vec::new();
+    let mut hists = Vec::new();
+    for (si, &seed) in seeds.iter().enumerate() {
+        let c = cand.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: seed {seed} has no samples", key_of(task)))?;
+        let (value, samples): (f64, Vec<f64>) = match reference {
+            None => (c, cand.samples.seeds[si].iter().flatten().copied().collect()),
+            Some(r) => {
+                let rs = r.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: reference seed {seed} has no samples", key_of(task)))?;
+                ((c / rs - 1.0) * 100.0, cand.samples.seeds[si].iter().flatten().map(|v| v / rs * 100.0).collect())
+            }
+        };
+        let h = stats::histogram_of(&samples)?;
+        per_seed.push(SeedValue { seed, value, samples: h.len(), histogram: stats::encode(&h)? });
+        hists.push(h);
+    }
+    let value = stats::median(&per_seed.iter().map(|s| s.value).collect::<Vec<_>>()).ok_or_else(|| anyhow!("no seeds configured"))?;
+    let overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
+    let value_ci = match reference {
+        None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
+        Some(r) => stats::hierarchical_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead),
+    };
+
+    // Clock floor: the smallest timed statistic behind the figure, in ticks
+    // of the page's clock (per operation for batched samples).
+    let tick_ms = m.timer_resolution_ms().filter(|t| *t > 0.0);
+    let timed = Quantity::for_unit(&metric.unit) != Quantity::Bytes;
+    let (resolution_in_unit, clock_ticks) = match (tick_ms, timed) {
+        (Some(tick), true) => {
+            let unit = if metric.is_relative() { "ms" } else { metric.unit.as_str() };
+            let tick_in_unit = Quantity::TimeMs.to_unit(tick, unit);
+            let ticks = std::iter::once(cand)
+                .chain(reference)
+                .filter_map(|a| a.samples.gate_stat(stat).map(|v| v / (tick_in_unit / a.typical_ops() as f64)))
+                .fold(f64::INFINITY, f64::min);
+            let res = if metric.is_relative() { None } else { Some(tick_in_unit / cand.typical_ops() as f64) };
+            (res, ticks.is_finite().then_some(ticks))
+        }
+        _ => (None, None),
+    };
+
+    let comparison = base.map(|b| compare(cfg, st, b, rng_seed ^ 0xab));
+
+    let ops = cand.typical_ops();
+    let blocks_text = if Quantity::for_unit(&metric.unit) == Quantity::Bytes {
+        format!("{} warmup operations, then {} heap samples per seed", task.warmup, task.iterations)
+    } else {
+        format!(
+            "{} samples per seed in {} blocks of {}{}",
+            task.iterations * st.rounds,
+            st.rounds,
+            task.iterations,
+            if st.extended { " (extended: inconclusive after the protocol's blocks)" } else { "" }
+        )
+    };
+    let figure_text = match reference {
+        None => format!("{} per seed; gate value = median of the per-seed {}s", stat.name(), stat.name()),
+        Some(_) => format!(
+            "per seed, the {s} of this build over the {s} of the same profile built without {}, minus 1, in percent; gate value = median over seeds",
+            metric.reference_without.as_deref().unwrap_or_default().join(", "),
+            s = stat.name()
+        ),
+    };
+    let env_text = match cfg.environments.get(&metric.environment) {
+        Some(e) if e.cpu_throttle > 1.0 => format!(", CDP CPU throttling calibrated to a {}x slowdown of a reference workload", e.cpu_throttle),
+        _ => String::new(),
+    };
+    let method = format!(
+        "{}. {blocks_text}{}; {figure_text} over seeds {:?}; 95 % interval by hierarchical bootstrap (seeds, blocks, samples); arms interleaved in a seeded random order per round; environment {}{env_text}",
+        cand.note,
+        if ops > 1 { format!(", each sample the mean of a batch of {ops} operations (calibrated by the first block, then fixed for every block and arm)") } else { String::new() },
+        seeds,
+        metric.environment,
+    );
+    let merged = stats::merge(&hists)?;
+    let Source::Scenario(scenario) = &metric.source else { bail!("not a scenario") };
+    Ok(MetricResult {
+        value,
+        value_ci,
+        per_seed,
+        histogram: stats::encode(&merged)?,
+        method,
+        commands: vec![format!(
+            "cargo xtask budget --profile {} --env {} (scenario {scenario}.js, {})",
+            task.profile,
+            metric.environment,
+            m.describe()
+        )],
+        artifact_paths: vec![st.artifact.clone()],
+        resolution_in_unit,
+        clock_ticks,
+        comparison,
+    })
+}
+
+/// The live comparison of one task with its base.
+fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison {
+    let metric = &st.task.metric;
+    let stat = metric.statistic;
+    let relative = metric.is_relative();
+    let (measure, no_change, limit) = if relative {
+        ("difference_pp", 0.0, cfg.comparison.regression_pp)
+    } else {
+        ("ratio", 1.0, 1.0 + cfg.escalation.baseline_regression_pct / 100.0)
+    };
+    let mut c = Comparison {
+        base: b.origin.clone(),
+        verdict: stats::AbVerdict::NotComparable,
+        measure: measure.into(),
+        base_value: None,
+        estimate: None,
+        limit,
+        blocks: st.rounds,
+        extended: st.extended,
+        reason: String::new(),
+        base_per_seed: vec![],
+    };
+    if let Some(why) = &st.base_excluded {
+        c.reason = format!("not comparable: {why}");
+        return c;
+    }
+    let cand = st.arm(Role::Candidate).expect("candidate");
+    let Some(base) = st.arm(Role::Base) else {
+        c.reason = "not comparable: the base has no artifact for this profile".into();
+        return c;
+    };
+    let (estimate, base_value, base_per_seed) = if relative {
+        let (Some(r), Some(br)) = (st.arm(Role::Reference), st.arm(Role::BaseReference)) else {
+            c.reason = "not comparable: a reference build is missing".into();
+            return c;
+        };
+        let diff = |s: &[f64]| (s[0] / s[1] - s[2] / s[3]) * 100.0;
+        let est = stats::hierarchical_bootstrap(&[&cand.samples, &r.samples, &base.samples, &br.samples], stat, stats::REPLICATES, rng_seed, &diff);
+        let bv = base.samples.gate_stat(stat).zip(br.samples.gate_stat(stat)).map(|(a, b)| (a / b - 1.0) * 100.0);
+        let per: Vec<f64> = (0..base.samples.seeds.len())
+            .filter_map(|i| base.samples.seed_stat(i, stat).zip(br.samples.seed_stat(i, stat)).map(|(a, b)| (a / b - 1.0) * 100.0))
+            .collect();
+        (est, bv, per)
+    } else {
+        let est = stats::hierarchical_bootstrap(&[&cand.samples, &base.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
+        let per: Vec<f64> = (0..base.samples.seeds.len()).filter_map(|i| base.samples.seed_stat(i, stat)).collect();
+        (est, base.samples.gate_stat(stat), per)
+    };
+    c.base_value = base_value;
+    c.base_per_seed = base_per_seed;
+    let Some(est) = estimate else {
+        c.reason = "not comparable: too few samples for an interval".into();
+        return c;
+    };
+    c.estimate = Some(est);
+    c.verdict = stats::ab_verdict(&est, no_change, limit);
+    c.reason = explain(&c, &est, relative);
+    c
+}
+
+/// The comparison in words.
+pub fn explain(c: &Comparison, est: &stats::Interval, relative: bool) -> String {
+    let fig = if relative {
+        format!("{:+.2} pp (95 % CI {:+.2} to {:+.2} pp)", est.point, est.lo, est.hi)
+    } else {
+        format!("x{:.3} (95 % CI x{:.3} to x{:.3})", est.point, est.lo, est.hi)
+    };
+    let limit = if relative { format!("+{} pp", c.limit) } else { format!("x{:.2}", c.limit) };
+    let blocks = format!("{} block(s) per arm and seed{}", c.blocks, if c.extended { ", extended" } else { "" });
+    match c.verdict {
+        stats::AbVerdict::Regressed => format!("regressed against {}: {fig}; beyond the limit {limit} and the interval excludes no change ({blocks})", c.base),
+        stats::AbVerdict::Unchanged => format!("unchanged against {}: {fig}; the interval stays within the limit {limit} ({blocks})", c.base),
+        stats::AbVerdict::Inconclusive => {
+            format!("inconclusive against {}: {fig}; the interval spans both no change and the limit {limit} after {blocks}", c.base)
+        }
+        stats::AbVerdict::NotComparable => c.reason.clone(),
+    }
+}
+
+/// Fixed samples instead of a browser: the seam that lets the whole pipeline
+/// (gate, ledger, reports, merge) run in tests on known numbers. Each
+/// block's samples are a deterministic spread (+-10 %) around a centre that
+/// depends on the scenario, times `slowdown` for modules whose path contains
+/// `slow_marker` (an injected regression).
+pub struct FixedMeasurer {
+    pub slow_marker: Option<String>,
+    pub slowdown: f64,
+    pub calls: u64,
+}
+
+impl FixedMeasurer {
+    pub fn new() -> FixedMeasurer {
+        FixedMeasurer { slow_marker: None, slowdown: 1.0, calls: 0 }
+    }
+}
+
+impl Default for FixedMeasurer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Measurer for FixedMeasurer {
+    fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
+        self.calls += 1;
+        let centre = match r.quantity {
+            Quantity::Bytes => 2.0 * 1024.0 * 1024.0,
+            _ => match r.scenario.as_str() {
+                "cold-init" => 1.5,
+                "cancel" => 0.02,
+                _ => 0.0005,
+            },
+        };
+        let slow = self.slow_marker.as_ref().is_some_and(|m| r.wasm.display().to_string().contains(m.as_str()));
+        let centre = centre * if slow { self.slowdown } else { 1.0 };
+        let mut rng = stats::SplitMix::new(r.seed ^ self.calls.wrapping_mul(0x9E37_79B9));
+        let n = r.iterations as usize;
+        let samples = (0..n).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
+        let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
+        Ok(ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}") })
+    }
+    fn timer_resolution_ms(&self) -> Option<f64> {
+        Some(0.005)
+    }
+    fn prepare_environment(&mut self, _env: &str, configured: &crate::config::Environment) -> Result<EnvInfo> {
+        Ok(EnvInfo { rate: configured.cpu_throttle, achieved: (configured.cpu_throttle > 1.0).then_some(configured.cpu_throttle) })
+    }
+    fn describe(&self) -> String {
+        "fixed samples (no browser)".into()
+    }
+    fn fingerprint(&self, f: &mut crate::summary::Fingerprint) {
+        f.chromium = "fixed samples (no browser)".into();
+        f.timer_resolution_us = Some(5.0);
+        f.cross_origin_isolated = Some(true);
+    }
 }
 
 use std::io::IsTerminal;
 
 /// Progress of the measure stage: an in-place bar with an ETA on a
 /// terminal, one line per finished seed otherwise (CI logs).
-fn progress(done: usize, total: usize, elapsed_s: f64, line: &str) {
-    if std::io::stderr().is_terminal() {
-        let width = 30;
-        let filled = done * width / total.max(1);
-        let eta = if done > 0 { elapsed_s / done as f64 * (total - done) as f64 } else { 0.0 };
-        eprint!(
-            "\r\x1b[2Kmeasure [{}{}] {done}/{total} {:.0}s, ~{:.0}s left  {line}",
-            "#".repeat(filled),
-            ".".repeat(width - filled),
-            elapsed_s,
-            eta
-        );
-    } else {
-        eprintln!("budget: [{done:>3}/{total}] {line} ({elapsed_s:.0}s elapsed)");
+struct Progress {
+    done: usize,
+    total: usize,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn line(&self, line: &str) {
+        let elapsed_s = self.started.elapsed().as_secs_f64();
+        let (done, total) = (self.done.min(self.total), self.total);
+        if std::io::stderr().is_terminal() {
+            let width = 30;
+            let filled = done * width / total.max(1);
+            let eta = if done > 0 { elapsed_s / done as f64 * (total - done) as f64 } else { 0.0 };
+            eprint!(
+                "\r\x1b[2Kmeasure [{}{}] {done}/{total} {:.0}s, ~{:.0}s left  {line}",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                elapsed_s,
+                eta
+            );
+        } else {
+            eprintln!("budget: [{done:>4}/{total} blocks] {line} ({elapsed_s:.0}s elapsed)");
+        }
     }
 }
 
@@ -392,17 +894,4 @@ mod tests {
         assert_eq!(Quantity::for_unit("%"), Quantity::Percent);
     }
 
-    #[test]
-    fn reduce_seed_takes_p95_in_unit() {
-        let out = ScenarioOutput {
-            quantity: Quantity::TimeMs,
-            samples: (1..=100).map(|i| i as f64 / 1000.0).collect(),
-            ops_per_sample: 1,
-            note: String::new(),
-        };
-        let (sv, _) = reduce_seed(7, &out, "us").unwrap();
-        assert!((sv.value - 95.0).abs() / 95.0 < 1e-3, "{}", sv.value);
-        assert_eq!(sv.samples, 100);
-        assert!(reduce_seed(7, &ScenarioOutput { samples: vec![], ..out }, "us").is_err());
-    }
 }

@@ -42,6 +42,37 @@ pub fn measure(bytes: &[u8], what: &str) -> Result<Sizes> {
     })
 }
 
+/// One size of an artifact, by the metric source that names it.
+pub fn bytes_of(s: &Sizes, kind: crate::config::SizeKind) -> u64 {
+    use crate::config::SizeKind::*;
+    match kind {
+        Raw => s.raw_bytes,
+        Gzip => s.gzip_bytes,
+        Brotli => s.brotli_bytes,
+        Stripped => s.stripped_bytes,
+    }
+}
+
+/// How a size metric is computed, in words, for the report.
+pub fn method(kind: crate::config::SizeKind) -> &'static str {
+    use crate::config::SizeKind::*;
+    match kind {
+        Raw => "bytes of the optimized artifact",
+        Gzip => "gzip level 9 (flate2) of the optimized artifact",
+        Brotli => "brotli quality 11, window 22, of the optimized artifact",
+        Stripped => "optimized artifact with every custom section removed",
+    }
+}
+
+/// Bytes in a metric's unit (KiB, MiB or bytes).
+pub fn in_unit(bytes: u64, unit: &str) -> f64 {
+    match unit {
+        "KiB" => bytes as f64 / 1024.0,
+        "MiB" => bytes as f64 / (1024.0 * 1024.0),
+        _ => bytes as f64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bump when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: live comparisons (`comparison`), value intervals, clock checks and
+/// calibrated throttling replaced the noise-based baseline rule.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Where a run's figures were taken.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,8 +23,17 @@ pub struct Fingerprint {
     pub browser_origin: String,
     pub host: String,
     pub cpus: usize,
-    /// CPU throttle per environment (1 = none).
+    /// Target CPU slowdown per environment (1 = none), from budgets.toml.
     pub throttle: BTreeMap<String, f64>,
+    /// CDP throttling rate applied per environment after calibration.
+    #[serde(default)]
+    pub throttle_rate: BTreeMap<String, f64>,
+    /// Slowdown of the reference workload that rate achieved.
+    #[serde(default)]
+    pub throttle_achieved: BTreeMap<String, f64>,
+    /// V8 flags per environment beyond the harness's own.
+    #[serde(default)]
+    pub js_flags: BTreeMap<String, Vec<String>>,
     /// Smallest nonzero step of `performance.now()` seen in the page, in us.
     pub timer_resolution_us: Option<f64>,
     pub cross_origin_isolated: Option<bool>,
@@ -86,9 +97,52 @@ pub struct Record {
     #[serde(default)]
     pub contributors: Vec<String>,
     pub fingerprint: Fingerprint,
-    /// Budget smaller than 10x the timer resolution: figures are coarse.
+    /// The value's 95 % interval (timings and heap; hierarchical bootstrap).
     #[serde(default)]
-    pub timer_warning: Option<String>,
+    pub value_ci: Option<crate::stats::Interval>,
+    /// The figure against the page's clock (timings).
+    #[serde(default)]
+    pub clock: Option<ClockCheck>,
+    /// The live comparison with the base (timings, when there is a base).
+    #[serde(default)]
+    pub comparison: Option<Comparison>,
+}
+
+/// How far above the clock floor a timing is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockCheck {
+    /// One clock tick per recorded sample, in the metric's unit.
+    pub tick_in_unit: f64,
+    /// The figure in ticks (per operation for batched samples).
+    pub ticks: f64,
+    /// Below this many ticks the figure is unresolved (a fail).
+    pub floor_ticks: f64,
+}
+
+/// A timing measured live against its base, in the same browser session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Where the base came from, in words.
+    pub base: String,
+    pub verdict: crate::stats::AbVerdict,
+    /// `ratio` (candidate / base of the gate statistic) or `difference_pp`
+    /// (relative metrics: candidate minus base, in percentage points).
+    pub measure: String,
+    /// The base's gate value, measured in this session.
+    pub base_value: Option<f64>,
+    /// The ratio or difference with its 95 % interval.
+    pub estimate: Option<crate::stats::Interval>,
+    /// The largest ratio (or difference) that passes.
+    pub limit: f64,
+    /// Blocks per arm and seed.
+    pub blocks: u32,
+    /// More blocks were added because the verdict was inconclusive.
+    pub extended: bool,
+    /// The verdict in words.
+    pub reason: String,
+    /// The base's per-seed values.
+    #[serde(default)]
+    pub base_per_seed: Vec<f64>,
 }
 
 /// One run's summary file.

@@ -15,7 +15,10 @@ fn load_err(dir: &Path) -> config::ConfigError {
 fn the_shipped_config_loads() {
     let c = config::load(&root().join("budgets.toml")).unwrap();
     assert_eq!(c.profiles.len(), 3);
-    assert_eq!(c.metrics.len(), 10);
+    assert_eq!(c.metrics.len(), 11);
+    let d = c.metrics.iter().find(|m| m.id == "M-PERF-04D").unwrap();
+    assert_eq!(d.reference_without.as_deref(), Some(&["trace".to_string()][..]));
+    assert!(c.environments["desktop-eager"].js_flags.contains(&"--no-wasm-lazy-compilation".to_string()));
     assert_eq!(c.metrics.iter().find(|m| m.id == "M-PERF-04D").unwrap().caps.len(), 2);
 }
 
@@ -114,6 +117,9 @@ fn fixed_summary() -> Summary {
         host: "ci linux x86_64".into(),
         cpus: 2,
         throttle: [("desktop".to_string(), 1.0), ("mobile".to_string(), 4.0)].into(),
+        throttle_rate: [("desktop".to_string(), 1.0), ("mobile".to_string(), 5.7)].into(),
+        throttle_achieved: [("mobile".to_string(), 3.96)].into(),
+        js_flags: Default::default(),
         timer_resolution_us: Some(5.0),
         cross_origin_isolated: Some(true),
     };
@@ -126,16 +132,40 @@ fn fixed_summary() -> Summary {
         } else {
             [11u64, 29, 42].iter().map(|&s| SeedValue { seed: s, value: value.unwrap_or(0.0), samples: 5, histogram: blob.clone() }).collect()
         };
-        let vals: Vec<f64> = per_seed.iter().map(|s| s.value).collect();
-        let bp = base.map(|b| gate::BaselinePoint { value: b, per_seed: vec![b, b, b] });
+        // Timings with a base are compared live: a fixed regressed ratio.
+        let comparison = base.filter(|_| env != "size").map(|b| {
+            let v = value.unwrap_or(0.0);
+            let est = crate::stats::Interval { point: v / b, lo: v / b - 0.1, hi: v / b + 0.1 };
+            let mut c = crate::summary::Comparison {
+                base: "--against main (0123456789ab)".into(),
+                verdict: crate::stats::ab_verdict(&est, 1.0, 1.1),
+                measure: "ratio".into(),
+                base_value: Some(b),
+                estimate: Some(est),
+                limit: 1.1,
+                blocks: 4,
+                extended: false,
+                reason: String::new(),
+                base_per_seed: vec![b, b, b],
+            };
+            c.reason = crate::measure::explain(&c, &est, false);
+            c
+        });
+        let value_ci = value.filter(|_| env != "size").map(|v| crate::stats::Interval { point: v, lo: v * 0.97, hi: v * 1.03 });
+        let clock = value.filter(|_| env != "size" && unit != "MiB").map(|v| crate::summary::ClockCheck {
+            tick_in_unit: if unit == "us" { 5.0 / 512.0 } else { 0.005 },
+            ticks: v / if unit == "us" { 5.0 / 512.0 } else { 0.005 },
+            floor_ticks: 10.0,
+        });
         let verdict = gate::verdict(&gate::Observation {
             value,
-            per_seed: &vals,
+            value_ci: value_ci.as_ref(),
             kind,
             caps: &caps,
-            deterministic: env == "size",
             history_in_band: hist,
-            baseline: bp.as_ref(),
+            size_base: base.filter(|_| env == "size"),
+            comparison: comparison.as_ref(),
+            clock: clock.as_ref(),
             consecutive_warns_to_fail: 2,
             baseline_regression_pct: 10.0,
         });
@@ -161,7 +191,9 @@ fn fixed_summary() -> Summary {
             contributors: vec![],
             verdict,
             fingerprint: fp.clone(),
-            timer_warning: None,
+            value_ci,
+            clock,
+            comparison,
         }
     };
     use crate::config::GateKind::*;
@@ -302,4 +334,173 @@ fn agrees_with_twiggy_top_and_dominators() {
             assert_eq!(o, t, "{name}: (shallow, retained) of {n}, ours vs twiggy");
         }
     }
+}
+
+// ------------------------------------------------------------ fixed-sample pipeline
+
+/// Artifacts that exist only as names: the fixed measurer never opens them.
+fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::ProfileArtifacts> {
+    cfg.profiles
+        .iter()
+        .map(|p| {
+            let dir = std::path::PathBuf::from(format!("/fixed/{tag}/{}", p.name));
+            let info = ArtifactInfo {
+                profile: p.name.clone(),
+                input: format!("{}/input.wasm", dir.display()),
+                shipped: format!("{}/shipped.wasm", dir.display()),
+                named_twin: format!("{}/named.wasm", dir.display()),
+                sizes: crate::size::Sizes { raw_bytes: 34_000, gzip_bytes: 15_000, brotli_bytes: 13_000, stripped_bytes: 33_000 },
+                input_raw_bytes: 60_000,
+                features: vec![],
+                build_command: "cargo build (fixed)".into(),
+                optimize_command: "wasm-opt (fixed)".into(),
+                optimize_cached: true,
+                js_glue: None,
+                attribution: vec![],
+            };
+            let references = [(
+                crate::artifacts::reference_key(&["trace".to_string()]),
+                crate::artifacts::Runnable { wasm: dir.join("without-trace.wasm"), glue: None },
+            )]
+            .into();
+            crate::artifacts::ProfileArtifacts {
+                info,
+                shipped: dir.join("shipped.wasm"),
+                named: dir.join("named.wasm"),
+                glue: None,
+                attribution: None,
+                references,
+            }
+        })
+        .collect()
+}
+
+fn base_from(arts: &[crate::artifacts::ProfileArtifacts]) -> crate::artifacts::Base {
+    crate::artifacts::Base {
+        origin: "--against base (fixed)".into(),
+        commit: "base".into(),
+        profiles: arts
+            .iter()
+            .map(|a| {
+                (
+                    a.info.profile.clone(),
+                    crate::artifacts::BaseProfile { main: a.runnable(), named: None, sizes: Some(a.info.sizes), references: a.references.clone() },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Measure on fixed samples, then gate and report for real (ledger,
+/// summary, markdown, HTML) into a scratch directory.
+fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::artifacts::ProfileArtifacts]) -> crate::artifacts::Base) -> Summary {
+    let cfg = config::load(&root().join("budgets.toml")).unwrap();
+    let envs = ["desktop".to_string()];
+    let metrics: Vec<&config::MetricSpec> = cfg
+        .metrics
+        .iter()
+        .filter(|m| matches!(m.source, config::Source::Size(_)) || envs.contains(&m.environment))
+        .collect();
+    let profiles: Vec<String> = cfg.profiles.iter().map(|p| p.name.clone()).collect();
+    let cand = fixed_artifacts(&cfg, "candidate");
+    let base_arts = fixed_artifacts(&cfg, "base");
+    let base = base(&base_arts);
+    let mut m = crate::measure::FixedMeasurer::new();
+    if let Some((marker, factor)) = slow {
+        m.slow_marker = Some(marker.into());
+        m.slowdown = factor;
+    }
+    let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
+    let measured = crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
+    let reports = std::env::temp_dir().join(format!("xtask-fixed-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&reports);
+    let infos: Vec<ArtifactInfo> = cand.iter().map(|a| a.info.clone()).collect();
+    let mut fp = Fingerprint::default();
+    crate::measure::Measurer::fingerprint(&m, &mut fp);
+    let run = crate::budget::GateRun {
+        cfg: &cfg,
+        metrics: &metrics,
+        profiles: &profiles,
+        arts: &infos,
+        contributors_of: &|_| vec![],
+        size_base_of: &|_, _, _| Some(34_000.0 / 1024.0),
+        measured: &measured,
+        commit: "fixed",
+        fingerprint: &fp,
+        started: 1_800_000_000,
+        wall_s: 1.0,
+        quick: false,
+        environments: envs.to_vec(),
+        run_tag: "",
+    };
+    let (summary, _) = crate::budget::gate_and_report(&run, &reports, &cand).unwrap();
+    for f in ["summary.json", "summary.md", "report.html", "ledger.json"] {
+        assert!(reports.join(f).is_file(), "{f} written");
+    }
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    let violations = common::schema::check_summary(&json);
+    assert!(violations.is_empty(), "{violations:#?}");
+    std::fs::remove_dir_all(&reports).unwrap();
+    summary
+}
+
+fn record<'a>(s: &'a Summary, id: &str, profile: &str) -> &'a Record {
+    s.records.iter().find(|r| r.metric_id == id && r.profile == profile).unwrap_or_else(|| panic!("no {id} {profile}"))
+}
+
+/// Issue 12: base = candidate (fixed, independent samples) gates green, and
+/// every timing is compared live and judged unchanged.
+#[test]
+fn fixed_samples_a_over_a_is_unchanged_and_passes() {
+    let s = fixed_pipeline("aa", None, base_from);
+    assert_eq!(s.status, Some(Status::Pass), "{}", report::terminal::render(&s, false));
+    let timed: Vec<&Record> = s.records.iter().filter(|r| r.environment == "desktop").collect();
+    assert!(!timed.is_empty());
+    for r in timed {
+        let c = r.comparison.as_ref().unwrap_or_else(|| panic!("{} {} has no comparison", r.metric_id, r.profile));
+        assert_eq!(c.verdict, crate::stats::AbVerdict::Unchanged, "{} {}: {}", r.metric_id, r.profile, c.reason);
+        let ci = r.value_ci.unwrap();
+        assert!(ci.lo <= r.value.unwrap() && r.value.unwrap() <= ci.hi, "{ci:?}");
+        assert!(r.clock.is_none() || !r.verdict.unresolved, "{}", r.metric_id);
+    }
+    // 04D is relative: compared in percentage points, near zero overhead.
+    let d = record(&s, "M-PERF-04D", "core-trace");
+    assert_eq!(d.comparison.as_ref().unwrap().measure, "difference_pp");
+    assert!(d.value.unwrap().abs() < 3.0, "{:?}", d.value);
+}
+
+/// Issue 12: a +15 % slowdown of the candidate is "regressed" with its
+/// ratio and interval in words, and the run fails.
+#[test]
+fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
+    let s = fixed_pipeline("slow", Some(("/candidate/core-min/shipped", 1.15)), base_from);
+    assert_eq!(s.status, Some(Status::Fail));
+    let r = record(&s, "M-PERF-02A", "core-min");
+    let c = r.comparison.as_ref().unwrap();
+    assert_eq!(c.verdict, crate::stats::AbVerdict::Regressed, "{}", c.reason);
+    let e = c.estimate.unwrap();
+    assert!((e.point - 1.15).abs() < 0.03 && e.lo > 1.0, "{e:?}");
+    assert!(r.verdict.reasons.iter().any(|x| x.contains("regressed") && x.contains("95 % CI")), "{:?}", r.verdict.reasons);
+    // Other profiles were not slowed.
+    assert_eq!(record(&s, "M-PERF-02A", "core-trace").comparison.as_ref().unwrap().verdict, crate::stats::AbVerdict::Unchanged);
+    let md = report::markdown::Markdown.render(&report::ReportData { summary: &s, ledger: &Ledger::empty(), cdfs: &Default::default(), attributions: vec![] });
+    assert!(md.contains("regressed"), "{md}");
+}
+
+/// Issue 12: a base without the reference build of a relative metric makes
+/// that comparison "not comparable", with the reason, and not a fail.
+#[test]
+fn fixed_samples_missing_base_reference_is_not_comparable() {
+    let s = fixed_pipeline("noref", None, |arts| {
+        let mut b = base_from(arts);
+        for p in b.profiles.values_mut() {
+            p.references.clear();
+        }
+        b
+    });
+    let d = record(&s, "M-PERF-04D", "full-dev");
+    let c = d.comparison.as_ref().unwrap();
+    assert_eq!(c.verdict, crate::stats::AbVerdict::NotComparable);
+    assert!(c.reason.contains("without-trace"), "{}", c.reason);
+    assert_eq!(d.status, Status::Pass);
 }

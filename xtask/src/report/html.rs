@@ -72,6 +72,76 @@ fn cdf_plot(title: &str, pts: &[(f64, f64)], cap: f64, unit: &str) -> String {
     )
 }
 
+/// The live comparisons: one row per timing key, the ratio candidate/base
+/// (or the difference in points) as a point with its 95 % interval, the
+/// no-change line and the limit drawn. The axis spans every interval and
+/// the limits, so nothing is off scale.
+fn comparison_plot(rows: &[&crate::summary::Record]) -> String {
+    let rows: Vec<(&crate::summary::Record, &crate::summary::Comparison, crate::stats::Interval)> =
+        rows.iter().filter_map(|r| r.comparison.as_ref().and_then(|c| c.estimate.map(|e| (*r, c, e)))).collect();
+    if rows.is_empty() {
+        return "<p>No live comparison in this run (no base: bless a baseline or pass --against REF).</p>".into();
+    }
+    let mut out = String::new();
+    for measure in ["ratio", "difference_pp"] {
+        let part: Vec<_> = rows.iter().filter(|(_, c, _)| c.measure == measure).collect();
+        if part.is_empty() {
+            continue;
+        }
+        let none = if measure == "ratio" { 1.0 } else { 0.0 };
+        let lo = part.iter().map(|(_, _, e)| e.lo).fold(none, f64::min);
+        let hi = part.iter().map(|(_, c, e)| e.hi.max(c.limit)).fold(none, f64::max);
+        let span = (hi - lo).max(1e-9);
+        let (lo, hi) = (lo - span * 0.08, hi + span * 0.08);
+        let (label_w, plot_w, row_h) = (300.0, 520.0, 18.0);
+        let h = row_h * part.len() as f64 + 30.0;
+        let sx = |v: f64| label_w + (v - lo) / (hi - lo) * plot_w;
+        let fmt_axis = |v: f64| if measure == "ratio" { format!("x{v:.2}") } else { format!("{v:+.1} pp") };
+        out.push_str(&format!(
+            "<div class=\"plot ratios\"><svg width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"comparisons {measure}\">\
+             <line x1=\"{n:.1}\" x2=\"{n:.1}\" y1=\"4\" y2=\"{b:.1}\" stroke=\"#999\"/><text x=\"{n:.1}\" y=\"{bl:.1}\" text-anchor=\"middle\">{nl}</text>",
+            w = label_w + plot_w + 20.0,
+            n = sx(none),
+            b = h - 18.0,
+            bl = h - 4.0,
+            nl = fmt_axis(none),
+        ));
+        for (i, (r, c, e)) in part.iter().enumerate() {
+            let y = 12.0 + i as f64 * row_h;
+            let col = match c.verdict {
+                crate::stats::AbVerdict::Regressed => "#d33",
+                crate::stats::AbVerdict::Inconclusive => "#d8a200",
+                _ => "#2a6fdb",
+            };
+            out.push_str(&format!(
+                "<text x=\"4\" y=\"{ty:.1}\">{label}</text>\
+                 <line x1=\"{l:.1}\" x2=\"{l:.1}\" y1=\"{y0:.1}\" y2=\"{y1:.1}\" stroke=\"#d33\" stroke-dasharray=\"2\"/>\
+                 <line x1=\"{a:.1}\" x2=\"{z:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{col}\" stroke-width=\"3\"><title>{title}</title></line>\
+                 <circle cx=\"{p:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{col}\"/>",
+                ty = y + 4.0,
+                label = esc(&format!("{} {} {} — {}", r.metric_id, r.profile, r.environment, c.verdict.as_str())),
+                l = sx(c.limit),
+                y0 = y - row_h / 2.0,
+                y1 = y + row_h / 2.0,
+                a = sx(e.lo),
+                z = sx(e.hi),
+                p = sx(e.point),
+                title = esc(&c.reason),
+            ));
+        }
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text></svg></div>",
+            label_w,
+            h - 4.0,
+            fmt_axis(lo),
+            label_w + plot_w,
+            h - 4.0,
+            fmt_axis(hi)
+        ));
+    }
+    out
+}
+
 /// Trend of one key's values over the ledger runs.
 fn trend_plot(title: &str, vals: &[(Option<f64>, Status)], cap: f64) -> String {
     let (w, h, pad) = (240.0, 90.0, 8.0);
@@ -215,6 +285,12 @@ impl Exporter for Html {
         }
         out.push_str("</table>");
 
+        let compared: Vec<&crate::summary::Record> = super::terminal::worst_first(s).into_iter().filter(|r| r.comparison.is_some()).collect();
+        out.push_str(&format!(
+            "<h2>Against the base{}</h2><p>Each row: the ratio candidate/base of the gate statistic (percentage points for % metrics), measured live in the same browser session, with its 95 % interval; grey: no change; dashed red: the limit. Hover a row for the verdict in words.</p><div id=\"comparisons\">{}</div>",
+            compared.first().and_then(|r| r.comparison.as_ref()).map(|c| format!(": {}", esc(&c.base))).unwrap_or_default(),
+            comparison_plot(&compared)
+        ));
         out.push_str("<h2>Latency and heap distributions (CDF, all seeds merged)</h2><div class=\"plots\" id=\"cdfs\">");
         for r in &s.records {
             let key = ledger::key(&r.metric_id, &r.profile, &r.environment);

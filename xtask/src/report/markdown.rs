@@ -1,7 +1,7 @@
 //! Markdown for pull requests: the run status and trend, then one table,
 //! worst first, then the reasons for every non-pass.
 
-use super::{light, terminal::{value_str, worst_first}, Exporter, ReportData};
+use super::{light, terminal::{ci_str, value_str, vs_base, worst_first}, Exporter, ReportData};
 use crate::gate::Status;
 
 pub struct Markdown;
@@ -42,10 +42,10 @@ impl Exporter for Markdown {
             s.fingerprint.binaryen,
             if s.fingerprint.chromium.is_empty() { "no browser stage".to_string() } else { s.fingerprint.chromium.clone() }
         ));
-        out.push_str("| | metric | profile | env | value | warn | cap | Δ baseline |\n|---|---|---|---|---:|---:|---:|---:|\n");
+        out.push_str("| | metric | profile | env | value | 95 % CI | warn | cap | vs base |\n|---|---|---|---|---:|---:|---:|---:|---|\n");
         for r in worst_first(s) {
             out.push_str(&format!(
-                "| {} | {} {} | {} | {} | {} {} | {} | {} | {} |\n",
+                "| {} | {} {} | {} | {} | {} {} | {} | {} | {} | {} |\n",
                 icon(r.status),
                 r.metric_id,
                 r.metric_name,
@@ -53,9 +53,10 @@ impl Exporter for Markdown {
                 r.environment,
                 value_str(r.value),
                 r.unit,
+                ci_str(r),
                 value_str(r.threshold_warn),
                 value_str(Some(r.threshold_hard)),
-                r.verdict.baseline_delta_pct.map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "-".into())
+                vs_base(r)
             ));
         }
         let bad: Vec<_> = worst_first(s).into_iter().filter(|r| r.status != Status::Pass).collect();
@@ -65,12 +66,35 @@ impl Exporter for Markdown {
                 out.push_str(&format!("- **{} {} {}**: {}\n", r.metric_id, r.profile, r.environment, r.verdict.reasons.join("; ")));
             }
         }
-        let warns: Vec<_> = s.records.iter().filter_map(|r| r.timer_warning.as_ref().map(|w| (r, w))).collect();
-        if !warns.is_empty() {
-            out.push_str("\n### Timer resolution\n\n");
-            for (r, w) in warns {
-                out.push_str(&format!("- {} {}: {}\n", r.metric_id, r.profile, w));
-            }
+        if let Some(base) = s.records.iter().find_map(|r| r.comparison.as_ref().map(|c| c.base.clone())) {
+            out.push_str(&format!(
+                "\nTimings are compared live with {base}: base and candidate measured in the same browser session, in interleaved blocks whose order is randomized per seed. \
+                 \"vs base\" is the ratio candidate/base of the gate statistic (or the difference in percentage points for `%` metrics) with its 95 % interval \
+                 (hierarchical bootstrap over seeds, blocks and samples), then the verdict: regressed (beyond the limit and the interval excludes no change), \
+                 unchanged (the interval stays within the limit) or inconclusive (more blocks were added within the time budget; still unresolved, a warn).\n"
+            ));
+        }
+        let ticks: Vec<String> = s
+            .records
+            .iter()
+            .filter_map(|r| r.clock.as_ref().map(|c| format!("{} {} {}: {:.0} ticks", r.metric_id, r.profile, r.environment, c.ticks)))
+            .collect();
+        if !ticks.is_empty() {
+            out.push_str(&format!(
+                "\n<details><summary>Timings against the clock ({} us ticks; below {} ticks a figure is unresolved)</summary>\n\n{}\n\n</details>\n",
+                s.fingerprint.timer_resolution_us.map(|t| format!("{t:.1}")).unwrap_or_else(|| "?".into()),
+                s.records.iter().find_map(|r| r.clock.as_ref().map(|c| c.floor_ticks)).unwrap_or(0.0),
+                ticks.join(" · ")
+            ));
+        }
+        if !s.fingerprint.throttle_achieved.is_empty() {
+            let t: Vec<String> = s
+                .fingerprint
+                .throttle_achieved
+                .iter()
+                .map(|(e, a)| format!("{e}: CDP rate {:.2} slowed the reference workload {a:.2}x (target {}x)", s.fingerprint.throttle_rate.get(e).copied().unwrap_or(0.0), s.fingerprint.throttle.get(e).copied().unwrap_or(0.0)))
+                .collect();
+            out.push_str(&format!("\nCPU throttling: {}\n", t.join("; ")));
         }
         out.push_str("\n<details><summary>Sizes per profile</summary>\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
         for a in &s.artifacts {

@@ -6,7 +6,7 @@ pub mod html;
 pub mod markdown;
 pub mod terminal;
 
-use crate::budget::ProfileArtifacts;
+use crate::artifacts::ProfileArtifacts;
 use crate::gate::Status;
 use crate::ledger::Ledger;
 use crate::summary::Summary;

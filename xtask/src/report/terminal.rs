@@ -12,6 +12,29 @@ pub fn value_str(v: Option<f64>) -> String {
     }
 }
 
+/// The value's 95 % interval, compactly: `[1.20, 1.27]`.
+pub fn ci_str(r: &Record) -> String {
+    match &r.value_ci {
+        Some(ci) => format!("[{}, {}]", value_str(Some(ci.lo)), value_str(Some(ci.hi))),
+        None => "-".into(),
+    }
+}
+
+/// The comparison with the base in one cell: the live ratio (or the
+/// difference in points) with its interval, verdict and blocks; for sizes
+/// the exact change.
+pub fn vs_base(r: &Record) -> String {
+    if let Some(c) = &r.comparison {
+        let est = match (&c.estimate, c.measure.as_str()) {
+            (Some(e), "ratio") => format!("x{:.3} [x{:.3}, x{:.3}] ", e.point, e.lo, e.hi),
+            (Some(e), _) => format!("{:+.2} pp [{:+.2}, {:+.2}] ", e.point, e.lo, e.hi),
+            (None, _) => String::new(),
+        };
+        return format!("{est}{}, {} blk{}", c.verdict.as_str(), c.blocks, if c.extended { " (extended)" } else { "" });
+    }
+    r.verdict.baseline_delta_pct.map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "-".into())
+}
+
 /// Records ordered worst first: fail, warn, pass; then by how close to the cap.
 pub fn worst_first(s: &Summary) -> Vec<&Record> {
     let mut rs: Vec<&Record> = s.records.iter().collect();
@@ -51,21 +74,23 @@ pub fn render(s: &Summary, color: bool) -> String {
         }
     ));
     out.push_str(&format!(
-        "{:<6} {:<11} {:<11} {:<8} {:>10} {:>10} {:>10} {:<5}  {}\n",
-        "status", "metric", "profile", "env", "value", "warn", "cap", "unit", "why"
+        "{:<6} {:<11} {:<11} {:<13} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
+        "status", "metric", "profile", "env", "value", "95% CI", "warn", "cap", "unit", "vs base", "why"
     ));
     for r in worst_first(s) {
         let why = r.verdict.reasons.join("; ");
         out.push_str(&format!(
-            "{} {:<11} {:<11} {:<8} {:>10} {:>10} {:>10} {:<5}  {}\n",
+            "{} {:<11} {:<11} {:<13} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
             paint(r.status, &format!("{:<6}", r.status.as_str())),
             r.metric_id,
             r.profile,
             r.environment,
             value_str(r.value),
+            ci_str(r),
             value_str(r.threshold_warn),
             value_str(Some(r.threshold_hard)),
             r.unit,
+            vs_base(r),
             why
         ));
     }
