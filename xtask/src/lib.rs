@@ -7,6 +7,7 @@ pub mod bindgen;
 pub mod browser;
 pub mod budget;
 pub mod build;
+pub mod calibrate;
 pub mod config;
 pub mod gate;
 pub mod ledger;

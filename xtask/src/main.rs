@@ -10,18 +10,24 @@
 //!   size       the size half only (build, optimize, size, attribute, gate)
 //!   attribute  size attribution of any wasm file, optionally diffed
 //!   merge      merge shard summaries and gate the union
+//!   calibrate  A/A false-regression and injected-slowdown detection rates
 //!
 //! This file only parses arguments and dispatches.
 
-use xtask::{attribute, budget, ledger};
+use xtask::{attribute, budget, calibrate, ledger};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless]
-                     [--budgets FILE] [--reports DIR] [--browser-ws URL]
+                     [--against REF] [--budgets FILE] [--reports DIR] [--browser-ws URL]
   cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless]
   cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
   cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
+  cargo xtask calibrate [--runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
+                     [--budgets FILE] [--reports DIR]
+
+timings are compared live with a base: --against REF (built in a git
+worktree), else the blessed baseline's artifacts (reports/baseline/)
 
 exit codes: 0 every metric pass or warn; 1 a metric fails its budget;
             2 the gate could not do its job (config, build, browser, ledger)";
@@ -33,6 +39,7 @@ fn main() -> ExitCode {
         Some("size") => budget::Options::parse(&args[1..], false).and_then(budget::run),
         Some("attribute") => attribute::cli(&args[1..]),
         Some("merge") => budget::merge_cli(&args[1..]),
+        Some("calibrate") => calibrate::cli(&args[1..]),
         // Internal test hook (not in usage): N locked ledger appends, for the
         // crash-safety and concurrency tests of the ledger.
         Some("__ledger-stress") => ledger::stress_cli(&args[1..]),
