@@ -8,10 +8,10 @@ export default async function (h) {
   h.describe(
     "cold init: WebAssembly.instantiate(fresh bytes) + rt_init(seed): decode, validate, compile " +
       "(with V8's default lazy compilation only the functions init calls are compiled; under --no-wasm-lazy-compilation every function is), " +
-      "instantiate, rt_init. Bytes are prepared and a GC runs before the clock starts (minor each sample, full every 8th)",
+      "instantiate, rt_init. Bytes are prepared and a GC runs before the clock starts ",
   );
   for (let i = 0; i < h.iterations; i++) {
-    const cold = h.prepareCold();
+    const cold = await h.prepareCold();
     const t0 = h.now();
     const { instance } = await cold.instantiate(imports());
     instance.exports.rt_init(h.seed + i);

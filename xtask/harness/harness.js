@@ -4,6 +4,8 @@
 // `window.__budget.run({...})`, which resolves to a JSON string.
 
 let nonce = 0;
+// wasm-bindgen glue copies imported so far in this page (see h.glue()).
+let glueCopies = 0;
 
 // Append a custom section with a fresh nonce: the wire bytes differ, so V8's
 // in-memory module cache (keyed on the bytes) misses and every compile is
@@ -20,6 +22,17 @@ function uniqueBytes(bytes) {
   out[bytes.length + 1] = body.length; // < 128, one LEB byte
   out.set(body, bytes.length + 2);
   return out;
+}
+
+// One macrotask turn without timer clamping (setTimeout nests to 4 ms).
+const turn = new MessageChannel();
+let turnResolve = null;
+turn.port1.onmessage = () => turnResolve && turnResolve();
+function nextTask() {
+  return new Promise((resolve) => {
+    turnResolve = resolve;
+    turn.port2.postMessage(0);
+  });
 }
 
 function timerResolutionMs() {
@@ -89,8 +102,6 @@ async function run(spec) {
     quantity = q;
   };
   let cachedModule = null;
-  let coldSamples = 0;
-  let glueCopies = 0;
   const h = {
     seed: spec.seed,
     iterations: spec.iterations,
@@ -132,8 +143,11 @@ async function run(spec) {
     // out of memory.
     async glue() {
       if (!spec.glue) throw new Error("this subject has no wasm-bindgen glue");
+      // A new URL per use for the page's lifetime: an ES module is
+      // evaluated once per URL, and a reused copy is already initialized
+      // (it would not instantiate again). Blocks call scenarios many times.
       glueCopies += 1;
-      const glue = await import(`${spec.glue}?copy=${spec.seed}-${glueCopies}`);
+      const glue = await import(`${spec.glue}?copy=${glueCopies}`);
       const real = WebAssembly.instantiate;
       let imports = null;
       WebAssembly.instantiate = (b, imp) => { imports = imp; return real(b, imp); };
@@ -168,17 +182,16 @@ async function run(spec) {
     // GC, so the garbage of earlier samples is not collected inside the
     // window. Call before the clock starts; `instantiate` inside it.
     //
-    // A full GC costs about 2.3 ms plus 0.35 ms per dead instance (measured
-    // on this harness), so it runs every 8th sample; every other sample gets
-    // a minor GC, which empties the young generation so no scavenge lands in
-    // the window. Eight dead instances (about 9 MB of wasm memory) stay far
-    // below V8's external-memory trigger for a major GC in between.
-    prepareCold() {
+    // A full GC every sample: collecting only every 8th sample (a full GC
+    // costs about 2.3 ms plus 0.35 ms per dead instance here) put the 1 in 8
+    // samples after it in a slow cluster that owned the p95 (block p95
+    // 2.0-2.6 ms against a p50 of 0.75 ms). After the GC, one macrotask
+    // turn lets the tasks it posted to the main thread run before the clock.
+    async prepareCold() {
       const fresh = uniqueBytes(bytes);
       if (typeof gc !== "function") throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
-      coldSamples += 1;
-      if (coldSamples % 8 === 0) gc();
-      else gc({ type: "minor" });
+      gc();
+      await nextTask();
       return { bytes: fresh, instantiate: (imports) => WebAssembly.instantiate(fresh, imports) };
     },
     // Compile + instantiate with V8's module cache defeated. The copy of

@@ -7,7 +7,7 @@ export default async function (h) {
   const { imports } = await h.glue();
   h.describe("cold init: WebAssembly.instantiate(unique bytes, the wasm-bindgen glue's imports) + __wbindgen_start + store_new");
   for (let i = 0; i < h.iterations; i++) {
-    const cold = h.prepareCold();
+    const cold = await h.prepareCold();
     const t0 = h.now();
     const { instance } = await cold.instantiate(imports);
     const x = instance.exports;
