@@ -171,7 +171,8 @@ pub struct MetricResult {
     pub method: String,
     pub commands: Vec<String>,
     pub artifact_paths: Vec<String>,
-    /// One clock tick per recorded sample, in the metric's unit (timings).
+    /// One clock tick per recorded sample, in the metric's unit (timings;
+    /// for relative metrics, in ms of the timed samples behind them).
     pub resolution_in_unit: Option<f64>,
     /// The figure in clock ticks (per operation for batched samples): the
     /// smallest timed statistic behind it over the tick.
@@ -621,18 +622,23 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     // (relative metrics: candidate samples in percent of the reference's
     // per-seed statistic, so the histogram's statistic minus 100 is the
     // seed's overhead).
+    // The per-seed value is read off the histogram (not the raw samples),
+    // so a merge of shards recomputes exactly the same figure.
     let mut per_seed = Vec::new();
     let mut hists = Vec::new();
     for (si, &seed) in seeds.iter().enumerate() {
-        let c = cand.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: seed {seed} has no samples", key_of(task)))?;
-        let (value, samples): (f64, Vec<f64>) = match reference {
-            None => (c, cand.samples.seeds[si].iter().flatten().copied().collect()),
+        if cand.samples.seeds[si].iter().all(Vec::is_empty) {
+            bail!("{}: seed {seed} has no samples", key_of(task));
+        }
+        let (samples, offset): (Vec<f64>, f64) = match reference {
+            None => (cand.samples.seeds[si].iter().flatten().copied().collect(), 0.0),
             Some(r) => {
                 let rs = r.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: reference seed {seed} has no samples", key_of(task)))?;
-                ((c / rs - 1.0) * 100.0, cand.samples.seeds[si].iter().flatten().map(|v| v / rs * 100.0).collect())
+                (cand.samples.seeds[si].iter().flatten().map(|v| v / rs * 100.0).collect(), -100.0)
             }
         };
         let h = stats::histogram_of(&samples)?;
+        let value = stats::statistic_of(&h, stat) + offset;
         per_seed.push(SeedValue { seed, value, samples: h.len(), histogram: stats::encode(&h)? });
         hists.push(h);
     }
@@ -655,7 +661,8 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
                 .chain(reference)
                 .filter_map(|a| a.samples.gate_stat(stat).map(|v| v / (tick_in_unit / a.typical_ops() as f64)))
                 .fold(f64::INFINITY, f64::min);
-            let res = if metric.is_relative() { None } else { Some(tick_in_unit / cand.typical_ops() as f64) };
+            // Relative metrics: the tick of the timed samples behind them, in ms.
+            let res = Some(tick_in_unit / cand.typical_ops() as f64);
             (res, ticks.is_finite().then_some(ticks))
         }
         _ => (None, None),

@@ -50,9 +50,10 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-/// Recorded integer = value in the metric's unit x SCALE. With 3 significant
-/// digits this keeps 1/1000 of a unit at the bottom of the range.
-pub const SCALE: f64 = 1000.0;
+/// Recorded integer = value in the metric's unit x SCALE. A million keeps
+/// micro-operations (0.013 us) at HdrHistogram's 3 significant digits; a
+/// thousand quantized them in steps of 8 %.
+pub const SCALE: f64 = 1_000_000.0;
 pub const ENCODING: &str = "hdrhistogram-v2-deflate-base64";
 
 pub fn new_histogram() -> Histogram<u64> {
