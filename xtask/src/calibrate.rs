@@ -27,11 +27,15 @@ struct Tally {
     inconclusive: u32,
     /// The point estimates of the ratio (or difference) per run.
     estimates: Vec<f64>,
+    /// The candidate's gate value per run (its run-to-run spread).
+    values: Vec<f64>,
 }
 
 impl Tally {
     fn add(&mut self, m: &Measured, key: &str) {
-        let Some(c) = m.results.get(key).and_then(|r| r.comparison.as_ref()) else { return };
+        let Some(r) = m.results.get(key) else { return };
+        self.values.push(r.value);
+        let Some(c) = r.comparison.as_ref() else { return };
         self.runs += 1;
         self.regressed += (c.verdict == AbVerdict::Regressed) as u32;
         self.inconclusive += (c.verdict == AbVerdict::Inconclusive) as u32;
@@ -44,7 +48,11 @@ impl Tally {
             (Some(a), Some(b)) => format!(" (estimates {a:.3} to {b:.3})"),
             _ => String::new(),
         };
-        format!("{}/{} regressed, {} inconclusive{range}", self.regressed, self.runs, self.inconclusive)
+        let spread = match (self.values.iter().cloned().reduce(f64::min), self.values.iter().cloned().reduce(f64::max)) {
+            (Some(a), Some(b)) if a > 0.0 => format!(", values max/min {:.3}", b / a),
+            _ => String::new(),
+        };
+        format!("{}/{} regressed, {} inconclusive{range}{spread}", self.regressed, self.runs, self.inconclusive)
     }
 }
 
@@ -116,7 +124,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         let mut p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
         let us = inject_us.get(name).copied().ok_or_else(|| anyhow!("no A/A value of {} for {name}", cal.metric))?;
         p.features.push(cal.feature.clone());
-        p.build_env.push((cal.env.clone(), format!("{us:.0}")));
+        p.build_env.push((cal.env.clone(), format!("{:.0}", us * cal.steps_per_us)));
         p.name = format!("calibrate~{name}");
         eprintln!("calibrate: [{name}] injecting {us:.0} us ({pct} % of the A/A {} value) with feature {}", cal.metric, cal.feature);
         slow.push(budget::size_half(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)?);

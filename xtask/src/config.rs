@@ -174,10 +174,19 @@ fn default_clock_floor_ticks() -> f64 {
 pub struct Calibration {
     /// Cargo feature that enables the injected busy work.
     pub feature: String,
-    /// Build-time environment variable with the busy work in microseconds.
+    /// Build-time environment variable with the size of the busy work.
     pub env: String,
+    /// Units of that variable per microsecond of busy work (1 when it is
+    /// in microseconds; the runtime's mixing steps run about 400 per us in
+    /// V8's baseline tier, where cold init runs).
+    #[serde(default = "one")]
+    pub steps_per_us: f64,
     /// The metric whose A/A value sizes the injection (a percentage of it).
     pub metric: String,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// How timings are compared with their base (`--against REF`, or the blessed
