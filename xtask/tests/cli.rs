@@ -126,10 +126,11 @@ fn size_regression_against_the_blessed_baseline_names_contributors() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     let line = text.lines().find(|l| l.starts_with("fail") && l.contains("M-PERF-01A")).expect("01A fails");
-    assert!(line.contains("against the baseline") && line.contains("top contributors"), "{line}");
+    // "base": the blessed baseline here, or the build of --against REF.
+    assert!(line.contains("against the base") && line.contains("top contributors"), "{line}");
     assert!(line.contains("KiB total") && line.contains("runtime +"), "{line}");
     // The total is the real growth of the shipped file, positive.
-    assert!(line.contains("top contributors vs baseline: +"), "{line}");
+    assert!(line.contains("top contributors vs base: +"), "{line}");
     let md = std::fs::read_to_string(reports.join("attribution/core-min.md")).unwrap();
     assert!(md.contains("## Diff against"), "attribution diff written");
 }
