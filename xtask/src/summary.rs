@@ -111,7 +111,8 @@ pub struct Record {
 /// How far above the clock floor a timing is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClockCheck {
-    /// One clock tick per recorded sample, in the metric's unit.
+    /// One clock tick per recorded sample, in the metric's unit (for
+    /// relative `%` metrics: in ms of the timed samples behind them).
     pub tick_in_unit: f64,
     /// The figure in ticks (per operation for batched samples).
     pub ticks: f64,
