@@ -101,20 +101,28 @@ pub fn cli(args: &[String]) -> Result<u8> {
     };
 
     let keys: Vec<String> = plan.iter().map(|t| crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment)).collect();
-    let mut aa: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut inject_us: BTreeMap<String, f64> = BTreeMap::new();
-    for i in 0..runs {
-        eprintln!("calibrate: A/A run {} of {runs}", i + 1);
-        let m = measure_once(&arts, &own_base)?;
-        for k in &keys {
-            aa.entry(k.clone()).or_default().add(&m, k);
+    // `runs` fresh-browser measurements of `arts` against `base`, tallied
+    // per key; `seen` sees each run's figures.
+    let tally = |label: &str, arts: &[ProfileArtifacts], base: &Base, seen: &mut dyn FnMut(&Measured)| -> Result<BTreeMap<String, Tally>> {
+        let mut t: BTreeMap<String, Tally> = BTreeMap::new();
+        for i in 0..runs {
+            eprintln!("calibrate: {label} run {} of {runs}", i + 1);
+            let m = measure_once(arts, base)?;
+            for k in &keys {
+                t.entry(k.clone()).or_default().add(&m, k);
+            }
+            seen(&m);
         }
+        Ok(t)
+    };
+    let mut inject_us: BTreeMap<String, f64> = BTreeMap::new();
+    let aa = tally("A/A", &arts, &own_base, &mut |m| {
         for p in &profiles {
             if let Some(r) = cfg.metrics.iter().find(|x| x.id == cal.metric).and_then(|x| m.get(&x.id, p, &x.environment)) {
                 inject_us.entry(p.clone()).or_insert(r.value * 1000.0 * pct / 100.0);
             }
         }
-    }
+    })?;
 
     // The injected candidate: the same profiles plus the calibration
     // feature, with the busy work sized from the first A/A run.
@@ -130,14 +138,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         slow.push(budget::size_half(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)?);
     }
     let plain_base = base_of(&arts, "the uninjected build");
-    let mut det: BTreeMap<String, Tally> = BTreeMap::new();
-    for i in 0..runs {
-        eprintln!("calibrate: injected run {} of {runs}", i + 1);
-        let m = measure_once(&slow, &plain_base)?;
-        for k in &keys {
-            det.entry(k.clone()).or_default().add(&m, k);
-        }
-    }
+    let det = tally("injected", &slow, &plain_base, &mut |_| {})?;
 
     println!("\ncalibration: {runs} A/A runs and {runs} runs with +{pct} % busy work in the code {} times\n", cal.metric);
     println!("{:<44} {:<48} {}", "key", "A/A (false regressions)", "injected (detections)");
