@@ -5,7 +5,9 @@
 //! Rules (DESIGN.md section 4, `stats.rs` for the interval rules):
 //! - no value (missing data): `fail`. A timing within `clock_floor_ticks`
 //!   ticks of the page's clock is unresolved, which is missing data too;
-//! - above the hard cap: `fail` at once;
+//! - above the hard cap: `fail` at once (with an interval: when the whole
+//!   interval is above it; a point above the cap whose interval reaches
+//!   below it is a `warn` that says so);
 //! - warn-then-block metric: in its warn band when the value's interval
 //!   lies above the warn line (the point value when there is no interval).
 //!   In the band: `warn` the first time, `fail` from the N-th consecutive
@@ -151,9 +153,24 @@ pub fn verdict(o: &Observation) -> Verdict {
     };
     let ci_text = o.value_ci.map(|ci| format!(" (95 % CI {} to {})", fmt(ci.lo), fmt(ci.hi))).unwrap_or_default();
 
-    if value > o.caps.hard {
+    // The hard cap, like a warn line, is judged with the interval when
+    // there is one: above it only when the whole interval is.
+    let above_hard = match o.value_ci {
+        Some(ci) => stats::band(ci, o.caps.hard),
+        None if value > o.caps.hard => Band::Above,
+        None => Band::Below,
+    };
+    if above_hard == Band::Above {
         v.status = Status::Fail;
         v.reasons.push(format!("{}{ci_text} is above the hard cap {}", fmt(value), fmt(o.caps.hard)));
+    } else if above_hard == Band::Straddles && value > o.caps.hard {
+        v.status = Status::Warn;
+        v.band_straddles = true;
+        v.reasons.push(format!(
+            "{}{ci_text} is above the hard cap {} but its interval reaches below it: the breach is not established on this run's data",
+            fmt(value),
+            fmt(o.caps.hard)
+        ));
     } else if let Some(w) = o.caps.warn {
         match o.kind {
             GateKind::Hard if value > w => {
@@ -383,6 +400,28 @@ mod tests {
         o.clock = Some(&resolved);
         o.value = Some(0.21);
         assert_eq!(verdict(&o).status, Status::Pass);
+    }
+
+    /// A hard cap is breached on the interval, not on noise: a point above
+    /// the cap with an interval reaching below it warns; a whole interval
+    /// above it fails at once.
+    #[test]
+    fn hard_cap_is_judged_with_the_interval() {
+        let c = caps(20.0, Some(12.0));
+        let noisy = Interval { point: 21.0, lo: 9.0, hi: 30.0 };
+        let clear = Interval { point: 25.0, lo: 22.0, hi: 28.0 };
+        let mut o = obs(Some(21.0), GateKind::WarnThenBlock, &c, &[]);
+        o.value_ci = Some(&noisy);
+        let v = verdict(&o);
+        assert_eq!((v.status, v.band_straddles), (Status::Warn, true), "{v:?}");
+        assert!(v.reasons[0].contains("not established"), "{v:?}");
+        o.value = Some(25.0);
+        o.value_ci = Some(&clear);
+        assert_eq!(verdict(&o).status, Status::Fail);
+        // Without an interval (sizes), the point decides.
+        let mut o = obs(Some(21.0), GateKind::Hard, &c, &[]);
+        o.value_ci = None;
+        assert_eq!(verdict(&o).status, Status::Fail);
     }
 
     /// Issue 12: band membership is decided with the interval, and a
