@@ -47,6 +47,20 @@ pub struct Base {
     pub profiles: BTreeMap<String, BaseProfile>,
 }
 
+impl Base {
+    /// Artifacts of this run as a base (calibration's A/A, tests).
+    pub fn of(arts: &[ProfileArtifacts], origin: &str) -> Base {
+        let profiles = arts
+            .iter()
+            .map(|a| {
+                let bp = BaseProfile { main: a.runnable(), named: Some(a.named.clone()), sizes: Some(a.info.sizes), references: a.references.clone() };
+                (a.info.profile.clone(), bp)
+            })
+            .collect();
+        Base { origin: origin.into(), commit: String::new(), profiles }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BaseProfile {
     pub main: Runnable,

@@ -379,6 +379,18 @@ fn reference_profiles(metrics: &[&MetricSpec], profile: &Profile, label: &str) -
     out
 }
 
+/// Build and optimize the reference builds a profile needs (working names
+/// prefixed with `prefix`, so the base's never overwrite the candidate's).
+fn build_references(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, label: &str, prefix: &str) -> Result<BTreeMap<String, Runnable>> {
+    let mut references = BTreeMap::new();
+    for (key, mut p) in reference_profiles(metrics, profile, label) {
+        p.name = format!("{prefix}{}", p.name);
+        let r = build_and_optimize(cfg, &p, &p.name)?;
+        references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.glue });
+    }
+    Ok(references)
+}
+
 /// Build, optimize, size and attribute one profile, and build its
 /// reference variants. `name` is the profile the figures are reported under
 /// (`profile.name` may be a variant's working name, as in calibration).
@@ -395,11 +407,7 @@ pub(crate) fn size_half(cfg: &Config, profile: &Profile, name: &str, metrics: &[
         name,
         &reports.join("attribution"),
     )?;
-    let mut references = BTreeMap::new();
-    for (key, p) in reference_profiles(metrics, profile, name) {
-        let r = build_and_optimize(cfg, &p, &p.name)?;
-        references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.glue });
-    }
+    let references = build_references(cfg, metrics, profile, name, "")?;
     let rel = |p: &Path| p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string();
     let info = ArtifactInfo {
         profile: name.into(),
@@ -455,17 +463,12 @@ fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics: &[
     base_cfg.manifest = wt.join(&rel);
     let mut out = Base { origin: format!("--against {reference} ({})", &sha[..12]), commit: sha.clone(), profiles: BTreeMap::new() };
     for name in profiles {
-        let mut p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
-        let refs = reference_profiles(metrics, &p, name);
+        let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
+        let references = build_references(&base_cfg, metrics, profile, name, "base~")?;
+        let mut p = profile.clone();
         p.name = format!("base~{name}");
         let o = build_and_optimize(&base_cfg, &p, &p.name).with_context(|| format!("building the base ({reference}) of profile {name}"))?;
         let sizes = size::measure(&std::fs::read(&o.opt.wasm)?, &o.opt.wasm.display().to_string())?;
-        let mut references = BTreeMap::new();
-        for (key, mut rp) in refs {
-            rp.name = format!("base~{}", rp.name);
-            let r = build_and_optimize(&base_cfg, &rp, &rp.name)?;
-            references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.glue });
-        }
         out.profiles.insert(
             name.clone(),
             BaseProfile { main: Runnable { wasm: o.opt.wasm, glue: o.glue }, named: Some(o.opt.named), sizes: Some(sizes), references },

@@ -10,7 +10,7 @@
 //! (A/A runs judged "regressed") and the detection rate (injected runs
 //! judged "regressed"), and writes `calibration.json`.
 
-use crate::artifacts::{Base, BaseProfile, ProfileArtifacts};
+use crate::artifacts::{Base, ProfileArtifacts};
 use crate::budget;
 use crate::config::{self, MetricSpec, Source};
 use crate::measure::{self, Measured};
@@ -94,7 +94,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         arts.push(budget::size_half(&cfg, p, name, &metrics, &out_dir, None)?);
     }
     let plan = measure::plan(&cfg, &metrics, &profiles, false);
-    let own_base = base_of(&arts, "A/A: the candidate's own artifact");
+    let own_base = Base::of(&arts, "A/A: the candidate's own artifact");
     let measure_once = |arts: &[ProfileArtifacts], base: &Base| -> Result<Measured> {
         let mut m = crate::browser::BrowserMeasurer::start(&cfg, None)?;
         measure::run(&cfg, &plan, arts, Some(base), &mut m, measure::RunOptions::default())
@@ -137,7 +137,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         eprintln!("calibrate: [{name}] injecting {us:.0} us ({pct} % of the A/A {} value) with feature {}", cal.metric, cal.feature);
         slow.push(budget::size_half(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)?);
     }
-    let plain_base = base_of(&arts, "the uninjected build");
+    let plain_base = Base::of(&arts, "the uninjected build");
     let det = tally("injected", &slow, &plain_base, &mut |_| {})?;
 
     println!("\ncalibration: {runs} A/A runs and {runs} runs with +{pct} % busy work in the code {} times\n", cal.metric);
@@ -155,18 +155,4 @@ pub fn cli(args: &[String]) -> Result<u8> {
     write_atomic(&path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     eprintln!("calibrate: wrote {}", path.display());
     Ok(0)
-}
-
-/// Artifacts as the base of a comparison.
-fn base_of(arts: &[ProfileArtifacts], origin: &str) -> Base {
-    let profiles = arts
-        .iter()
-        .map(|a| {
-            (
-                a.info.profile.clone(),
-                BaseProfile { main: a.runnable(), named: Some(a.named.clone()), sizes: Some(a.info.sizes), references: a.references.clone() },
-            )
-        })
-        .collect();
-    Base { origin: origin.into(), commit: String::new(), profiles }
 }

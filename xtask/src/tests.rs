@@ -376,19 +376,7 @@ fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::Pro
 }
 
 fn base_from(arts: &[crate::artifacts::ProfileArtifacts]) -> crate::artifacts::Base {
-    crate::artifacts::Base {
-        origin: "--against base (fixed)".into(),
-        commit: "base".into(),
-        profiles: arts
-            .iter()
-            .map(|a| {
-                (
-                    a.info.profile.clone(),
-                    crate::artifacts::BaseProfile { main: a.runnable(), named: None, sizes: Some(a.info.sizes), references: a.references.clone() },
-                )
-            })
-            .collect(),
-    }
+    crate::artifacts::Base::of(arts, "--against base (fixed)")
 }
 
 /// Measure on fixed samples, then gate and report for real (ledger,
