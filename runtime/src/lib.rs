@@ -190,7 +190,7 @@ impl Core {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn event(&mut self, _kind: u8, _id: u32) {
         #[cfg(feature = "trace")]
         self.trace.event(_kind, _id);

@@ -269,6 +269,31 @@ fn replay_reports_divergence() {
     assert!(d.to_string().contains("diverged"), "{d}");
 }
 
+#[cfg(feature = "trace")]
+#[test]
+fn replay_divergence_names_the_first_mismatch_and_a_short_replay() {
+    let rt = Runtime::new(29);
+    rt.start_trace();
+    work::mixed(&rt, 29, 24);
+    let rec = rt.take_trace();
+    // A recording whose fourth event was altered: the replay differs there.
+    let mut bent = rec.clone();
+    bent[3] ^= 1;
+    let rt2 = Runtime::new(29);
+    rt2.start_replay(bent.clone());
+    work::mixed(&rt2, 29, 24);
+    let d = rt2.finish_replay().unwrap_err();
+    assert_eq!((d.index, d.expected, d.actual), (3, Some(crate::trace::unpack(bent[3])), Some(crate::trace::unpack(rec[3]))));
+    // A recording longer than the replay: the divergence is where it stopped.
+    let mut long = rec.clone();
+    long.push(crate::trace::pack(7, 1));
+    let rt3 = Runtime::new(29);
+    rt3.start_replay(long);
+    work::mixed(&rt3, 29, 24);
+    let d = rt3.finish_replay().unwrap_err();
+    assert_eq!((d.index, d.actual), (rec.len(), None));
+}
+
 #[cfg(feature = "dev")]
 #[test]
 fn dev_leak_report_names_tasks_and_permits() {
