@@ -313,6 +313,9 @@ struct TaskState<'a> {
     artifact: String,
     /// The batch size the task's first block calibrated (batched scenarios).
     fixed_batch: Option<u32>,
+    /// Seconds one block took, measured on the task's first call: sizes
+    /// later calls (see `run_rounds`).
+    block_s: Option<f64>,
 }
 
 impl Arm {
@@ -384,7 +387,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let mut states = Vec::new();
     for (index, task) in plan.iter().enumerate() {
         let (arms, base_excluded, artifact) = arms_of(task, arts, base, seeds.len())?;
-        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, artifact, fixed_batch: None });
+        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, artifact, fixed_batch: None, block_s: None });
     }
     let mut envs: BTreeMap<String, EnvInfo> = BTreeMap::new();
     let mut current_env: Option<String> = None;
@@ -395,9 +398,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
         enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs)?;
         for si in 0..seeds.len() {
             let t = std::time::Instant::now();
-            for round in 0..st.task.blocks {
-                run_round(cfg, m, st, si, round, &envs, &mut progress)?;
-            }
+            run_rounds(cfg, m, st, si, 0..st.task.blocks, &envs, &mut progress)?;
             let cand = st.arm(Role::Candidate).expect("every task has a candidate");
             let p = cand.samples.seed_stat(si, st.task.metric.statistic).unwrap_or(f64::NAN);
             progress.line(&format!(
@@ -447,7 +448,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
                 enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs)?;
                 progress.total += st.arms.len() * seeds.len();
                 for si in 0..seeds.len() {
-                    run_round(cfg, m, st, si, st.rounds, &envs, &mut progress)?;
+                    run_rounds(cfg, m, st, si, st.rounds..st.rounds + 1, &envs, &mut progress)?;
                 }
                 st.rounds += 1;
                 st.extended = true;
@@ -501,64 +502,99 @@ fn enter_env(cfg: &Config, m: &mut dyn Measurer, env: &str, current: &mut Option
 /// One round of one seed: every arm runs one block, in a seeded random
 /// order (so drift hits base and candidate alike, and no arm always goes
 /// first).
-fn run_round(
+fn run_rounds(
     cfg: &Config,
     m: &mut dyn Measurer,
     st: &mut TaskState,
     si: usize,
-    round: u32,
+    rounds: std::ops::Range<u32>,
     envs: &BTreeMap<String, EnvInfo>,
     progress: &mut Progress,
 ) -> Result<()> {
     let seed = cfg.protocol.seeds[si];
-    let mut order: Vec<usize> = (0..st.arms.len()).collect();
-    let mut rng = stats::SplitMix::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64);
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
     let Source::Scenario(scenario) = &st.task.metric.source else { bail!("{} is not a scenario metric", st.task.metric.id) };
     let env = &st.task.metric.environment;
     let rate = envs.get(env).map(|e| e.rate).unwrap_or(1.0);
     let unit = if st.task.metric.is_relative() { "ms" } else { st.task.metric.unit.as_str() };
-    let active: Vec<usize> = order.into_iter().filter(|&ai| !(st.arms[ai].role.is_base() && st.base_excluded.is_some())).collect();
-    let runs: Vec<ScenarioRun> = active
-        .iter()
-        .map(|&ai| ScenarioRun {
-            metric_id: st.task.metric.id.clone(),
-            profile: st.task.profile.clone(),
-            environment: env.clone(),
-            scenario: scenario.clone(),
-            module: cfg.scenarios_dir.join(format!("{scenario}.js")),
-            wasm: st.arms[ai].module.wasm.clone(),
-            glue: st.arms[ai].module.glue.clone(),
-            seed,
-            iterations: st.task.iterations,
-            warmup: st.task.warmup,
-            batch: cfg.protocol.batch,
-            fixed_batch: st.fixed_batch,
-            throttle: rate,
-            timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
-            quantity: Quantity::for_unit(unit),
-        })
-        .collect();
-    // Without a fixed batch yet, the first run calibrates it for the rest.
-    let mut results = if st.fixed_batch.is_none() && runs.len() > 1 {
-        let mut first = m.run_many(&runs[..1]);
-        if let Some(Ok(o)) = first.first() {
-            if o.ops_per_sample > 1 {
-                st.fixed_batch = Some(o.ops_per_sample);
-            }
+    // Every round runs each arm once, in its own seeded random order.
+    let mut planned: Vec<(usize, ScenarioRun)> = Vec::new();
+    for round in rounds {
+        let mut order: Vec<usize> = (0..st.arms.len()).collect();
+        let mut rng = stats::SplitMix::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64);
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
         }
-        let rest: Vec<ScenarioRun> = runs[1..].iter().cloned().map(|mut r| {
+        for ai in order {
+            if st.arms[ai].role.is_base() && st.base_excluded.is_some() {
+                continue;
+            }
+            planned.push((
+                ai,
+                ScenarioRun {
+                    metric_id: st.task.metric.id.clone(),
+                    profile: st.task.profile.clone(),
+                    environment: env.clone(),
+                    scenario: scenario.clone(),
+                    module: cfg.scenarios_dir.join(format!("{scenario}.js")),
+                    wasm: st.arms[ai].module.wasm.clone(),
+                    glue: st.arms[ai].module.glue.clone(),
+                    seed,
+                    iterations: st.task.iterations,
+                    warmup: st.task.warmup,
+                    batch: cfg.protocol.batch,
+                    fixed_batch: st.fixed_batch,
+                    throttle: rate,
+                    timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
+                    quantity: Quantity::for_unit(unit),
+                },
+            ));
+        }
+    }
+    // The page runs many blocks per call (each call costs a CDP round
+    // trip): the task's first call is one block, which calibrates the batch
+    // size and times a block; later calls take as many blocks as fit in
+    // CALL_TARGET_S, so a hang is still noticed within a few blocks' time.
+    const CALL_TARGET_S: f64 = 12.0;
+    let mut planned = planned.into_iter().peekable();
+    while planned.peek().is_some() {
+        let take = match st.block_s {
+            None => 1,
+            Some(b) => ((CALL_TARGET_S / b.max(1e-3)) as usize).max(1),
+        };
+        let chunk: Vec<(usize, ScenarioRun)> = planned.by_ref().take(take).map(|(ai, mut r)| {
             r.fixed_batch = st.fixed_batch;
-            r
+            (ai, r)
         }).collect();
-        first.extend(m.run_many(&rest));
-        first
-    } else {
-        m.run_many(&runs)
-    };
-    for ((&ai, mut run), res) in active.iter().zip(runs).zip(results.drain(..)) {
+        let runs: Vec<ScenarioRun> = chunk.iter().map(|(_, r)| r.clone()).collect();
+        let t = std::time::Instant::now();
+        let results = m.run_many(&runs);
+        if st.block_s.is_none() && results.iter().all(|r| r.is_ok()) {
+            st.block_s = Some(t.elapsed().as_secs_f64() / runs.len() as f64);
+        }
+        take_results(st, m, si, seed, scenario, env, unit, chunk, results, progress)?;
+    }
+    Ok(())
+}
+
+/// File one call's results into the task's arms, retrying a failed run
+/// once on its own.
+#[allow(clippy::too_many_arguments)]
+fn take_results(
+    st: &mut TaskState,
+    m: &mut dyn Measurer,
+    si: usize,
+    seed: u64,
+    scenario: &str,
+    env: &str,
+    unit: &str,
+    chunk: Vec<(usize, ScenarioRun)>,
+    results: Vec<Result<ScenarioOutput>>,
+    progress: &mut Progress,
+) -> Result<()> {
+    for ((ai, mut run), res) in chunk.into_iter().zip(results) {
+        if st.arms[ai].role.is_base() && st.base_excluded.is_some() {
+            continue;
+        }
         let sent_batch = run.fixed_batch;
         run.fixed_batch = run.fixed_batch.or(st.fixed_batch);
         let role = st.arms[ai].role;
