@@ -42,10 +42,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Where a span sits in a source text: 1-based line.
-pub fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())].matches('\n').count() + 1
-}
+pub use crate::tomlspan::line_of;
+use crate::tomlspan::Spans;
 
 /// Best effort at naming the dotted key a parse error points at: the nearest
 /// table header above the line, plus the key on the line itself.
@@ -92,7 +90,20 @@ pub fn parse_toml<T: for<'de> Deserialize<'de>>(
     src: &str,
     hint: &str,
 ) -> Result<T, ConfigError> {
-    toml::from_str(src).map_err(|e| from_toml_error(file, src, e, hint))
+    let v: T = toml::from_str(src).map_err(|e| from_toml_error(file, src, e, hint))?;
+    // TOML accepts nan and inf; no budget, protocol figure or throttle can
+    // mean one, and a nan compares false with everything (a check it feeds
+    // silently never fires).
+    if let Some((key, span)) = Spans::of(src).nonfinite().first() {
+        return Err(ConfigError {
+            file: file.to_path_buf(),
+            line: Some(line_of(src, span.start)),
+            key: key.clone(),
+            message: format!("`{}` is not a finite number", src.get(span.clone()).unwrap_or("nan").trim()),
+            hint: "every number in this file must be finite".into(),
+        });
+    }
+    Ok(v)
 }
 
 // ---------------------------------------------------------------- budgets.toml
@@ -483,6 +494,8 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         "top-level keys: schema, [subject], [protocol], [escalation], [comparison], [environment.<name>], [[metric]]",
     )?;
     let loc = Locator { file: budgets_file, src: &src };
+    let spans = Spans::of(&src);
+    let at = |key: &str| spans.line(&src, key);
     // Absolute, so paths stay right whatever directory a stage runs in.
     let root = std::path::absolute(budgets_file)
         .ok()
@@ -491,7 +504,7 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     if raw.schema != 1 {
         return Err(ConfigError {
             file: budgets_file.into(),
-            line: src.lines().position(|l| l.trim_start().starts_with("schema")).map(|i| i + 1),
+            line: at("schema"),
             key: "schema".into(),
             message: format!("unsupported schema {}", raw.schema),
             hint: "schema = 1".into(),
@@ -501,7 +514,7 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     let manifest = root.join(&raw.subject.manifest);
     let features = subject_features(&manifest).map_err(|m| ConfigError {
         file: budgets_file.into(),
-        line: src.lines().position(|l| l.trim_start().starts_with("manifest")).map(|i| i + 1),
+        line: at("subject.manifest"),
         key: "subject.manifest".into(),
         message: m,
         hint: "path to the subject crate's Cargo.toml, relative to budgets.toml".into(),
@@ -522,16 +535,15 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     }
 
     let p = &raw.protocol;
-    let proto_line = |k: &str| src.lines().position(|l| l.trim_start().starts_with(k)).map(|i| i + 1);
-    let proto_err = |k: &str, m: &str, h: &str| ConfigError {
-        file: budgets_file.into(),
-        line: proto_line(k),
-        key: format!("protocol.{k}"),
-        message: m.into(),
-        hint: h.into(),
-    };
+    let err_at = |key: &str, m: String, h: &str| ConfigError { file: budgets_file.into(), line: at(key), key: key.into(), message: m, hint: h.into() };
+    let proto_err = |k: &str, m: &str, h: &str| err_at(&format!("protocol.{k}"), m.into(), h);
     if p.seeds.is_empty() {
         return Err(proto_err("seeds", "no seeds", "seeds = [11, 29, 42, 73, 101]"));
+    }
+    if let Some((i, seed)) = p.seeds.iter().enumerate().find(|(i, s)| p.seeds[..*i].contains(s)) {
+        // A repeated seed is the same run counted twice: it shrinks the
+        // evidence while the report claims five seeds.
+        return Err(err_at(&format!("protocol.seeds[{i}]"), format!("seed {seed} appears more than once"), "distinct seeds, e.g. seeds = [11, 29, 42, 73, 101]"));
     }
     if p.latency_iterations < 2000 {
         return Err(proto_err(
@@ -549,24 +561,30 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     if !(p.clock_floor_ticks >= 1.0) {
         return Err(proto_err("clock_floor_ticks", "the clock floor must be at least one tick", "clock_floor_ticks = 10"));
     }
-    if !(raw.comparison.regression_pp >= 0.0) || !(raw.comparison.regression_pp.is_finite()) {
-        return Err(ConfigError {
-            file: budgets_file.into(),
-            line: proto_line("regression_pp"),
-            key: "comparison.regression_pp".into(),
-            message: format!("{} is not a finite, non-negative number of percentage points", raw.comparison.regression_pp),
-            hint: "regression_pp = 3.0".into(),
-        });
+    if !(raw.comparison.regression_pp >= 0.0) {
+        return Err(err_at("comparison.regression_pp", format!("{} is not a non-negative number of percentage points", raw.comparison.regression_pp), "regression_pp = 3.0"));
+    }
+    let esc = &raw.escalation;
+    if esc.ledger_window < 8 {
+        return Err(err_at(
+            "escalation.ledger_window",
+            format!("a ledger window of {} runs is too short to show a trend or hold a warn streak", esc.ledger_window),
+            "ledger_window = 8 or more",
+        ));
+    }
+    if esc.consecutive_warns_to_fail < 1 || esc.consecutive_warns_to_fail as usize > esc.ledger_window {
+        return Err(err_at(
+            "escalation.consecutive_warns_to_fail",
+            format!("{} consecutive warns cannot be counted in a window of {} runs", esc.consecutive_warns_to_fail, esc.ledger_window),
+            "at least 1 and at most ledger_window, e.g. consecutive_warns_to_fail = 2",
+        ));
+    }
+    if !(esc.baseline_regression_pct >= 0.0) {
+        return Err(err_at("escalation.baseline_regression_pct", format!("{} is not a non-negative percentage", esc.baseline_regression_pct), "baseline_regression_pct = 10.0"));
     }
     for (name, env) in &raw.environment {
         if !(env.cpu_throttle >= 1.0) {
-            return Err(ConfigError {
-                file: budgets_file.into(),
-                line: proto_line("cpu_throttle"),
-                key: format!("environment.{name}.cpu_throttle"),
-                message: format!("throttle {} is below 1", env.cpu_throttle),
-                hint: "1 for none, 4 for a mid-tier phone".into(),
-            });
+            return Err(err_at(&format!("environment.{name}.cpu_throttle"), format!("throttle {} is below 1", env.cpu_throttle), "1 for none, 4 for a mid-tier phone"));
         }
     }
 
@@ -794,7 +812,7 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
         }
     }
     if !LEVELS.contains(&raw.wasm_opt.level.as_str()) {
-        let line = src.lines().position(|l| l.trim_start().starts_with("level")).map(|i| i + 1);
+        let line = Spans::of(&src).line(&src, "wasm_opt.level");
         return Err(ConfigError {
             file: file.into(),
             line,
@@ -803,9 +821,9 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
             hint: LEVELS.join(", "),
         });
     }
-    for pass in &raw.wasm_opt.passes {
+    for (i, pass) in raw.wasm_opt.passes.iter().enumerate() {
         if crate::optimize::pass_by_name(pass).is_none() {
-            let line = src.lines().position(|l| l.contains(&format!("\"{pass}\""))).map(|i| i + 1);
+            let line = Spans::of(&src).line(&src, &format!("wasm_opt.passes[{i}]"));
             return Err(ConfigError {
                 file: file.into(),
                 line,

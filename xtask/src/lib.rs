@@ -18,6 +18,7 @@ pub mod server;
 pub mod size;
 pub mod stats;
 pub mod summary;
+pub mod tomlspan;
 pub mod util;
 pub mod wasmfile;
 #[cfg(test)]

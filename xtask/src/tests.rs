@@ -74,6 +74,50 @@ fn profile_with_missing_feature() {
     assert!(e.line.is_some());
 }
 
+fn line_containing(d: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(d.join("budgets.toml")).unwrap().lines().position(|l| l.contains(needle)).expect(needle) + 1
+}
+
+#[test]
+fn duplicate_seeds_are_rejected() {
+    let d = scratch("dupseeds", |t| t.replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 11, 11]"));
+    let e = load_err(&d);
+    assert!(e.message.contains("seed 11 appears more than once"), "{e}");
+    assert_eq!(e.key, "protocol.seeds[1]", "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "seeds = [11, 11, 11]")), "{e}");
+}
+
+#[test]
+fn non_finite_numbers_are_rejected_anywhere() {
+    let d = scratch("nanpct", |t| t.replace("baseline_regression_pct = 10.0", "baseline_regression_pct = nan"));
+    let e = load_err(&d);
+    assert_eq!(e.key, "escalation.baseline_regression_pct", "{e}");
+    assert!(e.message.contains("`nan` is not a finite number"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "baseline_regression_pct = nan")), "{e}");
+    let d = scratch("infcap", |t| t.replace("core-min = 650,", "core-min = inf,"));
+    let e = load_err(&d);
+    assert!(e.key.starts_with("metric[") && e.key.ends_with("hard.core-min"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "core-min = inf,")), "{e}");
+    let d = scratch("nanpp", |t| t.replace("regression_pp = 3.0", "regression_pp = -nan"));
+    assert_eq!(load_err(&d).key, "comparison.regression_pp");
+}
+
+#[test]
+fn a_short_ledger_window_is_rejected() {
+    let d = scratch("window", |t| t.replace("ledger_window = 8", "ledger_window = 3"));
+    let e = load_err(&d);
+    assert_eq!(e.key, "escalation.ledger_window", "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "ledger_window = 3")), "{e}");
+}
+
+#[test]
+fn an_environment_error_points_at_its_own_line() {
+    let d = scratch("throttle", |t| t.replace("cpu_throttle = 4.0", "cpu_throttle = 0.5"));
+    let e = load_err(&d);
+    assert_eq!(e.key, "environment.mobile.cpu_throttle", "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "cpu_throttle = 0.5")), "{e}");
+}
+
 
 // ------------------------------------------------------------ golden reports
 
