@@ -3,9 +3,8 @@
 //!
 //! Safety: every write is a temp file + fsync + rename (a crash leaves the
 //! old or the new ledger, never a torn one), and the read-modify-write is
-//! done under an exclusive lock file (`ledger.json.lock`, created with
-//! `create_new`), so two gates at once each append their run and neither is
-//! lost. A corrupt or future-version ledger stops the run (exit 2); it is
+//! done under an OS file lock on `ledger.json.lock` (see [`Lock`]), so two
+//! gates at once each append their run and neither is lost. A corrupt or future-version ledger stops the run (exit 2); it is
 //! never silently reset.
 
 use crate::gate::Status;
@@ -168,59 +167,46 @@ impl Ledger {
     }
 }
 
-/// An exclusive lock on the ledger, released on drop.
+/// An exclusive lock on the ledger: an OS file lock (`flock`, through std)
+/// on `ledger.json.lock`, which stays in place. The kernel releases the lock
+/// when the holder's file is closed, so a gate killed with `kill -9` leaves
+/// nothing to clean up, and no process ever decides from pids or ages that
+/// a lock is stale.
 pub struct Lock {
-    path: PathBuf,
+    _file: std::fs::File,
 }
 
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Take the ledger lock, waiting up to `wait`. A lock left by a process
-/// that no longer exists is taken over.
+/// Take the ledger lock, waiting up to `wait`.
 pub fn lock(ledger: &Path, wait: Duration) -> Result<Lock> {
     let path = PathBuf::from(format!("{}.lock", ledger.display()));
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d)?;
     }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening the ledger lock {}", path.display()))?;
     let start = Instant::now();
     loop {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                use std::io::Write;
-                let _ = write!(f, "{}", std::process::id());
-                return Ok(Lock { path });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
-                let stale = match holder {
-                    Some(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
-                    // Being written right now, or empty from a crash: stale
-                    // only once old.
-                    None => std::fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .map(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(30))
-                        .unwrap_or(false),
-                };
-                if stale {
-                    let _ = std::fs::remove_file(&path);
-                    continue;
-                }
+        match file.try_lock() {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
                 if start.elapsed() > wait {
                     bail!(
-                        "ledger {} is locked by process {:?} for more than {:?}; if no gate is running, remove {}",
+                        "ledger {} is locked by another gate for more than {:?} (the lock is held on {}; it is released when that gate exits)",
                         ledger.display(),
-                        holder,
                         wait,
                         path.display()
                     );
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {} (the file system must support file locks)", path.display()))
+            }
         }
     }
 }
@@ -307,6 +293,23 @@ mod tests {
         assert_eq!(l.schema_version, LEDGER_SCHEMA);
         assert_eq!(l.history_in_band("M|p|desktop"), vec![true]);
         assert_eq!(l.history_in_band("N|p|size"), vec![false]);
+    }
+
+    #[test]
+    fn the_lock_excludes_a_second_holder_and_ignores_leftover_lock_files() {
+        let dir = std::env::temp_dir().join(format!("xtask-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ledger = dir.join("ledger.json");
+        // A lock file left behind, naming a process that is alive (pid 1):
+        // a pid heuristic waits for it forever; a file lock is free.
+        std::fs::write(dir.join("ledger.json.lock"), "1").unwrap();
+        let held = lock(&ledger, Duration::from_millis(200)).expect("a leftover lock file does not hold the lock");
+        let e = lock(&ledger, Duration::from_millis(200)).err().expect("a second holder must wait").to_string();
+        assert!(e.contains("locked by another gate"), "{e}");
+        drop(held);
+        assert!(dir.join("ledger.json.lock").exists(), "the lock file stays in place");
+        lock(&ledger, Duration::from_millis(200)).expect("free again once the holder is gone");
     }
 
     #[test]
