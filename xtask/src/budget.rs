@@ -254,12 +254,14 @@ pub fn gate_and_report(r: &GateRun, reports: &Path, arts: &[ProfileArtifacts]) -
     let gating = !r.quick;
     let (records, ledger) = if gating {
         let run_id = format!("{}-{}{}", r.started, std::process::id(), r.run_tag);
+        let config_id = ledger::identity(&r.cfg.budgets_file, &r.cfg.package);
         let (ledger, records) = ledger::update(&ledger_path, r.cfg.escalation.ledger_window, |l| {
             let records = assemble(r, l);
             let run = Run {
                 id: run_id.clone(),
                 started_unix_s: r.started,
                 commit: r.commit.to_string(),
+                config: config_id.clone(),
                 status: gate::overall(records.iter().map(|x| x.status)),
                 fingerprint: r.fingerprint.clone(),
                 entries: records
@@ -267,7 +269,13 @@ pub fn gate_and_report(r: &GateRun, reports: &Path, arts: &[ProfileArtifacts]) -
                     .map(|x| {
                         (
                             ledger::key(&x.metric_id, &x.profile, &x.environment),
-                            Entry { value: x.value, status: x.status, in_warn_band: x.verdict.in_warn_band },
+                            Entry {
+                                value: x.value,
+                                lo: x.value_ci.map(|c| c.lo),
+                                hi: x.value_ci.map(|c| c.hi),
+                                status: x.status,
+                                in_warn_band: x.verdict.in_warn_band,
+                            },
                         )
                     })
                     .collect(),
@@ -481,6 +489,7 @@ fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics: &[
 /// apart from reading its arguments.
 pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
     let cfg = r.cfg;
+    let config_id = ledger::identity(&cfg.budgets_file, &cfg.package);
     let mut out = Vec::new();
     for m in r.metrics {
         for p in r.profiles {
@@ -503,13 +512,13 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 })
             });
             let size_base = (r.size_base_of)(&key, p, m);
-            let history = ledger.history_in_band(&key);
+            let history = ledger.history(&key, &config_id);
             let mut verdict = gate::verdict(&gate::Observation {
                 value,
                 value_ci: measured.and_then(|x| x.value_ci.as_ref()),
                 kind: m.kind,
                 caps,
-                history_in_band: &history,
+                history: &history,
                 size_base,
                 comparison: measured.and_then(|x| x.comparison.as_ref()),
                 clock: clock.as_ref(),

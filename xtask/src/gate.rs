@@ -14,7 +14,12 @@
 //!   run in the band (N = `consecutive_warns_to_fail`, same metric, profile
 //!   and environment). An interval that straddles the line is a `warn` in
 //!   words that does not count toward the streak: escalation never runs on
-//!   noise. A run outside the band resets the streak;
+//!   noise. The streak is recomputed from the ledger's stored values against
+//!   today's warn line (`prior_streak`): a past run above the line counts,
+//!   whether it warned or failed (above the hard cap, or regressed), so a
+//!   fail never launders a streak; a run below the line resets it; a run
+//!   with no value, or whose interval straddled the line, neither counts
+//!   nor resets;
 //! - hard metric above its advisory warn band: `warn`, never escalates;
 //! - sizes worse than the base by more than `baseline_regression_pct`:
 //!   `fail` (sizes are deterministic and compare exactly);
@@ -63,9 +68,8 @@ pub struct Observation<'a> {
     pub value_ci: Option<&'a Interval>,
     pub kind: GateKind,
     pub caps: &'a Caps,
-    /// For each earlier run in the ledger for this key, oldest first: was
-    /// the value in the warn band?
-    pub history_in_band: &'a [bool],
+    /// The earlier runs of this key in the ledger, oldest first.
+    pub history: &'a [Past],
     /// Sizes: the base's value (exact comparison).
     pub size_base: Option<f64>,
     /// Timings: the live comparison with the base.
@@ -74,6 +78,34 @@ pub struct Observation<'a> {
     pub clock: Option<&'a ClockCheck>,
     pub consecutive_warns_to_fail: u32,
     pub baseline_regression_pct: f64,
+}
+
+/// One earlier run of a key, as the ledger stored it: its value and
+/// interval, so band membership is judged against today's caps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Past {
+    pub value: Option<f64>,
+    pub ci: Option<Interval>,
+}
+
+/// How many runs just before this one were above `warn` (see the module's
+/// rules: missing or straddling runs are skipped, a run below resets).
+pub fn prior_streak(history: &[Past], warn: f64) -> u32 {
+    let mut n = 0;
+    for p in history.iter().rev() {
+        let Some(v) = p.value else { continue };
+        let band = match p.ci {
+            Some(ci) => stats::band(&ci, warn),
+            None if v > warn => Band::Above,
+            None => Band::Below,
+        };
+        match band {
+            Band::Above => n += 1,
+            Band::Straddles => continue,
+            Band::Below => break,
+        }
+    }
+    n
 }
 
 /// The verdict for one key, with its reasons in words.
@@ -202,7 +234,7 @@ pub fn verdict(o: &Observation) -> Verdict {
                     }
                     Band::Above => {
                         v.in_warn_band = true;
-                        let prior = o.history_in_band.iter().rev().take_while(|b| **b).count() as u32;
+                        let prior = prior_streak(o.history, w);
                         v.warn_streak = prior + 1;
                         let limit = o.consecutive_warns_to_fail.max(1);
                         let band_text = format!("{}{ci_text} is in the warn band ({} < value <= {})", fmt(value), fmt(w), fmt(o.caps.hard));
@@ -273,13 +305,18 @@ mod tests {
         Caps { hard, warn }
     }
 
-    fn obs<'a>(value: Option<f64>, kind: GateKind, c: &'a Caps, hist: &'a [bool]) -> Observation<'a> {
+    /// A history where `true` was a run at 9 and `false` one at 5.
+    fn past(hist: &[bool]) -> Vec<Past> {
+        hist.iter().map(|&b| Past { value: Some(if b { 9.0 } else { 5.0 }), ci: None }).collect()
+    }
+
+    fn obs<'a>(value: Option<f64>, kind: GateKind, c: &'a Caps, hist: &'a [Past]) -> Observation<'a> {
         Observation {
             value,
             value_ci: None,
             kind,
             caps: c,
-            history_in_band: hist,
+            history: hist,
             size_base: None,
             comparison: None,
             clock: None,
@@ -316,7 +353,8 @@ mod tests {
         ];
         for (i, (v, kind, hard, warn, hist, want, streak)) in rows.iter().enumerate() {
             let c = caps(*hard, *warn);
-            let got = verdict(&obs(Some(*v), *kind, &c, hist));
+            let h = past(hist);
+            let got = verdict(&obs(Some(*v), *kind, &c, &h));
             assert_eq!(got.status, *want, "row {i}: {got:?}");
             assert_eq!(got.warn_streak, *streak, "row {i}: {got:?}");
             if *want != Pass {
@@ -432,7 +470,8 @@ mod tests {
         let above = Interval { point: 9.0, lo: 8.6, hi: 9.4 };
         let straddle = Interval { point: 8.2, lo: 7.7, hi: 8.6 };
         let below = Interval { point: 7.9, lo: 7.5, hi: 8.0 };
-        let mut o = obs(Some(9.0), GateKind::WarnThenBlock, &c, &[true]);
+        let h = past(&[true]);
+        let mut o = obs(Some(9.0), GateKind::WarnThenBlock, &c, &h);
         o.value_ci = Some(&above);
         let v = verdict(&o);
         assert_eq!((v.status, v.in_warn_band, v.warn_streak), (Status::Fail, true, 2), "{v:?}");
@@ -444,6 +483,41 @@ mod tests {
         o.value = Some(7.9);
         o.value_ci = Some(&below);
         assert_eq!(verdict(&o).status, Status::Pass);
+    }
+
+    /// Issue 13: a fail between two warns does not launder the streak, and
+    /// a straddling or unmeasured run neither counts nor resets it.
+    #[test]
+    fn a_fail_between_warns_keeps_the_streak() {
+        let c = caps(12.0, Some(8.0));
+        let p = |v: Option<f64>| Past { value: v, ci: None };
+        // warn (9) -> fail above the hard cap (13) -> now 9: third in a row.
+        let h = [p(Some(9.0)), p(Some(13.0))];
+        let v = verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h));
+        assert_eq!((v.status, v.warn_streak), (Status::Fail, 3), "{v:?}");
+        // warn -> missing data -> warn: the gap does not reset it.
+        let h = [p(Some(9.0)), p(None)];
+        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).warn_streak, 2);
+        // warn -> straddling -> warn: the straddle neither counts nor resets.
+        let st = Past { value: Some(8.2), ci: Some(Interval { point: 8.2, lo: 7.7, hi: 8.6 }) };
+        let h = [p(Some(9.0)), st];
+        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).warn_streak, 2);
+        // warn -> pass -> warn: reset.
+        let h = [p(Some(9.0)), p(Some(5.0))];
+        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).status, Status::Warn);
+    }
+
+    /// Issue 13: band membership of past runs is judged against today's
+    /// caps, from the stored values (raising the warn line ends a streak).
+    #[test]
+    fn past_runs_are_judged_against_todays_warn_line() {
+        let h = [Past { value: Some(9.0), ci: None }];
+        let old = caps(12.0, Some(8.0));
+        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &old, &h)).status, Status::Fail);
+        let raised = caps(12.0, Some(8.5));
+        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &raised, &h)).status, Status::Fail);
+        let higher = caps(12.0, Some(9.5));
+        assert_eq!(verdict(&obs(Some(10.0), GateKind::WarnThenBlock, &higher, &h)).warn_streak, 1, "9 is below today's line");
     }
 
     #[test]

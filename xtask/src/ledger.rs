@@ -7,7 +7,8 @@
 //! gates at once each append their run and neither is lost. A corrupt or future-version ledger stops the run (exit 2); it is
 //! never silently reset.
 
-use crate::gate::Status;
+use crate::gate::{Past, Status};
+use crate::stats::Interval;
 use crate::summary::Fingerprint;
 use crate::util::write_atomic;
 use anyhow::{anyhow, bail, Context, Result};
@@ -16,13 +17,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub const LEDGER_SCHEMA: u32 = 2;
+pub const LEDGER_SCHEMA: u32 = 3;
 
 /// One metric key's entry in one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub value: Option<f64>,
+    /// The value's 95 % interval, when it had one: escalation judges past
+    /// runs from the value and interval against today's caps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lo: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hi: Option<f64>,
     pub status: Status,
+    /// As decided by that run's caps (for reading the history; escalation
+    /// recomputes it).
     pub in_warn_band: bool,
 }
 
@@ -33,6 +42,11 @@ pub struct Run {
     pub id: String,
     pub started_unix_s: u64,
     pub commit: String,
+    /// Which configuration the run gated (`identity`): runs of another
+    /// budgets file never feed this one's escalation. Empty for runs
+    /// written before schema 3, which count for any configuration.
+    #[serde(default)]
+    pub config: String,
     pub status: Status,
     pub fingerprint: Fingerprint,
     /// Key `metric|profile|environment` -> entry.
@@ -99,20 +113,24 @@ impl Ledger {
                             id: r.id,
                             started_unix_s: r.started_unix_s,
                             commit: r.commit,
+                            config: String::new(),
                             status: r.status,
                             fingerprint: Fingerprint::default(),
                             entries: r
                                 .entries
                                 .into_iter()
                                 .map(|(k, e)| {
-                                    (k, Entry { value: e.value, status: e.status, in_warn_band: e.status == Status::Warn })
+                                    (k, Entry { value: e.value, lo: None, hi: None, status: e.status, in_warn_band: e.status == Status::Warn })
                                 })
                                 .collect(),
                         })
                         .collect(),
                 })
             }
-            2 => serde_json::from_value(v)
+            // Schema 2 lacks intervals and the configuration identity: both
+            // default (no interval; counts for any configuration).
+            2 | 3 => serde_json::from_value::<Ledger>(v)
+                .map(|l| Ledger { schema_version: LEDGER_SCHEMA, ..l })
                 .map_err(|e| anyhow!("ledger {} is corrupt ({e}); {recover}", path.display())),
             n => bail!(
                 "ledger {} has schema {n}, newer than this gate understands ({LEDGER_SCHEMA}); run a newer gate, or {recover}",
@@ -129,9 +147,22 @@ impl Ledger {
         }
     }
 
-    /// For a key, whether each earlier run was in the warn band, oldest first.
-    pub fn history_in_band(&self, key: &str) -> Vec<bool> {
-        self.runs.iter().filter_map(|r| r.entries.get(key)).map(|e| e.in_warn_band).collect()
+    /// For a key, the earlier runs of configuration `config`, oldest
+    /// first, as values and intervals (the gate judges them against
+    /// today's caps).
+    pub fn history(&self, key: &str, config: &str) -> Vec<Past> {
+        self.runs
+            .iter()
+            .filter(|r| r.config.is_empty() || r.config == config)
+            .filter_map(|r| r.entries.get(key))
+            .map(|e| Past {
+                value: e.value,
+                ci: match (e.value, e.lo, e.hi) {
+                    (Some(point), Some(lo), Some(hi)) => Some(Interval { point, lo, hi }),
+                    _ => None,
+                },
+            })
+            .collect()
     }
 
     /// Add a run and keep, per key, the last `window` runs: a run is kept
@@ -211,6 +242,28 @@ pub fn lock(ledger: &Path, wait: Duration) -> Result<Lock> {
     }
 }
 
+/// The identity of a configuration: the subject's package and the budgets
+/// file's path inside its repository (absolute when it is in none), so the
+/// same file in another checkout (a CI runner) is the same configuration
+/// and a second budgets file beside it is another.
+pub fn identity(budgets_file: &Path, package: &str) -> String {
+    let abs = std::path::absolute(budgets_file).unwrap_or_else(|_| budgets_file.to_path_buf());
+    let dir = abs.parent().unwrap_or(Path::new("."));
+    let top = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let canon = abs.canonicalize().unwrap_or(abs);
+    let rel = top
+        .and_then(|t| t.canonicalize().ok())
+        .and_then(|t| canon.strip_prefix(&t).ok().map(Path::to_path_buf))
+        .unwrap_or(canon);
+    format!("{package}@{}", rel.display())
+}
+
 /// Read-modify-write the ledger under its lock: load, let `f` compute the
 /// run from the history it sees, append, write atomically.
 pub fn update<T>(path: &Path, window: usize, f: impl FnOnce(&Ledger) -> Result<(Run, T)>) -> Result<(Ledger, T)> {
@@ -234,12 +287,13 @@ pub fn stress_cli(args: &[String]) -> Result<u8> {
         update(Path::new(path), window, |_| {
             let mut entries = BTreeMap::new();
             for k in 0..400 {
-                entries.insert(format!("{tag}|M-{k:03}|p|env"), Entry { value: Some(i as f64), status: Status::Pass, in_warn_band: false });
+                entries.insert(format!("{tag}|M-{k:03}|p|env"), Entry { value: Some(i as f64), lo: None, hi: None, status: Status::Pass, in_warn_band: false });
             }
             let run = Run {
                 id: format!("{tag}-{i}"),
                 started_unix_s: 0,
                 commit: tag.clone(),
+                config: String::new(),
                 status: Status::Pass,
                 fingerprint: Fingerprint::default(),
                 entries,
@@ -259,11 +313,12 @@ mod tests {
             id: id.into(),
             started_unix_s: 0,
             commit: "c".into(),
+            config: "rt@budgets.toml".into(),
             status: Status::Pass,
             fingerprint: Fingerprint::default(),
             entries: keys
                 .iter()
-                .map(|(k, band)| (k.to_string(), Entry { value: Some(1.0), status: Status::Pass, in_warn_band: *band }))
+                .map(|(k, band)| (k.to_string(), Entry { value: Some(if *band { 9.0 } else { 1.0 }), lo: None, hi: None, status: Status::Pass, in_warn_band: *band }))
                 .collect(),
         }
     }
@@ -282,7 +337,7 @@ mod tests {
             l.append(run(&i.to_string(), &[("a", false)]), 8);
         }
         assert!(l.runs.iter().any(|r| r.id == "b0"), "b's only run is kept");
-        assert_eq!(l.history_in_band("b"), vec![true]);
+        assert_eq!(l.history("b", "rt@budgets.toml").iter().map(|p| p.value).collect::<Vec<_>>(), vec![Some(9.0)]);
     }
 
     #[test]
@@ -291,8 +346,23 @@ mod tests {
             "entries":{"M|p|desktop":{"value":9.0,"status":"warn"},"N|p|size":{"value":1.0,"status":"pass"}}}]}"#;
         let l = Ledger::parse(v1, Path::new("ledger.json")).unwrap();
         assert_eq!(l.schema_version, LEDGER_SCHEMA);
-        assert_eq!(l.history_in_band("M|p|desktop"), vec![true]);
-        assert_eq!(l.history_in_band("N|p|size"), vec![false]);
+        assert_eq!(l.history("M|p|desktop", "any@budgets.toml")[0].value, Some(9.0));
+        assert_eq!(l.history("N|p|size", "any@budgets.toml")[0].value, Some(1.0));
+        assert_eq!(l.runs[0].config, "", "a run from before schema 3 counts for any configuration");
+    }
+
+    #[test]
+    fn history_keeps_configurations_apart() {
+        let mut l = Ledger::empty();
+        let mut a = run("a", &[("k", true)]);
+        a.config = "rt@budgets.toml".into();
+        let mut b = run("b", &[("k", true)]);
+        b.config = "rt@other/budgets.toml".into();
+        l.append(a, 8);
+        l.append(b, 8);
+        assert_eq!(l.history("k", "rt@budgets.toml").len(), 1);
+        assert_eq!(l.history("k", "rt@other/budgets.toml").len(), 1);
+        assert_eq!(l.history("k", "rt@third.toml").len(), 0);
     }
 
     #[test]

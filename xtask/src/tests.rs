@@ -206,7 +206,7 @@ fn fixed_summary() -> Summary {
             value_ci: value_ci.as_ref(),
             kind,
             caps: &caps,
-            history_in_band: hist,
+            history: &hist.iter().map(|&b| gate::Past { value: Some(if b { warn.unwrap_or(hard) + 1.0 } else { 0.0 }), ci: None }).collect::<Vec<_>>(),
             size_base: base.filter(|_| env == "size"),
             comparison: comparison.as_ref(),
             clock: clock.as_ref(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 fn runs(path: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).expect("ledger exists");
     let v: serde_json::Value = serde_json::from_str(&text).expect("ledger is valid JSON (never torn)");
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     v["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
 }
 
