@@ -35,6 +35,8 @@ pub struct Options {
     pub envs: Vec<String>,
     pub quick: bool,
     pub bless: bool,
+    /// `--bless --force`: bless even a failing run.
+    pub force: bool,
     pub browser_ws: Option<String>,
     /// `--against REF`: build the base at this git ref and measure it live.
     pub against: Option<String>,
@@ -49,11 +51,12 @@ impl Options {
         let mut o = Options {
             browser,
             budgets: root.join("budgets.toml"),
-            reports: root.join("reports"),
+            reports: PathBuf::new(),
             profiles: vec![],
             envs: vec![],
             quick: false,
             bless: false,
+            force: false,
             browser_ws: None,
             against: None,
             fixed_samples: None,
@@ -71,8 +74,17 @@ impl Options {
                 "--fixed-samples" => o.fixed_samples = Some(val(a)?),
                 "--quick" => o.quick = true,
                 "--bless" => o.bless = true,
+                "--force" => o.force = true,
                 other => bail!("unknown option `{other}` (see `cargo xtask help`)"),
             }
+        }
+        if o.force && !o.bless {
+            bail!("--force only goes with --bless (to bless a failing run)");
+        }
+        // Reports, ledger and baseline live next to the budgets file they
+        // belong to, so gating a second project never touches the first's.
+        if o.reports.as_os_str().is_empty() {
+            o.reports = o.budgets.parent().map(|d| d.join("reports")).unwrap_or_else(|| root.join("reports"));
         }
         if o.quick && o.bless {
             bail!("--quick runs never bless a baseline: drop --quick to bless");
@@ -207,13 +219,35 @@ fn run_inner(opts: &Options, started: u64) -> Result<u8> {
         environments: if opts.browser { envs.clone() } else { vec!["size".into()] },
         run_tag: "",
     };
-    let (summary, ledger) = gate_and_report(&run, &opts.reports, &arts)?;
+    let (summary, _ledger) = gate_and_report(&run, &opts.reports, &arts)?;
     let status = summary.status.unwrap_or(Status::Fail);
 
-    if opts.bless {
-        bless(&summary, &arts, &opts.reports)?;
+    if opts.quick {
+        let failing = summary.records.iter().filter(|r| r.status == Status::Fail).count();
+        eprintln!(
+            "budget: --quick: not gating ({} samples per seed): no escalation, no ledger entry, exit 0 whatever the figures{}",
+            cfg.protocol.quick_iterations,
+            if failing > 0 { format!(" ({failing} figure(s) above would fail a gating run)") } else { String::new() }
+        );
+        return Ok(0);
     }
-    Ok(if status == Status::Fail { 1 } else { let _ = ledger; 0 })
+    if opts.bless {
+        if status == Status::Fail && !opts.force {
+            let failing: Vec<String> = summary
+                .records
+                .iter()
+                .filter(|r| r.status == Status::Fail)
+                .map(|r| format!("{} {} {}", r.metric_id, r.profile, r.environment))
+                .collect();
+            eprintln!(
+                "budget: not blessing: this run fails ({}). A baseline is a state the gate accepts; fix the failures, or bless it anyway with --bless --force",
+                failing.join("; ")
+            );
+        } else {
+            bless(&summary, &arts, &opts.reports)?;
+        }
+    }
+    Ok(if status == Status::Fail { 1 } else { 0 })
 }
 
 /// `--fixed-samples MARKER:FACTOR` (tests only).
@@ -284,8 +318,10 @@ pub fn gate_and_report(r: &GateRun, reports: &Path, arts: &[ProfileArtifacts]) -
         })?;
         (records, ledger)
     } else {
+        // Not gating: the history is shown in the trend, but it does not
+        // escalate a quick run's figures.
         let l = Ledger::load(&ledger_path)?;
-        (assemble(r, &l), l)
+        (assemble(r, &Ledger::empty()), l)
     };
     let status = gate::overall(records.iter().map(|x| x.status));
     let summary = Summary {

@@ -18,9 +18,9 @@ use xtask::{attribute, budget, calibrate, ledger};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless]
+  cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless [--force]]
                      [--against REF] [--budgets FILE] [--reports DIR] [--browser-ws URL]
-  cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless]
+  cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless [--force]]
   cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
   cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
   cargo xtask calibrate [--runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...

@@ -160,3 +160,70 @@ fn hung_scenario_is_bounded_retried_and_exits_2() {
     let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("r/summary.json")).unwrap()).unwrap();
     assert_eq!(s["outcome"], "error");
 }
+
+/// Issue 13: `--bless` does not bless a failing run unless `--force` says
+/// so; the run still exits 1 for its failure.
+#[test]
+fn bless_refuses_a_failing_run_unless_forced() {
+    let d = scratch("blessfail", |t| {
+        common::only_metrics(&t, &["M-PERF-01A"]).replace("hard = { core-min = 650,", "hard = { core-min = 1,")
+    });
+    let b = d.join("budgets.toml");
+    let reports = d.join("reports");
+    let args = |extra: &[&str]| {
+        let mut v = vec!["size", "--profile", "core-min", "--budgets", b.to_str().unwrap(), "--reports", reports.to_str().unwrap(), "--bless"];
+        v.extend_from_slice(extra);
+        xtask(&v)
+    };
+    let out = args(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("not blessing") && err.contains("M-PERF-01A core-min") && err.contains("--force"), "{err}");
+    assert!(!reports.join("baseline.json").exists(), "a failing run is not blessed");
+    let out = args(&["--force"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(reports.join("baseline.json").is_file(), "--force blesses it");
+}
+
+/// Issue 13: `--quick` never escalates, never writes the ledger and never
+/// exits 1, and says so (fixed samples stand in for the browser).
+#[test]
+fn quick_never_gates() {
+    let d = scratch("quickgate", |t| {
+        common::only_metrics(&t, &["M-PERF-04C"]).replace("warn = { core-min = 40,", "warn = { core-min = 0.0001,")
+    });
+    let b = d.join("budgets.toml");
+    let reports = d.join("reports");
+    let run = |quick: bool| {
+        let mut a = vec!["budget", "--fixed-samples", "-", "--profile", "core-min", "--env", "desktop", "--budgets", b.to_str().unwrap(), "--reports", reports.to_str().unwrap()];
+        if quick {
+            a.push("--quick");
+        }
+        let out = xtask(&a);
+        let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), s)
+    };
+    let ledger_runs = || -> usize {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("ledger.json")).unwrap()).unwrap();
+        v["runs"].as_array().unwrap().len()
+    };
+    // A gating run in the warn band: warn, streak 1, one ledger run.
+    let (code, err, _) = run(false);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(ledger_runs(), 1);
+    // A quick run in the band again: a gating run would fail (second in a
+    // row); quick does not escalate, writes nothing, exits 0, and says so.
+    let (code, err, s) = run(true);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("--quick: not gating"), "{err}");
+    assert_eq!(s["gating"], false);
+    assert_eq!(s["records"][0]["verdict"]["warn_streak"], 1, "no escalation: {}", s["records"][0]);
+    assert_eq!(ledger_runs(), 1, "a quick run writes no ledger entry");
+    // Above the hard cap: a fail in the report, still exit 0.
+    let t = std::fs::read_to_string(&b).unwrap().replace("hard = { core-min = 65,", "hard = { core-min = 0.0002,");
+    std::fs::write(&b, t).unwrap();
+    let (code, err, s) = run(true);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("would fail a gating run"), "{err}");
+    assert_eq!(s["records"][0]["status"], "fail");
+}
