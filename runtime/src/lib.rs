@@ -38,23 +38,26 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-/// A task handle: slot index in the low 24 bits, the slot's generation in
-/// the high 8. Slots of a released region are reused (see
-/// [`Runtime::release`]); a handle to a released task no longer resolves
-/// (its generation is stale) until the slot has been reused 256 times.
+/// A task handle: slot index in the low 32 bits, the slot's generation in
+/// the high 32. Slots of a released region are reused (see
+/// [`Runtime::release`]), each time under a new generation, so a handle to
+/// a released task never resolves again: a slot whose generation would
+/// wrap is retired instead of reused. A handle is a capability; an 8-bit
+/// generation once let a stale handle resolve to a stranger's task after
+/// 128 reuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(pub u32);
+pub struct TaskId(pub u64);
 
 impl TaskId {
-    fn new(index: u32, gen: u8) -> TaskId {
-        TaskId(index | (gen as u32) << 24)
+    fn new(index: u32, gen: u32) -> TaskId {
+        TaskId(index as u64 | (gen as u64) << 32)
     }
     /// The slot index.
     pub fn index(self) -> u32 {
-        self.0 & 0x00ff_ffff
+        self.0 as u32
     }
-    fn gen(self) -> u8 {
-        (self.0 >> 24) as u8
+    fn gen(self) -> u32 {
+        (self.0 >> 32) as u32
     }
 }
 
@@ -88,7 +91,7 @@ pub enum Phase {
 type TaskFuture = Pin<Box<dyn Future<Output = Result<u64, Cancelled>>>>;
 
 struct Task {
-    gen: u8,
+    gen: u32,
     future: Option<TaskFuture>,
     region: RegionId,
     phase: Phase,
@@ -319,7 +322,7 @@ impl Runtime {
             let (id, gen) = match c.free_tasks.pop() {
                 Some(id) => {
                     let t = &mut c.tasks[id as usize];
-                    t.gen = t.gen.wrapping_add(1);
+                    t.gen += 1; // release left room for it
                     t.region = region;
                     t.phase = Phase::Running;
                     t.phases.clear();
@@ -335,7 +338,7 @@ impl Runtime {
                 }
                 None => {
                     let id = c.tasks.len() as u32;
-                    assert!(id < 1 << 24, "more than 16M live task slots");
+                    assert!(id < 1 << 24, "more than 16M task slots (trace events carry 24-bit ids)");
                     c.tasks.push(Task {
                         gen: 0,
                         future: None,
@@ -506,14 +509,23 @@ impl Runtime {
             return false;
         }
         let children = std::mem::take(&mut r.children);
+        let mut free = Vec::with_capacity(children.len());
         for &i in &children {
             // The outcome stays (the slot reads as finished to diagnostics);
-            // the new generation makes old handles stop resolving.
+            // the new generation makes old handles stop resolving. Reuse
+            // takes one more generation (`spawn`); a slot with no room left
+            // for both is retired, never reused.
+            // A live task's generation is at most MAX - 1, so the bump
+            // always happens; the slot is reused only while spawn's bump
+            // keeps it at most MAX - 1 in turn.
             let t = &mut c.tasks[i as usize];
-            t.gen = t.gen.wrapping_add(1);
             t.joiners = Vec::new();
+            t.gen += 1;
+            if t.gen < u32::MAX - 1 {
+                free.push(i);
+            }
         }
-        c.free_tasks.extend(children.iter().rev());
+        c.free_tasks.extend(free.iter().rev());
         true
     }
 

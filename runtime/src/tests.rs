@@ -329,3 +329,65 @@ fn released_regions_recycle_task_slots_and_stale_handles_stop_resolving() {
     assert_eq!(rt.outcome(t2), Some(Outcome::Ok(8)));
     assert!(rt.orphans().is_empty());
 }
+
+/// Spawn one task in a fresh region, run it, close and release the region:
+/// one reuse cycle of a slot.
+fn cycle(rt: &Runtime, v: u64) -> TaskId {
+    let region = rt.region(rt.root());
+    let t = rt.spawn(region, move |_| async move { Ok(v) }).unwrap();
+    rt.run_until_idle();
+    assert!(rt.close(region) && rt.release(region));
+    t
+}
+
+#[test]
+fn a_stale_handle_never_resolves_however_often_its_slot_is_reused() {
+    let rt = Runtime::new(3);
+    let first = cycle(&rt, 1);
+    assert_eq!(rt.outcome(first), None);
+    // Tens of thousands of reuses of the same slot (an 8-bit generation
+    // wrapped after 128): the first handle never resolves again, and no
+    // earlier handle resolves to a later task.
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..50_000u64 {
+        let region = rt.region(rt.root());
+        let t = rt.spawn(region, move |_| async move { Ok(i) }).unwrap();
+        assert_eq!(t.index(), first.index(), "the slot is reused");
+        assert!(seen.insert(t), "a handle value is never issued twice");
+        assert_eq!(rt.outcome(first), None, "cycle {i}: the stale handle resolved");
+        rt.run_until_idle();
+        assert!(rt.close(region) && rt.release(region));
+    }
+    assert_eq!(rt.core.borrow().tasks.len(), 1, "one slot served every cycle");
+}
+
+#[test]
+fn a_slot_whose_generation_would_wrap_is_retired() {
+    let rt = Runtime::new(4);
+    let t = cycle(&rt, 1);
+    // Fast-forward the released slot to the edge of its generations.
+    rt.core.borrow_mut().tasks[t.index() as usize].gen = u32::MAX - 4;
+    let a = cycle(&rt, 2); // reused at MAX-3, released at MAX-2: reusable
+    let b = cycle(&rt, 3); // reused at MAX-1, released at MAX: retired
+    assert_eq!((a.index(), b.index()), (t.index(), t.index()));
+    let c = cycle(&rt, 4);
+    assert_ne!(c.index(), t.index(), "a slot at the end of its generations is not reused");
+    for h in [t, a, b] {
+        assert_eq!(rt.outcome(h), None, "{h:?} is stale");
+    }
+    assert_eq!(rt.core.borrow().tasks[t.index() as usize].gen, u32::MAX);
+}
+
+#[test]
+fn forged_handles_resolve_to_nothing() {
+    let rt = Runtime::new(5);
+    let region = rt.region(rt.root());
+    let t = rt.spawn(region, |_| async { Ok(9) }).unwrap();
+    rt.run_until_idle();
+    for forged in [TaskId(t.0 ^ (1 << 32)), TaskId(t.0 + (7 << 32)), TaskId(u64::MAX), TaskId(t.index() as u64 + 1000)] {
+        assert_eq!(rt.outcome(forged), None, "{forged:?}");
+        rt.cancel(forged); // no effect, no panic
+        assert!(rt.phases(forged).is_empty(), "{forged:?}");
+    }
+    assert_eq!(rt.outcome(t), Some(Outcome::Ok(9)), "the real handle still resolves");
+}
