@@ -22,13 +22,21 @@
 //! - feature `dev`: task names, leak and orphan reports, invariant assertions.
 
 mod channel;
+mod futures;
+mod ids;
+mod rng;
 mod timer;
 #[cfg(feature = "trace")]
 pub mod trace;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+pub mod work;
+
 pub use channel::{ChannelId, ChannelStats, Permit};
+pub use futures::{block_on_task, Join, Sleep, YieldNow};
+pub use ids::{Cancelled, Outcome, Phase, RegionId, TaskId};
+pub use rng::Rng;
 pub use timer::{TimerId, TimerWheel};
 
 use std::cell::RefCell;
@@ -37,56 +45,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
-
-/// A task handle: slot index in the low 32 bits, the slot's generation in
-/// the high 32. Slots of a released region are reused (see
-/// [`Runtime::release`]), each time under a new generation, so a handle to
-/// a released task never resolves again: a slot whose generation would
-/// wrap is retired instead of reused. A handle is a capability; an 8-bit
-/// generation once let a stale handle resolve to a stranger's task after
-/// 128 reuses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskId(pub u64);
-
-impl TaskId {
-    fn new(index: u32, gen: u32) -> TaskId {
-        TaskId(index as u64 | (gen as u64) << 32)
-    }
-    /// The slot index.
-    pub fn index(self) -> u32 {
-        self.0 as u32
-    }
-    fn gen(self) -> u32 {
-        (self.0 >> 32) as u32
-    }
-}
-
-/// Index of a region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RegionId(pub u32);
-
-/// How a task ended, as `join` observes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Ok(u64),
-    Cancelled,
-}
-
-/// Marker error a task returns when it stops because it was cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cancelled;
-
-/// Cancellation phases, in the only order they may occur.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    Running,
-    /// `cancel` was called; the task has not reached a checkpoint yet.
-    CancelRequested,
-    /// The task observed the request at a checkpoint and runs its cleanup.
-    Draining,
-    /// The task returned; its outcome is final.
-    Finalized,
-}
 
 type TaskFuture = Pin<Box<dyn Future<Output = Result<u64, Cancelled>>>>;
 
@@ -111,26 +69,6 @@ struct Region {
     live_children: u32,
     /// Set when the region closed with every child finished.
     quiescent: bool,
-}
-
-/// SplitMix64: small, fast, and a good enough stream for scheduling order.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u32) -> u32 {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as u32
-    }
 }
 
 /// Wakers push task ids here; the scheduler drains it.
@@ -685,189 +623,6 @@ impl Cx {
     /// Receive a message, waiting for one.
     pub fn recv(&self, ch: ChannelId) -> channel::Recv {
         channel::Recv { cx: self.clone(), ch }
-    }
-}
-
-pub struct YieldNow {
-    cx: Cx,
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = Result<(), Cancelled>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.yielded {
-            return Poll::Ready(self.cx.checkpoint());
-        }
-        self.yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-pub struct Join {
-    rt: Runtime,
-    t: TaskId,
-}
-
-impl Future for Join {
-    type Output = Outcome;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        let mut c = self.rt.core.borrow_mut();
-        let Some(t) = c.live_mut(self.t) else {
-            // Released: its region was closed and released, so it finished.
-            return Poll::Ready(Outcome::Cancelled);
-        };
-        match t.outcome {
-            Some(o) => Poll::Ready(o),
-            None => {
-                t.joiners.push(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    }
-}
-
-pub struct Sleep {
-    cx: Cx,
-    deadline: u64,
-    timer: Option<TimerId>,
-}
-
-impl Future for Sleep {
-    type Output = Result<(), Cancelled>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Err(e) = self.cx.checkpoint() {
-            return Poll::Ready(Err(e));
-        }
-        let rt = self.cx.rt.clone();
-        let mut c = rt.core.borrow_mut();
-        if c.timers.now() >= self.deadline {
-            return Poll::Ready(Ok(()));
-        }
-        if self.timer.is_none() {
-            let deadline = self.deadline;
-            self.timer = Some(c.timers.arm(deadline, Some(cx.waker().clone())));
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        if let Some(t) = self.timer.take() {
-            if let Ok(mut c) = self.cx.rt.core.try_borrow_mut() {
-                c.timers.cancel(t);
-            }
-        }
-    }
-}
-
-/// Drive a future to completion on a fresh runtime (host tests, benches).
-pub fn block_on_task<F, Fut>(rt: &Runtime, f: F) -> Option<Outcome>
-where
-    F: FnOnce(Cx) -> Fut,
-    Fut: Future<Output = Result<u64, Cancelled>> + 'static,
-{
-    let t = rt.spawn(rt.root(), f)?;
-    rt.run_until_idle();
-    rt.outcome(t)
-}
-
-/// Reusable workloads, shared by the wasm entry points, host tests and the
-/// native micro-benchmark, so all three measure the same work.
-pub mod work {
-    use super::*;
-
-    /// Spawn `n` small tasks in a fresh region and join them all.
-    pub fn spawn_join(rt: &Runtime, n: u32) -> u64 {
-        let region = rt.region(rt.root());
-        let mut ids = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            ids.push(rt.spawn(region, move |_cx| async move { Ok(i as u64) }).expect("region open"));
-        }
-        rt.close(region);
-        let sum = ids.iter().map(|t| match rt.outcome(*t) {
-            Some(Outcome::Ok(v)) => v,
-            _ => 0,
-        }).sum();
-        rt.release(region);
-        sum
-    }
-
-    /// `n` times: reserve a permit, send, receive.
-    pub fn reserve_send(rt: &Runtime, ch: ChannelId, n: u32) -> u64 {
-        let mut sum = 0;
-        for i in 0..n {
-            let p = rt.try_reserve(ch).expect("capacity");
-            p.send(i as u64);
-            sum += rt.try_recv(ch).unwrap_or(0);
-        }
-        sum
-    }
-
-    /// `n` times: arm a timeout and cancel it.
-    pub fn arm_cancel(rt: &Runtime, n: u32) -> u32 {
-        let base = rt.now_us();
-        let mut ok = 0;
-        for i in 0..n {
-            let t = rt.arm(base + 1_000 + (i as u64 % 5_000) * 7);
-            ok += rt.disarm(t) as u32;
-        }
-        ok
-    }
-
-    /// A seeded mixed workload: `tasks` tasks that yield, exchange messages
-    /// through a small channel and finish; returns a checksum.
-    pub fn mixed(rt: &Runtime, seed: u64, tasks: u32) -> u64 {
-        let region = rt.region(rt.root());
-        let ch = rt.channel(4);
-        let mut rng = Rng::new(seed);
-        for i in 0..tasks {
-            let yields = 1 + rng.below(4);
-            let producer = i % 2 == 0;
-            rt.spawn(region, move |cx| async move {
-                let mut acc = 0u64;
-                for _ in 0..yields {
-                    cx.yield_now().await?;
-                    if producer {
-                        let p = cx.reserve(ch).await?;
-                        p.send(i as u64);
-                    } else if let Some(v) = cx.runtime().try_recv(ch) {
-                        acc = acc.wrapping_add(v);
-                    }
-                }
-                Ok(acc)
-            });
-        }
-        // Drain leftovers so producers never block forever.
-        let drain = rt.spawn(region, move |cx| async move {
-            let mut acc = 0u64;
-            for _ in 0..64 {
-                match cx.runtime().try_recv(ch) {
-                    Some(v) => acc = acc.wrapping_add(v),
-                    None => {
-                        if cx.runtime().live_tasks() <= 1 {
-                            break;
-                        }
-                        cx.yield_now().await?;
-                    }
-                }
-            }
-            Ok(acc)
-        });
-        while !rt.close(region) {
-            while rt.try_recv(ch).is_some() {}
-            if rt.live_tasks() == 0 {
-                break;
-            }
-        }
-        let sum = drain.and_then(|d| rt.outcome(d)).map(|o| match o {
-            Outcome::Ok(v) => v,
-            Outcome::Cancelled => 0,
-        }).unwrap_or(0);
-        rt.release(region);
-        sum
     }
 }
 
