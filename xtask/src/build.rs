@@ -11,18 +11,27 @@ pub const TARGET: &str = "wasm32-unknown-unknown";
 
 /// Install the wasm target with rustup when the pinned toolchain lacks it.
 /// `RUSTUP_AUTO_INSTALL=0` means the toolchain file alone will not do it.
+///
+/// Two gates starting at once on a fresh machine (parallel tests, two CI
+/// jobs on one runner) used to run `rustup target add` side by side, and
+/// rustup's downloads and file moves collided: both failed. One machine-wide
+/// lock file serializes the check and the install; the second gate finds the
+/// target installed when it gets the lock.
 pub fn ensure_target(root: &Path) -> Result<()> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .current_dir(root)
-        .output();
-    let installed = match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET),
-        // No rustup: trust that the toolchain has the target; cargo will say
-        // clearly if it does not.
-        _ => return Ok(()),
+    let installed = || -> Option<bool> {
+        let o = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root).output().ok()?;
+        o.status.success().then(|| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
     };
-    if installed {
+    // No rustup: trust that the toolchain has the target; cargo will say
+    // clearly if it does not.
+    match installed() {
+        None | Some(true) => return Ok(()),
+        Some(false) => {}
+    }
+    let lock_path = std::env::temp_dir().join("xtask-rustup-target-add.lock");
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    if installed() == Some(true) {
         return Ok(());
     }
     eprintln!("budget: the {TARGET} target is missing; installing it with `rustup target add {TARGET}`");
