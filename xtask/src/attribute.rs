@@ -19,7 +19,6 @@
 //! twiggy's parser is old: when it fails (or panics) on a module, attribution
 //! degrades to section- and function-level sizes from wasmparser and says so.
 
-use crate::util::{kib, write_atomic};
 use crate::wasmfile::{self, Section};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -584,135 +583,15 @@ pub fn diff(old: &Report, new: &Report, against: &str) -> Diff {
 }
 
 /// Attribution for one profile inside `size`/`budget`: analyze the shipped
-/// artifact through its twin, diff against the baseline's named artifact,
-/// write JSON, markdown and HTML under `out_dir`.
-pub fn for_profile(
-    shipped: &Path,
-    named: &Path,
-    baseline: Option<(&Path, &Path)>,
-    profile: &str,
-    out_dir: &Path,
-) -> Result<Attribution> {
+/// artifact through its twin, and diff it against the base's shipped
+/// artifact named through the base's own twin (like with like).
+pub fn for_profile(shipped: &Path, named: &Path, base: Option<(&Path, &Path)>) -> Result<Report> {
     let mut report = analyze(shipped, Some(named))?;
-    // Compare like with like: the baseline's shipped file, named through
-    // its own twin.
-    if let Some((b_shipped, b_named)) = baseline {
+    if let Some((b_shipped, b_named)) = base {
         let old = analyze(b_shipped, Some(b_named))?;
         report.diff = Some(diff(&old, &report, &b_shipped.display().to_string()));
     }
-    let files = write(&report, out_dir, profile)?;
-    Ok(Attribution { report, files })
-}
-
-fn write(report: &Report, out_dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
-    let json = out_dir.join(format!("{stem}.json"));
-    let md = out_dir.join(format!("{stem}.md"));
-    let html = out_dir.join(format!("{stem}.html"));
-    write_atomic(&json, serde_json::to_string_pretty(report)?.as_bytes())?;
-    write_atomic(&md, markdown(report, 20).as_bytes())?;
-    write_atomic(&html, crate::report::html::treemap_page(report).as_bytes())?;
-    Ok(vec![json, md, html])
-}
-
-/// Markdown: sections, top N items, crates, monomorphizations, diff.
-pub fn markdown(r: &Report, top: usize) -> String {
-    let mut s = String::new();
-    let pct = |b: u64| if r.file_bytes == 0 { 0.0 } else { b as f64 * 100.0 / r.file_bytes as f64 };
-    s.push_str(&format!("# Size attribution: `{}`\n\n", r.file));
-    s.push_str(&format!(
-        "{} bytes ({}), {} without custom sections. Mode: {}. Attributed: {} bytes (conserved).\n",
-        r.file_bytes,
-        kib(r.file_bytes),
-        kib(r.without_custom_bytes),
-        r.mode,
-        r.attributed_bytes
-    ));
-    if !r.note.is_empty() {
-        s.push_str(&format!("\nNote: {}\n", r.note));
-    }
-    s.push_str("\n## Sections\n\n| section | bytes | % |\n|---|---:|---:|\n");
-    for sec in &r.sections {
-        s.push_str(&format!("| {} | {} | {:.1} |\n", sec.name, sec.bytes, pct(sec.bytes)));
-    }
-    s.push_str(&format!("\n## Top {top} items (shallow)\n\n| shallow | retained | % | kind | item |\n|---:|---:|---:|---|---|\n"));
-    for it in r.items.iter().take(top) {
-        s.push_str(&format!(
-            "| {} | {} | {:.1} | {} | `{}` |\n",
-            it.shallow_bytes,
-            it.retained_bytes,
-            pct(it.shallow_bytes),
-            it.kind,
-            it.name.replace('|', "\\|")
-        ));
-    }
-    s.push_str("\n## Crates (function bytes)\n\n| crate | bytes | functions |\n|---|---:|---:|\n");
-    for c in &r.crates {
-        s.push_str(&format!("| {} | {} | {} |\n", c.krate, c.bytes, c.functions));
-    }
-    if !r.monomorphizations.is_empty() {
-        s.push_str("\n## Monomorphizations (generic functions with several instantiations)\n\n| generic | instantiations | bytes |\n|---|---:|---:|\n");
-        for m in r.monomorphizations.iter().take(top) {
-            s.push_str(&format!("| `{}` | {} | {} |\n", m.generic.replace('|', "\\|"), m.instantiations, m.bytes));
-        }
-    }
-    if !r.paths.is_empty() {
-        s.push_str("\n## What keeps the largest items alive\n\n");
-        for (k, p) in &r.paths {
-            s.push_str(&format!("- `{}`: {}\n", k.replace('|', "\\|"), p.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" <- ")));
-        }
-    }
-    if let Some(d) = &r.diff {
-        s.push_str(&format!(
-            "\n## Diff against `{}`: {} ({} -> {} bytes)\n\n| crate | old | new | delta | change |\n|---|---:|---:|---:|---|\n",
-            d.against,
-            signed_kib(d.new_bytes as i64 - d.old_bytes as i64),
-            d.old_bytes,
-            d.new_bytes
-        ));
-        for row in &d.crates {
-            s.push_str(&format!("| {} | {} | {} | {:+} | {} |\n", row.name, row.old_bytes, row.new_bytes, row.delta, row.change));
-        }
-        s.push_str("\n| item | old | new | delta | change |\n|---|---:|---:|---:|---|\n");
-        for row in d.items.iter().take(top) {
-            s.push_str(&format!("| `{}` | {} | {} | {:+} | {} |\n", row.name.replace('|', "\\|"), row.old_bytes, row.new_bytes, row.delta, row.change));
-        }
-    }
-    s
-}
-
-/// `cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]`
-pub fn cli(args: &[String]) -> Result<u8> {
-    let mut file = None;
-    let mut old = None;
-    let mut twin = None;
-    let mut top = 20usize;
-    let mut out = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().ok_or_else(|| anyhow!("{a} needs a value"));
-        match a.as_str() {
-            "--diff" => old = Some(PathBuf::from(val()?)),
-            "--twin" => twin = Some(PathBuf::from(val()?)),
-            "--top" => top = val()?.parse().map_err(|_| anyhow!("--top needs a number"))?,
-            "--out" => out = Some(PathBuf::from(val()?)),
-            s if s.starts_with("--") => bail!("unknown option {s}"),
-            s => file = Some(PathBuf::from(s)),
-        }
-    }
-    let file = file.ok_or_else(|| anyhow!("usage: cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]"))?;
-    let mut report = analyze(&file, twin.as_deref())?;
-    if let Some(o) = &old {
-        let old_r = analyze(o, None)?;
-        report.diff = Some(diff(&old_r, &report, &o.display().to_string()));
-    }
-    print!("{}", markdown(&report, top));
-    if let Some(dir) = out {
-        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("module");
-        for f in write(&report, &dir, stem)? {
-            eprintln!("wrote {}", f.display());
-        }
-    }
-    Ok(0)
+    Ok(report)
 }
 
 #[cfg(test)]

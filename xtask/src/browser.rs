@@ -204,8 +204,27 @@ pub struct BrowserMeasurer {
 }
 
 impl BrowserMeasurer {
-    pub fn start(cfg: &Config, remote: Option<&str>) -> Result<BrowserMeasurer> {
-        let server = Server::start()?;
+    /// `harness`: the address the harness server listens on (loopback when
+    /// None). A browser on another host needs one it can reach.
+    pub fn start(cfg: &Config, remote: Option<&str>, harness: Option<std::net::IpAddr>) -> Result<BrowserMeasurer> {
+        let server = match harness {
+            None => Server::start()?,
+            Some(ip) => {
+                let s = Server::start_on(ip)?;
+                if !ip.is_loopback() {
+                    eprintln!(
+                        "budget: warning: the harness server listens on {ip}:{port}: while this run lasts, anyone who can reach that \
+                         address can fetch the subject's wasm, glue and scenarios. Use it only on a network you trust. \
+                         A plain-http origin other than localhost is not a secure context, so the page is cross-origin \
+                         isolated (5 us timers) only if the browser was started with \
+                         --unsafely-treat-insecure-origin-as-secure=http://{ip}:{port}; otherwise timers are coarse and \
+                         the clock floor marks small figures unresolved",
+                        port = s.port
+                    );
+                }
+                s
+            }
+        };
         server.route("/index.html", Body::Static(HTML));
         server.route("/harness.js", Body::Static(JS));
         let exe = if remote.is_none() { Some(find_or_install()?) } else { None };
@@ -231,7 +250,7 @@ impl BrowserMeasurer {
     /// (Re)start the browser and open the harness page.
     fn connect(&mut self) -> Result<()> {
         self.current_rate = 1.0;
-        self.tab = None;
+        self.close_tab();
         self.browser = None;
         self.launched = None;
         let ws = match (&self.remote, &self.exe) {
@@ -267,6 +286,22 @@ impl BrowserMeasurer {
         self.tab = Some(tab);
         self.browser = Some(browser);
         Ok(())
+    }
+
+    /// Close our harness tab in a remote browser, which would otherwise keep
+    /// a hung tab spinning on a core beside the retry (and after the gate
+    /// gives up); a launched browser dies with `launched`. The tab is closed
+    /// through the DevTools HTTP endpoint (`/json/close/<target>`), not the
+    /// websocket: a page that blocks its event loop long enough makes
+    /// headless_chrome drop the websocket, and a hung tab left open would
+    /// also starve the retry's tab, which shares its renderer process.
+    fn close_tab(&mut self) {
+        let Some(tab) = self.tab.take() else { return };
+        // A launched browser is killed right after (with its tabs).
+        let Some(ws) = &self.remote else { return };
+        if let Err(e) = devtools_http(ws, &format!("/json/close/{}", tab.get_target_id())) {
+            eprintln!("budget: could not close the harness tab: {e:#}");
+        }
     }
 
     fn wait_ready(&self, tab: &Tab) -> Result<()> {
@@ -417,6 +452,27 @@ fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
 
 /// Evaluate an expression that resolves to a string, surfacing JS errors,
 /// and failing when it has not resolved within `timeout` (a hung promise).
+/// GET `path` from the DevTools HTTP endpoint behind a browser websocket URL
+/// (`ws://HOST:PORT/devtools/browser/ID`); the response body.
+fn devtools_http(ws: &str, path: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let host = ws.strip_prefix("ws://").and_then(|r| r.split('/').next()).ok_or_else(|| anyhow!("`{ws}` is not a ws:// DevTools URL"))?;
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?.next().ok_or_else(|| anyhow!("{host} does not resolve"))?;
+    let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    c.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(c, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    let mut raw = Vec::new();
+    // Chromium closes the connection after the body; a read timeout ends
+    // the wait otherwise, with what arrived.
+    let _ = c.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow!("no HTTP response from {host}{path}"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("{host}{path}: {}", head.lines().next().unwrap_or(""));
+    }
+    Ok(body.to_string())
+}
+
 fn eval_string(tab: &Tab, expr: &str, timeout: Duration) -> Result<String> {
     let ms = timeout.as_millis();
     let wrapped = format!(
@@ -435,6 +491,14 @@ fn eval_string(tab: &Tab, expr: &str, timeout: Duration) -> Result<String> {
         bail!("in the page: {err}");
     }
     Ok(s)
+}
+
+impl Drop for BrowserMeasurer {
+    fn drop(&mut self) {
+        if self.remote.is_some() {
+            self.close_tab();
+        }
+    }
 }
 
 impl Measurer for BrowserMeasurer {

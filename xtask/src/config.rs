@@ -43,6 +43,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 pub use crate::tomlspan::line_of;
+pub use crate::optimize::{WasmOptPosture, LEVELS};
+pub use crate::size::SizeKind;
 use crate::tomlspan::Spans;
 
 /// Best effort at naming the dotted key a parse error points at: the nearest
@@ -321,33 +323,6 @@ pub struct CargoPosture {
     pub rustflags: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Clone, PartialEq, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WasmOptPosture {
-    /// Run wasm-opt at all.
-    pub enabled: bool,
-    /// Optimization level: 0, 1, 2, 3, 4, s or z.
-    #[serde(default = "default_level")]
-    pub level: String,
-    /// Strip the name section and other debug info.
-    #[serde(default)]
-    pub strip_debug: bool,
-    /// Strip DWARF sections only.
-    #[serde(default)]
-    pub strip_dwarf: bool,
-    /// Strip the producers section.
-    #[serde(default)]
-    pub strip_producers: bool,
-    /// Extra binaryen passes by name, run after the level's default passes.
-    #[serde(default)]
-    pub passes: Vec<String>,
-}
-
-fn default_level() -> String {
-    "0".into()
-}
-
-pub const LEVELS: &[&str] = &["0", "1", "2", "3", "4", "s", "z"];
 pub const UNITS: &[&str] = &["bytes", "KiB", "MiB", "ms", "us", "%"];
 pub const SIZE_SOURCES: &[&str] = &["size.raw", "size.gzip", "size.brotli", "size.stripped"];
 
@@ -365,15 +340,6 @@ pub struct Caps {
 pub enum Source {
     Size(SizeKind),
     Scenario(String),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SizeKind {
-    Raw,
-    Gzip,
-    Brotli,
-    Stripped,
 }
 
 /// A metric after validation.
@@ -520,20 +486,57 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         hint: "path to the subject crate's Cargo.toml, relative to budgets.toml".into(),
     })?;
 
+    let profiles = load_profiles(&loc, &raw.subject, &root, &features)?;
+
+    check_protocol_and_escalation(&raw, &at, budgets_file)?;
+
+    let mut metrics = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, m) in raw.metric.iter().enumerate() {
+        if !seen.insert(m.get_ref().id.clone()) {
+            let id = &m.get_ref().id;
+            return Err(loc.err(m.span(), format!("metric[{i}] ({id}).id"), format!("duplicate metric id {id}"), "unique ids"));
+        }
+        metrics.push(metric_spec(&loc, i, m, &raw, &profiles, &root)?);
+    }
+
+    Ok(Config {
+        root: root.clone(),
+        budgets_file: budgets_file.to_path_buf(),
+        manifest,
+        package: raw.subject.package,
+        scenarios_dir: root.join(&raw.subject.scenarios),
+        profiles,
+        protocol: raw.protocol,
+        escalation: raw.escalation,
+        comparison: raw.comparison,
+        calibration: raw.calibration,
+        environments: raw.environment,
+        metrics,
+    })
+}
+
+/// Every profile `[subject] profiles` names, from its file.
+fn load_profiles(loc: &Locator, subject: &Subject, root: &Path, features: &[String]) -> Result<Vec<Profile>, ConfigError> {
     let mut profiles = Vec::new();
-    for name in raw.subject.profiles.get_ref() {
-        let file = root.join(&raw.subject.profiles_dir).join(format!("{name}.toml"));
+    for name in subject.profiles.get_ref() {
+        let file = root.join(&subject.profiles_dir).join(format!("{name}.toml"));
         if !file.is_file() {
             return Err(loc.err(
-                raw.subject.profiles.span(),
+                subject.profiles.span(),
                 "subject.profiles".into(),
                 format!("profile `{name}` has no file {}", file.display()),
                 "names of files in the profiles directory, without .toml",
             ));
         }
-        profiles.push(load_profile(&file, name, &features)?);
+        profiles.push(load_profile(&file, name, features)?);
     }
+    Ok(profiles)
+}
 
+/// The numbers of `[protocol]`, `[escalation]`, `[comparison]` and the
+/// environments: in range, finite, and sane together.
+fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str) -> Option<usize>, budgets_file: &Path) -> Result<(), ConfigError> {
     let p = &raw.protocol;
     let err_at = |key: &str, m: String, h: &str| ConfigError { file: budgets_file.into(), line: at(key), key: key.into(), message: m, hint: h.into() };
     let proto_err = |k: &str, m: &str, h: &str| err_at(&format!("protocol.{k}"), m.into(), h);
@@ -588,173 +591,156 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         }
     }
 
+    Ok(())
+}
+
+/// One `[[metric]]`, validated against the profiles and environments.
+fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, profiles: &[Profile], root: &Path) -> Result<MetricSpec, ConfigError> {
     let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
-    let mut metrics = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for (i, m) in raw.metric.iter().enumerate() {
-        let m_span = m.span();
-        let m = m.get_ref();
-        let key = |k: &str| format!("metric[{i}] ({}).{k}", m.id);
-        if !seen.insert(m.id.clone()) {
-            return Err(loc.err(m_span, key("id"), format!("duplicate metric id {}", m.id), "unique ids"));
-        }
-        if !UNITS.contains(&m.unit.get_ref().as_str()) {
+    let m_span = m.span();
+    let m = m.get_ref();
+    let key = |k: &str| format!("metric[{i}] ({}).{k}", m.id);
+    if !UNITS.contains(&m.unit.get_ref().as_str()) {
+        return Err(loc.err(
+            m.unit.span(),
+            key("unit"),
+            format!("unknown unit `{}`", m.unit.get_ref()),
+            &UNITS.join(", "),
+        ));
+    }
+    let src_str = m.source.get_ref().as_str();
+    let source = match src_str {
+        "size.raw" => Source::Size(SizeKind::Raw),
+        "size.gzip" => Source::Size(SizeKind::Gzip),
+        "size.brotli" => Source::Size(SizeKind::Brotli),
+        "size.stripped" => Source::Size(SizeKind::Stripped),
+        s if s.starts_with("scenario:") && s.len() > 9 => Source::Scenario(s[9..].to_string()),
+        _ => {
             return Err(loc.err(
-                m.unit.span(),
-                key("unit"),
-                format!("unknown unit `{}`", m.unit.get_ref()),
-                &UNITS.join(", "),
+                m.source.span(),
+                key("source"),
+                format!("unknown source `{src_str}`"),
+                &format!("{} or scenario:<name>", SIZE_SOURCES.join(", ")),
+            ))
+        }
+    };
+    let environment = match (&source, &m.environment) {
+        (Source::Size(_), None) => "size".to_string(),
+        (Source::Size(_), Some(e)) => {
+            return Err(loc.err(e.span(), key("environment"), "size metrics take no environment".into(), "remove the key"))
+        }
+        (Source::Scenario(_), None) => {
+            return Err(loc.err(m_span, key("environment"), "scenario metric without an environment".into(), &env_names(&raw.environment)))
+        }
+        (Source::Scenario(_), Some(e)) => {
+            if !raw.environment.contains_key(e.get_ref()) {
+                return Err(loc.err(
+                    e.span(),
+                    key("environment"),
+                    format!("unknown environment `{}`", e.get_ref()),
+                    &env_names(&raw.environment),
+                ));
+            }
+            e.get_ref().clone()
+        }
+    };
+    if let Source::Scenario(name) = &source {
+        let path = root.join(&raw.subject.scenarios).join(format!("{name}.js"));
+        if !path.is_file() {
+            return Err(loc.err(
+                m.source.span(),
+                key("source"),
+                format!("scenario module {} does not exist", path.display()),
+                "scenario:<name> where <name>.js is in the subject's scenarios directory",
             ));
         }
-        let src_str = m.source.get_ref().as_str();
-        let source = match src_str {
-            "size.raw" => Source::Size(SizeKind::Raw),
-            "size.gzip" => Source::Size(SizeKind::Gzip),
-            "size.brotli" => Source::Size(SizeKind::Brotli),
-            "size.stripped" => Source::Size(SizeKind::Stripped),
-            s if s.starts_with("scenario:") && s.len() > 9 => Source::Scenario(s[9..].to_string()),
-            _ => {
+    }
+    let applies: Vec<String> = match &m.profiles {
+        Some(ps) => {
+            for p in ps.get_ref() {
+                if !profile_names.contains(p) {
+                    return Err(loc.err(ps.span(), key("profiles"), format!("unknown profile `{p}`"), &profile_names.join(", ")));
+                }
+            }
+            ps.get_ref().clone()
+        }
+        None => profile_names.clone(),
+    };
+    for k in m.hard.get_ref().keys() {
+        if !applies.contains(k) {
+            let v = &m.hard.get_ref()[k];
+            return Err(loc.err(v.span(), key(&format!("hard.{k}")), format!("cap for profile `{k}`, which this metric does not apply to"), &applies.join(", ")));
+        }
+    }
+    let mut caps = BTreeMap::new();
+    for prof in &applies {
+        let hard = match m.hard.get_ref().get(prof) {
+            Some(v) => cap_value(&loc, key(&format!("hard.{prof}")), v)?,
+            None => {
                 return Err(loc.err(
-                    m.source.span(),
-                    key("source"),
-                    format!("unknown source `{src_str}`"),
-                    &format!("{} or scenario:<name>", SIZE_SOURCES.join(", ")),
+                    m.hard.span(),
+                    key(&format!("hard.{prof}")),
+                    format!("no hard cap for profile `{prof}`"),
+                    &format!("a cap for each of: {}", applies.join(", ")),
                 ))
             }
         };
-        let environment = match (&source, &m.environment) {
-            (Source::Size(_), None) => "size".to_string(),
-            (Source::Size(_), Some(e)) => {
-                return Err(loc.err(e.span(), key("environment"), "size metrics take no environment".into(), "remove the key"))
-            }
-            (Source::Scenario(_), None) => {
-                return Err(loc.err(m_span, key("environment"), "scenario metric without an environment".into(), &env_names(&raw.environment)))
-            }
-            (Source::Scenario(_), Some(e)) => {
-                if !raw.environment.contains_key(e.get_ref()) {
-                    return Err(loc.err(
-                        e.span(),
-                        key("environment"),
-                        format!("unknown environment `{}`", e.get_ref()),
-                        &env_names(&raw.environment),
-                    ));
+        let warn = match &m.warn {
+            None => None,
+            Some(w) => match w.get_ref().get(prof) {
+                Some(v) => {
+                    let wv = cap_value(&loc, key(&format!("warn.{prof}")), v)?;
+                    if wv > hard {
+                        return Err(loc.err(v.span(), key(&format!("warn.{prof}")), format!("warn {wv} is above the hard cap {hard}"), "warn <= hard"));
+                    }
+                    Some(wv)
                 }
-                e.get_ref().clone()
-            }
+                None if m.kind == GateKind::WarnThenBlock => {
+                    return Err(loc.err(w.span(), key(&format!("warn.{prof}")), format!("no warn threshold for profile `{prof}`"), &applies.join(", ")))
+                }
+                None => None,
+            },
         };
-        if let Source::Scenario(name) = &source {
-            let path = root.join(&raw.subject.scenarios).join(format!("{name}.js"));
-            if !path.is_file() {
+        if m.kind == GateKind::WarnThenBlock && warn.is_none() {
+            return Err(loc.err(m_span.clone(), key("warn"), "a warn-then-block metric needs warn thresholds".into(), "[metric.warn] with one value per profile"));
+        }
+        caps.insert(prof.clone(), Caps { hard, warn });
+    }
+    let reference_without = match &m.reference_without_features {
+        None => None,
+        Some(fs) => {
+            if m.unit.get_ref() != "%" || !matches!(source, Source::Scenario(_)) {
                 return Err(loc.err(
-                    m.source.span(),
-                    key("source"),
-                    format!("scenario module {} does not exist", path.display()),
-                    "scenario:<name> where <name>.js is in the subject's scenarios directory",
+                    fs.span(),
+                    key("reference_without_features"),
+                    "a reference build makes a relative scenario metric; its unit must be `%`".into(),
+                    "unit = \"%\" and source = \"scenario:<name>\", or drop the key",
                 ));
             }
-        }
-        let applies: Vec<String> = match &m.profiles {
-            Some(ps) => {
-                for p in ps.get_ref() {
-                    if !profile_names.contains(p) {
-                        return Err(loc.err(ps.span(), key("profiles"), format!("unknown profile `{p}`"), &profile_names.join(", ")));
-                    }
-                }
-                ps.get_ref().clone()
-            }
-            None => profile_names.clone(),
-        };
-        for k in m.hard.get_ref().keys() {
-            if !applies.contains(k) {
-                let v = &m.hard.get_ref()[k];
-                return Err(loc.err(v.span(), key(&format!("hard.{k}")), format!("cap for profile `{k}`, which this metric does not apply to"), &applies.join(", ")));
-            }
-        }
-        let mut caps = BTreeMap::new();
-        for prof in &applies {
-            let hard = match m.hard.get_ref().get(prof) {
-                Some(v) => cap_value(&loc, key(&format!("hard.{prof}")), v)?,
-                None => {
-                    return Err(loc.err(
-                        m.hard.span(),
-                        key(&format!("hard.{prof}")),
-                        format!("no hard cap for profile `{prof}`"),
-                        &format!("a cap for each of: {}", applies.join(", ")),
-                    ))
-                }
-            };
-            let warn = match &m.warn {
-                None => None,
-                Some(w) => match w.get_ref().get(prof) {
-                    Some(v) => {
-                        let wv = cap_value(&loc, key(&format!("warn.{prof}")), v)?;
-                        if wv > hard {
-                            return Err(loc.err(v.span(), key(&format!("warn.{prof}")), format!("warn {wv} is above the hard cap {hard}"), "warn <= hard"));
-                        }
-                        Some(wv)
-                    }
-                    None if m.kind == GateKind::WarnThenBlock => {
-                        return Err(loc.err(w.span(), key(&format!("warn.{prof}")), format!("no warn threshold for profile `{prof}`"), &applies.join(", ")))
-                    }
-                    None => None,
-                },
-            };
-            if m.kind == GateKind::WarnThenBlock && warn.is_none() {
-                return Err(loc.err(m_span.clone(), key("warn"), "a warn-then-block metric needs warn thresholds".into(), "[metric.warn] with one value per profile"));
-            }
-            caps.insert(prof.clone(), Caps { hard, warn });
-        }
-        let reference_without = match &m.reference_without_features {
-            None => None,
-            Some(fs) => {
-                if m.unit.get_ref() != "%" || !matches!(source, Source::Scenario(_)) {
+            for prof in &applies {
+                let p = profiles.iter().find(|p| &p.name == prof).expect("validated above");
+                if let Some(f) = fs.get_ref().iter().find(|f| !p.features.contains(f)) {
                     return Err(loc.err(
                         fs.span(),
                         key("reference_without_features"),
-                        "a reference build makes a relative scenario metric; its unit must be `%`".into(),
-                        "unit = \"%\" and source = \"scenario:<name>\", or drop the key",
+                        format!("profile `{prof}` has no feature `{f}` to remove"),
+                        &format!("features of `{prof}`: {}", p.features.join(", ")),
                     ));
                 }
-                for prof in &applies {
-                    let p = profiles.iter().find(|p| &p.name == prof).expect("validated above");
-                    if let Some(f) = fs.get_ref().iter().find(|f| !p.features.contains(f)) {
-                        return Err(loc.err(
-                            fs.span(),
-                            key("reference_without_features"),
-                            format!("profile `{prof}` has no feature `{f}` to remove"),
-                            &format!("features of `{prof}`: {}", p.features.join(", ")),
-                        ));
-                    }
-                }
-                Some(fs.get_ref().clone())
             }
-        };
-        metrics.push(MetricSpec {
-            id: m.id.clone(),
-            name: m.name.clone(),
-            unit: m.unit.get_ref().clone(),
-            kind: m.kind,
-            source,
-            environment,
-            caps,
-            statistic: m.statistic,
-            reference_without,
-        });
-    }
-
-    Ok(Config {
-        root: root.clone(),
-        budgets_file: budgets_file.to_path_buf(),
-        manifest,
-        package: raw.subject.package,
-        scenarios_dir: root.join(&raw.subject.scenarios),
-        profiles,
-        protocol: raw.protocol,
-        escalation: raw.escalation,
-        comparison: raw.comparison,
-        calibration: raw.calibration,
-        environments: raw.environment,
-        metrics,
+            Some(fs.get_ref().clone())
+        }
+    };
+    Ok(MetricSpec {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        unit: m.unit.get_ref().clone(),
+        kind: m.kind,
+        source,
+        environment,
+        caps,
+        statistic: m.statistic,
+        reference_without,
     })
 }
 

@@ -29,8 +29,45 @@
 
 use crate::config::{Caps, GateKind};
 use crate::stats::{self, AbVerdict, Band, Interval};
-use crate::summary::{ClockCheck, Comparison};
 use serde::{Deserialize, Serialize};
+
+/// How far above the clock floor a timing is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockCheck {
+    /// One clock tick per recorded sample, in the metric's unit (for
+    /// relative `%` metrics: in ms of the timed samples behind them).
+    pub tick_in_unit: f64,
+    /// The figure in ticks (per operation for batched samples).
+    pub ticks: f64,
+    /// Below this many ticks the figure is unresolved (a fail).
+    pub floor_ticks: f64,
+}
+
+/// A timing measured live against its base, in the same browser session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Where the base came from, in words.
+    pub base: String,
+    pub verdict: AbVerdict,
+    /// `ratio` (candidate / base of the gate statistic) or `difference_pp`
+    /// (relative metrics: candidate minus base, in percentage points).
+    pub measure: String,
+    /// The base's gate value, measured in this session.
+    pub base_value: Option<f64>,
+    /// The ratio or difference with its 95 % interval.
+    pub estimate: Option<Interval>,
+    /// The largest ratio (or difference) that passes.
+    pub limit: f64,
+    /// Blocks per arm and seed.
+    pub blocks: u32,
+    /// More blocks were added because the verdict was inconclusive.
+    pub extended: bool,
+    /// The verdict in words.
+    pub reason: String,
+    /// The base's per-seed values.
+    #[serde(default)]
+    pub base_per_seed: Vec<f64>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

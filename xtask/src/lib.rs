@@ -1,15 +1,30 @@
 //! The wasm budget gate as a library: one module per pipeline stage, so the
 //! binary (`main.rs`) is glue and tests reach every stage directly.
+//!
+//! Layers (a module uses only modules on its own line or below; no cycles):
+//!
+//! ```text
+//! cmd::{budget, merge, attribute, calibrate}   commands; cmd::args parses
+//! subject  baseline  gating  fingerprint       pipeline steps shared by commands
+//! browser  report                              the real measurer; exporters
+//! measure  ledger  artifacts                   scheduling and statistics of runs; history
+//! summary  attribute  bindgen  build           records; size analysis; tools
+//! gate  config                                 pure verdicts; validated budgets.toml
+//! stats  size  optimize  server                numbers; sizes; binaryen; harness server
+//! util  wasmfile  tomlspan                     helpers with no crate dependencies
+//! ```
 
 pub mod artifacts;
 pub mod attribute;
+pub mod baseline;
 pub mod bindgen;
 pub mod browser;
-pub mod budget;
 pub mod build;
-pub mod calibrate;
+pub mod cmd;
 pub mod config;
+pub mod fingerprint;
 pub mod gate;
+pub mod gating;
 pub mod ledger;
 pub mod measure;
 pub mod optimize;
@@ -17,10 +32,10 @@ pub mod report;
 pub mod server;
 pub mod size;
 pub mod stats;
+pub mod subject;
 pub mod summary;
 pub mod tomlspan;
 pub mod util;
 pub mod wasmfile;
 #[cfg(test)]
 mod tests;
-

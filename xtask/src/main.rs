@@ -14,12 +14,14 @@
 //!
 //! This file only parses arguments and dispatches.
 
-use xtask::{attribute, budget, calibrate, ledger};
+use xtask::cmd::{attribute, budget, calibrate, merge};
+use xtask::ledger;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless [--force]]
-                     [--against REF] [--budgets FILE] [--reports DIR] [--browser-ws URL]
+                     [--against REF] [--budgets FILE] [--reports DIR]
+                     [--browser-ws URL [--harness-addr IP]]
   cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless [--force]]
   cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
   cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
@@ -28,6 +30,10 @@ const USAGE: &str = "usage:
 
 timings are compared live with a base: --against REF (built in a git
 worktree), else the blessed baseline's artifacts (reports/baseline/)
+
+the harness page is served on 127.0.0.1: a --browser-ws browser must run on
+this machine, unless --harness-addr binds an address it can reach (which
+exposes the run's files to that network while it lasts)
 
 exit codes: 0 every metric pass or warn; 1 a metric fails its budget;
             2 the gate could not do its job (config, build, browser, ledger)";
@@ -38,7 +44,7 @@ fn main() -> ExitCode {
         Some("budget") => budget::Options::parse(&args[1..], true).and_then(budget::run),
         Some("size") => budget::Options::parse(&args[1..], false).and_then(budget::run),
         Some("attribute") => attribute::cli(&args[1..]),
-        Some("merge") => budget::merge_cli(&args[1..]),
+        Some("merge") => merge::cli(&args[1..]),
         Some("calibrate") => calibrate::cli(&args[1..]),
         // Internal test hook (not in usage): N locked ledger appends, for the
         // crash-safety and concurrency tests of the ledger.

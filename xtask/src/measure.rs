@@ -179,6 +179,9 @@ pub struct MetricResult {
     pub clock_ticks: Option<f64>,
     /// The live comparison with the base, when there is a base.
     pub comparison: Option<Comparison>,
+    /// Where it was measured, when that differs from the run's own
+    /// fingerprint (a merged shard's record).
+    pub fingerprint: Option<crate::summary::Fingerprint>,
 }
 
 /// All measured figures of a run.
@@ -260,6 +263,7 @@ impl Measured {
                     resolution_in_unit: rec.clock.as_ref().map(|c| c.tick_in_unit),
                     clock_ticks: rec.clock.as_ref().map(|c| c.ticks),
                     comparison: rec.comparison.clone(),
+                    fingerprint: Some(rec.fingerprint.clone()),
                 },
             );
         }
@@ -755,6 +759,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         resolution_in_unit,
         clock_ticks,
         comparison,
+        fingerprint: None,
     })
 }
 

@@ -5,13 +5,43 @@
 //! the settings, the feature set and the binaryen version, so a warm run with
 //! nothing changed does not re-optimize.
 
-use crate::config::WasmOptPosture;
 use crate::util::{content_hash, write_atomic};
 use crate::wasmfile;
 use anyhow::{anyhow, Context, Result};
 use std::path::{Path, PathBuf};
 use strum::IntoEnumIterator;
 use wasm_opt::{Feature, OptimizationOptions, Pass};
+
+/// The wasm-opt settings of one profile (`[wasm_opt]` in its file).
+#[derive(Debug, serde::Deserialize, Clone, PartialEq, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmOptPosture {
+    /// Run wasm-opt at all.
+    pub enabled: bool,
+    /// Optimization level: 0, 1, 2, 3, 4, s or z.
+    #[serde(default = "default_level")]
+    pub level: String,
+    /// Strip the name section and other debug info.
+    #[serde(default)]
+    pub strip_debug: bool,
+    /// Strip DWARF sections only.
+    #[serde(default)]
+    pub strip_dwarf: bool,
+    /// Strip the producers section.
+    #[serde(default)]
+    pub strip_producers: bool,
+    /// Extra binaryen passes by name, run after the level's default passes.
+    #[serde(default)]
+    pub passes: Vec<String>,
+}
+
+fn default_level() -> String {
+    "0".into()
+}
+
+/// The optimization levels `level` accepts.
+pub const LEVELS: &[&str] = &["0", "1", "2", "3", "4", "s", "z"];
+
 
 /// Binaryen's version as the linked `wasm-opt` crate carries it (crate
 /// 0.116.x wraps binaryen version_116). Read from the crate's own metadata at

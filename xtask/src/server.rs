@@ -1,4 +1,5 @@
-//! The harness HTTP server: loopback only, a free port, cross-origin
+//! The harness HTTP server: loopback by default (`--harness-addr` binds
+//! another address, for a remote browser, with a warning), a free port, cross-origin
 //! isolation headers (COOP/COEP, so `performance.now()` resolves 5 us rather
 //! than 100 us), and it serves only the run's own files: an exact table of
 //! URL paths, so no path in a request can reach anything else.
@@ -22,6 +23,8 @@ pub enum Body {
 
 pub struct Server {
     pub port: u16,
+    /// The address it listens on (and the host of its URLs).
+    pub ip: std::net::IpAddr,
     routes: Arc<RwLock<BTreeMap<String, Body>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -38,8 +41,15 @@ fn content_type(path: &str) -> &'static str {
 }
 
 impl Server {
+    /// Listen on 127.0.0.1: only this machine can reach the run's files.
     pub fn start() -> Result<Server> {
-        let listener = TcpListener::bind("127.0.0.1:0").context("binding the harness server to 127.0.0.1")?;
+        Server::start_on(std::net::Ipv4Addr::LOCALHOST.into())
+    }
+
+    /// Listen on `ip` (a free port). Anything that can reach `ip` can fetch
+    /// the routes while the run lasts: the caller warns about that.
+    pub fn start_on(ip: std::net::IpAddr) -> Result<Server> {
+        let listener = TcpListener::bind((ip, 0)).with_context(|| format!("binding the harness server to {ip}"))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let routes: Arc<RwLock<BTreeMap<String, Body>>> = Arc::default();
@@ -59,7 +69,7 @@ impl Server {
                 }
             }
         });
-        Ok(Server { port, routes, stop, thread: Some(thread) })
+        Ok(Server { port, ip, routes, stop, thread: Some(thread) })
     }
 
     pub fn route(&self, path: &str, body: Body) {
@@ -67,7 +77,8 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
+        // `SocketAddr` brackets an IPv6 host, as a URL needs.
+        format!("http://{}{}", std::net::SocketAddr::new(self.ip, self.port), path)
     }
 }
 
@@ -133,7 +144,11 @@ mod tests {
     use std::io::Read;
 
     fn get(port: u16, path: &str) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        get_at("127.0.0.1", port, path)
+    }
+
+    fn get_at(host: &str, port: u16, path: &str) -> String {
+        let mut s = TcpStream::connect((host, port)).unwrap();
         write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
         let mut buf = vec![0u8; 4096];
         let n = s.read(&mut buf).unwrap();
@@ -151,5 +166,21 @@ mod tests {
         for bad in ["/../Cargo.toml", "/a.js/../../etc/passwd", "/%2e%2e/etc/passwd", "/etc/passwd"] {
             assert!(get(srv.port, bad).starts_with("HTTP/1.1 404"), "{bad} must not be served");
         }
+    }
+
+    /// Issue 13: for a browser on another host the harness binds the
+    /// address it is given (here another loopback address, which exists on
+    /// every Linux host), and its URLs name that address, not 127.0.0.1.
+    #[test]
+    fn binds_the_address_it_is_given_and_names_it_in_urls() {
+        let ip: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+        let srv = Server::start_on(ip).unwrap();
+        srv.route("/index.html", Body::Static("<p>hi"));
+        assert_eq!(srv.url("/index.html"), format!("http://127.0.0.2:{}/index.html", srv.port));
+        assert!(get_at("127.0.0.2", srv.port, "/index.html").starts_with("HTTP/1.1 200"));
+        // Not also on 127.0.0.1: exactly the address asked for.
+        assert!(TcpStream::connect(("127.0.0.1", srv.port)).is_err());
+        let v6 = Server { port: 8, ip: "::1".parse().unwrap(), routes: Arc::default(), stop: Arc::default(), thread: None };
+        assert_eq!(v6.url("/x"), "http://[::1]:8/x");
     }
 }

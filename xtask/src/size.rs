@@ -5,6 +5,17 @@ use crate::wasmfile;
 use anyhow::Result;
 use std::io::Write;
 
+/// Which size of an artifact a metric gates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeKind {
+    Raw,
+    Gzip,
+    Brotli,
+    Stripped,
+}
+
+
 /// Size figures of one artifact, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sizes {
@@ -43,8 +54,8 @@ pub fn measure(bytes: &[u8], what: &str) -> Result<Sizes> {
 }
 
 /// One size of an artifact, by the metric source that names it.
-pub fn bytes_of(s: &Sizes, kind: crate::config::SizeKind) -> u64 {
-    use crate::config::SizeKind::*;
+pub fn bytes_of(s: &Sizes, kind: SizeKind) -> u64 {
+    use SizeKind::*;
     match kind {
         Raw => s.raw_bytes,
         Gzip => s.gzip_bytes,
@@ -54,8 +65,8 @@ pub fn bytes_of(s: &Sizes, kind: crate::config::SizeKind) -> u64 {
 }
 
 /// How a size metric is computed, in words, for the report.
-pub fn method(kind: crate::config::SizeKind) -> &'static str {
-    use crate::config::SizeKind::*;
+pub fn method(kind: SizeKind) -> &'static str {
+    use SizeKind::*;
     match kind {
         Raw => "bytes of the optimized artifact",
         Gzip => "gzip level 9 (flate2) of the optimized artifact",

@@ -43,12 +43,23 @@
 //! interval: above when lo > line, below when hi <= line, and otherwise it
 //! straddles the line, which is reported in words and never escalates.
 
-use crate::summary::HistogramBlob;
 use anyhow::{anyhow, Result};
 use base64::Engine;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+/// A serialized hdrhistogram of one record's samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistogramBlob {
+    /// `hdrhistogram-v2-deflate-base64`: the V2 deflate serialization of
+    /// HdrHistogram, base64 encoded; any HdrHistogram implementation reads it.
+    pub encoding: String,
+    /// Recorded integers are value-in-unit x scale.
+    pub scale: f64,
+    pub samples: u64,
+    pub data: String,
+}
 
 /// Recorded integer = value in the metric's unit x SCALE. A million keeps
 /// micro-operations (0.013 us) at HdrHistogram's 3 significant digits; a

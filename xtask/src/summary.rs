@@ -3,7 +3,9 @@
 //! Schema in `reports/summary.schema.json` describes it and a test validates
 //! real output against it.
 
+pub use crate::gate::{ClockCheck, Comparison};
 use crate::gate::{Status, Verdict};
+pub use crate::stats::HistogramBlob;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,18 +39,6 @@ pub struct Fingerprint {
     /// Smallest nonzero step of `performance.now()` seen in the page, in us.
     pub timer_resolution_us: Option<f64>,
     pub cross_origin_isolated: Option<bool>,
-}
-
-/// A serialized hdrhistogram of one record's samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistogramBlob {
-    /// `hdrhistogram-v2-deflate-base64`: the V2 deflate serialization of
-    /// HdrHistogram, base64 encoded; any HdrHistogram implementation reads it.
-    pub encoding: String,
-    /// Recorded integers are value-in-unit x scale.
-    pub scale: f64,
-    pub samples: u64,
-    pub data: String,
 }
 
 /// Value of one seed's run.
@@ -108,44 +98,6 @@ pub struct Record {
     pub comparison: Option<Comparison>,
 }
 
-/// How far above the clock floor a timing is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClockCheck {
-    /// One clock tick per recorded sample, in the metric's unit (for
-    /// relative `%` metrics: in ms of the timed samples behind them).
-    pub tick_in_unit: f64,
-    /// The figure in ticks (per operation for batched samples).
-    pub ticks: f64,
-    /// Below this many ticks the figure is unresolved (a fail).
-    pub floor_ticks: f64,
-}
-
-/// A timing measured live against its base, in the same browser session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    /// Where the base came from, in words.
-    pub base: String,
-    pub verdict: crate::stats::AbVerdict,
-    /// `ratio` (candidate / base of the gate statistic) or `difference_pp`
-    /// (relative metrics: candidate minus base, in percentage points).
-    pub measure: String,
-    /// The base's gate value, measured in this session.
-    pub base_value: Option<f64>,
-    /// The ratio or difference with its 95 % interval.
-    pub estimate: Option<crate::stats::Interval>,
-    /// The largest ratio (or difference) that passes.
-    pub limit: f64,
-    /// Blocks per arm and seed.
-    pub blocks: u32,
-    /// More blocks were added because the verdict was inconclusive.
-    pub extended: bool,
-    /// The verdict in words.
-    pub reason: String,
-    /// The base's per-seed values.
-    #[serde(default)]
-    pub base_per_seed: Vec<f64>,
-}
-
 /// One run's summary file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -172,6 +124,34 @@ pub struct Summary {
     /// Statuses of earlier runs from the ledger, oldest first.
     #[serde(default)]
     pub trend: Vec<TrendPoint>,
+    /// The protocol the timings were measured with (None when no browser
+    /// stage ran). Shards must agree on it to be merged.
+    #[serde(default)]
+    pub protocol: Option<ProtocolUsed>,
+}
+
+/// The parts of `[protocol]` that decide what a timing figure means.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtocolUsed {
+    pub seeds: Vec<u64>,
+    /// Latency samples per seed and arm.
+    pub latency_iterations: u32,
+    pub heap_warmup: u32,
+    pub heap_samples: u32,
+    /// Blocks per seed and arm before any extension.
+    pub blocks: u32,
+}
+
+impl ProtocolUsed {
+    pub fn of(p: &crate::config::Protocol) -> ProtocolUsed {
+        ProtocolUsed {
+            seeds: p.seeds.clone(),
+            latency_iterations: p.latency_iterations,
+            heap_warmup: p.heap_warmup,
+            heap_samples: p.heap_samples,
+            blocks: p.blocks,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +203,7 @@ impl Summary {
             artifacts: vec![],
             error: Some(message),
             trend: vec![],
+            protocol: None,
         }
     }
 }

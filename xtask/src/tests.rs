@@ -282,6 +282,7 @@ fn fixed_summary() -> Summary {
             TrendPoint { run: "r2".into(), commit: "bbb".into(), status: Status::Warn },
             TrendPoint { run: "r3".into(), commit: "0123abc".into(), status: Status::Fail },
         ],
+        protocol: Some(crate::summary::ProtocolUsed { seeds: vec![11, 29, 42, 73, 101], latency_iterations: 2000, heap_warmup: 200, heap_samples: 500, blocks: 8 }),
     }
 }
 
@@ -299,6 +300,69 @@ fn golden_markdown_and_json_reports() {
     assert!(violations.is_empty(), "{violations:#?}");
     golden("summary.json", &json);
     golden("terminal.txt", &report::terminal::render(&s, false));
+    golden("report.html.skeleton", &html_skeleton(&report::html::Html.render(&data)));
+}
+
+/// The element structure of an HTML page: one line per start tag, indented
+/// by depth, with only its id and class kept (text, numbers and geometry
+/// are left out), and runs of identical lines folded into one with a count.
+/// A golden of this pins the page's layout without pinning every pixel.
+fn html_skeleton(html: &str) -> String {
+    const VOID: &[&str] = &["meta", "br", "hr", "img", "input", "link", "col", "path", "line", "rect", "circle", "polyline", "stop", "use"];
+    let mut lines: Vec<String> = Vec::new();
+    let mut depth = 0usize;
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        rest = &rest[end.min(rest.len())..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            if !VOID.contains(&name.trim()) {
+                depth = depth.saturating_sub(1);
+            }
+            continue;
+        }
+        let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let attr = |key: &str| {
+            let k = format!(" {key}=\"");
+            tag.find(&k).map(|a| {
+                let v = &tag[a + k.len()..];
+                format!(" {key}=\"{}\"", &v[..v.find('"').unwrap_or(v.len())])
+            })
+        };
+        lines.push(format!("{}{name}{}{}", "  ".repeat(depth), attr("id").unwrap_or_default(), attr("class").unwrap_or_default()));
+        let self_closing = tag.ends_with('/');
+        if !VOID.contains(&name.as_str()) && !self_closing {
+            depth += 1;
+        }
+        // Script and style bodies are not markup.
+        for raw in ["script", "style"] {
+            if name == raw {
+                if let Some(j) = rest.find(&format!("</{raw}>")) {
+                    rest = &rest[j..];
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let mut n = 1;
+        while i + n < lines.len() && lines[i + n] == lines[i] {
+            n += 1;
+        }
+        out.push_str(&lines[i]);
+        if n > 1 {
+            out.push_str(&format!(" x{n}"));
+        }
+        out.push('\n');
+        i += n;
+    }
+    out
 }
 
 // ------------------------------------------------------------ attribution
@@ -316,10 +380,12 @@ fn golden_attribution_of_every_fixture_conserves_bytes() {
         assert_eq!(r.attributed_bytes, r.file_bytes, "{name}: conservation");
         assert_eq!(r.items.iter().map(|i| i.shallow_bytes).sum::<u64>(), r.file_bytes, "{name}");
         assert_eq!(r.sections.iter().map(|s| s.bytes).sum::<u64>() + 8, r.file_bytes, "{name}: sections");
-        let mut md = crate::attribute::markdown(&r, 15);
+        let mut md = crate::report::attribution::markdown(&r, 15);
         // The path is the machine's; keep goldens portable.
         md = md.replace(&root().display().to_string(), "<root>");
         golden(&format!("attribution/{name}.md"), &md);
+        let json = serde_json::to_string_pretty(&r).unwrap().replace(&root().display().to_string(), "<root>");
+        golden(&format!("attribution/{name}.json"), &(json + "\n"));
     }
     // Degraded mode is said, not hidden.
     let r = crate::attribute::analyze(&fixture("data-only"), None).unwrap();
@@ -449,7 +515,7 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
     let infos: Vec<ArtifactInfo> = cand.iter().map(|a| a.info.clone()).collect();
     let mut fp = Fingerprint::default();
     crate::measure::Measurer::fingerprint(&m, &mut fp);
-    let run = crate::budget::GateRun {
+    let run = crate::gating::GateRun {
         cfg: &cfg,
         metrics: &metrics,
         profiles: &profiles,
@@ -464,8 +530,10 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
         quick: false,
         environments: envs.to_vec(),
         run_tag: "",
+        protocol: Some(crate::summary::ProtocolUsed::of(&cfg.protocol)),
+        missing_reason: &|_, _| None,
     };
-    let (summary, _) = crate::budget::gate_and_report(&run, &reports, &cand).unwrap();
+    let (summary, _) = crate::gating::gate_and_report(&run, &reports, &cand).unwrap();
     for f in ["summary.json", "summary.md", "report.html", "ledger.json"] {
         assert!(reports.join(f).is_file(), "{f} written");
     }

@@ -1,6 +1,7 @@
 //! Issue 7: shards merge to the unsharded verdicts and sizes, with
 //! histogram-exact latency figures; and the gate measures through a
-//! Chromium started separately (`--browser-ws`).
+//! Chromium started separately (`--browser-ws`). Issue 13: a merge that
+//! lacks a shard, or mixes protocols or commits, never passes.
 
 mod common;
 use common::{only_metrics, root, scratch};
@@ -31,21 +32,26 @@ fn counts(blob: &serde_json::Value) -> Vec<(u64, u64)> {
     h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
 }
 
+const PROFILES: [&str; 3] = ["core-min", "core-trace", "full-dev"];
+
 #[test]
 fn shards_merge_to_the_unsharded_verdicts_with_exact_histograms() {
     let d = scratch("shards", |t| only_metrics(&t, &["M-PERF-01A", "M-PERF-01B", "M-PERF-03B", "M-PERF-04A"]));
     let b = d.join("budgets.toml");
     let bs = b.to_str().unwrap();
     let dir = |n: &str| d.join(n).to_str().unwrap().to_string();
-    let (code, log) = run(&["budget", "--profile", "core-min", "--profile", "core-trace", "--env", "desktop", "--budgets", bs, "--reports", &dir("all")]);
+    let (code, log) = run(&["budget", "--env", "desktop", "--budgets", bs, "--reports", &dir("all")]);
     assert_eq!(code, 0, "{log}");
-    for p in ["core-min", "core-trace"] {
+    for p in PROFILES {
         let (code, log) = run(&["budget", "--profile", p, "--env", "desktop", "--budgets", bs, "--reports", &dir(p)]);
         assert_eq!(code, 0, "{log}");
     }
-    let a = format!("{}/summary.json", dir("core-min"));
-    let c = format!("{}/summary.json", dir("core-trace"));
-    let (code, log) = run(&["merge", &a, &c, "--budgets", bs, "--reports", &dir("merged")]);
+    let shards: Vec<String> = PROFILES.iter().map(|p| format!("{}/summary.json", dir(p))).collect();
+    let merged_dir = dir("merged");
+    let mut args = vec!["merge"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["--budgets", bs, "--reports", &merged_dir]);
+    let (code, log) = run(&args);
     assert_eq!(code, 0, "{log}");
 
     let all = summary(&d.join("all"));
@@ -83,37 +89,191 @@ fn shards_merge_to_the_unsharded_verdicts_with_exact_histograms() {
     assert!(log.contains("--quick"), "{log}");
 }
 
+/// A Chromium started apart from the gate, as a browser farm would hand
+/// one out: its DevTools endpoint, killed (and its profile removed) on drop.
+struct OwnChrome {
+    child: std::process::Child,
+    profile: std::path::PathBuf,
+    ws: String,
+}
+
+impl OwnChrome {
+    fn start(name: &str) -> OwnChrome {
+        use std::io::BufRead;
+        let exe = xtask::browser::find_or_install().unwrap();
+        let profile = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let mut child = Command::new(&exe)
+            .args(xtask::browser::FLAGS)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let ws = stderr
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split("DevTools listening on ").nth(1).map(|s| s.trim().to_string()))
+            .expect("DevTools URL");
+        OwnChrome { child, profile, ws }
+    }
+}
+
+impl Drop for OwnChrome {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 #[test]
 fn measures_through_a_separately_started_chromium() {
-    let exe = xtask::browser::find_or_install().unwrap();
-    let profile = std::env::temp_dir().join(format!("xtask-remote-{}", std::process::id()));
-    let mut chrome = Command::new(&exe)
-        .args(xtask::browser::FLAGS)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("about:blank")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Its DevTools endpoint, as a farm would hand it out.
-    use std::io::BufRead;
-    let stderr = std::io::BufReader::new(chrome.stderr.take().unwrap());
-    let ws = stderr
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.split("DevTools listening on ").nth(1).map(|s| s.trim().to_string()))
-        .expect("DevTools URL");
+    let chrome = OwnChrome::start("remote");
+    let ws = chrome.ws.clone();
     let d = scratch("remote", |t| only_metrics(&t, &["M-PERF-01A", "M-PERF-04A"]));
     let (code, log) = run(&[
         "budget", "--quick", "--profile", "core-min", "--env", "desktop", "--browser-ws", &ws,
         "--budgets", d.join("budgets.toml").to_str().unwrap(), "--reports", d.join("r").to_str().unwrap(),
     ]);
-    let _ = chrome.kill();
-    let _ = chrome.wait();
-    let _ = std::fs::remove_dir_all(&profile);
+    drop(chrome);
     assert_eq!(code, 0, "{log}");
     let s = summary(&d.join("r"));
     assert!(s["fingerprint"]["browser_origin"].as_str().unwrap().starts_with("remote ws://"), "{}", s["fingerprint"]);
     let r = find(&s, "M-PERF-04A", "core-min");
     assert!(r["value"].as_f64().unwrap() > 0.0);
     assert_eq!(r["per_seed"].as_array().unwrap().len(), 5);
+}
+
+/// The DevTools page targets of a browser, from its HTTP endpoint (None
+/// when the endpoint did not answer this time).
+fn pages(ws: &str) -> Option<Vec<String>> {
+    use std::io::{Read, Write};
+    let host = ws.trim_start_matches("ws://").split('/').next()?;
+    let mut c = std::net::TcpStream::connect(host).ok()?;
+    c.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok()?;
+    write!(c, "GET /json/list HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut raw = Vec::new();
+    let _ = c.read_to_end(&mut raw); // EOF, or the timeout if the server keeps the connection
+    let text = String::from_utf8_lossy(&raw);
+    let body = text.split("\r\n\r\n").nth(1)?;
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    Some(v.as_array()?.iter().filter(|t| t["type"] == "page").map(|t| t["url"].as_str().unwrap_or("").to_string()).collect())
+}
+
+/// Issue 13: a hung scenario's tab is closed before the retry (and when the
+/// gate gives up), so a remote browser is not left burning a core on it.
+#[test]
+fn a_hung_tab_is_closed_on_a_remote_browser() {
+    let chrome = OwnChrome::start("hungtab");
+    let ws = chrome.ws.clone();
+    let d = scratch("hungtab", |t| t);
+    let scen = d.join("scenarios");
+    std::fs::create_dir_all(&scen).unwrap();
+    std::fs::write(scen.join("spin.js"), "export default async function (h) { for (;;) {} }\n").unwrap();
+    let b = d.join("budgets.toml");
+    let text = std::fs::read_to_string(&b).unwrap();
+    let scen_line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
+    let text = only_metrics(&text, &["M-PERF-01A"])
+        .replace(&scen_line, &format!("scenarios = \"{}\"", scen.display()))
+        .replace("scenario_timeout_s = 180", "scenario_timeout_s = 3")
+        + "\n[[metric]]\nid = \"SPIN\"\nname = \"spins\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:spin\"\nenvironment = \"desktop\"\nhard = { core-min = 1, core-trace = 1, full-dev = 1 }\n";
+    std::fs::write(&b, text).unwrap();
+    // Watch the browser's pages while the gate runs: during the retry, the
+    // hung tab must already be gone (one harness tab at a time).
+    let mut gate = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["budget", "--quick", "--profile", "core-min", "--env", "desktop", "--browser-ws", &ws])
+        .arg("--budgets").arg(&b)
+        .arg("--reports").arg(d.join("r"))
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut most, mut polled) = (0, 0);
+    let status = loop {
+        if let Some(st) = gate.try_wait().unwrap() {
+            break st;
+        }
+        if let Some(p) = pages(&ws) {
+            polled += 1;
+            most = most.max(p.iter().filter(|u| u.contains("index.html")).count());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mut log = String::new();
+    use std::io::Read;
+    gate.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let left = pages(&ws).unwrap_or_default();
+    drop(chrome);
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(log.contains("retrying once"), "{log}");
+    assert!(polled > 10, "the DevTools endpoint answered {polled} times");
+    assert_eq!(most, 1, "a hung harness tab stayed open beside the retry's");
+    assert!(left.iter().all(|u| !u.contains("index.html")), "harness tabs left open: {left:?}\n{log}");
+}
+
+/// Issue 13: merging only a size shard used to exit 0 with a summary that
+/// looked complete. Every metric x profile x environment of budgets.toml is
+/// expected: each one no shard carried fails and names the shard to rerun.
+#[test]
+fn a_merge_missing_shards_fails_naming_them() {
+    let d = scratch("mergemissing", |t| only_metrics(&t, &["M-PERF-01A", "M-PERF-02A", "M-PERF-02B"]));
+    let b = d.join("budgets.toml");
+    let bs = b.to_str().unwrap();
+    let dir = |n: &str| d.join(n).to_str().unwrap().to_string();
+    // One size shard, and one timing shard for core-min x desktop only.
+    let (code, log) = run(&["size", "--profile", "core-min", "--budgets", bs, "--reports", &dir("size")]);
+    assert_eq!(code, 0, "{log}");
+    let (code, log) = run(&["budget", "--fixed-samples", "-", "--profile", "core-min", "--env", "desktop", "--budgets", bs, "--reports", &dir("desk")]);
+    assert_eq!(code, 0, "{log}");
+    let (size, desk) = (format!("{}/summary.json", dir("size")), format!("{}/summary.json", dir("desk")));
+    let (code, log) = run(&["merge", &size, &desk, "--budgets", bs, "--reports", &dir("merged")]);
+    assert_eq!(code, 1, "an incomplete merge fails: {log}");
+    assert!(log.contains("have no shard"), "{log}");
+    let m = summary(&d.join("merged"));
+    assert!(common::schema::check_summary(&m).is_empty(), "{:?}", common::schema::check_summary(&m));
+    // 01A x 3 profiles + 02A desktop x 3 + 02B mobile x 3.
+    assert_eq!(records(&m).len(), 9);
+    let reasons = |r: &serde_json::Value| r["verdict"]["reasons"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>().join(" | ");
+    let present = [("M-PERF-01A", "core-min"), ("M-PERF-02A", "core-min")];
+    for r in records(&m) {
+        let (id, p) = (r["metric_id"].as_str().unwrap(), r["profile"].as_str().unwrap());
+        if present.contains(&(id, p)) {
+            assert_eq!(r["status"], "pass", "{id} {p}: {}", reasons(r));
+            continue;
+        }
+        assert_eq!(r["status"], "fail", "{id} {p} has no shard");
+        assert!(r["value"].is_null());
+        let want = match id {
+            "M-PERF-01A" => format!("the shard `--profile {p}` (any environment) is missing"),
+            "M-PERF-02A" => format!("the shard `--profile {p} --env desktop` is missing"),
+            _ => format!("the shard `--profile {p} --env mobile` is missing"),
+        };
+        assert!(reasons(r).contains(&want), "{id} {p}: {}", reasons(r));
+    }
+    // The present records keep the fingerprint of the shard that measured them.
+    let desk_s = summary(&d.join("desk"));
+    assert_eq!(find(&m, "M-PERF-02A", "core-min")["fingerprint"], find(&desk_s, "M-PERF-02A", "core-min")["fingerprint"]);
+    let md = std::fs::read_to_string(d.join("merged/summary.md")).unwrap();
+    assert!(md.contains("is missing"), "{md}");
+}
+
+/// Issue 13: shards measured with other seeds or iteration counts than the
+/// budgets file the merge gates under are refused (exit 2, error reports).
+#[test]
+fn a_merge_of_shards_with_another_protocol_is_refused() {
+    let d = scratch("mergeproto", |t| only_metrics(&t, &["M-PERF-01A", "M-PERF-02A"]));
+    let b = d.join("budgets.toml");
+    let other = d.join("other.toml");
+    std::fs::write(&other, std::fs::read_to_string(&b).unwrap().replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]")).unwrap();
+    let dir = |n: &str| d.join(n).to_str().unwrap().to_string();
+    let (code, log) = run(&["budget", "--fixed-samples", "-", "--profile", "core-min", "--env", "desktop", "--budgets", other.to_str().unwrap(), "--reports", &dir("other")]);
+    assert_eq!(code, 0, "{log}");
+    let shard = format!("{}/summary.json", dir("other"));
+    let (code, log) = run(&["merge", &shard, "--budgets", b.to_str().unwrap(), "--reports", &dir("merged")]);
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("another protocol") && log.contains("seeds [11, 29, 42]"), "{log}");
+    let m = summary(&d.join("merged"));
+    assert_eq!(m["outcome"], "error");
+    assert!(std::fs::read_to_string(d.join("merged/summary.md")).unwrap().contains("could not do its job"));
 }

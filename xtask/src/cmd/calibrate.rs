@@ -11,7 +11,7 @@
 //! judged "regressed"), and writes `calibration.json`.
 
 use crate::artifacts::{Base, ProfileArtifacts};
-use crate::budget;
+use super::args::{Arg, Args};
 use crate::config::{self, MetricSpec, Source};
 use crate::measure::{self, Measured};
 use crate::stats::AbVerdict;
@@ -62,17 +62,17 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let mut out_dir: Option<PathBuf> = None;
     let (mut runs, mut pct) = (5u32, 15.0f64);
     let (mut profiles, mut envs) = (Vec::new(), Vec::new());
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = |flag: &str| it.next().cloned().ok_or_else(|| anyhow!("{flag} needs a value"));
-        match a.as_str() {
-            "--budgets" => budgets = PathBuf::from(val(a)?),
-            "--reports" => out_dir = Some(PathBuf::from(val(a)?)),
-            "--runs" => runs = val(a)?.parse().map_err(|_| anyhow!("--runs takes a count"))?,
-            "--inject-pct" => pct = val(a)?.parse().map_err(|_| anyhow!("--inject-pct takes a number"))?,
-            "--profile" => profiles.push(val(a)?),
-            "--env" => envs.push(val(a)?),
-            other => bail!("unknown option `{other}` (see `cargo xtask help`)"),
+    let mut a = Args::new("calibrate", args);
+    while let Some(arg) = a.next_arg() {
+        match arg {
+            Arg::Flag("--budgets") => budgets = PathBuf::from(a.value("--budgets")?),
+            Arg::Flag("--reports") => out_dir = Some(PathBuf::from(a.value("--reports")?)),
+            Arg::Flag("--runs") => runs = a.parsed("--runs", "a count")?,
+            Arg::Flag("--inject-pct") => pct = a.parsed("--inject-pct", "a number")?,
+            Arg::Flag("--profile") => profiles.push(a.value("--profile")?),
+            Arg::Flag("--env") => envs.push(a.value("--env")?),
+            Arg::Flag(f) => return Err(a.unknown(f)),
+            Arg::Positional(p) => return Err(a.unexpected(p)),
         }
     }
     let cfg = config::load(&budgets)?;
@@ -91,12 +91,12 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let mut arts = Vec::new();
     for name in &profiles {
         let p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
-        arts.push(budget::size_half(&cfg, p, name, &metrics, &out_dir, None)?);
+        arts.push(crate::subject::profile_artifacts(&cfg, p, name, &metrics, &out_dir, None)?);
     }
     let plan = measure::plan(&cfg, &metrics, &profiles, false);
     let own_base = Base::of(&arts, "A/A: the candidate's own artifact");
     let measure_once = |arts: &[ProfileArtifacts], base: &Base| -> Result<Measured> {
-        let mut m = crate::browser::BrowserMeasurer::start(&cfg, None)?;
+        let mut m = crate::browser::BrowserMeasurer::start(&cfg, None, None)?;
         measure::run(&cfg, &plan, arts, Some(base), &mut m, measure::RunOptions::default())
     };
 
@@ -135,7 +135,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         p.build_env.push((cal.env.clone(), format!("{:.0}", us * cal.steps_per_us)));
         p.name = format!("calibrate~{name}");
         eprintln!("calibrate: [{name}] injecting {us:.0} us ({pct} % of the A/A {} value) with feature {}", cal.metric, cal.feature);
-        slow.push(budget::size_half(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)?);
+        slow.push(crate::subject::profile_artifacts(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)?);
     }
     let plain_base = Base::of(&arts, "the uninjected build");
     let det = tally("injected", &slow, &plain_base, &mut |_| {})?;

@@ -236,6 +236,17 @@ impl Exporter for Html {
 
     fn render(&self, d: &ReportData) -> String {
         let s = d.summary;
+        if let Some(e) = &s.error {
+            return format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasm budget: error</title><style>{STYLE}</style></head><body>\
+                 <h1>wasm budget <span class=\"pill\" id=\"run-status\" style=\"background:{c}\">error</span></h1>\
+                 <p>The gate could not do its job on commit <code>{commit}</code> (exit 2). This is never a pass, and no figure of an earlier run is shown.</p>\
+                 <pre id=\"error\">{e}</pre></body></html>\n",
+                c = color(Status::Fail),
+                commit = esc(&s.commit),
+                e = esc(e)
+            );
+        }
         let st = s.status.unwrap_or(Status::Fail);
         let mut out = format!(
             "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasm budget: {l}</title><style>{STYLE}</style></head><body>\

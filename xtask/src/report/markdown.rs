@@ -21,6 +21,13 @@ impl Exporter for Markdown {
 
     fn render(&self, d: &ReportData) -> String {
         let s = d.summary;
+        if let Some(e) = &s.error {
+            return format!(
+                "## wasm budget: ⚠️ error\n\nThe gate could not do its job on commit `{}` (exit 2). This is never a pass, and no figure of an earlier run is shown.\n\n```\n{}\n```\n",
+                s.commit,
+                e.replace("```", "` ` `")
+            );
+        }
         let mut out = String::new();
         out.push_str(&format!(
             "## wasm budget: {} {}{}\n\n",

@@ -2,6 +2,7 @@
 //! [`Exporter`] in its own file; all are pure functions of the summary (plus
 //! the ledger and histograms for plots), so golden tests pin them down.
 
+pub mod attribution;
 pub mod html;
 pub mod markdown;
 pub mod terminal;
@@ -65,16 +66,7 @@ pub fn write_all(
         cdfs,
         attributions: arts.iter().filter_map(|a| a.attribution.as_ref().map(|x| (a.info.profile.as_str(), &x.report))).collect(),
     };
-    let exporters: [&dyn Exporter; 3] = [&Json, &markdown::Markdown, &html::Html];
-    for e in exporters {
-        write_atomic(&reports.join(e.file_name()), e.render(&data).as_bytes())?;
-    }
-    if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-        use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
-            let _ = f.write_all(markdown::Markdown.render(&data).as_bytes());
-        }
-    }
+    export(&data, reports)?;
     print!("{}", terminal::render(summary, std::env::var_os("NO_COLOR").is_none() && is_tty()));
     eprintln!(
         "budget: wrote {} (summary), {} (markdown), {} (html)",
@@ -82,6 +74,33 @@ pub fn write_all(
         reports.join("summary.md").display(),
         reports.join("report.html").display()
     );
+    Ok(())
+}
+
+/// Replace every report with the error versions of `summary` (an error
+/// summary: no records), so no earlier green report outlives a failed run.
+pub fn write_error(summary: &Summary, reports: &Path) -> Result<()> {
+    let ledger = Ledger::empty();
+    let cdfs = BTreeMap::new();
+    let data = ReportData { summary, ledger: &ledger, cdfs: &cdfs, attributions: vec![] };
+    std::fs::create_dir_all(reports)?;
+    export(&data, reports)?;
+    Ok(())
+}
+
+/// Every file exporter into `reports`, and the markdown into the GitHub
+/// job summary when there is one.
+fn export(data: &ReportData, reports: &Path) -> Result<()> {
+    let exporters: [&dyn Exporter; 3] = [&Json, &markdown::Markdown, &html::Html];
+    for e in exporters {
+        write_atomic(&reports.join(e.file_name()), e.render(data).as_bytes())?;
+    }
+    if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
+            let _ = f.write_all(markdown::Markdown.render(data).as_bytes());
+        }
+    }
     Ok(())
 }
 

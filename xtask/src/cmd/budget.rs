@@ -1,0 +1,242 @@
+//! `cargo xtask budget` and `cargo xtask size`: the pipeline.
+//!
+//! build -> optimize -> size -> attribute -> measure -> gate -> report.
+//! Only build, optimize and measure touch the outside world (in `subject`,
+//! `browser`); gating (`gating::assemble`) is a pure function of the
+//! figures. Timings are compared live with a base (`--against REF`, or the
+//! blessed baseline's artifacts), measured in the same browser session.
+
+use super::args::{select, Arg, Args};
+use crate::baseline;
+use crate::build;
+use crate::config::{self, MetricSpec, Source};
+use crate::fingerprint;
+use crate::gate::Status;
+use crate::gating::{gate_and_report, GateRun};
+use crate::measure::{self, Measured, Measurer};
+use crate::size;
+use crate::subject;
+use crate::summary::{ArtifactInfo, ProtocolUsed};
+use crate::util::{git_commit, now_s, project_root};
+use anyhow::{anyhow, bail, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Command-line options of `budget` and `size`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run the browser stage (`budget`), or only the size half (`size`).
+    pub browser: bool,
+    pub budgets: PathBuf,
+    pub reports: PathBuf,
+    pub profiles: Vec<String>,
+    pub envs: Vec<String>,
+    pub quick: bool,
+    pub bless: bool,
+    /// `--bless --force`: bless even a failing run.
+    pub force: bool,
+    pub browser_ws: Option<String>,
+    /// `--harness-addr IP`: where the harness server listens (loopback by
+    /// default), for a `--browser-ws` browser on another host.
+    pub harness_addr: Option<std::net::IpAddr>,
+    /// `--against REF`: build the base at this git ref and measure it live.
+    pub against: Option<String>,
+    /// Hidden (tests): measure with fixed samples instead of a browser;
+    /// `MARKER:FACTOR` slows modules whose path contains MARKER.
+    pub fixed_samples: Option<String>,
+}
+
+impl Options {
+    pub fn parse(args: &[String], browser: bool) -> Result<Options> {
+        let root = project_root();
+        let mut o = Options {
+            browser,
+            budgets: root.join("budgets.toml"),
+            reports: PathBuf::new(),
+            profiles: vec![],
+            envs: vec![],
+            quick: false,
+            bless: false,
+            force: false,
+            browser_ws: None,
+            harness_addr: None,
+            against: None,
+            fixed_samples: None,
+        };
+        let mut a = Args::new(if browser { "budget" } else { "size" }, args);
+        while let Some(arg) = a.next_arg() {
+            match arg {
+                Arg::Flag("--budgets") => o.budgets = PathBuf::from(a.value("--budgets")?),
+                Arg::Flag("--reports") => o.reports = PathBuf::from(a.value("--reports")?),
+                Arg::Flag("--profile") => o.profiles.push(a.value("--profile")?),
+                Arg::Flag("--env") => o.envs.push(a.value("--env")?),
+                Arg::Flag("--browser-ws") => o.browser_ws = Some(a.value("--browser-ws")?),
+                Arg::Flag("--against") => o.against = Some(a.value("--against")?),
+                Arg::Flag("--harness-addr") => o.harness_addr = Some(a.parsed("--harness-addr", "an IP address (e.g. 0.0.0.0 or 192.168.1.5)")?),
+                Arg::Flag("--fixed-samples") => o.fixed_samples = Some(a.value("--fixed-samples")?),
+                Arg::Flag("--quick") => o.quick = true,
+                Arg::Flag("--bless") => o.bless = true,
+                Arg::Flag("--force") => o.force = true,
+                Arg::Flag(f) => return Err(a.unknown(f)),
+                Arg::Positional(p) => return Err(a.unexpected(p)),
+            }
+        }
+        if o.force && !o.bless {
+            bail!("--force only goes with --bless (to bless a failing run)");
+        }
+        // Reports, ledger and baseline live next to the budgets file they
+        // belong to, so gating a second project never touches the first's.
+        if o.reports.as_os_str().is_empty() {
+            o.reports = o.budgets.parent().map(|d| d.join("reports")).unwrap_or_else(|| root.join("reports"));
+        }
+        if o.quick && o.bless {
+            bail!("--quick runs never bless a baseline: drop --quick to bless");
+        }
+        if !browser && (!o.envs.is_empty() || o.quick || o.browser_ws.is_some() || o.harness_addr.is_some() || o.fixed_samples.is_some()) {
+            bail!("--env, --quick, --browser-ws, --harness-addr belong to `budget`, not `size`");
+        }
+        Ok(o)
+    }
+}
+
+
+/// Entry point of `budget` and `size`. On an error or a panic every report
+/// is replaced by its error version (no records), so nothing stale reads as
+/// a pass.
+pub fn run(opts: Options) -> Result<u8> {
+    let subject_dir = opts.budgets.parent().map(Path::to_path_buf).unwrap_or_else(project_root);
+    super::guarded(&opts.reports.clone(), &subject_dir, || pipeline(&opts))
+}
+
+fn pipeline(opts: &Options) -> Result<u8> {
+    let (t0, started) = (Instant::now(), now_s());
+    if std::env::var_os("BUDGET_TEST_PANIC").is_some() {
+        panic!("BUDGET_TEST_PANIC is set: the test of the panic path");
+    }
+    let cfg = config::load(&opts.budgets)?;
+    let profiles = select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &opts.profiles, "profile")?;
+    let envs = if opts.browser { select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &opts.envs, "environment")? } else { vec![] };
+    // The subject's commit (budgets.toml may live elsewhere, e.g. in CI config).
+    let commit = git_commit(cfg.manifest.parent().unwrap_or(&cfg.root));
+    std::fs::create_dir_all(&opts.reports)?;
+    let metrics: Vec<&MetricSpec> = cfg
+        .metrics
+        .iter()
+        .filter(|m| match &m.source {
+            Source::Size(_) => true,
+            Source::Scenario(_) => opts.browser && envs.contains(&m.environment),
+        })
+        .collect();
+    let timed = metrics.iter().any(|m| matches!(m.source, Source::Scenario(_)));
+
+    // The base of the comparisons: --against REF, else the blessed baseline.
+    build::ensure_target(&cfg.root)?;
+    let blessed = baseline::load(&opts.reports)?;
+    let base = match &opts.against {
+        Some(r) => Some(subject::base_from_ref(&cfg, r, &profiles, &metrics)?),
+        None => blessed.as_ref().map(|b| b.as_base(&opts.reports)),
+    };
+
+    // build -> optimize -> size -> attribute, per profile.
+    let arts = profiles
+        .iter()
+        .map(|name| {
+            let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
+            subject::profile_artifacts(&cfg, profile, name, &metrics, &opts.reports, base.as_ref())
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    // measure.
+    let mut fingerprint = fingerprint::of_host(&cfg.root);
+    let measured = if timed {
+        let plan = measure::plan(&cfg, &metrics, &profiles, opts.quick);
+        let mut m: Box<dyn Measurer> = match &opts.fixed_samples {
+            Some(spec) => Box::new(fixed_measurer(spec)?),
+            None => Box::new(crate::browser::BrowserMeasurer::start(&cfg, opts.browser_ws.as_deref(), opts.harness_addr)?),
+        };
+        let out = measure::run(&cfg, &plan, &arts, base.as_ref(), m.as_mut(), measure::RunOptions { quick: opts.quick })?;
+        m.fingerprint(&mut fingerprint);
+        out
+    } else {
+        Measured::default()
+    };
+    fingerprint::add_environments(&mut fingerprint, &cfg, &envs, &measured);
+
+    // gate (under the ledger lock, unless quick) -> report.
+    let infos: Vec<ArtifactInfo> = arts.iter().map(|a| a.info.clone()).collect();
+    let contributors_of = |p: &str| {
+        arts.iter().find(|a| a.info.profile == p).and_then(|a| a.attribution.as_ref()).map(|a| a.top_contributors(5)).unwrap_or_default()
+    };
+    let size_base_of = |key: &str, profile: &str, m: &MetricSpec| -> Option<f64> {
+        match (&m.source, base.as_ref().and_then(|b| b.profiles.get(profile)).and_then(|bp| bp.sizes.as_ref())) {
+            (Source::Size(kind), Some(sizes)) => Some(size::in_unit(size::bytes_of(sizes, *kind), &m.unit)),
+            (Source::Size(_), None) => blessed.as_ref().and_then(|b| b.points.get(key)).map(|p| p.value),
+            _ => None,
+        }
+    };
+    let mut protocol = timed.then(|| ProtocolUsed::of(&cfg.protocol));
+    if let (Some(p), true) = (protocol.as_mut(), opts.quick) {
+        p.latency_iterations = cfg.protocol.quick_iterations;
+    }
+    let run = GateRun {
+        cfg: &cfg,
+        metrics: &metrics,
+        profiles: &profiles,
+        arts: &infos,
+        contributors_of: &contributors_of,
+        size_base_of: &size_base_of,
+        measured: &measured,
+        commit: &commit,
+        fingerprint: &fingerprint,
+        started,
+        wall_s: t0.elapsed().as_secs_f64(),
+        quick: opts.quick,
+        environments: if opts.browser { envs.clone() } else { vec!["size".into()] },
+        run_tag: "",
+        protocol,
+        missing_reason: &|_, _| None,
+    };
+    let (summary, _ledger) = gate_and_report(&run, &opts.reports, &arts)?;
+    let status = summary.status.unwrap_or(Status::Fail);
+
+    if opts.quick {
+        let failing = summary.records.iter().filter(|r| r.status == Status::Fail).count();
+        eprintln!(
+            "budget: --quick: not gating ({} samples per seed): no escalation, no ledger entry, exit 0 whatever the figures{}",
+            cfg.protocol.quick_iterations,
+            if failing > 0 { format!(" ({failing} figure(s) above would fail a gating run)") } else { String::new() }
+        );
+        return Ok(0);
+    }
+    if opts.bless {
+        bless_unless_failing(&summary, &arts, opts)?;
+    }
+    Ok(if status == Status::Fail { 1 } else { 0 })
+}
+
+/// `--bless`: a baseline is a state the gate accepts, so a failing run is
+/// blessed only with `--force`.
+fn bless_unless_failing(summary: &crate::summary::Summary, arts: &[crate::artifacts::ProfileArtifacts], opts: &Options) -> Result<()> {
+    if summary.status == Some(Status::Fail) && !opts.force {
+        let failing: Vec<String> =
+            summary.records.iter().filter(|r| r.status == Status::Fail).map(|r| format!("{} {} {}", r.metric_id, r.profile, r.environment)).collect();
+        eprintln!(
+            "budget: not blessing: this run fails ({}). A baseline is a state the gate accepts; fix the failures, or bless it anyway with --bless --force",
+            failing.join("; ")
+        );
+        return Ok(());
+    }
+    baseline::bless(summary, arts, &opts.reports)
+}
+
+/// `--fixed-samples MARKER:FACTOR` (tests only).
+fn fixed_measurer(spec: &str) -> Result<measure::FixedMeasurer> {
+    let mut m = measure::FixedMeasurer::new();
+    if !spec.is_empty() && spec != "-" {
+        let (marker, factor) = spec.split_once(':').ok_or_else(|| anyhow!("--fixed-samples takes MARKER:FACTOR"))?;
+        m.slow_marker = Some(marker.to_string());
+        m.slowdown = factor.parse().map_err(|_| anyhow!("--fixed-samples: `{factor}` is not a number"))?;
+    }
+    Ok(m)
+}
+

@@ -1,0 +1,55 @@
+//! The environment fingerprint of a run (DESIGN.md section 6): which
+//! compiler, optimizer, host and browser produced the figures, and how each
+//! environment was set up (throttle target, calibrated rate, achieved
+//! slowdown, V8 flags). The browser half comes from the measurer.
+
+use crate::config::Config;
+use crate::measure::Measured;
+use crate::summary::Fingerprint;
+use std::path::Path;
+
+/// What this machine and toolchain are, before any browser runs.
+pub fn of_host(root: &Path) -> Fingerprint {
+    Fingerprint {
+        rustc: rustc_version(root),
+        binaryen: crate::optimize::binaryen_version().into(),
+        host: host_name(),
+        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        ..Default::default()
+    }
+}
+
+/// Record how each measured environment was set up.
+pub fn add_environments(f: &mut Fingerprint, cfg: &Config, envs: &[String], measured: &Measured) {
+    for (name, env) in &cfg.environments {
+        if !envs.contains(name) {
+            continue;
+        }
+        f.throttle.insert(name.clone(), env.cpu_throttle);
+        if !env.js_flags.is_empty() {
+            f.js_flags.insert(name.clone(), env.js_flags.clone());
+        }
+        if let Some(info) = measured.envs.get(name) {
+            f.throttle_rate.insert(name.clone(), info.rate);
+            if let Some(a) = info.achieved {
+                f.throttle_achieved.insert(name.clone(), a);
+            }
+        }
+    }
+}
+
+/// The rustc the subject's directory resolves to (its toolchain file).
+fn rustc_version(root: &Path) -> String {
+    std::process::Command::new("rustc")
+        .arg("--version")
+        .current_dir(root)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn host_name() -> String {
+    let name = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
+    format!("{} {} {}", name, std::env::consts::OS, std::env::consts::ARCH).trim().to_string()
+}

@@ -1,0 +1,218 @@
+//! Gate and report one run: the records of every metric x profile (x
+//! environment) with their verdicts (`assemble`, pure), gated under the
+//! ledger lock and written by every exporter. One path serves `budget` and
+//! `merge`, so both gate alike.
+
+use crate::artifacts::ProfileArtifacts;
+use crate::config::{self, Config, MetricSpec, Source};
+use crate::gate::{self, Status};
+use crate::ledger::{self, Entry, Ledger, Run};
+use crate::measure::Measured;
+use crate::report;
+use crate::size;
+use crate::summary::{ArtifactInfo, ClockCheck, Fingerprint, ProtocolUsed, Record, Summary, TrendPoint, SCHEMA_VERSION};
+use anyhow::Result;
+use std::path::Path;
+
+/// Everything the gate and the reports need from one run (budget or merge).
+pub struct GateRun<'a> {
+    pub cfg: &'a Config,
+    pub metrics: &'a [&'a MetricSpec],
+    pub profiles: &'a [String],
+    pub arts: &'a [ArtifactInfo],
+    pub contributors_of: &'a dyn Fn(&str) -> Vec<String>,
+    /// key, profile, metric -> the base's size in the metric's unit.
+    pub size_base_of: &'a dyn Fn(&str, &str, &MetricSpec) -> Option<f64>,
+    pub measured: &'a Measured,
+    pub commit: &'a str,
+    pub fingerprint: &'a Fingerprint,
+    pub started: u64,
+    pub wall_s: f64,
+    pub quick: bool,
+    pub environments: Vec<String>,
+    /// Suffix of the ledger run id (`-merge` for merges).
+    pub run_tag: &'a str,
+    /// The protocol the timings were measured with (None without any).
+    pub protocol: Option<ProtocolUsed>,
+    /// Why a key may have no record (merge: which shard is missing).
+    pub missing_reason: &'a dyn Fn(&MetricSpec, &str) -> Option<String>,
+}
+
+/// Gate (under the ledger lock, unless quick) and write every report. One
+/// function for `budget` and `merge`, so both gate alike.
+pub fn gate_and_report(r: &GateRun, reports: &Path, arts: &[ProfileArtifacts]) -> Result<(Summary, Ledger)> {
+    let ledger_path = reports.join("ledger.json");
+    let gating = !r.quick;
+    let (records, ledger) = if gating {
+        let run_id = format!("{}-{}{}", r.started, std::process::id(), r.run_tag);
+        let config_id = ledger::identity(&r.cfg.budgets_file, &r.cfg.package);
+        let (ledger, records) = ledger::update(&ledger_path, r.cfg.escalation.ledger_window, |l| {
+            let records = assemble(r, l);
+            let run = Run {
+                id: run_id.clone(),
+                started_unix_s: r.started,
+                commit: r.commit.to_string(),
+                config: config_id.clone(),
+                status: gate::overall(records.iter().map(|x| x.status)),
+                fingerprint: r.fingerprint.clone(),
+                entries: records
+                    .iter()
+                    .map(|x| {
+                        (
+                            ledger::key(&x.metric_id, &x.profile, &x.environment),
+                            Entry {
+                                value: x.value,
+                                lo: x.value_ci.map(|c| c.lo),
+                                hi: x.value_ci.map(|c| c.hi),
+                                status: x.status,
+                                in_warn_band: x.verdict.in_warn_band,
+                            },
+                        )
+                    })
+                    .collect(),
+            };
+            Ok((run, records))
+        })?;
+        (records, ledger)
+    } else {
+        // Not gating: the history is shown in the trend, but it does not
+        // escalate a quick run's figures.
+        let l = Ledger::load(&ledger_path)?;
+        (assemble(r, &Ledger::empty()), l)
+    };
+    let status = gate::overall(records.iter().map(|x| x.status));
+    let summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        outcome: "ok".into(),
+        status: Some(status),
+        commit: r.commit.to_string(),
+        started_unix_s: r.started,
+        wall_s: r.wall_s,
+        quick: r.quick,
+        gating,
+        profiles: r.profiles.to_vec(),
+        environments: r.environments.clone(),
+        fingerprint: r.fingerprint.clone(),
+        records,
+        artifacts: r.arts.to_vec(),
+        error: None,
+        trend: ledger
+            .trend(r.cfg.escalation.ledger_window)
+            .into_iter()
+            .map(|x| TrendPoint { run: x.id.clone(), commit: x.commit.clone(), status: x.status })
+            .collect(),
+        protocol: r.protocol.clone(),
+    };
+    report::write_all(&summary, reports, &ledger, arts, &r.measured.histograms_for_report())?;
+    Ok((summary, ledger))
+}
+
+
+/// Records for every metric x profile (x environment), with verdicts. Pure
+/// apart from reading its arguments.
+pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
+    let cfg = r.cfg;
+    let config_id = ledger::identity(&cfg.budgets_file, &cfg.package);
+    let mut out = Vec::new();
+    for m in r.metrics {
+        for p in r.profiles {
+            let Some(caps) = m.caps.get(p) else { continue };
+            let key = ledger::key(&m.id, p, &m.environment);
+            let art = r.arts.iter().find(|a| &a.profile == p);
+            let measured = match &m.source {
+                Source::Scenario(_) => r.measured.get(&m.id, p, &m.environment),
+                Source::Size(_) => None,
+            };
+            let value = match &m.source {
+                Source::Size(kind) => art.map(|a| size::in_unit(size::bytes_of(&a.sizes, *kind), &m.unit)),
+                Source::Scenario(_) => measured.map(|x| x.value),
+            };
+            let clock = measured.and_then(|x| {
+                x.clock_ticks.map(|ticks| ClockCheck {
+                    tick_in_unit: x.resolution_in_unit.unwrap_or(f64::NAN),
+                    ticks,
+                    floor_ticks: cfg.protocol.clock_floor_ticks,
+                })
+            });
+            let size_base = (r.size_base_of)(&key, p, m);
+            let history = ledger.history(&key, &config_id);
+            let mut verdict = gate::verdict(&gate::Observation {
+                value,
+                value_ci: measured.and_then(|x| x.value_ci.as_ref()),
+                kind: m.kind,
+                caps,
+                history: &history,
+                size_base,
+                comparison: measured.and_then(|x| x.comparison.as_ref()),
+                clock: clock.as_ref(),
+                consecutive_warns_to_fail: cfg.escalation.consecutive_warns_to_fail,
+                baseline_regression_pct: cfg.escalation.baseline_regression_pct,
+            });
+            let contributors = match &m.source {
+                Source::Size(_) if verdict.status != Status::Pass || verdict.baseline_delta_pct.is_some_and(|d| d != 0.0) => (r.contributors_of)(p),
+                _ => vec![],
+            };
+            if !contributors.is_empty() && verdict.status != Status::Pass {
+                verdict.reasons.push(format!("top contributors vs base: {}", contributors.join(", ")));
+            }
+            if value.is_none() {
+                if let Some(why) = (r.missing_reason)(m, p) {
+                    verdict.reasons.push(why);
+                }
+            }
+            let (method, commands, paths, per_seed, histogram, seed_set) = match (&m.source, measured) {
+                (Source::Size(kind), _) => (
+                    size::method(*kind).to_string(),
+                    art.map(|a| vec![a.build_command.clone(), a.optimize_command.clone()]).unwrap_or_default(),
+                    art.map(|a| vec![a.shipped.clone()]).unwrap_or_default(),
+                    vec![],
+                    None,
+                    vec![],
+                ),
+                (Source::Scenario(_), Some(x)) => (
+                    x.method.clone(),
+                    x.commands.clone(),
+                    x.artifact_paths.clone(),
+                    x.per_seed.clone(),
+                    Some(x.histogram.clone()),
+                    x.per_seed.iter().map(|s| s.seed).collect(),
+                ),
+                (Source::Scenario(_), None) => ("not measured".into(), vec![], vec![], vec![], None, cfg.protocol.seeds.clone()),
+            };
+            let comparison = measured.and_then(|x| x.comparison.clone());
+            out.push(Record {
+                commit: r.commit.into(),
+                profile: p.clone(),
+                environment: m.environment.clone(),
+                metric_id: m.id.clone(),
+                metric_name: m.name.clone(),
+                value,
+                unit: m.unit.clone(),
+                threshold_warn: caps.warn,
+                threshold_hard: caps.hard,
+                kind: match m.kind {
+                    config::GateKind::Hard => "hard".into(),
+                    config::GateKind::WarnThenBlock => "warn-then-block".into(),
+                },
+                status: verdict.status,
+                seed_set,
+                commands,
+                artifact_paths: paths,
+                method,
+                per_seed,
+                histogram,
+                baseline_value: size_base.or_else(|| comparison.as_ref().and_then(|c| c.base_value)),
+                contributors,
+                verdict,
+                // A merged record keeps the fingerprint of the shard that
+                // measured it.
+                fingerprint: measured.and_then(|x| x.fingerprint.clone()).unwrap_or_else(|| r.fingerprint.clone()),
+                value_ci: measured.and_then(|x| x.value_ci),
+                clock,
+                comparison,
+            });
+        }
+    }
+    out
+}
+

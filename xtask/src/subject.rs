@@ -1,0 +1,174 @@
+//! The subject's artifacts: build -> optimize -> size -> attribute for one
+//! profile (and the reference builds its relative metrics need), and the
+//! base of a live comparison built from a git ref. This is where the gate
+//! runs cargo, wasm-bindgen and binaryen; it serves `budget`, `size` and
+//! `calibrate`.
+
+use crate::artifacts::{reference_key, Base, BaseProfile, ProfileArtifacts, Runnable};
+use crate::attribute;
+use crate::build;
+use crate::config::{Config, MetricSpec, Profile};
+use crate::optimize;
+use crate::size;
+use crate::summary::ArtifactInfo;
+use crate::util::{project_root, write_atomic};
+use anyhow::{anyhow, bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What building and optimizing one profile variant produced.
+struct Optimized {
+    opt: optimize::Optimized,
+    glue: Option<PathBuf>,
+    input: PathBuf,
+    input_len: u64,
+    build_command: String,
+}
+
+/// Build one profile (or a variant of it) of the subject at `manifest`, and
+/// optimize it. Serves the candidate, its reference builds and the base.
+fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Result<Optimized> {
+    eprintln!("budget: [{work_name}] build");
+    let built = build::build(cfg, profile)?;
+    let work = cfg.root.join("target").join("budget").join(work_name);
+    std::fs::create_dir_all(&work)?;
+    let input = work.join("input.wasm");
+    let cargo_bytes = std::fs::read(&built.wasm)?;
+    crate::wasmfile::check_magic(&cargo_bytes, &built.wasm.display().to_string())?;
+    // wasm-bindgen subjects: the optimizer's input is the `_bg.wasm`.
+    let mut build_command = built.command.clone();
+    let (in_bytes, glue) = match crate::bindgen::pinned_version(&cfg.manifest)? {
+        None => (cargo_bytes, None),
+        Some(version) => {
+            eprintln!("budget: [{work_name}] wasm-bindgen {version}");
+            // The gate's own tool cache, shared by every subject it guards.
+            let tools = project_root().join("target").join("budget").join("tools");
+            let cli = crate::bindgen::cli(&version, &tools)?;
+            let bg = crate::bindgen::run(&cli, &built.wasm, &work.join("bindgen"), &cfg.package.replace('-', "_"))?;
+            build_command = format!("{build_command} && {}", bg.command);
+            (std::fs::read(&bg.wasm)?, Some(bg.glue))
+        }
+    };
+    if std::fs::read(&input).ok().as_deref() != Some(&in_bytes[..]) {
+        write_atomic(&input, &in_bytes)?;
+    }
+    eprintln!("budget: [{work_name}] optimize");
+    let opt = optimize::optimize(&input, &profile.wasm_opt, &work, &cfg.root.join("target").join("budget").join("cache"))?;
+    Ok(Optimized { opt, glue, input, input_len: in_bytes.len() as u64, build_command })
+}
+
+/// The reference builds the selected relative metrics need for a profile:
+/// (key, the profile without those features).
+fn reference_profiles(metrics: &[&MetricSpec], profile: &Profile, label: &str) -> Vec<(String, Profile)> {
+    let mut out: Vec<(String, Profile)> = Vec::new();
+    for m in metrics {
+        let Some(without) = &m.reference_without else { continue };
+        if !m.caps.contains_key(label) {
+            continue;
+        }
+        let key = reference_key(without);
+        if out.iter().any(|(k, _)| k == &key) {
+            continue;
+        }
+        let mut p = profile.clone();
+        p.features.retain(|f| !without.contains(f));
+        p.name = format!("{}~{key}", profile.name);
+        out.push((key, p));
+    }
+    out
+}
+
+/// Build and optimize the reference builds a profile needs (working names
+/// prefixed with `prefix`, so the base's never overwrite the candidate's).
+fn build_references(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, label: &str, prefix: &str) -> Result<BTreeMap<String, Runnable>> {
+    let mut references = BTreeMap::new();
+    for (key, mut p) in reference_profiles(metrics, profile, label) {
+        p.name = format!("{prefix}{}", p.name);
+        let r = build_and_optimize(cfg, &p, &p.name)?;
+        references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.glue });
+    }
+    Ok(references)
+}
+
+/// Build, optimize, size and attribute one profile, and build its
+/// reference variants. `name` is the profile the figures are reported under
+/// (`profile.name` may be a variant's working name, as in calibration).
+pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &[&MetricSpec], reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
+    let o = build_and_optimize(cfg, profile, &profile.name)?;
+    let shipped = std::fs::read(&o.opt.wasm)?;
+    let sizes = size::measure(&shipped, &o.opt.wasm.display().to_string())?;
+    eprintln!("budget: [{name}] attribute");
+    let base_pair = base.and_then(|b| b.profiles.get(name)).and_then(|bp| bp.named.as_ref().map(|n| (bp.main.wasm.as_path(), n.as_path())));
+    let report = attribute::for_profile(&o.opt.wasm, &o.opt.named, base_pair)?;
+    let files = crate::report::attribution::write(&report, &reports.join("attribution"), name)?;
+    let attribution = attribute::Attribution { report, files };
+    let references = build_references(cfg, metrics, profile, name, "")?;
+    let rel = |p: &Path| p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string();
+    let info = ArtifactInfo {
+        profile: name.into(),
+        input: rel(&o.input),
+        shipped: rel(&o.opt.wasm),
+        named_twin: rel(&o.opt.named),
+        sizes,
+        input_raw_bytes: o.input_len,
+        features: o.opt.features.clone(),
+        build_command: o.build_command,
+        optimize_command: o.opt.command.clone(),
+        optimize_cached: o.opt.cached,
+        js_glue: match &o.glue {
+            Some(g) => {
+                let js = std::fs::read(g)?;
+                Some((js.len() as u64, size::gzip_len(&js)?))
+            }
+            None => None,
+        },
+        attribution: attribution.files.iter().map(|f| rel(f)).collect(),
+    };
+    Ok(ProfileArtifacts { info, shipped: o.opt.wasm, named: o.opt.named, glue: o.glue, attribution: Some(attribution), references })
+}
+
+/// `--against REF`: check REF out in a git worktree (under
+/// `target/budget/base/`, reused while REF resolves to the same commit) and
+/// build every selected profile there, with this checkout's profiles and
+/// optimizer settings, so only the code differs.
+pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics: &[&MetricSpec]) -> Result<Base> {
+    let subject_dir = cfg.manifest.parent().unwrap_or(&cfg.root);
+    let git = |args: &[&str], dir: &Path| -> Result<String> {
+        let out = Command::new("git").args(args).current_dir(dir).output().context("running git")?;
+        if !out.status.success() {
+            bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"], subject_dir).context("--against needs the subject to be in a git checkout")?);
+    let sha = git(&["rev-parse", "--verify", &format!("{reference}^{{commit}}")], &top)
+        .with_context(|| format!("--against {reference}: no such commit (a shallow CI clone needs `fetch-depth: 0` or a fetch of the base)"))?;
+    let manifest = std::fs::canonicalize(&cfg.manifest).unwrap_or(cfg.manifest.clone());
+    let top = std::fs::canonicalize(&top).unwrap_or(top);
+    let rel = manifest.strip_prefix(&top).map(Path::to_path_buf).map_err(|_| anyhow!("the subject manifest {} is not inside its git checkout {}", manifest.display(), top.display()))?;
+    let wt = cfg.root.join("target").join("budget").join("base").join(&sha[..12]);
+    let ready = wt.join(&rel).is_file() && git(&["rev-parse", "HEAD"], &wt).map(|h| h == sha).unwrap_or(false);
+    if !ready {
+        let _ = std::fs::remove_dir_all(&wt);
+        let _ = git(&["worktree", "prune"], &top);
+        eprintln!("budget: checking out the base {reference} ({}) in {}", &sha[..12], wt.display());
+        git(&["worktree", "add", "--force", "--detach", &wt.display().to_string(), &sha], &top)?;
+    }
+    let mut base_cfg = cfg.clone();
+    base_cfg.manifest = wt.join(&rel);
+    let mut out = Base { origin: format!("--against {reference} ({})", &sha[..12]), commit: sha.clone(), profiles: BTreeMap::new() };
+    for name in profiles {
+        let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
+        let references = build_references(&base_cfg, metrics, profile, name, "base~")?;
+        let mut p = profile.clone();
+        p.name = format!("base~{name}");
+        let o = build_and_optimize(&base_cfg, &p, &p.name).with_context(|| format!("building the base ({reference}) of profile {name}"))?;
+        let sizes = size::measure(&std::fs::read(&o.opt.wasm)?, &o.opt.wasm.display().to_string())?;
+        out.profiles.insert(
+            name.clone(),
+            BaseProfile { main: Runnable { wasm: o.opt.wasm, glue: o.glue }, named: Some(o.opt.named), sizes: Some(sizes), references },
+        );
+    }
+    Ok(out)
+}
