@@ -135,6 +135,24 @@ pub(crate) fn try_recv(rt: &Runtime, ch: ChannelId) -> Option<u64> {
     Some(v)
 }
 
+/// The poll of both channel futures: a cancelled task stops at this
+/// checkpoint; otherwise take what `attempt` gets now, or park on the
+/// channel's `waiters` until a send, receive or release wakes it.
+fn ready_or_park<T>(
+    rcx: &Cx,
+    ch: ChannelId,
+    cx: &Context<'_>,
+    attempt: fn(&Runtime, ChannelId) -> Option<T>,
+    waiters: fn(&mut Channel) -> &mut Vec<Waker>,
+) -> Poll<Result<T, Cancelled>> {
+    rcx.checkpoint()?;
+    if let Some(v) = attempt(rcx.runtime(), ch) {
+        return Poll::Ready(Ok(v));
+    }
+    waiters(&mut rcx.runtime().core.borrow_mut().channels[ch.0 as usize]).push(cx.waker().clone());
+    Poll::Pending
+}
+
 /// Future of `Cx::reserve`.
 pub struct Reserve {
     pub(crate) cx: Cx,
@@ -144,12 +162,7 @@ pub struct Reserve {
 impl Future for Reserve {
     type Output = Result<Permit, Cancelled>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.cx.checkpoint()?;
-        if let Some(p) = try_reserve(self.cx.runtime(), self.ch) {
-            return Poll::Ready(Ok(p));
-        }
-        self.cx.runtime().core.borrow_mut().channels[self.ch.0 as usize].reserve_waiters.push(cx.waker().clone());
-        Poll::Pending
+        ready_or_park(&self.cx, self.ch, cx, try_reserve, |c| &mut c.reserve_waiters)
     }
 }
 
@@ -162,11 +175,6 @@ pub struct Recv {
 impl Future for Recv {
     type Output = Result<u64, Cancelled>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.cx.checkpoint()?;
-        if let Some(v) = try_recv(self.cx.runtime(), self.ch) {
-            return Poll::Ready(Ok(v));
-        }
-        self.cx.runtime().core.borrow_mut().channels[self.ch.0 as usize].recv_waiters.push(cx.waker().clone());
-        Poll::Pending
+        ready_or_park(&self.cx, self.ch, cx, try_recv, |c| &mut c.recv_waiters)
     }
 }
