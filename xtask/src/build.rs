@@ -58,18 +58,32 @@ pub struct Built {
     pub command: String,
 }
 
-/// Where cargo puts artifacts for the subject.
-fn target_dir(cfg: &Config) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cfg.root.join("target"))
+/// The target directory the gate's builds and caches live under:
+/// `$CARGO_TARGET_DIR`, else `target/` next to the budgets file. The
+/// end-to-end tests point every scratch project at the workspace's, so the
+/// suite builds each subject configuration once.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
-/// `cargo build` one profile of the subject. Each profile gets its own
-/// target directory, so switching profiles never invalidates another's
-/// incremental state and a warm run is a true no-op for cargo.
+/// `cargo build` one profile of the subject. Each profile configuration
+/// (manifest, cargo profile, features, flags, build environment) gets its
+/// own cargo target directory, so switching profiles never invalidates
+/// another's incremental state, a warm run is a true no-op for cargo, and
+/// two gates sharing a target directory never overwrite each other's
+/// `.wasm` between one's build and its read (a directory per profile name
+/// allowed that when two configurations shared a name).
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
-    let tdir = target_dir(cfg).join("budget").join("cargo").join(&profile.name);
+    let configuration = format!(
+        "{}\n{}\n{:?}\n{:?}\n{:?}",
+        cfg.manifest.display(),
+        profile.cargo_profile,
+        profile.features,
+        profile.rustflags,
+        profile.build_env
+    );
+    let key = crate::util::content_hash(&[configuration.as_bytes()]);
+    let tdir = target_dir(&cfg.root).join("budget").join("cargo").join(format!("{}-{}", profile.name, &key[..key.len().min(12)]));
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(&cfg.root)
         .arg("build")

@@ -54,7 +54,7 @@ fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Resul
         write_atomic(&input, &in_bytes)?;
     }
     eprintln!("budget: [{work_name}] optimize");
-    let opt = optimize::optimize(&input, &profile.wasm_opt, &work, &cfg.root.join("target").join("budget").join("cache"))?;
+    let opt = optimize::optimize(&input, &profile.wasm_opt, &work, &build::target_dir(&cfg.root).join("budget").join("cache"))?;
     Ok(Optimized { opt, glue, input, input_len: in_bytes.len() as u64, build_command })
 }
 

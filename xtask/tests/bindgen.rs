@@ -4,7 +4,6 @@
 
 mod common;
 use common::root;
-use std::process::Command;
 
 #[test]
 fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
@@ -20,7 +19,7 @@ fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap_or_default());
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = common::xtask_cmd()
         .args(["budget", "--budgets"])
         .arg(fixture.join("budgets.toml"))
         .arg("--reports")

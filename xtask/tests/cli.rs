@@ -3,10 +3,9 @@
 
 mod common;
 use common::{root, scratch};
-use std::process::Command;
 
 fn xtask(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().unwrap()
+    common::xtask_cmd().args(args).output().unwrap()
 }
 
 #[test]
@@ -119,7 +118,7 @@ fn size_regression_against_the_blessed_baseline_names_contributors() {
         v.extend_from_slice(extra);
         v.into_iter().map(String::from).collect::<Vec<_>>()
     };
-    let run = |a: Vec<String>| Command::new(env!("CARGO_BIN_EXE_xtask")).args(&a).current_dir(root()).output().unwrap();
+    let run = |a: Vec<String>| common::xtask_cmd().args(&a).output().unwrap();
     let out = run(args(&["--bless"]));
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(reports.join("baseline.json").is_file() && reports.join("baseline/core-min.named.wasm").is_file());
@@ -269,7 +268,7 @@ fn errors_panics_and_failed_merges_leave_no_green_report() {
     std::fs::write(&b, std::fs::read_to_string(&b).unwrap().replace("batch = = 512", "batch = 512")).unwrap();
 
     green();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = common::xtask_cmd()
         .args(["size", "--profile", "core-min", "--budgets", bs, "--reports", rs])
         .env("BUDGET_TEST_PANIC", "1")
         .current_dir(root())

@@ -8,7 +8,7 @@ use common::{only_metrics, root, scratch};
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().unwrap();
+    let out = common::xtask_cmd().args(args).output().unwrap();
     (out.status.code().unwrap_or(-1), format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
@@ -181,7 +181,7 @@ fn a_hung_tab_is_closed_on_a_remote_browser() {
     std::fs::write(&b, text).unwrap();
     // Watch the browser's pages while the gate runs: during the retry, the
     // hung tab must already be gone (one harness tab at a time).
-    let mut gate = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let mut gate = common::xtask_cmd()
         .args(["budget", "--quick", "--profile", "core-min", "--env", "desktop", "--browser-ws", &ws])
         .arg("--budgets").arg(&b)
         .arg("--reports").arg(d.join("r"))

@@ -7,7 +7,6 @@
 mod common;
 use common::{only_metrics, root, scratch};
 use std::path::Path;
-use std::process::Command;
 
 /// The tests here time things in the browser: one at a time, so they do not
 /// load the machine under each other (cargo runs a binary's tests in
@@ -21,7 +20,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// Run the gate; (exit code, summary JSON, stdout + stderr).
 fn budget(dir: &Path, reports: &str, extra: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value, String) {
     let reports = dir.join(reports);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let mut cmd = common::xtask_cmd();
     cmd.args(["budget", "--quick", "--profile", "core-min", "--budgets"])
         .arg(dir.join("budgets.toml"))
         .arg("--reports")
@@ -62,7 +61,7 @@ fn injected_init_slowdown_is_regressed_and_unchanged_code_passes() {
     let env = [("BUDGET_INJECT_INIT_STEPS", "400000")];
     let desktop = ["--env", "desktop"];
     // Bless with a gating run of the one metric (--quick never blesses).
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let mut cmd = common::xtask_cmd();
     let out = cmd
         .args(["budget", "--profile", "core-min", "--env", "desktop", "--bless", "--budgets"])
         .arg(d.join("budgets.toml"))

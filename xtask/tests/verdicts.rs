@@ -7,10 +7,9 @@
 mod common;
 use common::{only_metrics, root, scratch};
 use headless_chrome::protocol::cdp::Page;
-use std::process::Command;
 
 fn budget(budgets: &std::path::Path, reports: &std::path::Path) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let out = common::xtask_cmd()
         .args(["budget", "--profile", "core-min", "--env", "desktop"])
         .arg("--budgets").arg(budgets)
         .arg("--reports").arg(reports)

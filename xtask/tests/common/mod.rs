@@ -8,6 +8,22 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The gate's binary, run from the project root, with its builds and
+/// optimizer cache in the workspace's target directory (unless the caller
+/// chose one): scratch projects then share one build per subject
+/// configuration instead of rebuilding the subject in every test.
+#[allow(dead_code)]
+pub fn xtask_cmd() -> std::process::Command {
+    // Set at compile time for integration tests only (the unit tests share
+    // this file and never call it).
+    let mut c = std::process::Command::new(option_env!("CARGO_BIN_EXE_xtask").expect("an integration test"));
+    c.current_dir(root());
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        c.env("CARGO_TARGET_DIR", root().join("target"));
+    }
+    c
+}
+
 /// A scratch copy of the project's config (budgets.toml + profiles) whose
 /// budgets.toml points back at the real subject and scenarios.
 #[allow(dead_code)]
