@@ -47,8 +47,7 @@ impl Quantity {
     pub fn to_unit(self, v: f64, unit: &str) -> f64 {
         match (self, unit) {
             (Quantity::TimeMs, "us") => v * 1000.0,
-            (Quantity::Bytes, "KiB") => v / 1024.0,
-            (Quantity::Bytes, "MiB") => v / (1024.0 * 1024.0),
+            (Quantity::Bytes, _) => crate::size::bytes_in_unit(v, unit),
             _ => v,
         }
     }
@@ -243,13 +242,11 @@ impl Measured {
             for (seed, blobs) in seeds {
                 let hs = blobs.iter().map(stats::decode).collect::<Result<Vec<_>>>()?;
                 let h = stats::merge(&hs)?;
-                let value = stats::statistic_of(&h, statistic) + offset;
-                per_seed.push(SeedValue { seed, value, samples: h.len(), histogram: stats::encode(&h)? });
+                per_seed.push(seed_value(seed, &h, statistic, offset)?);
                 all.push(h);
             }
             let merged = stats::merge(&all)?;
-            let value = stats::median(&per_seed.iter().map(|s| s.value).collect::<Vec<_>>())
-                .ok_or_else(|| anyhow!("{key}: no seeds"))?;
+            let value = gate_value(&per_seed).ok_or_else(|| anyhow!("{key}: no seeds"))?;
             results.insert(
                 key,
                 MetricResult {
@@ -269,6 +266,18 @@ impl Measured {
         }
         Ok(Measured { results, envs })
     }
+}
+
+/// One seed's figure, read off its histogram (so a merge of shards, which
+/// has only the histograms, recomputes exactly the same figure): the
+/// statistic plus `offset` (-100 for relative metrics kept in percent).
+fn seed_value(seed: u64, h: &hdrhistogram::Histogram<u64>, stat: stats::Statistic, offset: f64) -> Result<SeedValue> {
+    Ok(SeedValue { seed, value: stats::statistic_of(h, stat) + offset, samples: h.len(), histogram: stats::encode(h)? })
+}
+
+/// The gate value: the median of the per-seed figures (DESIGN.md section 5).
+fn gate_value(per_seed: &[SeedValue]) -> Option<f64> {
+    stats::median(&per_seed.iter().map(|s| s.value).collect::<Vec<_>>())
 }
 
 /// Who an arm of a comparison is.
@@ -678,11 +687,10 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
             }
         };
         let h = stats::histogram_of(&samples)?;
-        let value = stats::statistic_of(&h, stat) + offset;
-        per_seed.push(SeedValue { seed, value, samples: h.len(), histogram: stats::encode(&h)? });
+        per_seed.push(seed_value(seed, &h, stat, offset)?);
         hists.push(h);
     }
-    let value = stats::median(&per_seed.iter().map(|s| s.value).collect::<Vec<_>>()).ok_or_else(|| anyhow!("no seeds configured"))?;
+    let value = gate_value(&per_seed).ok_or_else(|| anyhow!("no seeds configured"))?;
     let overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
     let value_ci = match reference {
         None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),

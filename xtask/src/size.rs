@@ -77,10 +77,15 @@ pub fn method(kind: SizeKind) -> &'static str {
 
 /// Bytes in a metric's unit (KiB, MiB or bytes).
 pub fn in_unit(bytes: u64, unit: &str) -> f64 {
+    bytes_in_unit(bytes as f64, unit)
+}
+
+/// A byte count (a size, or a heap sample) in KiB, MiB or bytes.
+pub fn bytes_in_unit(bytes: f64, unit: &str) -> f64 {
     match unit {
-        "KiB" => bytes as f64 / 1024.0,
-        "MiB" => bytes as f64 / (1024.0 * 1024.0),
-        _ => bytes as f64,
+        "KiB" => bytes / 1024.0,
+        "MiB" => bytes / (1024.0 * 1024.0),
+        _ => bytes,
     }
 }
 

@@ -604,3 +604,53 @@ fn fixed_samples_missing_base_reference_is_not_comparable() {
     assert!(c.reason.contains("without-trace"), "{}", c.reason);
     assert_eq!(d.status, Status::Pass);
 }
+
+/// Issues 10 and 13 on fixed numbers: merge re-gates a shard exactly (same
+/// per-seed figures and verdicts), and every key budgets.toml defines that
+/// no shard carried (here the mobile and eager environments) fails and
+/// names the shard to rerun.
+#[test]
+fn fixed_samples_merge_is_exact_and_names_missing_shards() {
+    let shard = fixed_pipeline("mergeshard", None, base_from);
+    let dir = std::env::temp_dir().join(format!("xtask-fixed-merge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let shard_file = dir.join("desktop.json");
+    std::fs::write(&shard_file, serde_json::to_string(&shard).unwrap()).unwrap();
+    // What merge sees is the shard file (serde_json reads a float back to
+    // within one ulp), so compare against the file's figures.
+    let shard: Summary = serde_json::from_str(&std::fs::read_to_string(&shard_file).unwrap()).unwrap();
+    let reports = dir.join("merged");
+    let args: Vec<String> = [shard_file.to_str().unwrap(), "--budgets", root().join("budgets.toml").to_str().unwrap(), "--reports", reports.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(crate::cmd::merge::cli(&args).unwrap(), 1, "an incomplete merge fails");
+    let merged: Summary = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    for r in &shard.records {
+        let m = merged.records.iter().find(|x| x.metric_id == r.metric_id && x.profile == r.profile && x.environment == r.environment).unwrap();
+        assert_eq!((m.value, m.status), (r.value, r.status), "{} {}", r.metric_id, r.profile);
+        assert_eq!(m.per_seed.iter().map(|s| s.value).collect::<Vec<_>>(), r.per_seed.iter().map(|s| s.value).collect::<Vec<_>>());
+        assert_eq!(m.comparison, r.comparison, "the shard's live comparison is kept");
+    }
+    let missing: Vec<&Record> = merged.records.iter().filter(|r| r.value.is_none()).collect();
+    assert!(!missing.is_empty());
+    for r in &missing {
+        assert_ne!(r.environment, "desktop");
+        assert_eq!(r.status, Status::Fail);
+        let want = format!("the shard `--profile {} --env {}` is missing", r.profile, r.environment);
+        assert!(r.verdict.reasons.iter().any(|x| x.contains(&want)), "{} {}: {:?}", r.metric_id, r.profile, r.verdict.reasons);
+    }
+    // Shards of two commits are refused, with the error reports written.
+    let mut other = shard.clone();
+    other.commit = "another".into();
+    let other_file = dir.join("other.json");
+    std::fs::write(&other_file, serde_json::to_string(&other).unwrap()).unwrap();
+    let mut two = args.clone();
+    two.insert(1, other_file.display().to_string());
+    let e = crate::cmd::merge::cli(&two).unwrap_err().to_string();
+    assert!(e.contains("different commits"), "{e}");
+    let s: Summary = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s.outcome, "error");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,6 +7,7 @@
 //! blessed baseline's artifacts), measured in the same browser session.
 
 use super::args::{select, Arg, Args};
+use crate::artifacts::{Base, ProfileArtifacts};
 use crate::baseline;
 use crate::build;
 use crate::config::{self, MetricSpec, Source};
@@ -16,7 +17,7 @@ use crate::gating::{gate_and_report, GateRun};
 use crate::measure::{self, Measured, Measurer};
 use crate::size;
 use crate::subject;
-use crate::summary::{ArtifactInfo, ProtocolUsed};
+use crate::summary::{ArtifactInfo, Fingerprint, ProtocolUsed};
 use crate::util::{git_commit, now_s, project_root};
 use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
@@ -127,7 +128,6 @@ fn pipeline(opts: &Options) -> Result<u8> {
             Source::Scenario(_) => opts.browser && envs.contains(&m.environment),
         })
         .collect();
-    let timed = metrics.iter().any(|m| matches!(m.source, Source::Scenario(_)));
 
     // The base of the comparisons: --against REF, else the blessed baseline.
     build::ensure_target(&cfg.root)?;
@@ -147,37 +147,12 @@ fn pipeline(opts: &Options) -> Result<u8> {
         .collect::<Result<Vec<_>>>()?;
 
     // measure.
-    let mut fingerprint = fingerprint::of_host(&cfg.root);
-    let measured = if timed {
-        let plan = measure::plan(&cfg, &metrics, &profiles, opts.quick);
-        let mut m: Box<dyn Measurer> = match &opts.fixed_samples {
-            Some(spec) => Box::new(fixed_measurer(spec)?),
-            None => Box::new(crate::browser::BrowserMeasurer::start(&cfg, opts.browser_ws.as_deref(), opts.harness_addr)?),
-        };
-        let out = measure::run(&cfg, &plan, &arts, base.as_ref(), m.as_mut(), measure::RunOptions { quick: opts.quick })?;
-        m.fingerprint(&mut fingerprint);
-        out
-    } else {
-        Measured::default()
-    };
-    fingerprint::add_environments(&mut fingerprint, &cfg, &envs, &measured);
+    let (measured, fingerprint) = measure_stage(opts, &cfg, &metrics, &profiles, &envs, &arts, base.as_ref())?;
 
     // gate (under the ledger lock, unless quick) -> report.
     let infos: Vec<ArtifactInfo> = arts.iter().map(|a| a.info.clone()).collect();
-    let contributors_of = |p: &str| {
-        arts.iter().find(|a| a.info.profile == p).and_then(|a| a.attribution.as_ref()).map(|a| a.top_contributors(5)).unwrap_or_default()
-    };
-    let size_base_of = |key: &str, profile: &str, m: &MetricSpec| -> Option<f64> {
-        match (&m.source, base.as_ref().and_then(|b| b.profiles.get(profile)).and_then(|bp| bp.sizes.as_ref())) {
-            (Source::Size(kind), Some(sizes)) => Some(size::in_unit(size::bytes_of(sizes, *kind), &m.unit)),
-            (Source::Size(_), None) => blessed.as_ref().and_then(|b| b.points.get(key)).map(|p| p.value),
-            _ => None,
-        }
-    };
-    let mut protocol = timed.then(|| ProtocolUsed::of(&cfg.protocol));
-    if let (Some(p), true) = (protocol.as_mut(), opts.quick) {
-        p.latency_iterations = cfg.protocol.quick_iterations;
-    }
+    let contributors_of = |p: &str| top_contributors(&arts, p);
+    let size_base_of = |key: &str, profile: &str, m: &MetricSpec| size_base(base.as_ref(), blessed.as_ref(), key, profile, m);
     let run = GateRun {
         cfg: &cfg,
         metrics: &metrics,
@@ -193,11 +168,10 @@ fn pipeline(opts: &Options) -> Result<u8> {
         quick: opts.quick,
         environments: if opts.browser { envs.clone() } else { vec!["size".into()] },
         run_tag: "",
-        protocol,
+        protocol: protocol_used(&cfg, &metrics, opts.quick),
         missing_reason: &|_, _| None,
     };
     let (summary, _ledger) = gate_and_report(&run, &opts.reports, &arts)?;
-    let status = summary.status.unwrap_or(Status::Fail);
 
     if opts.quick {
         let failing = summary.records.iter().filter(|r| r.status == Status::Fail).count();
@@ -211,12 +185,64 @@ fn pipeline(opts: &Options) -> Result<u8> {
     if opts.bless {
         bless_unless_failing(&summary, &arts, opts)?;
     }
-    Ok(if status == Status::Fail { 1 } else { 0 })
+    Ok(if summary.status == Some(Status::Fail) { 1 } else { 0 })
+}
+
+/// The measure stage: every selected scenario metric in the browser (or on
+/// fixed samples), and the fingerprint of where it ran.
+fn measure_stage(
+    opts: &Options,
+    cfg: &config::Config,
+    metrics: &[&MetricSpec],
+    profiles: &[String],
+    envs: &[String],
+    arts: &[ProfileArtifacts],
+    base: Option<&Base>,
+) -> Result<(Measured, Fingerprint)> {
+    let mut fingerprint = fingerprint::of_host(&cfg.root);
+    let measured = if metrics.iter().any(|m| matches!(m.source, Source::Scenario(_))) {
+        let plan = measure::plan(cfg, metrics, profiles, opts.quick);
+        let mut m: Box<dyn Measurer> = match &opts.fixed_samples {
+            Some(spec) => Box::new(fixed_measurer(spec)?),
+            None => Box::new(crate::browser::BrowserMeasurer::start(cfg, opts.browser_ws.as_deref(), opts.harness_addr)?),
+        };
+        let out = measure::run(cfg, &plan, arts, base, m.as_mut(), measure::RunOptions { quick: opts.quick })?;
+        m.fingerprint(&mut fingerprint);
+        out
+    } else {
+        Measured::default()
+    };
+    fingerprint::add_environments(&mut fingerprint, cfg, envs, &measured);
+    Ok((measured, fingerprint))
+}
+
+/// The protocol the timings were measured with, when any were.
+fn protocol_used(cfg: &config::Config, metrics: &[&MetricSpec], quick: bool) -> Option<ProtocolUsed> {
+    let timed = metrics.iter().any(|m| matches!(m.source, Source::Scenario(_)));
+    timed.then(|| ProtocolUsed {
+        latency_iterations: if quick { cfg.protocol.quick_iterations } else { cfg.protocol.latency_iterations },
+        ..ProtocolUsed::of(&cfg.protocol)
+    })
+}
+
+/// What grew a profile against its base, for the reasons of a size fail.
+fn top_contributors(arts: &[ProfileArtifacts], profile: &str) -> Vec<String> {
+    arts.iter().find(|a| a.info.profile == profile).and_then(|a| a.attribution.as_ref()).map(|a| a.top_contributors(5)).unwrap_or_default()
+}
+
+/// A size metric's base value: the base build's size, else the blessed
+/// figure (an old baseline without artifacts).
+fn size_base(base: Option<&Base>, blessed: Option<&baseline::Baseline>, key: &str, profile: &str, m: &MetricSpec) -> Option<f64> {
+    match (&m.source, base.and_then(|b| b.profiles.get(profile)).and_then(|bp| bp.sizes.as_ref())) {
+        (Source::Size(kind), Some(sizes)) => Some(size::in_unit(size::bytes_of(sizes, *kind), &m.unit)),
+        (Source::Size(_), None) => blessed.and_then(|b| b.points.get(key)).map(|p| p.value),
+        _ => None,
+    }
 }
 
 /// `--bless`: a baseline is a state the gate accepts, so a failing run is
 /// blessed only with `--force`.
-fn bless_unless_failing(summary: &crate::summary::Summary, arts: &[crate::artifacts::ProfileArtifacts], opts: &Options) -> Result<()> {
+fn bless_unless_failing(summary: &crate::summary::Summary, arts: &[ProfileArtifacts], opts: &Options) -> Result<()> {
     if summary.status == Some(Status::Fail) && !opts.force {
         let failing: Vec<String> =
             summary.records.iter().filter(|r| r.status == Status::Fail).map(|r| format!("{} {} {}", r.metric_id, r.profile, r.environment)).collect();
