@@ -142,18 +142,8 @@ fn size_regression_against_the_blessed_baseline_names_contributors() {
 /// then stops the run with exit 2 naming the scenario; nothing reads as a pass.
 #[test]
 fn hung_scenario_is_bounded_retried_and_exits_2() {
-    let d = scratch("hang", |t| t);
-    let scen = d.join("scenarios");
-    std::fs::create_dir_all(&scen).unwrap();
-    std::fs::write(scen.join("hang.js"), "export default async function (h) { await new Promise(() => {}); }\n").unwrap();
-    let b = d.join("budgets.toml");
-    let text = std::fs::read_to_string(&b).unwrap();
-    let scen_line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
-    let text = common::only_metrics(&text, &["M-PERF-01A"])
-        .replace(&scen_line, &format!("scenarios = \"{}\"", scen.display()))
-        .replace("scenario_timeout_s = 180", "scenario_timeout_s = 3")
-        + "\n[[metric]]\nid = \"HANG\"\nname = \"never finishes\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:hang\"\nenvironment = \"desktop\"\nhard = { core-min = 1, core-trace = 1, full-dev = 1 }\n";
-    std::fs::write(&b, text).unwrap();
+    let b = common::scratch_with_scenario("hang", "hang", "HANG", "export default async function (h) { await new Promise(() => {}); }\n");
+    let d = b.parent().unwrap().to_path_buf();
     let t = std::time::Instant::now();
     let out = xtask(&["budget", "--quick", "--profile", "core-min", "--env", "desktop", "--budgets", b.to_str().unwrap(), "--reports", d.join("r").to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);

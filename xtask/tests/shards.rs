@@ -167,18 +167,8 @@ fn pages(ws: &str) -> Option<Vec<String>> {
 fn a_hung_tab_is_closed_on_a_remote_browser() {
     let chrome = OwnChrome::start("hungtab");
     let ws = chrome.ws.clone();
-    let d = scratch("hungtab", |t| t);
-    let scen = d.join("scenarios");
-    std::fs::create_dir_all(&scen).unwrap();
-    std::fs::write(scen.join("spin.js"), "export default async function (h) { for (;;) {} }\n").unwrap();
-    let b = d.join("budgets.toml");
-    let text = std::fs::read_to_string(&b).unwrap();
-    let scen_line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
-    let text = only_metrics(&text, &["M-PERF-01A"])
-        .replace(&scen_line, &format!("scenarios = \"{}\"", scen.display()))
-        .replace("scenario_timeout_s = 180", "scenario_timeout_s = 3")
-        + "\n[[metric]]\nid = \"SPIN\"\nname = \"spins\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:spin\"\nenvironment = \"desktop\"\nhard = { core-min = 1, core-trace = 1, full-dev = 1 }\n";
-    std::fs::write(&b, text).unwrap();
+    let b = common::scratch_with_scenario("hungtab", "spin", "SPIN", "export default async function (h) { for (;;) {} }\n");
+    let d = b.parent().unwrap().to_path_buf();
     // Watch the browser's pages while the gate runs: during the retry, the
     // hung tab must already be gone (one harness tab at a time).
     let mut gate = common::xtask_cmd()

@@ -60,3 +60,27 @@ pub fn only_metrics(text: &str, ids: &[&str]) -> String {
     }
     out
 }
+
+/// A scratch project whose only metrics are M-PERF-01A and one scenario
+/// metric `ID` (desktop) running `js` as `scenarios/<name>.js`, with a 3 s
+/// scenario timeout: for the fault tests (hung, spinning scenarios). The
+/// budgets file's path.
+#[allow(dead_code)]
+pub fn scratch_with_scenario(dir_name: &str, scenario: &str, id: &str, js: &str) -> PathBuf {
+    let d = scratch(dir_name, |t| t);
+    let scen = d.join("scenarios");
+    std::fs::create_dir_all(&scen).unwrap();
+    std::fs::write(scen.join(format!("{scenario}.js")), js).unwrap();
+    let b = d.join("budgets.toml");
+    let text = std::fs::read_to_string(&b).unwrap();
+    let scen_line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
+    let text = only_metrics(&text, &["M-PERF-01A"])
+        .replace(&scen_line, &format!("scenarios = \"{}\"", scen.display()))
+        .replace("scenario_timeout_s = 180", "scenario_timeout_s = 3")
+        + &format!(
+            "\n[[metric]]\nid = \"{id}\"\nname = \"{scenario}\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:{scenario}\"\nenvironment = \"desktop\"\nhard = {{ core-min = 1, core-trace = 1, full-dev = 1 }}\n"
+        );
+    std::fs::write(&b, text).unwrap();
+    b
+}
+
