@@ -450,11 +450,9 @@ fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
     })
 }
 
-/// Evaluate an expression that resolves to a string, surfacing JS errors,
-/// and failing when it has not resolved within `timeout` (a hung promise).
 /// GET `path` from the DevTools HTTP endpoint behind a browser websocket URL
 /// (`ws://HOST:PORT/devtools/browser/ID`); the response body.
-fn devtools_http(ws: &str, path: &str) -> Result<String> {
+pub fn devtools_http(ws: &str, path: &str) -> Result<String> {
     use std::io::{Read, Write};
     let host = ws.strip_prefix("ws://").and_then(|r| r.split('/').next()).ok_or_else(|| anyhow!("`{ws}` is not a ws:// DevTools URL"))?;
     let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?.next().ok_or_else(|| anyhow!("{host} does not resolve"))?;
@@ -473,6 +471,8 @@ fn devtools_http(ws: &str, path: &str) -> Result<String> {
     Ok(body.to_string())
 }
 
+/// Evaluate an expression that resolves to a string, surfacing JS errors,
+/// and failing when it has not resolved within `timeout` (a hung promise).
 fn eval_string(tab: &Tab, expr: &str, timeout: Duration) -> Result<String> {
     let ms = timeout.as_millis();
     let wrapped = format!(

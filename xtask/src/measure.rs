@@ -214,9 +214,6 @@ impl Measured {
         let mut by_key: BTreeMap<String, (crate::summary::Record, BTreeMap<u64, Vec<HistogramBlob>>)> = BTreeMap::new();
         let mut envs = BTreeMap::new();
         for s in summaries {
-            if s.quick {
-                bail!("a --quick shard cannot be merged into a gating result; rerun that shard without --quick");
-            }
             for (e, rate) in &s.fingerprint.throttle_rate {
                 envs.insert(e.clone(), EnvInfo { rate: *rate, achieved: s.fingerprint.throttle_achieved.get(e).copied() });
             }

@@ -148,16 +148,8 @@ fn measures_through_a_separately_started_chromium() {
 /// The DevTools page targets of a browser, from its HTTP endpoint (None
 /// when the endpoint did not answer this time).
 fn pages(ws: &str) -> Option<Vec<String>> {
-    use std::io::{Read, Write};
-    let host = ws.trim_start_matches("ws://").split('/').next()?;
-    let mut c = std::net::TcpStream::connect(host).ok()?;
-    c.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok()?;
-    write!(c, "GET /json/list HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut raw = Vec::new();
-    let _ = c.read_to_end(&mut raw); // EOF, or the timeout if the server keeps the connection
-    let text = String::from_utf8_lossy(&raw);
-    let body = text.split("\r\n\r\n").nth(1)?;
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let body = xtask::browser::devtools_http(ws, "/json/list").ok()?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
     Some(v.as_array()?.iter().filter(|t| t["type"] == "page").map(|t| t["url"].as_str().unwrap_or("").to_string()).collect())
 }
 
