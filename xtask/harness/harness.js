@@ -105,6 +105,10 @@ async function run(spec) {
     quantity = q;
   };
   let cachedModule = null;
+  // The parts of the heap probe's last reading, and of every recorded one
+  // (js heap, wasm memory), so the report can show them apart.
+  let lastHeap = null;
+  const heapParts = { "js heap": [], "wasm memory": [] };
   const h = {
     seed: spec.seed,
     iterations: spec.iterations,
@@ -114,7 +118,15 @@ async function run(spec) {
     now: () => performance.now(),
     record(ms) { want("time_ms"); samples.push(ms); },
     recordBatch(totalMs, n) { want("time_ms"); opsPerSample = n; samples.push(totalMs / n); },
-    recordBytes(b) { want("bytes"); samples.push(b); },
+    recordBytes(b) {
+      want("bytes");
+      samples.push(b);
+      if (lastHeap && lastHeap.total === b) {
+        heapParts["js heap"].push(lastHeap.js);
+        heapParts["wasm memory"].push(lastHeap.wasm);
+      }
+      lastHeap = null;
+    },
     recordPercent(p) { want("percent"); samples.push(p); },
     describe(text) { note = String(text); },
     // The batch size for a micro-scale operation `f(n)` (runs n ops): the
@@ -165,20 +177,22 @@ async function run(spec) {
     },
     uniqueBytes() { return uniqueBytes(bytes); },
     heapBytesOf(...memories) {
-      let n = jsHeapAfterGc();
-      for (const m of memories) n += m.buffer.byteLength;
-      return n;
+      const js = jsHeapAfterGc();
+      let wasm = 0;
+      for (const m of memories) wasm += m.buffer.byteLength;
+      lastHeap = { js, wasm, total: js + wasm };
+      return js + wasm;
     },
     // JS heap after a full GC (precise memory info) plus the wasm linear
     // memory of the given instance(s).
     heapBytes(...instances) {
-      let n = jsHeapAfterGc();
+      const memories = [];
       for (const i of instances) {
         for (const v of Object.values(i.exports)) {
-          if (v instanceof WebAssembly.Memory) n += v.buffer.byteLength;
+          if (v instanceof WebAssembly.Memory) memories.push(v);
         }
       }
-      return n;
+      return h.heapBytesOf(...memories);
     },
     // Everything a cold sample needs that must not be timed: a fresh copy
     // of the bytes (a nonce section, so V8's module cache misses) and a full
@@ -225,7 +239,9 @@ async function run(spec) {
   await scenario.default(h);
   if (quantity === null) throw new Error(`${spec.scenario} recorded no samples`);
   const tEnd = performance.now();
-  return JSON.stringify({ quantity, samples, opsPerSample, note, setupMs: tScenario - tStart, scenarioMs: tEnd - tScenario });
+  // Parts only when every recorded sample came with its parts.
+  const parts = quantity === "bytes" && heapParts["js heap"].length === samples.length ? heapParts : undefined;
+  return JSON.stringify({ quantity, samples, opsPerSample, note, parts, setupMs: tScenario - tStart, scenarioMs: tEnd - tScenario });
 }
 
 // Several runs in one call (one CDP round trip per round of blocks); each

@@ -75,6 +75,16 @@ pub fn cli(version: &str, tools: &Path) -> Result<PathBuf> {
     if bin.is_file() && version_of(&bin).as_deref() == Some(version) {
         return Ok(bin);
     }
+    // The cache is shared by every project on the machine: two gates
+    // installing one version at once would collide. The second waits for
+    // the first and finds the CLI installed.
+    std::fs::create_dir_all(tools).with_context(|| format!("creating {}", tools.display()))?;
+    let lock_path = tools.join(format!("wasm-bindgen-{version}.lock"));
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    if bin.is_file() && version_of(&bin).as_deref() == Some(version) {
+        return Ok(bin);
+    }
     eprintln!("budget: installing wasm-bindgen-cli {version} into {} (once; a few minutes)", root.display());
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     // Not --locked: a registry mirror may lack a patch release the

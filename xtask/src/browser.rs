@@ -447,6 +447,10 @@ fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
         samples,
         ops_per_sample: v["opsPerSample"].as_u64().unwrap_or(1) as u32,
         note: v["note"].as_str().unwrap_or("").to_string(),
+        parts: v["parts"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, xs)| (k.clone(), xs.as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default())).collect())
+            .unwrap_or_default(),
     })
 }
 

@@ -1,51 +1,28 @@
 //! Stage 1, build: compile the subject to `wasm32-unknown-unknown` for one
-//! profile, making sure the target is installed first.
+//! profile, with the subject's own toolchain (`toolchain`) and on top of its
+//! own cargo configuration (`cargoconf`): the profile's rustflags and cargo
+//! settings are *added* with `cargo --config`, and whatever the gate
+//! overrides or drops is said out loud.
 
+use crate::cargoconf::{self, ConfiguredFlags, FlagsKey};
 use crate::config::{Config, Profile};
+use crate::toolchain::Toolchain;
 use crate::util::run_captured;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-pub const TARGET: &str = "wasm32-unknown-unknown";
+pub use crate::toolchain::TARGET;
 
-/// Install the wasm target with rustup when the pinned toolchain lacks it.
-/// `RUSTUP_AUTO_INSTALL=0` means the toolchain file alone will not do it.
-///
-/// Two gates starting at once on a fresh machine (parallel tests, two CI
-/// jobs on one runner) used to run `rustup target add` side by side, and
-/// rustup's downloads and file moves collided: both failed. One machine-wide
-/// lock file serializes the check and the install; the second gate finds the
-/// target installed when it gets the lock.
-pub fn ensure_target(root: &Path) -> Result<()> {
-    let installed = || -> Option<bool> {
-        let o = Command::new("rustup").args(["target", "list", "--installed"]).current_dir(root).output().ok()?;
-        o.status.success().then(|| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
-    };
-    // No rustup: trust that the toolchain has the target; cargo will say
-    // clearly if it does not.
-    match installed() {
-        None | Some(true) => return Ok(()),
-        Some(false) => {}
-    }
-    let lock_path = std::env::temp_dir().join("xtask-rustup-target-add.lock");
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
-    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
-    if installed() == Some(true) {
-        return Ok(());
-    }
-    eprintln!("budget: the {TARGET} target is missing; installing it with `rustup target add {TARGET}`");
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .current_dir(root)
-        .status()
-        .context("running rustup")?;
-    if !status.success() {
-        return Err(anyhow::anyhow!(format!(
-            "could not install the {TARGET} target; run `rustup target add {TARGET}` in {} and retry",
-            root.display()
-        )));
-    }
+/// Resolve the toolchain that builds the subject (its own, or `[subject]
+/// toolchain`), make sure it has the wasm target, and say which it is.
+pub fn prepare_toolchain(cfg: &mut Config) -> Result<()> {
+    let dir = cfg.manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| cfg.root.clone());
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let tc = crate::toolchain::resolve(&dir, cfg.toolchain_override.as_deref())?;
+    tc.ensure_target()?;
+    eprintln!("budget: subject toolchain {} ({}): {}", if tc.name.is_empty() { "cargo on PATH" } else { &tc.name }, tc.source, tc.rustc);
+    cfg.toolchain = Some(tc);
     Ok(())
 }
 
@@ -66,27 +43,146 @@ pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
+/// What the gate adds to the subject's cargo command for one profile: the
+/// `--config` values, and the notes that say what they change.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CargoAdditions {
+    pub config: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+fn toml_array(flags: &[String]) -> String {
+    toml::Value::Array(flags.iter().map(|f| toml::Value::String(f.clone())).collect()).to_string()
+}
+
+/// The `--config` values for one profile (pure). `configured` is the
+/// subject's own rustflags, `profiles` its workspace manifest's
+/// `[profile.*]` tables, `env_flags` rustflags the gate's environment
+/// carried (never passed on), `manifest` the workspace manifest (for words).
+pub fn additions(profile: &Profile, configured: &ConfiguredFlags, profiles: &BTreeMap<String, toml::Table>, env_flags: Option<&str>, manifest: &Path) -> Result<CargoAdditions> {
+    let mut a = CargoAdditions::default();
+    let p = &profile.cargo_profile;
+    let file = profile.file.display();
+    // Rustflags: joined with the subject's, under the key cargo reads.
+    if !profile.rustflags.is_empty() {
+        let key = match configured.key {
+            FlagsKey::Target => format!("target.{}.rustflags", crate::toolchain::TARGET),
+            FlagsKey::Build => "build.rustflags".to_string(),
+        };
+        a.config.push(format!("{key}={}", toml_array(&profile.rustflags)));
+    }
+    if !configured.flags.is_empty() {
+        let from: Vec<String> = configured.files.iter().map(|f| f.display().to_string()).collect();
+        a.notes.push(format!(
+            "rustflags: the subject's own `{}` (from {}){}",
+            configured.flags.join(" "),
+            from.join(", "),
+            if profile.rustflags.is_empty() { String::new() } else { format!(", plus the profile's `{}`", profile.rustflags.join(" ")) }
+        ));
+    }
+    if let Some(e) = env_flags.filter(|e| !e.trim().is_empty()) {
+        a.notes.push(format!(
+            "rustflags `{e}` from the gate's environment (RUSTFLAGS / CARGO_ENCODED_RUSTFLAGS) are not passed to the subject: they would replace its configured flags. Put flags the subject needs in its .cargo/config.toml or in `rustflags` of {file}"
+        ));
+    }
+    // Cargo profile settings from the profile file.
+    let defined = cargoconf::BUILTIN_PROFILES.contains(&p.as_str()) || profiles.contains_key(p);
+    let mut settings = profile.cargo_settings.clone();
+    if !defined {
+        if settings.is_empty() {
+            bail!(
+                "the cargo profile `{p}` ({file}, [cargo] profile) is not defined in {}. Either put its settings in {file} under [cargo.settings] (for example inherits = \"release\", opt-level = \"z\", lto = \"fat\", codegen-units = 1, panic = \"abort\"); the gate passes them with `cargo --config`, so the manifest needs no edit. Or add [profile.{p}] with inherits = \"release\" to {}",
+                manifest.display(),
+                manifest.display()
+            );
+        }
+        if !settings.contains_key("inherits") {
+            settings.insert("inherits".into(), toml::Value::String("release".into()));
+            a.notes.push(format!("cargo profile `{p}` is not in {}: defined from {file} [cargo.settings], inheriting `release`", manifest.display()));
+        }
+    }
+    for (k, v) in &settings {
+        a.config.push(format!("profile.{p}.{k}={v}"));
+    }
+    // The named twin needs the name section: an inherited `strip = symbols`
+    // (a team's release profile, say) is overridden.
+    if !settings.contains_key("strip") {
+        if let Some((from, v)) = cargoconf::inherited(profiles, &settings, p, "strip") {
+            if cargoconf::strips_symbols(v) {
+                a.config.push(format!("profile.{p}.strip=\"debuginfo\""));
+                a.notes.push(format!(
+                    "cargo profile `{from}` sets strip = {v}{}, which removes the names attribution needs: the gate builds `{p}` with strip = \"debuginfo\" (the shipped file is still stripped, by wasm-opt)",
+                    if &from == p { String::new() } else { format!(" (inherited by `{p}`)") }
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// The subject's workspace manifest and its `[profile.*]` tables.
+fn workspace_profiles(tc: &Toolchain, manifest: &Path) -> (PathBuf, BTreeMap<String, toml::Table>) {
+    let located = tc
+        .cargo()
+        .args(["locate-project", "--workspace", "--message-format", "plain", "--manifest-path"])
+        .arg(manifest)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let ws = located.unwrap_or_else(|| manifest.to_path_buf());
+    let profiles = std::fs::read_to_string(&ws).ok().and_then(|s| s.parse::<toml::Table>().ok()).map(|t| cargoconf::manifest_profiles(&t)).unwrap_or_default();
+    (ws, profiles)
+}
+
+/// The subject's configured rustflags for the wasm target.
+fn subject_flags(tc: &Toolchain) -> ConfiguredFlags {
+    let files: Vec<(PathBuf, toml::Table)> =
+        cargoconf::discover(&tc.dir).into_iter().filter_map(|f| std::fs::read_to_string(&f).ok().and_then(|s| s.parse::<toml::Table>().ok()).map(|t| (f, t))).collect();
+    let cfgs = tc
+        .rustc()
+        .args(["--print", "cfg", "--target", crate::toolchain::TARGET])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| cargoconf::parse_cfgs(&String::from_utf8_lossy(&o.stdout)))
+        .unwrap_or_default();
+    cargoconf::configured_flags(&files, crate::toolchain::TARGET, &cfgs)
+}
+
 /// `cargo build` one profile of the subject. Each profile configuration
-/// (manifest, cargo profile, features, flags, build environment) gets its
-/// own cargo target directory, so switching profiles never invalidates
-/// another's incremental state, a warm run is a true no-op for cargo, and
-/// two gates sharing a target directory never overwrite each other's
-/// `.wasm` between one's build and its read (a directory per profile name
-/// allowed that when two configurations shared a name).
+/// (toolchain, manifest, cargo profile and settings, features, flags, build
+/// environment) gets its own cargo target directory, so switching profiles
+/// never invalidates another's incremental state, a warm run is a true
+/// no-op for cargo, and two gates sharing a target directory never
+/// overwrite each other's `.wasm` between one's build and its read.
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
+    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)"))?;
+    let (ws, profiles) = workspace_profiles(tc, &cfg.manifest);
+    let env_flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().map(|f| f.replace('\x1f', " ")).or_else(|| std::env::var("RUSTFLAGS").ok());
+    let configured = subject_flags(tc);
+    let add = additions(profile, &configured, &profiles, env_flags.as_deref(), &ws)?;
+    for n in &add.notes {
+        eprintln!("budget: [{}] {n}", profile.name);
+    }
     let configuration = format!(
-        "{}\n{}\n{:?}\n{:?}\n{:?}",
+        "{}\n{}\n{}\n{}\n{:?}\n{:?}\n{:?}\n{:?}",
+        tc.name,
+        tc.rustc,
         cfg.manifest.display(),
         profile.cargo_profile,
         profile.features,
-        profile.rustflags,
+        add.config,
+        configured.flags,
         profile.build_env
     );
     let key = crate::util::content_hash(&[configuration.as_bytes()]);
     let tdir = target_dir(&cfg.root).join("budget").join("cargo").join(format!("{}-{}", profile.name, &key[..key.len().min(12)]));
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(&cfg.root)
-        .arg("build")
+    let mut cmd = tc.cargo();
+    for c in &add.config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.arg("build")
         .arg("--manifest-path")
         .arg(&cfg.manifest)
         .args(["--package", &cfg.package, "--lib", "--target", TARGET])
@@ -98,30 +194,35 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
     if !profile.features.is_empty() {
         cmd.arg("--features").arg(profile.features.join(","));
     }
-    // The gate's own RUSTFLAGS (from the xtask's environment) must not leak
-    // into the subject's build; only the profile's flags apply.
+    // The gate's own rustflags (from the xtask's environment) would replace
+    // the subject's configured ones; they are dropped (and said, above).
     cmd.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS");
     for (k, v) in &profile.build_env {
         cmd.env(k, v);
     }
-    let flags = profile.rustflags.join("\x1f");
-    cmd.env("CARGO_ENCODED_RUSTFLAGS", &flags);
     let command = format!(
-        "cargo build --manifest-path {} --package {} --lib --target {TARGET} --profile {} --no-default-features{}{}",
+        "{}{} build --manifest-path {} --package {} --lib --target {TARGET} --profile {} --no-default-features{}",
+        tc.cargo_words(),
+        add.config.iter().map(|c| format!(" --config '{c}'")).collect::<String>(),
         cfg.manifest.strip_prefix(&cfg.root).unwrap_or(&cfg.manifest).display(),
         cfg.package,
         profile.cargo_profile,
         if profile.features.is_empty() { String::new() } else { format!(" --features {}", profile.features.join(",")) },
-        if flags.is_empty() { String::new() } else { format!(" (RUSTFLAGS: {})", profile.rustflags.join(" ")) },
     ) + &profile.build_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>();
     let out = run_captured(&mut cmd).with_context(|| format!("running {command}"))?;
     if !out.status.success() {
         let tail: Vec<&str> = out.stderr.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(anyhow::anyhow!(format!(
-            "build of profile `{}` failed ({command}):\n{}",
-            profile.name,
-            tail.join("\n")
-        )));
+        let hint = if out.stderr.contains(&format!("profile `{}` is not defined", profile.cargo_profile)) {
+            format!(
+                "\nhint: put the cargo profile's settings in {} under [cargo.settings] (with inherits = \"release\"), or add [profile.{}] to {}",
+                profile.file.display(),
+                profile.cargo_profile,
+                ws.display()
+            )
+        } else {
+            String::new()
+        };
+        return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{}{hint}", profile.name, tail.join("\n"))));
     }
     // Cargo's output directory for a custom profile is named after it, except
     // `dev` -> debug and `release` -> release.
@@ -135,11 +236,81 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         .join(dir)
         .join(format!("{}.wasm", cfg.package.replace('-', "_")));
     if !wasm.is_file() {
-        return Err(anyhow::anyhow!(format!(
+        return Err(anyhow!(format!(
             "build of profile `{}` produced no {} (is the subject a cdylib? add `crate-type = [\"cdylib\"]` to its [lib])",
             profile.name,
             wasm.display()
         )));
     }
     Ok(Built { wasm, command })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(cargo_profile: &str, rustflags: &[&str], settings: &str) -> Profile {
+        let settings: toml::Table = settings.parse().unwrap();
+        Profile {
+            name: "core-min".into(),
+            file: PathBuf::from("profiles/core-min.toml"),
+            description: String::new(),
+            features: vec![],
+            cargo_profile: cargo_profile.into(),
+            rustflags: rustflags.iter().map(|s| s.to_string()).collect(),
+            cargo_settings: settings.into_iter().collect(),
+            wasm_opt: toml::from_str("enabled = true\nlevel = \"z\"\n").unwrap(),
+            build_env: vec![],
+        }
+    }
+
+    fn profiles(manifest: &str) -> BTreeMap<String, toml::Table> {
+        cargoconf::manifest_profiles(&manifest.parse().unwrap())
+    }
+
+    fn flags(key: FlagsKey, f: &[&str]) -> ConfiguredFlags {
+        ConfiguredFlags { key, flags: f.iter().map(|s| s.to_string()).collect(), files: vec![PathBuf::from("/s/.cargo/config.toml")] }
+    }
+
+    const WS: &str = "/s/Cargo.toml";
+
+    #[test]
+    fn profile_flags_join_the_subjects_under_its_key() {
+        let p = profile("release", &["-C", "target-cpu=mvp"], "");
+        let a = additions(&p, &flags(FlagsKey::Build, &["--cfg", "team"]), &profiles(""), None, Path::new(WS)).unwrap();
+        assert_eq!(a.config, [r#"build.rustflags=["-C", "target-cpu=mvp"]"#]);
+        assert!(a.notes[0].contains("the subject's own `--cfg team` (from /s/.cargo/config.toml), plus the profile's `-C target-cpu=mvp`"), "{:?}", a.notes);
+        let a = additions(&p, &flags(FlagsKey::Target, &["--cfg", "team"]), &profiles(""), None, Path::new(WS)).unwrap();
+        assert_eq!(a.config, [r#"target.wasm32-unknown-unknown.rustflags=["-C", "target-cpu=mvp"]"#]);
+        // Flags from the gate's environment are dropped, in words.
+        let a = additions(&p, &flags(FlagsKey::Build, &[]), &profiles(""), Some("-C lto"), Path::new(WS)).unwrap();
+        assert!(a.notes.iter().any(|n| n.contains("`-C lto` from the gate's environment") && n.contains("not passed")), "{:?}", a.notes);
+    }
+
+    #[test]
+    fn an_undefined_cargo_profile_comes_from_the_profile_file_or_says_how() {
+        let none = flags(FlagsKey::Build, &[]);
+        let err = additions(&profile("wasm-min", &[], ""), &none, &profiles(""), None, Path::new(WS)).unwrap_err().to_string();
+        assert!(err.contains("`wasm-min`") && err.contains("[cargo.settings]") && err.contains("[profile.wasm-min]") && err.contains(WS), "{err}");
+        let a = additions(&profile("wasm-min", &[], "opt-level = \"z\"\nlto = \"fat\"\n"), &none, &profiles(""), None, Path::new(WS)).unwrap();
+        assert_eq!(a.config, [r#"profile.wasm-min.inherits="release""#, r#"profile.wasm-min.lto="fat""#, r#"profile.wasm-min.opt-level="z""#]);
+        // Naming a profile the manifest defines still works, with no settings.
+        let a = additions(&profile("wasm-min", &[], ""), &none, &profiles("[profile.wasm-min]\ninherits = \"release\"\n"), None, Path::new(WS)).unwrap();
+        assert!(a.config.is_empty(), "{:?}", a.config);
+    }
+
+    #[test]
+    fn an_inherited_strip_of_symbols_is_overridden_in_words() {
+        let none = flags(FlagsKey::Build, &[]);
+        let m = profiles("[profile.release]\nstrip = \"symbols\"\n");
+        let a = additions(&profile("wasm-min", &[], "inherits = \"release\"\n"), &none, &m, None, Path::new(WS)).unwrap();
+        assert!(a.config.contains(&r#"profile.wasm-min.strip="debuginfo""#.to_string()), "{:?}", a.config);
+        assert!(a.notes.iter().any(|n| n.contains("`release` sets strip = \"symbols\" (inherited by `wasm-min`)")), "{:?}", a.notes);
+        // The release profile itself, named directly.
+        let a = additions(&profile("release", &[], ""), &none, &m, None, Path::new(WS)).unwrap();
+        assert_eq!(a.config, [r#"profile.release.strip="debuginfo""#]);
+        // A profile that keeps symbols gets no override.
+        let a = additions(&profile("release", &[], ""), &none, &profiles("[profile.release]\nstrip = \"debuginfo\"\n"), None, Path::new(WS)).unwrap();
+        assert!(a.config.is_empty() && a.notes.is_empty());
+    }
 }

@@ -142,6 +142,11 @@ pub struct Subject {
     pub profiles: Spanned<Vec<String>>,
     /// Directory holding the subject's scenario ES modules.
     pub scenarios: String,
+    /// The rustup toolchain that builds the subject. Default: the one
+    /// rustup resolves in the subject's directory (its
+    /// `rust-toolchain.toml`), never the gate's own.
+    #[serde(default)]
+    pub toolchain: Option<String>,
 }
 
 /// Measurement protocol (DESIGN.md section 5).
@@ -318,10 +323,20 @@ pub struct CargoPosture {
     pub features: Option<Spanned<Vec<String>>>,
     /// Cargo profile (`[profile.<name>]` in the workspace manifest).
     pub profile: String,
-    /// Extra RUSTFLAGS for this profile.
+    /// Extra rustflags for this profile, added to the subject's own
+    /// configured rustflags (its `.cargo/config.toml`).
     #[serde(default)]
     pub rustflags: Vec<String>,
+    /// Cargo profile settings the gate passes as
+    /// `--config profile.<profile>.<key>=<value>`, so the subject's
+    /// manifest needs no `[profile.<profile>]` of its own.
+    #[serde(default)]
+    pub settings: Option<Spanned<BTreeMap<String, toml::Value>>>,
 }
+
+/// The cargo profile keys a profile file may set under `[cargo.settings]`.
+pub const CARGO_SETTINGS: &[&str] =
+    &["inherits", "opt-level", "debug", "strip", "debug-assertions", "overflow-checks", "lto", "panic", "incremental", "codegen-units"];
 
 pub const UNITS: &[&str] = &["bytes", "KiB", "MiB", "ms", "us", "%"];
 pub const SIZE_SOURCES: &[&str] = &["size.raw", "size.gzip", "size.brotli", "size.stripped"];
@@ -357,6 +372,9 @@ pub struct MetricSpec {
     pub statistic: crate::stats::Statistic,
     /// Features removed for the reference build of a relative metric.
     pub reference_without: Option<Vec<String>>,
+    /// Line of the metric's `source` in budgets.toml (for errors found
+    /// after loading, such as a missing scenario module).
+    pub source_line: Option<usize>,
 }
 
 impl MetricSpec {
@@ -375,6 +393,8 @@ pub struct Profile {
     pub features: Vec<String>,
     pub cargo_profile: String,
     pub rustflags: Vec<String>,
+    /// `[cargo.settings]`: cargo profile settings passed with `--config`.
+    pub cargo_settings: BTreeMap<String, toml::Value>,
     pub wasm_opt: WasmOptPosture,
     /// Extra environment of the cargo build (calibration's injected
     /// slowdown); empty for profiles read from files.
@@ -389,6 +409,11 @@ pub struct Config {
     pub manifest: PathBuf,
     pub package: String,
     pub scenarios_dir: PathBuf,
+    /// `[subject] toolchain`, when set.
+    pub toolchain_override: Option<String>,
+    /// The toolchain that builds the subject, once resolved (the build
+    /// stage does it, with rustup; see `toolchain`).
+    pub toolchain: Option<crate::toolchain::Toolchain>,
     pub profiles: Vec<Profile>,
     pub protocol: Protocol,
     pub escalation: Escalation,
@@ -401,6 +426,27 @@ pub struct Config {
 impl Config {
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Every scenario module the selected metrics run must exist. Checked
+    /// by the commands that measure (`budget`, `calibrate`), not at load:
+    /// `size` needs no scenario.
+    pub fn check_scenarios(&self, metrics: &[&MetricSpec]) -> Result<(), ConfigError> {
+        for (i, m) in metrics.iter().enumerate() {
+            let Source::Scenario(name) = &m.source else { continue };
+            let path = self.scenarios_dir.join(format!("{name}.js"));
+            if !path.is_file() {
+                let index = self.metrics.iter().position(|x| x.id == m.id).unwrap_or(i);
+                return Err(ConfigError {
+                    file: self.budgets_file.clone(),
+                    line: m.source_line,
+                    key: format!("metric[{index}] ({}).source", m.id),
+                    message: format!("scenario module {} does not exist", path.display()),
+                    hint: "scenario:<name> where <name>.js is in the subject's scenarios directory".into(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -497,7 +543,7 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
             let id = &m.get_ref().id;
             return Err(loc.err(m.span(), format!("metric[{i}] ({id}).id"), format!("duplicate metric id {id}"), "unique ids"));
         }
-        metrics.push(metric_spec(&loc, i, m, &raw, &profiles, &root)?);
+        metrics.push(metric_spec(&loc, i, m, &raw, &profiles)?);
     }
 
     Ok(Config {
@@ -506,6 +552,8 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         manifest,
         package: raw.subject.package,
         scenarios_dir: root.join(&raw.subject.scenarios),
+        toolchain_override: raw.subject.toolchain,
+        toolchain: None,
         profiles,
         protocol: raw.protocol,
         escalation: raw.escalation,
@@ -595,7 +643,7 @@ fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str) -> Option<
 }
 
 /// One `[[metric]]`, validated against the profiles and environments.
-fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, profiles: &[Profile], root: &Path) -> Result<MetricSpec, ConfigError> {
+fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, profiles: &[Profile]) -> Result<MetricSpec, ConfigError> {
     let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
     let m_span = m.span();
     let m = m.get_ref();
@@ -644,17 +692,6 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
             e.get_ref().clone()
         }
     };
-    if let Source::Scenario(name) = &source {
-        let path = root.join(&raw.subject.scenarios).join(format!("{name}.js"));
-        if !path.is_file() {
-            return Err(loc.err(
-                m.source.span(),
-                key("source"),
-                format!("scenario module {} does not exist", path.display()),
-                "scenario:<name> where <name>.js is in the subject's scenarios directory",
-            ));
-        }
-    }
     let applies: Vec<String> = match &m.profiles {
         Some(ps) => {
             for p in ps.get_ref() {
@@ -741,6 +778,7 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
         caps,
         statistic: m.statistic,
         reference_without,
+        source_line: Some(line_of(loc.src, m.source.span().start)),
     })
 }
 
@@ -782,7 +820,7 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
     let raw: ProfileFile = parse_toml(
         file,
         &src,
-        "keys: description, [cargo] features/profile/rustflags, [wasm_opt] enabled/level/strip_debug/strip_dwarf/strip_producers/passes",
+        "keys: description, [cargo] features/profile/rustflags/settings, [wasm_opt] enabled/level/strip_debug/strip_dwarf/strip_producers/passes",
     )?;
     let loc = Locator { file, src: &src };
     let empty = Vec::new();
@@ -794,6 +832,21 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
                 "cargo.features".into(),
                 format!("the subject has no feature `{f}`"),
                 &format!("one of: {}", if features.is_empty() { "(none declared)".into() } else { features.join(", ") }),
+            ));
+        }
+    }
+    let settings = raw.cargo.settings.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default();
+    for (k, v) in &settings {
+        let span = raw.cargo.settings.as_ref().map(|s| s.span()).unwrap_or(0..0);
+        if !CARGO_SETTINGS.contains(&k.as_str()) {
+            return Err(loc.err(span, format!("cargo.settings.{k}"), format!("`{k}` is not a cargo profile setting the gate passes"), &CARGO_SETTINGS.join(", ")));
+        }
+        if k == "strip" && crate::cargoconf::strips_symbols(v) {
+            return Err(loc.err(
+                span,
+                "cargo.settings.strip".into(),
+                "strip = \"symbols\" removes the names attribution needs".into(),
+                "strip = \"debuginfo\" or \"none\"; the shipped file is stripped by [wasm_opt] strip_debug / strip_producers",
             ));
         }
     }
@@ -826,6 +879,7 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
         features: raw.cargo.features.map(|f| f.into_inner()).unwrap_or_default(),
         cargo_profile: raw.cargo.profile,
         rustflags: raw.cargo.rustflags,
+        cargo_settings: settings,
         wasm_opt: raw.wasm_opt,
         build_env: Vec::new(),
     })

@@ -6,12 +6,11 @@
 use crate::config::Config;
 use crate::measure::Measured;
 use crate::summary::Fingerprint;
-use std::path::Path;
 
 /// What this machine and toolchain are, before any browser runs.
-pub fn of_host(root: &Path) -> Fingerprint {
+pub fn of_host(cfg: &Config) -> Fingerprint {
     Fingerprint {
-        rustc: rustc_version(root),
+        rustc: cfg.toolchain.as_ref().map(|t| t.rustc.clone()).unwrap_or_else(|| "unknown".into()),
         binaryen: crate::optimize::binaryen_version().into(),
         host: host_name(),
         cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -36,17 +35,6 @@ pub fn add_environments(f: &mut Fingerprint, cfg: &Config, envs: &[String], meas
             }
         }
     }
-}
-
-/// The rustc the subject's directory resolves to (its toolchain file).
-fn rustc_version(root: &Path) -> String {
-    std::process::Command::new("rustc")
-        .arg("--version")
-        .current_dir(root)
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 fn host_name() -> String {

@@ -113,6 +113,11 @@ pub struct Observation<'a> {
     pub comparison: Option<&'a Comparison>,
     /// Timings: the figure against the page's clock.
     pub clock: Option<&'a ClockCheck>,
+    /// Heap: the trend of the sampling window (a growing heap fails).
+    pub growth: Option<&'a stats::HeapGrowth>,
+    /// Scenario runs that failed on their first try and passed on the
+    /// retry: a warn that says what failed.
+    pub retried: &'a [String],
     pub consecutive_warns_to_fail: u32,
     pub baseline_regression_pct: f64,
 }
@@ -315,6 +320,29 @@ pub fn verdict(o: &Observation) -> Verdict {
             AbVerdict::Unchanged | AbVerdict::NotComparable => {}
         }
     }
+    if !o.retried.is_empty() {
+        v.status = v.status.max(Status::Warn);
+        v.reasons.push(format!(
+            "{} scenario run(s) failed on the first try and passed on the retry (the figure is the retry's): {}",
+            o.retried.len(),
+            o.retried.join("; ")
+        ));
+    }
+    if let Some(g) = o.growth.filter(|g| g.growing()) {
+        v.status = Status::Fail;
+        let parts: Vec<String> = g.parts.iter().map(|(name, b)| format!("{name} {:+.0} KiB", b / 1024.0)).collect();
+        v.reasons.insert(
+            0,
+            format!(
+                "heap still growing: {:+.0} KiB per 100 operations{} in {} of {} seeds (the medians of each seed's {}-operation window rise through all four quarters); a steady state does not grow, whatever its p95",
+                g.bytes_per_100_ops / 1024.0,
+                if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) },
+                g.growing_seeds,
+                g.seeds,
+                g.window_ops
+            ),
+        );
+    }
     v
 }
 
@@ -357,6 +385,8 @@ mod tests {
             size_base: None,
             comparison: None,
             clock: None,
+            growth: None,
+            retried: &[],
             consecutive_warns_to_fail: 2,
             baseline_regression_pct: 10.0,
         }
@@ -458,6 +488,34 @@ mod tests {
         let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
         o.comparison = Some(&rows[0].0);
         assert!((verdict(&o).baseline_delta_pct.unwrap() - 15.0).abs() < 1e-9);
+    }
+
+    /// Issue 14: a heap under its cap that keeps growing fails, in words.
+    #[test]
+    fn a_growing_heap_fails_whatever_its_p95() {
+        let c = caps(24.0, None);
+        let growing = stats::HeapGrowth { growing_seeds: 5, seeds: 5, bytes_per_100_ops: 290.0 * 1024.0, window_ops: 500, parts: vec![("wasm memory".into(), 288.0 * 1024.0), ("js heap".into(), 2048.0)] };
+        let mut o = obs(Some(2.9), GateKind::Hard, &c, &[]);
+        o.growth = Some(&growing);
+        let v = verdict(&o);
+        assert_eq!(v.status, Status::Fail);
+        assert_eq!(v.reasons[0], "heap still growing: +290 KiB per 100 operations (wasm memory +288 KiB, js heap +2 KiB) in 5 of 5 seeds (the medians of each seed's 500-operation window rise through all four quarters); a steady state does not grow, whatever its p95");
+        let steady = stats::HeapGrowth { growing_seeds: 1, ..growing.clone() };
+        o.growth = Some(&steady);
+        assert_eq!(verdict(&o).status, Status::Pass);
+    }
+
+    /// Issue 14: a retry that passed does not hide the first failure.
+    #[test]
+    fn a_first_try_failure_is_a_warn_even_when_the_retry_passed() {
+        let c = caps(60.0, None);
+        let retried = vec!["scenario `init` for B-INIT (core-min, desktop, seed 11, candidate build): in the page: boom".to_string()];
+        let mut o = obs(Some(1.0), GateKind::Hard, &c, &[]);
+        o.retried = &retried;
+        let v = verdict(&o);
+        assert_eq!(v.status, Status::Warn);
+        assert!(v.reasons[0].starts_with("1 scenario run(s) failed on the first try and passed on the retry") && v.reasons[0].contains("boom"), "{:?}", v.reasons);
+        assert!(!v.in_warn_band && v.warn_streak == 0, "a retry never feeds escalation");
     }
 
     /// Issue 11: a figure within a few clock ticks is unresolved, a fail.

@@ -145,6 +145,8 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 size_base,
                 comparison: measured.and_then(|x| x.comparison.as_ref()),
                 clock: clock.as_ref(),
+                growth: measured.and_then(|x| x.heap_growth.as_ref()),
+                retried: measured.map(|x| x.retried.as_slice()).unwrap_or_default(),
                 consecutive_warns_to_fail: cfg.escalation.consecutive_warns_to_fail,
                 baseline_regression_pct: cfg.escalation.baseline_regression_pct,
             });
@@ -210,6 +212,8 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 value_ci: measured.and_then(|x| x.value_ci),
                 clock,
                 comparison,
+                heap_growth: measured.and_then(|x| x.heap_growth.clone()),
+                retried: measured.map(|x| x.retried.clone()).unwrap_or_default(),
             });
         }
     }

@@ -10,6 +10,7 @@
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
 //! summary  attribute  bindgen  build           records; size analysis; tools
 //! gate  config                                 pure verdicts; validated budgets.toml
+//! toolchain  cargoconf                         the subject's rustup toolchain and cargo config
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
 //! util  wasmfile  tomlspan                     helpers with no crate dependencies
 //! ```
@@ -20,6 +21,7 @@ pub mod baseline;
 pub mod bindgen;
 pub mod browser;
 pub mod build;
+pub mod cargoconf;
 pub mod cmd;
 pub mod config;
 pub mod fingerprint;
@@ -35,6 +37,7 @@ pub mod stats;
 pub mod subject;
 pub mod summary;
 pub mod tomlspan;
+pub mod toolchain;
 pub mod util;
 pub mod wasmfile;
 #[cfg(test)]

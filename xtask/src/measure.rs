@@ -90,6 +90,9 @@ pub struct ScenarioOutput {
     pub ops_per_sample: u32,
     /// Free text the scenario wants in the report (what it times).
     pub note: String,
+    /// Heap probes: each sample's parts (`js heap`, `wasm memory`), in
+    /// bytes, in sample order; empty when the probe did not split them.
+    pub parts: Vec<(String, Vec<f64>)>,
 }
 
 /// What preparing an environment did (calibrated CPU throttling).
@@ -178,6 +181,10 @@ pub struct MetricResult {
     pub clock_ticks: Option<f64>,
     /// The live comparison with the base, when there is a base.
     pub comparison: Option<Comparison>,
+    /// Heap metrics: the trend of each seed's window (a leak check).
+    pub heap_growth: Option<stats::HeapGrowth>,
+    /// Scenario runs that failed on their first try (the retry passed).
+    pub retried: Vec<String>,
     /// Where it was measured, when that differs from the run's own
     /// fingerprint (a merged shard's record).
     pub fingerprint: Option<crate::summary::Fingerprint>,
@@ -257,6 +264,8 @@ impl Measured {
                     resolution_in_unit: rec.clock.as_ref().map(|c| c.tick_in_unit),
                     clock_ticks: rec.clock.as_ref().map(|c| c.ticks),
                     comparison: rec.comparison.clone(),
+                    heap_growth: rec.heap_growth.clone(),
+                    retried: rec.retried.clone(),
                     fingerprint: Some(rec.fingerprint.clone()),
                 },
             );
@@ -308,6 +317,8 @@ struct Arm {
     /// Batch size (operations per sample) of each block.
     ops: Vec<u32>,
     note: String,
+    /// Heap probes: per seed, the parts of the last block's samples.
+    parts: Vec<Vec<(String, Vec<f64>)>>,
 }
 
 /// One task's arms and what happened to them.
@@ -320,6 +331,9 @@ struct TaskState<'a> {
     /// Rounds run per seed (the protocol's blocks plus extensions).
     rounds: u32,
     extended: bool,
+    /// Scenario runs that failed on their first try and passed on the
+    /// retry: what failed, in words (reported, never hidden by the retry).
+    retried: Vec<String>,
     artifact: String,
     /// The batch size the task's first block calibrated (batched scenarios).
     fixed_batch: Option<u32>,
@@ -352,7 +366,7 @@ fn arms_of(task: &Task, arts: &[ProfileArtifacts], base: Option<&Base>, seeds: u
         .iter()
         .find(|a| a.info.profile == task.profile)
         .ok_or_else(|| anyhow!("no artifact for profile {}", task.profile))?;
-    let arm = |role, module: Runnable| Arm { role, module, samples: stats::ArmSamples::with_seeds(seeds), ops: Vec::new(), note: String::new() };
+    let arm = |role, module: Runnable| Arm { role, module, samples: stats::ArmSamples::with_seeds(seeds), ops: Vec::new(), note: String::new(), parts: vec![Vec::new(); seeds] };
     let mut arms = vec![arm(Role::Candidate, art.runnable())];
     let ref_key = task.metric.reference_without.as_deref().map(reference_key);
     if let Some(k) = &ref_key {
@@ -397,7 +411,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let mut states = Vec::new();
     for (index, task) in plan.iter().enumerate() {
         let (arms, base_excluded, artifact) = arms_of(task, arts, base, seeds.len())?;
-        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, artifact, fixed_batch: None, block_s: None });
+        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, retried: Vec::new(), artifact, fixed_batch: None, block_s: None });
     }
     let mut envs: BTreeMap<String, EnvInfo> = BTreeMap::new();
     let mut current_env: Option<String> = None;
@@ -611,7 +625,11 @@ fn take_results(
         let what = format!("scenario `{scenario}` for {} ({}, {env}, seed {seed}, {} build)", st.task.metric.id, st.task.profile, role.label());
         let res = res.or_else(|e| {
             eprintln!("budget: {what} failed: {e:#}; retrying once");
-            m.run(&run)
+            let again = m.run(&run);
+            if again.is_ok() {
+                st.retried.push(format!("{what}: {e:#}"));
+            }
+            again
         });
         let out = match res {
             Ok(o) => o,
@@ -649,6 +667,9 @@ fn take_results(
             st.fixed_batch = Some(out.ops_per_sample);
         }
         arm.note = out.note;
+        if !out.parts.is_empty() {
+            arm.parts[si] = out.parts;
+        }
         progress.done += 1;
     }
     Ok(())
@@ -714,6 +735,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     };
 
     let comparison = base.map(|b| compare(cfg, st, b, rng_seed ^ 0xab));
+    let (heap_growth, parts_text) = heap_check(cand, &metric.unit);
 
     let ops = cand.typical_ops();
     let blocks_text = if Quantity::for_unit(&metric.unit) == Quantity::Bytes {
@@ -726,7 +748,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
             task.iterations,
             if st.extended { " (extended: inconclusive after the protocol's blocks)" } else { "" }
         )
-    };
+    } + &parts_text;
     let figure_text = match reference {
         None => format!("{} per seed; gate value = median of the per-seed {}s", stat.name(), stat.name()),
         Some(_) => format!(
@@ -764,8 +786,47 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         resolution_in_unit,
         clock_ticks,
         comparison,
+        heap_growth,
+        retried: st.retried.clone(),
         fingerprint: None,
     })
+}
+
+/// Heap metrics: the growth check over each seed's window (`stats::
+/// heap_growth`, in bytes), and the parts of the figure in words.
+fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
+    if Quantity::for_unit(unit) != Quantity::Bytes {
+        return (None, String::new());
+    }
+    let per_byte = crate::size::bytes_in_unit(1.0, unit);
+    let windows: Vec<Vec<f64>> = cand.samples.seeds.iter().map(|blocks| blocks.iter().flatten().map(|v| v / per_byte).collect()).collect();
+    let mut names: Vec<String> = cand.parts.iter().flatten().map(|(n, _)| n.clone()).collect();
+    names.dedup();
+    let parts: Vec<(String, Vec<Vec<f64>>)> = names
+        .iter()
+        .map(|n| (n.clone(), cand.parts.iter().filter_map(|seed| seed.iter().find(|(m, _)| m == n).map(|(_, v)| v.clone())).collect()))
+        .collect();
+    let growth = stats::heap_growth(&windows, &parts);
+    let p95s: Vec<String> = parts
+        .iter()
+        .map(|(n, seeds)| {
+            let per_seed: Vec<f64> = seeds.iter().filter(|s| !s.is_empty()).map(|s| stats::quantile_in_place(&mut s.clone(), 0.95) * per_byte).collect();
+            format!("{n} p95 {:.3} {unit}", stats::median(&per_seed).unwrap_or(f64::NAN))
+        })
+        .collect();
+    let mut text = String::new();
+    if !p95s.is_empty() {
+        text.push_str(&format!(" (of which, medians over seeds: {})", p95s.join(", ")));
+    }
+    if let Some(g) = &growth {
+        text.push_str(&format!(
+            "; steady state checked: {} of {} seeds rise through all four quarters of the window ({:+.1} KiB per 100 operations; growing when most seeds rise by at least 128 KiB)",
+            g.growing_seeds,
+            g.seeds,
+            g.bytes_per_100_ops / 1024.0
+        ));
+    }
+    (growth, text)
 }
 
 /// The live comparison of one task with its base.
@@ -887,7 +948,7 @@ impl Measurer for FixedMeasurer {
         let n = r.iterations as usize;
         let samples = (0..n).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
         let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
-        Ok(ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}") })
+        Ok(ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![] })
     }
     fn timer_resolution_ms(&self) -> Option<f64> {
         Some(0.005)

@@ -11,7 +11,7 @@ use crate::config::{Config, MetricSpec, Profile};
 use crate::optimize;
 use crate::size;
 use crate::summary::ArtifactInfo;
-use crate::util::{project_root, write_atomic};
+use crate::util::write_atomic;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,9 +42,8 @@ fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Resul
         None => (cargo_bytes, None),
         Some(version) => {
             eprintln!("budget: [{work_name}] wasm-bindgen {version}");
-            // The gate's own tool cache, shared by every subject it guards.
-            let tools = project_root().join("target").join("budget").join("tools");
-            let cli = crate::bindgen::cli(&version, &tools)?;
+            // The user-wide tool cache, shared by every subject.
+            let cli = crate::bindgen::cli(&version, &crate::util::tool_cache())?;
             let bg = crate::bindgen::run(&cli, &built.wasm, &work.join("bindgen"), &cfg.package.replace('-', "_"))?;
             build_command = format!("{build_command} && {}", bg.command);
             (std::fs::read(&bg.wasm)?, Some(bg.glue))
@@ -114,6 +113,8 @@ pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &
         input_raw_bytes: o.input_len,
         features: o.opt.features.clone(),
         build_command: o.build_command,
+        toolchain: cfg.toolchain.as_ref().map(|t| format!("{} ({})", t.name, t.source)).unwrap_or_default(),
+        rustc: cfg.toolchain.as_ref().map(|t| t.rustc.clone()).unwrap_or_default(),
         optimize_command: o.opt.command.clone(),
         optimize_cached: o.opt.cached,
         js_glue: match &o.glue {
@@ -157,6 +158,8 @@ pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics
     }
     let mut base_cfg = cfg.clone();
     base_cfg.manifest = wt.join(&rel);
+    // The base builds with the toolchain *it* pins (a change may bump it).
+    build::prepare_toolchain(&mut base_cfg).with_context(|| format!("the base {reference}"))?;
     let mut out = Base { origin: format!("--against {reference} ({})", &sha[..12]), commit: sha.clone(), profiles: BTreeMap::new() };
     for name in profiles {
         let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;

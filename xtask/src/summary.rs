@@ -96,6 +96,13 @@ pub struct Record {
     /// The live comparison with the base (timings, when there is a base).
     #[serde(default)]
     pub comparison: Option<Comparison>,
+    /// Heap metrics: whether the "steady state" kept growing.
+    #[serde(default)]
+    pub heap_growth: Option<crate::stats::HeapGrowth>,
+    /// Scenario runs behind this figure that failed on their first try
+    /// and passed on the retry (a warn: the figure is the retry's).
+    #[serde(default)]
+    pub retried: Vec<String>,
 }
 
 /// One run's summary file.
@@ -173,6 +180,12 @@ pub struct ArtifactInfo {
     pub input_raw_bytes: u64,
     pub features: Vec<String>,
     pub build_command: String,
+    /// The rustup toolchain that built this profile, and why that one.
+    #[serde(default)]
+    pub toolchain: String,
+    /// `rustc --version` of it.
+    #[serde(default)]
+    pub rustc: String,
     pub optimize_command: String,
     pub optimize_cached: bool,
     /// JS glue next to the wasm (wasm-bindgen subjects), raw and gzip.

@@ -74,6 +74,40 @@ fn profile_with_missing_feature() {
     assert!(e.line.is_some());
 }
 
+#[test]
+fn cargo_settings_in_a_profile_file_are_checked() {
+    let d = scratch("settings", |t| t);
+    let p = d.join("profiles/core-min.toml");
+    let base = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, base.replace("[wasm_opt]", "[cargo.settings]\nopt-level = \"z\"\nlto = \"fat\"\n\n[wasm_opt]")).unwrap();
+    let c = config::load(&d.join("budgets.toml")).unwrap();
+    let s = &c.profile("core-min").unwrap().cargo_settings;
+    assert_eq!(s.get("lto").and_then(|v| v.as_str()), Some("fat"));
+    // An unknown key, and a strip that would take the names attribution needs.
+    std::fs::write(&p, base.replace("[wasm_opt]", "[cargo.settings]\nopt-levle = \"z\"\n\n[wasm_opt]")).unwrap();
+    let e = load_err(&d);
+    assert!(e.file.ends_with("core-min.toml") && e.key == "cargo.settings.opt-levle" && e.hint.contains("opt-level"), "{e}");
+    assert!(e.line.is_some(), "{e}");
+    std::fs::write(&p, base.replace("[wasm_opt]", "[cargo.settings]\nstrip = \"symbols\"\n\n[wasm_opt]")).unwrap();
+    let e = load_err(&d);
+    assert!(e.key == "cargo.settings.strip" && e.message.contains("removes the names attribution needs"), "{e}");
+}
+
+#[test]
+fn missing_scenarios_are_checked_only_where_scenarios_run() {
+    // `size` loads a budgets file whose scenarios are not written yet;
+    // `budget` (check_scenarios) names the metric, file and line.
+    let d = scratch("noscen", |t| t.replace(&format!("scenarios = \"{}\"", root().join("runtime/scenarios").display()), "scenarios = \"not-yet\""));
+    let c = config::load(&d.join("budgets.toml")).expect("sizes need no scenario");
+    let metrics: Vec<&config::MetricSpec> = c.metrics.iter().collect();
+    let e = c.check_scenarios(&metrics).unwrap_err();
+    assert!(e.message.contains("not-yet/cold-init.js does not exist"), "{e}");
+    assert!(e.key.contains("M-PERF-02A") && e.key.ends_with(".source"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "source = \"scenario:cold-init\"")), "{e}");
+    let sizes: Vec<&config::MetricSpec> = c.metrics.iter().filter(|m| matches!(m.source, config::Source::Size(_))).collect();
+    assert!(c.check_scenarios(&sizes).is_ok());
+}
+
 fn line_containing(d: &Path, needle: &str) -> usize {
     std::fs::read_to_string(d.join("budgets.toml")).unwrap().lines().position(|l| l.contains(needle)).expect(needle) + 1
 }
@@ -210,6 +244,8 @@ fn fixed_summary() -> Summary {
             size_base: base.filter(|_| env == "size"),
             comparison: comparison.as_ref(),
             clock: clock.as_ref(),
+            growth: None,
+            retried: &[],
             consecutive_warns_to_fail: 2,
             baseline_regression_pct: 10.0,
         });
@@ -238,6 +274,8 @@ fn fixed_summary() -> Summary {
             value_ci,
             clock,
             comparison,
+            heap_growth: None,
+            retried: vec![],
         }
     };
     use crate::config::GateKind::*;
@@ -271,6 +309,8 @@ fn fixed_summary() -> Summary {
             input_raw_bytes: 58820,
             features: vec!["bulk-memory".into(), "sign-ext".into()],
             build_command: "cargo build".into(),
+            toolchain: "1.95.0-x86_64-unknown-linux-gnu (overridden by 'rust-toolchain.toml')".into(),
+            rustc: "rustc 1.95.0 (59807616e 2026-04-14)".into(),
             optimize_command: "wasm-opt -Oz".into(),
             optimize_cached: true,
             js_glue: None,
@@ -463,6 +503,8 @@ fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::Pro
                 input_raw_bytes: 60_000,
                 features: vec![],
                 build_command: "cargo build (fixed)".into(),
+                toolchain: String::new(),
+                rustc: String::new(),
                 optimize_command: "wasm-opt (fixed)".into(),
                 optimize_cached: true,
                 js_glue: None,

@@ -31,6 +31,20 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The user-wide cache of tools the gate installs (the wasm-bindgen CLI),
+/// shared by every project it guards; each tool is keyed by its version
+/// inside. `$XDG_CACHE_HOME/wasm-budget-gate`, else
+/// `~/.cache/wasm-budget-gate`, else `$CARGO_HOME/wasm-budget-gate`, else
+/// the gate checkout's `target/`.
+pub fn tool_cache() -> PathBuf {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    env("XDG_CACHE_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".cache")))
+        .or_else(|| env("CARGO_HOME"))
+        .map(|d| d.join("wasm-budget-gate"))
+        .unwrap_or_else(|| project_root().join("target").join("budget").join("tools"))
+}
+
 /// Write a file atomically: a temp file in the same directory, fsync, rename.
 /// A crash at any point leaves either the old or the new content, never a
 /// torn file.

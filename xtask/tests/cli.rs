@@ -49,6 +49,37 @@ fn build_failure_exits_2_naming_the_profile() {
     assert!(err.contains("build of profile `core-min` failed"), "{err}");
 }
 
+/// Issue 14: the subject builds with its own toolchain. A pin that is not
+/// installed stops the run (exit 2) with the command that installs it,
+/// whether it comes from the subject's rust-toolchain.toml or from
+/// `[subject] toolchain`.
+#[test]
+fn a_missing_subject_toolchain_exits_2_with_the_install_command() {
+    // A subject in its own directory, pinning a toolchain this machine lacks.
+    let d = scratch("pin", |t| t);
+    let crate_dir = d.join("subject");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    std::fs::write(crate_dir.join("Cargo.toml"), "[package]\nname = \"runtime\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[lib]\ncrate-type = [\"cdylib\"]\n[features]\ntrace = []\ndev = []\n[workspace]\n").unwrap();
+    std::fs::write(crate_dir.join("src/lib.rs"), "").unwrap();
+    std::fs::write(crate_dir.join("rust-toolchain.toml"), "[toolchain]\nchannel = \"1.80.0\"\n").unwrap();
+    let b = d.join("budgets.toml");
+    let text = std::fs::read_to_string(&b).unwrap();
+    let manifest_line = text.lines().find(|l| l.starts_with("manifest = ")).unwrap().to_string();
+    std::fs::write(&b, text.replace(&manifest_line, "manifest = \"subject/Cargo.toml\"")).unwrap();
+    let out = xtask(&["size", "--budgets", b.to_str().unwrap(), "--reports", d.join("reports").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`1.80.0-") && err.contains("rustup toolchain install 1.80.0-"), "{err}");
+    assert!(err.contains("subject/rust-toolchain.toml"), "the pin's file is named: {err}");
+    // `[subject] toolchain` overrides the resolution, and is checked too.
+    let text = std::fs::read_to_string(&b).unwrap();
+    std::fs::write(&b, text.replace("package = \"runtime\"", "package = \"runtime\"\ntoolchain = \"1.79.0\"")).unwrap();
+    let out = xtask(&["size", "--budgets", b.to_str().unwrap(), "--reports", d.join("reports").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`1.79.0` (budgets.toml [subject] toolchain) is not installed") && err.contains("rustup toolchain install 1.79.0 "), "{err}");
+}
+
 /// Issue 2's done-when: the real size gate builds all three profiles and
 /// passes; shrinking a cap below the measured size fails with exit 1 naming
 /// metric and profile.

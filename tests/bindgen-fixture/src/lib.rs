@@ -8,6 +8,10 @@ pub struct Store {
     counts: BTreeMap<String, u32>,
     #[cfg(feature = "trace")]
     log: Vec<String>,
+    /// Feature `leak` (the gate's heap test): a history appended to on
+    /// every call and never drained, the leak a "steady state" must catch.
+    #[cfg(feature = "leak")]
+    history: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -18,11 +22,15 @@ impl Store {
             counts: BTreeMap::new(),
             #[cfg(feature = "trace")]
             log: Vec::new(),
+            #[cfg(feature = "leak")]
+            history: Vec::new(),
         }
     }
 
     /// Count one occurrence of `key`; returns the new count.
     pub fn bump(&mut self, key: &str) -> u32 {
+        #[cfg(feature = "leak")]
+        self.history.push(format!("bump {key} with {} keys", self.counts.len()));
         #[cfg(feature = "trace")]
         self.log.push(format!("bump {key}"));
         let c = self.counts.entry(key.to_string()).or_insert(0);
@@ -51,4 +59,28 @@ impl Store {
     pub fn describe(&self) -> String {
         format!("{:?}", self.counts)
     }
+}
+
+/// A string-in/string-out export, the shape most wasm-bindgen APIs have
+/// (the glue encodes and decodes the strings; the raw export speaks
+/// wasm-bindgen's pointer/length ABI).
+#[wasm_bindgen]
+pub fn greet(name: &str) -> String {
+    format!("hello, {name}")
+}
+
+/// Exists only when the crate's own `.cargo/config.toml` rustflags reached
+/// the build (the gate adds to them, never replaces them).
+#[cfg(fixture_config_flag)]
+#[wasm_bindgen]
+pub fn built_with_config_flags() -> bool {
+    true
+}
+
+/// Exists only when both the crate's flags and the core-min profile's
+/// rustflags reached the build.
+#[cfg(all(fixture_config_flag, fixture_profile_flag))]
+#[wasm_bindgen]
+pub fn built_with_both_flags() -> bool {
+    true
 }

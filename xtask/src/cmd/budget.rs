@@ -114,7 +114,9 @@ fn pipeline(opts: &Options) -> Result<u8> {
     if std::env::var_os("BUDGET_TEST_PANIC").is_some() {
         panic!("BUDGET_TEST_PANIC is set: the test of the panic path");
     }
-    let cfg = config::load(&opts.budgets)?;
+    let mut cfg = config::load(&opts.budgets)?;
+    build::prepare_toolchain(&mut cfg)?;
+    let cfg = cfg;
     let profiles = select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &opts.profiles, "profile")?;
     let envs = if opts.browser { select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &opts.envs, "environment")? } else { vec![] };
     // The subject's commit (budgets.toml may live elsewhere, e.g. in CI config).
@@ -128,9 +130,9 @@ fn pipeline(opts: &Options) -> Result<u8> {
             Source::Scenario(_) => opts.browser && envs.contains(&m.environment),
         })
         .collect();
+    cfg.check_scenarios(&metrics)?;
 
     // The base of the comparisons: --against REF, else the blessed baseline.
-    build::ensure_target(&cfg.root)?;
     let blessed = baseline::load(&opts.reports)?;
     let base = match &opts.against {
         Some(r) => Some(subject::base_from_ref(&cfg, r, &profiles, &metrics)?),
@@ -199,7 +201,7 @@ fn measure_stage(
     arts: &[ProfileArtifacts],
     base: Option<&Base>,
 ) -> Result<(Measured, Fingerprint)> {
-    let mut fingerprint = fingerprint::of_host(&cfg.root);
+    let mut fingerprint = fingerprint::of_host(cfg);
     let measured = if metrics.iter().any(|m| matches!(m.source, Source::Scenario(_))) {
         let plan = measure::plan(cfg, metrics, profiles, opts.quick);
         let mut m: Box<dyn Measurer> = match &opts.fixed_samples {

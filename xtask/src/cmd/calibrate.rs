@@ -75,7 +75,9 @@ pub fn cli(args: &[String]) -> Result<u8> {
             Arg::Positional(p) => return Err(a.unexpected(p)),
         }
     }
-    let cfg = config::load(&budgets)?;
+    let mut cfg = config::load(&budgets)?;
+    crate::build::prepare_toolchain(&mut cfg)?;
+    let cfg = cfg;
     let cal = cfg.calibration.clone().ok_or_else(|| {
         anyhow!("{} has no [calibration] section: name the subject's feature that injects busy work, its build-time variable and the metric it slows", budgets.display())
     })?;
@@ -87,7 +89,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
     if !metrics.iter().any(|m| m.id == cal.metric) {
         bail!("the calibration metric {} is not measured in the selected environments ({})", cal.metric, envs.join(", "));
     }
-    crate::build::ensure_target(&cfg.root)?;
+    cfg.check_scenarios(&metrics)?;
     let mut arts = Vec::new();
     for name in &profiles {
         let p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
