@@ -244,13 +244,43 @@ async function run(spec) {
   return JSON.stringify({ quantity, samples, opsPerSample, note, parts, setupMs: tScenario - tStart, scenarioMs: tEnd - tScenario });
 }
 
+// A fresh realm per seed and scenario. The gate tags each run with a
+// `realm`; a run whose tag differs from the previous one's executes in a
+// new same-origin iframe (this page again: its own globals, module map,
+// glue copies and objects), and the previous frame is removed, so nothing
+// a scenario left behind (an initialized glue module, a retained store, a
+// grown table) carries into another seed or scenario. The frame inherits
+// the page's cross-origin isolation, throttling and V8 flags.
+const inFrame = window.parent !== window;
+let realm = null;
+async function realmFor(key) {
+  if (realm && realm.key === key) return realm.api;
+  if (realm) realm.frame.remove();
+  realm = null;
+  const frame = document.createElement("iframe");
+  const loaded = new Promise((resolve, reject) => {
+    frame.onload = resolve;
+    frame.onerror = () => reject(new Error("the realm's page did not load"));
+  });
+  frame.src = `/index.html?realm=${encodeURIComponent(key)}`;
+  (document.body || document.documentElement).appendChild(frame);
+  await loaded;
+  for (let i = 0; !(frame.contentWindow && frame.contentWindow.__budgetReady); i++) {
+    if (i > 1000) throw new Error("the realm's harness did not start within 10 s");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  realm = { key, frame, api: frame.contentWindow.__budget };
+  return realm.api;
+}
+
 // Several runs in one call (one CDP round trip per round of blocks); each
 // run succeeds or fails on its own.
 async function runMany(specs) {
   const out = [];
   for (const spec of specs) {
     try {
-      out.push({ ok: JSON.parse(await run(spec)) });
+      const where = spec.realm && !inFrame ? await realmFor(spec.realm) : null;
+      out.push({ ok: JSON.parse(where ? await where.run(spec) : await run(spec)) });
     } catch (e) {
       out.push({ err: String((e && e.stack) || e) });
     }

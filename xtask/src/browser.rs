@@ -394,6 +394,7 @@ impl BrowserMeasurer {
         serde_json::json!({
             "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
             "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
+            "realm": r.realm,
         })
     }
 

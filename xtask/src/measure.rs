@@ -79,6 +79,14 @@ pub struct ScenarioRun {
     pub throttle: f64,
     pub timeout: Duration,
     pub quantity: Quantity,
+    /// The page realm the run executes in: a run whose realm differs from
+    /// the previous run's gets a fresh one (a new same-origin iframe: its
+    /// own globals, module map and glue copies), so nothing a scenario
+    /// left behind carries into another seed, scenario or task. Timings
+    /// share one realm per task and seed (its blocks and arms, interleaved);
+    /// heap runs each get their own, since objects another arm's run left
+    /// reachable would count in the heap.
+    pub realm: String,
 }
 
 /// What a scenario run returned.
@@ -542,6 +550,7 @@ fn run_rounds(
     let unit = if st.task.metric.is_relative() { "ms" } else { st.task.metric.unit.as_str() };
     // Every round runs each arm once, in its own seeded random order.
     let mut planned: Vec<(usize, ScenarioRun)> = Vec::new();
+    let heap = Quantity::for_unit(unit) == Quantity::Bytes;
     for round in rounds {
         let mut order: Vec<usize> = (0..st.arms.len()).collect();
         let mut rng = stats::SplitMix::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64);
@@ -570,6 +579,7 @@ fn run_rounds(
                     throttle: rate,
                     timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
                     quantity: Quantity::for_unit(unit),
+                    realm: if heap { format!("{}|{scenario}|{seed}|{round}|{ai}", st.index) } else { format!("{}|{scenario}|{seed}", st.index) },
                 },
             ));
         }
@@ -800,8 +810,12 @@ fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
     }
     let per_byte = crate::size::bytes_in_unit(1.0, unit);
     let windows: Vec<Vec<f64>> = cand.samples.seeds.iter().map(|blocks| blocks.iter().flatten().map(|v| v / per_byte).collect()).collect();
-    let mut names: Vec<String> = cand.parts.iter().flatten().map(|(n, _)| n.clone()).collect();
-    names.dedup();
+    let mut names: Vec<String> = Vec::new();
+    for (n, _) in cand.parts.iter().flatten() {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
     let parts: Vec<(String, Vec<Vec<f64>>)> = names
         .iter()
         .map(|n| (n.clone(), cand.parts.iter().filter_map(|seed| seed.iter().find(|(m, _)| m == n).map(|(_, v)| v.clone())).collect()))
