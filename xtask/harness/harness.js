@@ -175,6 +175,46 @@ async function run(spec) {
       if (!imports) throw new Error("the glue did not call WebAssembly.instantiate");
       return { glue, exports, imports };
     },
+    // wasm-bindgen subjects, cold: one copy of the glue (evaluated before
+    // any clock) whose `instantiate(bytes)` compiles the bytes, instantiates
+    // them with *fresh* glue imports and rebinds the glue to the new
+    // instance (wasm-bindgen's own finalize step, which runs
+    // __wbindgen_start and so sets up the instance's externref table).
+    // Returns the glue module, ready to use: `new g.Store()`,
+    // `g.greet("x")`; strings and objects cross through the glue, so a
+    // scenario never speaks the pointer/length ABI. The previous instance
+    // becomes garbage (nothing of the glue points at it), so samples do not
+    // pile up, and no table grows. It needs wasm-bindgen's `--target web`
+    // glue (the gate's) with no relative imports (JS snippets).
+    async glueCold() {
+      if (!spec.glue) throw new Error("this subject has no wasm-bindgen glue");
+      const src = await (await fetch(spec.glue, { cache: "no-store" })).text();
+      for (const f of ["__wbg_get_imports", "__wbg_finalize_init"]) {
+        if (!new RegExp(`function ${f}\\b`).test(src)) throw new Error(`the glue has no ${f}(): h.glueCold needs wasm-bindgen --target web glue`);
+      }
+      const patched = `${src}\nexport { __wbg_get_imports as __budgetImports, __wbg_finalize_init as __budgetFinalize };\n`;
+      const url = URL.createObjectURL(new Blob([patched], { type: "text/javascript" }));
+      let glue;
+      try {
+        glue = await import(url);
+      } catch (e) {
+        throw new Error(`h.glueCold could not load the glue (does it import JS snippets by relative path?): ${e}`);
+      }
+      return {
+        glue,
+        // Synchronous: for the timed window (bytes up to 8 MiB, see canSync).
+        instantiate(bytes) {
+          const module = new WebAssembly.Module(bytes);
+          glue.__budgetFinalize(new WebAssembly.Instance(module, glue.__budgetImports()), module);
+          return glue;
+        },
+        async instantiateAsync(bytes) {
+          const { instance, module } = await WebAssembly.instantiate(bytes, glue.__budgetImports());
+          glue.__budgetFinalize(instance, module);
+          return glue;
+        },
+      };
+    },
     uniqueBytes() { return uniqueBytes(bytes); },
     heapBytesOf(...memories) {
       const js = jsHeapAfterGc();

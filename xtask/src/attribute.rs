@@ -326,6 +326,22 @@ fn section_names(bytes: &[u8], kind: NameKind) -> BTreeMap<u32, String> {
     out
 }
 
+/// Function index -> export name (the first export of each function): the
+/// names a module without a name section still carries.
+fn export_names(bytes: &[u8]) -> BTreeMap<u32, String> {
+    let mut out = BTreeMap::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::ExportSection(s) = p {
+            for e in s.into_iter().flatten() {
+                if e.kind == wasmparser::ExternalKind::Func {
+                    out.entry(e.index).or_insert_with(|| e.name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
 fn imported_functions(bytes: &[u8]) -> u32 {
     let mut n = 0;
     for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
@@ -338,7 +354,11 @@ fn imported_functions(bytes: &[u8]) -> u32 {
 
 /// Items with twiggy. Runs twiggy's parser under `catch_unwind`: its old
 /// wasmparser panics on some inputs instead of returning an error.
-fn twiggy_items(bytes: &[u8]) -> Result<(Vec<u64>, BTreeMap<String, Vec<String>>)> {
+///
+/// `code_names` names defined function i (the report's names, which may
+/// come from exports where twiggy has only `code[i]`); paths are listed for
+/// real items only (functions and data), never for sections.
+fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[String]) -> Result<(Vec<u64>, BTreeMap<String, Vec<String>>)> {
     let data = bytes.to_vec();
     let parsed = std::panic::catch_unwind(move || twiggy_parser::parse(&data));
     let mut items = match parsed {
@@ -352,32 +372,43 @@ fn twiggy_items(bytes: &[u8]) -> Result<(Vec<u64>, BTreeMap<String, Vec<String>>
     // Code items come in Id order, which is code-section order: the i-th
     // is defined function i. Match by position, not by name (several
     // monomorphizations can share a display name).
-    let out: Vec<u64> = items
+    let code: Vec<twiggy_ir::Id> = items.iter().filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Code(_))).map(|it| it.id()).collect();
+    let out: Vec<u64> = code.iter().map(|id| items.retained_size(*id) as u64).collect();
+    // twiggy's data items are the data segments, in order, and the globals
+    // (`global[N]`).
+    let data: Vec<twiggy_ir::Id> = items.iter().filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Data(_)) && !it.name().starts_with("global[")).map(|it| it.id()).collect();
+    let name_of = |id: twiggy_ir::Id| -> String {
+        let ours = code.iter().position(|c| *c == id).and_then(|i| code_names.get(i)).or_else(|| data.iter().position(|d| *d == id).and_then(|i| data_names.get(i)));
+        match ours {
+            Some(n) => n.clone(),
+            None => normalize_name(items[id].name()),
+        }
+    };
+    // Paths for the 10 largest retained real items (functions, data):
+    // walk predecessors to a root.
+    let mut by_retained: Vec<_> = items
         .iter()
-        .filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Code(_)))
-        .map(|it| items.retained_size(it.id()) as u64)
+        .filter(|i| i.id() != root && (code.contains(&i.id()) || data.contains(&i.id())))
+        .map(|i| (items.retained_size(i.id()), i.id()))
         .collect();
-    // Paths for the 10 largest retained items: walk predecessors to a root.
-    let mut by_retained: Vec<_> = items.iter().filter(|i| i.id() != root).map(|i| (items.retained_size(i.id()), i.id())).collect();
     by_retained.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut paths = BTreeMap::new();
     for (_, id) in by_retained.into_iter().take(10) {
-        let mut path = vec![items[id].name().to_string()];
+        let mut path = vec![name_of(id)];
         let mut cur = id;
         let mut seen = std::collections::BTreeSet::from([cur]);
         while let Some(p) = items.predecessors(cur).find(|p| !seen.contains(p)) {
             if p == root {
                 break;
             }
-            path.push(items[p].name().to_string());
+            path.push(name_of(p));
             seen.insert(p);
             cur = p;
             if path.len() > 12 {
                 break;
             }
         }
-        let key = normalize_name(items[id].name());
-        paths.insert(key, path.into_iter().map(|n| normalize_name(&n)).collect());
+        paths.insert(name_of(id), path);
     }
     Ok((out, paths))
 }
@@ -424,7 +455,19 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     // twiggy supplies what needs its IR: retained sizes and paths, looked up
     // by function name in the name source.
     let fb = entry_sizes(&bytes).map_err(|e| anyhow!("{what}: {e}"))?;
-    let (retained, paths, mode, mut note) = match twiggy_items(&name_source) {
+    // No name section and no twin: the export names are the names there
+    // are (a stripped wasm-bindgen module keeps every export's).
+    let by_export = !has_names && names_from == file;
+    let names = if by_export { export_names(&bytes) } else { section_names(&name_source, NameKind::Function) };
+    let first = imported_functions(&name_source);
+    let code_names: Vec<String> = (0..fb.per_function.len())
+        .map(|i| names.get(&(first + i as u32)).map(|n| if by_export { n.clone() } else { normalize_name(n) }).unwrap_or_else(|| format!("code[{i}]")))
+        .collect();
+    let data_names: Vec<String> = {
+        let dn = section_names(&name_source, NameKind::Data);
+        (0..data_segments(&bytes)?.len()).map(|i| dn.get(&(i as u32)).map(|n| format!("data segment {n}")).unwrap_or_else(|| format!("data[{i}]"))).collect()
+    };
+    let (retained, paths, mode, mut note) = match twiggy_items(&name_source, &code_names, &data_names) {
         Ok((r, paths)) if r.len() == fb.per_function.len() => (r, paths, "twiggy", String::new()),
         Ok((r, _)) => (
             Vec::new(),
@@ -439,11 +482,9 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
             format!("{e}; attribution degraded to section- and function-level sizes from wasmparser (no retained sizes or paths)"),
         ),
     };
-    let names = section_names(&name_source, NameKind::Function);
-    let first = imported_functions(&name_source);
     let mut items = Vec::new();
     for (i, b) in fb.per_function.iter().enumerate() {
-        let name = names.get(&(first + i as u32)).map(|n| normalize_name(n)).unwrap_or_else(|| format!("code[{i}]"));
+        let name = code_names[i].clone();
         let retained_bytes = retained.get(i).copied().unwrap_or(*b).max(*b);
         items.push(Item { krate: crate_of(&name), name, kind: "function".into(), shallow_bytes: *b, retained_bytes });
     }
@@ -464,12 +505,8 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         } else if sec.name == "data" {
             let segs = data_segments(&bytes)?;
             let overhead = sec.bytes - segs.iter().sum::<u64>();
-            let dn = section_names(&name_source, NameKind::Data);
             for (i, b) in segs.iter().enumerate() {
-                let name = match dn.get(&(i as u32)) {
-                    Some(n) => format!("data segment {n}"),
-                    None => format!("data[{i}]"),
-                };
+                let name = data_names.get(i).cloned().unwrap_or_else(|| format!("data[{i}]"));
                 items.push(Item { name, kind: "data".into(), shallow_bytes: *b, retained_bytes: *b, krate: String::new() });
             }
             ("data section header and count".to_string(), overhead, "section")
@@ -485,7 +522,11 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         note.push_str(&format!("names from the twin {} (every function body matches the shipped file in size)", n_display(&names_from)));
     } else if !has_names {
         note.push_str(if note.is_empty() { "" } else { "; " });
-        note.push_str("the module has no name section and no matching twin: functions are named by index");
+        let exported = (0..fb.per_function.len()).filter(|i| names.contains_key(&(first + *i as u32))).count();
+        note.push_str(&format!(
+            "the module has no name section and no matching twin: {exported} of {} functions are named by their export names, the rest by index",
+            fb.per_function.len()
+        ));
     }
     if !twin_mismatches.is_empty() {
         note.push_str(&format!("; the named twin does not match the shipped file ({} differences): names not used", twin_mismatches.len()));

@@ -445,7 +445,22 @@ fn stripped_module_is_named_through_its_twin() {
     // A twin that does not match is reported, not trusted.
     let r = crate::attribute::analyze(&fixture("stripped"), Some(&fixture("simd-bulk"))).unwrap();
     assert!(!r.twin_mismatches.is_empty());
-    assert!(r.items.iter().all(|i| !i.name.contains("fixture_sum")));
+    assert!(r.items.iter().filter(|i| i.kind == "function").all(|i| !i.name.contains("::")), "no twin names: {:?}", r.items);
+}
+
+/// Issue 15: with no name section and no twin, exported functions carry
+/// their export names, and "what keeps it alive" lists real items only.
+#[test]
+fn stripped_module_without_a_twin_is_named_by_its_exports() {
+    let r = crate::attribute::analyze(&fixture("stripped"), None).unwrap();
+    let fns: Vec<&str> = r.items.iter().filter(|i| i.kind == "function").map(|i| i.name.as_str()).collect();
+    assert!(fns.contains(&"fixture_sum") && fns.contains(&"fixture_copy"), "{fns:?}");
+    assert!(r.note.contains("are named by their export names"), "{}", r.note);
+    assert_eq!(r.attributed_bytes, r.file_bytes, "conservation holds");
+    for (item, path) in &r.paths {
+        assert!(!["code", "elem", "table", "data", "memory"].contains(&item.as_str()) && !item.starts_with("section"), "a section listed as an item: {item} <- {path:?}");
+    }
+    assert!(r.paths.keys().all(|k| fns.contains(&k.as_str()) || k.starts_with("data")), "{:?}", r.paths.keys().collect::<Vec<_>>());
 }
 
 /// Shallow and retained sizes agree with twiggy's own analyses (its IR:

@@ -1,19 +1,23 @@
-// Cold init of a wasm-bindgen subject: compile + instantiate fresh bytes
-// (V8's module cache defeated) with the glue's own import object, run the
-// start function if any, and construct a Store through its raw export.
-// The glue module's one-time evaluation is not in the figure; the fresh
-// bytes and a full GC are prepared before the clock starts.
+// Cold init of a wasm-bindgen subject through its glue: compile +
+// instantiate fresh bytes (V8's module cache defeated) with fresh glue
+// imports, wasm-bindgen's start (externref table set up), then the first
+// calls a page makes: construct a Store and a string-in/string-out call,
+// both through the glue (h.glueCold: no ABI spoken here). The glue's one
+// evaluation, the fresh bytes and a full GC are prepared before the clock.
 export default async function (h) {
-  const { imports } = await h.glue();
-  h.describe("cold init: compile + instantiate unique bytes synchronously (new WebAssembly.Module/Instance) with the wasm-bindgen glue's imports, + __wbindgen_start + store_new");
+  const cold = await h.glueCold();
+  h.describe(
+    "cold init through the glue: compile + instantiate unique bytes synchronously with fresh glue imports (h.glueCold), " +
+      "__wbindgen_start, new Store(), greet(\"budget\") -> string",
+  );
   for (let i = 0; i < h.iterations; i++) {
-    const cold = await h.prepareCold();
+    const c = await h.prepareCold();
     const t0 = h.now();
-    const instance = cold.canSync ? new WebAssembly.Instance(new WebAssembly.Module(cold.bytes), imports) : (await cold.instantiate(imports)).instance;
-    const x = instance.exports;
-    if (x.__wbindgen_start) x.__wbindgen_start();
-    const ptr = x.store_new();
+    const g = c.canSync ? cold.instantiate(c.bytes) : await cold.instantiateAsync(c.bytes);
+    const store = new g.Store();
+    const hello = g.greet("budget");
     h.record(h.now() - t0);
-    x.__wbg_store_free(ptr, 1);
+    if (hello !== "hello, budget") throw new Error(`greet returned ${JSON.stringify(hello)}`);
+    store.free();
   }
 }
