@@ -463,9 +463,10 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     let code_names: Vec<String> = (0..fb.per_function.len())
         .map(|i| names.get(&(first + i as u32)).map(|n| if by_export { n.clone() } else { normalize_name(n) }).unwrap_or_else(|| format!("code[{i}]")))
         .collect();
+    let segs = data_segments(&bytes)?;
     let data_names: Vec<String> = {
         let dn = section_names(&name_source, NameKind::Data);
-        (0..data_segments(&bytes)?.len()).map(|i| dn.get(&(i as u32)).map(|n| format!("data segment {n}")).unwrap_or_else(|| format!("data[{i}]"))).collect()
+        (0..segs.len()).map(|i| dn.get(&(i as u32)).map(|n| format!("data segment {n}")).unwrap_or_else(|| format!("data[{i}]"))).collect()
     };
     let (retained, paths, mode, mut note) = match twiggy_items(&name_source, &code_names, &data_names) {
         Ok((r, paths)) if r.len() == fb.per_function.len() => (r, paths, "twiggy", String::new()),
@@ -503,7 +504,6 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         } else if sec.name.starts_with("custom:.debug") {
             (format!("section {}", sec.name), sec.bytes, "debug")
         } else if sec.name == "data" {
-            let segs = data_segments(&bytes)?;
             let overhead = sec.bytes - segs.iter().sum::<u64>();
             for (i, b) in segs.iter().enumerate() {
                 let name = data_names.get(i).cloned().unwrap_or_else(|| format!("data[{i}]"));

@@ -79,9 +79,7 @@ pub fn cli(version: &str, tools: &Path) -> Result<PathBuf> {
     // installing one version at once would collide. The second waits for
     // the first and finds the CLI installed.
     std::fs::create_dir_all(tools).with_context(|| format!("creating {}", tools.display()))?;
-    let lock_path = tools.join(format!("wasm-bindgen-{version}.lock"));
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
-    lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+    let _lock = crate::util::lock_exclusive(&tools.join(format!("wasm-bindgen-{version}.lock")))?;
     if bin.is_file() && version_of(&bin).as_deref() == Some(version) {
         return Ok(bin);
     }

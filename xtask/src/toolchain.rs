@@ -35,12 +35,19 @@ pub struct Toolchain {
 /// into the subject's build.
 const GATE_TOOLCHAIN_VARS: &[&str] = &["RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOURCE", "CARGO", "RUSTC", "RUSTDOC"];
 
-fn rustup(dir: &Path) -> Command {
-    let mut c = Command::new("rustup");
-    c.current_dir(dir).env("RUST_BACKTRACE", "0");
+/// `program` in `dir`, without the gate's toolchain variables.
+fn child(program: &str, dir: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(dir);
     for v in GATE_TOOLCHAIN_VARS {
         c.env_remove(v);
     }
+    c
+}
+
+fn rustup(dir: &Path) -> Command {
+    let mut c = child("rustup", dir);
+    c.env("RUST_BACKTRACE", "0");
     c
 }
 
@@ -117,28 +124,20 @@ impl Toolchain {
     /// `cargo` of this toolchain, run in the subject's directory with none
     /// of the gate's toolchain variables.
     pub fn cargo(&self) -> Command {
-        if self.name.is_empty() {
-            let mut c = Command::new("cargo");
-            c.current_dir(&self.dir);
-            for v in GATE_TOOLCHAIN_VARS {
-                c.env_remove(v);
-            }
-            return c;
-        }
-        let mut c = rustup(&self.dir);
-        c.args(["run", &self.name, "cargo"]);
-        c
+        self.tool("cargo")
     }
 
     /// `rustc` of this toolchain, like [`Toolchain::cargo`].
     pub fn rustc(&self) -> Command {
+        self.tool("rustc")
+    }
+
+    fn tool(&self, name: &str) -> Command {
         if self.name.is_empty() {
-            let mut c = Command::new("rustc");
-            c.current_dir(&self.dir);
-            return c;
+            return child(name, &self.dir);
         }
         let mut c = rustup(&self.dir);
-        c.args(["run", &self.name, "rustc"]);
+        c.args(["run", &self.name, name]);
         c
     }
 
@@ -173,9 +172,7 @@ impl Toolchain {
             None | Some(true) => return Ok(()),
             Some(false) => {}
         }
-        let lock_path = std::env::temp_dir().join("xtask-rustup-target-add.lock");
-        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).with_context(|| format!("opening {}", lock_path.display()))?;
-        lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+        let _lock = crate::util::lock_exclusive(&std::env::temp_dir().join("xtask-rustup-target-add.lock"))?;
         if installed() == Some(true) {
             return Ok(());
         }

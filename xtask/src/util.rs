@@ -31,6 +31,16 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Wait for an exclusive OS file lock on `path` (created if missing). The
+/// lock holds while the returned file lives; the kernel drops it when the
+/// process dies, so nothing is ever stale. For machine-wide one-at-a-time
+/// steps (installing a target or a tool) that may wait as long as they take.
+pub fn lock_exclusive(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    file.lock().with_context(|| format!("locking {}", path.display()))?;
+    Ok(file)
+}
+
 /// The user-wide cache of tools the gate installs (the wasm-bindgen CLI),
 /// shared by every project it guards; each tool is keyed by its version
 /// inside. `$XDG_CACHE_HOME/wasm-budget-gate`, else
