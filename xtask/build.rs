@@ -1,6 +1,10 @@
 //! Records the binaryen version the `wasm-opt` crate wraps (crate 0.116.x is
 //! binaryen version_116), read from the workspace lockfile, so the optimize
 //! cache key and the environment fingerprint change when binaryen does.
+//! Copied into a team's workspace, that is the team's lockfile; as a path
+//! or git dependency, it is the gate's own (the binaryen major is fixed by
+//! the `wasm-opt = "0.116"` requirement either way; only the crate's patch
+//! release could differ from what the team's lockfile resolved).
 fn main() {
     let lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock.display());

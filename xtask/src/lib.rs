@@ -4,6 +4,7 @@
 //! Layers (a module uses only modules on its own line or below; no cycles):
 //!
 //! ```text
+//! cli                                          argument parsing and dispatch (`main`)
 //! cmd::{budget, merge, attribute, calibrate}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint       pipeline steps shared by commands
 //! browser  report                              the real measurer; exporters
@@ -22,6 +23,7 @@ pub mod bindgen;
 pub mod browser;
 pub mod build;
 pub mod cargoconf;
+pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod fingerprint;
@@ -42,3 +44,5 @@ pub mod util;
 pub mod wasmfile;
 #[cfg(test)]
 mod tests;
+
+pub use cli::main;

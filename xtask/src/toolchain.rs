@@ -35,12 +35,28 @@ pub struct Toolchain {
 /// into the subject's build.
 const GATE_TOOLCHAIN_VARS: &[&str] = &["RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOURCE", "CARGO", "RUSTC", "RUSTDOC"];
 
-/// `program` in `dir`, without the gate's toolchain variables.
+/// Whether `var` is one cargo sets for the program it runs (the gate under
+/// `cargo xtask`, or a test of it): it describes the gate's own package, not
+/// the subject's. Some build scripts (ring's) declare `rerun-if-env-changed`
+/// on such names, so passing them on makes cargo rebuild those crates each
+/// time the gate is started another way.
+pub fn is_cargo_run_var(var: &str) -> bool {
+    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"].iter().any(|p| var.starts_with(p))
+        || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&var)
+}
+
+/// `program` in `dir`, without the gate's toolchain variables and without
+/// what cargo set about the gate's own package.
 fn child(program: &str, dir: &Path) -> Command {
     let mut c = Command::new(program);
     c.current_dir(dir);
     for v in GATE_TOOLCHAIN_VARS {
         c.env_remove(v);
+    }
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(is_cargo_run_var) {
+            c.env_remove(k);
+        }
     }
     c
 }

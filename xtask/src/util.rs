@@ -23,12 +23,15 @@ pub fn run_captured(cmd: &mut Command) -> Result<Captured> {
     })
 }
 
-/// The workspace root: the xtask crate's parent directory.
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+/// The `budgets.toml` a command uses when `--budgets` is not given: the
+/// first one in the current directory or above it (`cargo xtask` keeps the
+/// directory it was run from). Never the gate's own checkout: used as a
+/// library or a git dependency, that is not the project being gated.
+pub fn find_budgets() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    cwd.ancestors().map(|d| d.join("budgets.toml")).find(|p| p.is_file()).with_context(|| {
+        format!("no budgets.toml in {} or any directory above it: run from your project, or pass --budgets FILE", cwd.display())
+    })
 }
 
 /// Wait for an exclusive OS file lock on `path` (created if missing). The
@@ -45,14 +48,14 @@ pub fn lock_exclusive(path: &Path) -> Result<std::fs::File> {
 /// shared by every project it guards; each tool is keyed by its version
 /// inside. `$XDG_CACHE_HOME/wasm-budget-gate`, else
 /// `~/.cache/wasm-budget-gate`, else `$CARGO_HOME/wasm-budget-gate`, else
-/// the gate checkout's `target/`.
+/// the system temp directory's.
 pub fn tool_cache() -> PathBuf {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     env("XDG_CACHE_HOME")
         .or_else(|| env("HOME").map(|h| h.join(".cache")))
         .or_else(|| env("CARGO_HOME"))
-        .map(|d| d.join("wasm-budget-gate"))
-        .unwrap_or_else(|| project_root().join("target").join("budget").join("tools"))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("wasm-budget-gate")
 }
 
 /// Write a file atomically: a temp file in the same directory, fsync, rename.

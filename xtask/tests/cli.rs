@@ -23,6 +23,27 @@ fn bad_config_exits_2_and_leaves_no_valid_summary() {
 }
 
 #[test]
+fn without_budgets_flag_the_nearest_budgets_toml_is_used_and_none_is_exit_2() {
+    // From a subdirectory of the project, the project's budgets.toml; its
+    // reports go next to it. (A bad edit keeps the run to the config step.)
+    let d = scratch("findbudgets", |t| t.replace("batch = 512", "batch = = 512"));
+    let sub = d.join("deep/er");
+    std::fs::create_dir_all(&sub).unwrap();
+    let out = common::xtask_cmd().arg("size").current_dir(&sub).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:", d.join("budgets.toml").display())), "{err}");
+    assert!(d.join("reports/summary.json").is_file(), "{err}");
+    // Nowhere above: exit 2, saying what to do.
+    let empty = std::env::temp_dir().join(format!("xtask-nobudgets-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = common::xtask_cmd().arg("size").current_dir(&empty).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no budgets.toml in") && err.contains("pass --budgets FILE"), "{err}");
+}
+
+#[test]
 fn non_wasm_artifact_is_a_clear_error() {
     let d = std::env::temp_dir().join(format!("xtask-notwasm-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();

@@ -27,8 +27,8 @@ fn find<'a>(s: &'a serde_json::Value, id: &str, profile: &str) -> &'a serde_json
 /// (value, count) of every recorded bucket: the histogram's content,
 /// independent of how a serializer laid it out.
 fn counts(blob: &serde_json::Value) -> Vec<(u64, u64)> {
-    let b: xtask::summary::HistogramBlob = serde_json::from_value(blob.clone()).unwrap();
-    let h = xtask::stats::decode(&b).unwrap();
+    let b: wasm_budget_gate::summary::HistogramBlob = serde_json::from_value(blob.clone()).unwrap();
+    let h = wasm_budget_gate::stats::decode(&b).unwrap();
     h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect()
 }
 
@@ -100,10 +100,10 @@ struct OwnChrome {
 impl OwnChrome {
     fn start(name: &str) -> OwnChrome {
         use std::io::BufRead;
-        let exe = xtask::browser::find_or_install().unwrap();
+        let exe = wasm_budget_gate::browser::find_or_install().unwrap();
         let profile = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
         let mut child = Command::new(&exe)
-            .args(xtask::browser::FLAGS)
+            .args(wasm_budget_gate::browser::FLAGS)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stderr(std::process::Stdio::piped())
@@ -148,7 +148,7 @@ fn measures_through_a_separately_started_chromium() {
 /// The DevTools page targets of a browser, from its HTTP endpoint (None
 /// when the endpoint did not answer this time).
 fn pages(ws: &str) -> Option<Vec<String>> {
-    let body = xtask::browser::devtools_http(ws, "/json/list").ok()?;
+    let body = wasm_budget_gate::browser::devtools_http(ws, "/json/list").ok()?;
     let v: serde_json::Value = serde_json::from_str(&body).ok()?;
     Some(v.as_array()?.iter().filter(|t| t["type"] == "page").map(|t| t["url"].as_str().unwrap_or("").to_string()).collect())
 }

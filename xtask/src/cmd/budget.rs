@@ -18,7 +18,7 @@ use crate::measure::{self, Measured, Measurer};
 use crate::size;
 use crate::subject;
 use crate::summary::{ArtifactInfo, Fingerprint, ProtocolUsed};
-use crate::util::{git_commit, now_s, project_root};
+use crate::util::{find_budgets, git_commit, now_s};
 use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,10 +49,10 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String], browser: bool) -> Result<Options> {
-        let root = project_root();
+        let mut budgets = None;
         let mut o = Options {
             browser,
-            budgets: root.join("budgets.toml"),
+            budgets: PathBuf::new(),
             reports: PathBuf::new(),
             profiles: vec![],
             envs: vec![],
@@ -67,7 +67,7 @@ impl Options {
         let mut a = Args::new(if browser { "budget" } else { "size" }, args);
         while let Some(arg) = a.next_arg() {
             match arg {
-                Arg::Flag("--budgets") => o.budgets = PathBuf::from(a.value("--budgets")?),
+                Arg::Flag("--budgets") => budgets = Some(PathBuf::from(a.value("--budgets")?)),
                 Arg::Flag("--reports") => o.reports = PathBuf::from(a.value("--reports")?),
                 Arg::Flag("--profile") => o.profiles.push(a.value("--profile")?),
                 Arg::Flag("--env") => o.envs.push(a.value("--env")?),
@@ -85,10 +85,14 @@ impl Options {
         if o.force && !o.bless {
             bail!("--force only goes with --bless (to bless a failing run)");
         }
+        o.budgets = match budgets {
+            Some(b) => b,
+            None => find_budgets()?,
+        };
         // Reports, ledger and baseline live next to the budgets file they
         // belong to, so gating a second project never touches the first's.
         if o.reports.as_os_str().is_empty() {
-            o.reports = o.budgets.parent().map(|d| d.join("reports")).unwrap_or_else(|| root.join("reports"));
+            o.reports = o.budgets.parent().unwrap_or(Path::new(".")).join("reports");
         }
         if o.quick && o.bless {
             bail!("--quick runs never bless a baseline: drop --quick to bless");
@@ -105,7 +109,7 @@ impl Options {
 /// is replaced by its error version (no records), so nothing stale reads as
 /// a pass.
 pub fn run(opts: Options) -> Result<u8> {
-    let subject_dir = opts.budgets.parent().map(Path::to_path_buf).unwrap_or_else(project_root);
+    let subject_dir = opts.budgets.parent().unwrap_or(Path::new(".")).to_path_buf();
     super::guarded(&opts.reports.clone(), &subject_dir, || pipeline(&opts))
 }
 

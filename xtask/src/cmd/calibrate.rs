@@ -15,7 +15,7 @@ use super::args::{Arg, Args};
 use crate::config::{self, MetricSpec, Source};
 use crate::measure::{self, Measured};
 use crate::stats::AbVerdict;
-use crate::util::{project_root, write_atomic};
+use crate::util::{find_budgets, write_atomic};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -57,15 +57,14 @@ impl Tally {
 }
 
 pub fn cli(args: &[String]) -> Result<u8> {
-    let root = project_root();
-    let mut budgets = root.join("budgets.toml");
+    let mut budgets = None;
     let mut out_dir: Option<PathBuf> = None;
     let (mut runs, mut pct) = (5u32, 15.0f64);
     let (mut profiles, mut envs) = (Vec::new(), Vec::new());
     let mut a = Args::new("calibrate", args);
     while let Some(arg) = a.next_arg() {
         match arg {
-            Arg::Flag("--budgets") => budgets = PathBuf::from(a.value("--budgets")?),
+            Arg::Flag("--budgets") => budgets = Some(PathBuf::from(a.value("--budgets")?)),
             Arg::Flag("--reports") => out_dir = Some(PathBuf::from(a.value("--reports")?)),
             Arg::Flag("--runs") => runs = a.parsed("--runs", "a count")?,
             Arg::Flag("--inject-pct") => pct = a.parsed("--inject-pct", "a number")?,
@@ -75,6 +74,10 @@ pub fn cli(args: &[String]) -> Result<u8> {
             Arg::Positional(p) => return Err(a.unexpected(p)),
         }
     }
+    let budgets = match budgets {
+        Some(b) => b,
+        None => find_budgets()?,
+    };
     let mut cfg = config::load(&budgets)?;
     crate::build::prepare_toolchain(&mut cfg)?;
     let cfg = cfg;

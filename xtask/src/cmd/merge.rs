@@ -15,24 +15,28 @@ use crate::gating::{gate_and_report, GateRun};
 use crate::ledger;
 use crate::measure::Measured;
 use crate::summary::{ArtifactInfo, ProtocolUsed, Summary, SCHEMA_VERSION};
-use crate::util::{now_s, project_root};
+use crate::util::{find_budgets, now_s};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub fn cli(args: &[String]) -> Result<u8> {
-    let mut budgets = project_root().join("budgets.toml");
+    let mut budgets = None;
     let mut reports: Option<PathBuf> = None;
     let mut shards = Vec::new();
     let mut a = Args::new("merge", args);
     while let Some(arg) = a.next_arg() {
         match arg {
-            Arg::Flag("--budgets") => budgets = PathBuf::from(a.value("--budgets")?),
+            Arg::Flag("--budgets") => budgets = Some(PathBuf::from(a.value("--budgets")?)),
             Arg::Flag("--reports") => reports = Some(PathBuf::from(a.value("--reports")?)),
             Arg::Flag(f) => return Err(a.unknown(f)),
             Arg::Positional(p) => shards.push(PathBuf::from(p)),
         }
     }
+    let budgets = match budgets {
+        Some(b) => b,
+        None => find_budgets()?,
+    };
     // Reports live next to the budgets file, as for `budget`.
     let reports = reports.unwrap_or_else(|| budgets.parent().unwrap_or(Path::new(".")).join("reports"));
     super::guarded(&reports, budgets.parent().unwrap_or(Path::new(".")), || merge(&budgets, &reports, &shards))
