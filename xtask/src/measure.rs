@@ -196,6 +196,13 @@ pub struct MetricResult {
     /// Where it was measured, when that differs from the run's own
     /// fingerprint (a merged shard's record).
     pub fingerprint: Option<crate::summary::Fingerprint>,
+    /// For the report's distribution plot: the per-seed statistic, the
+    /// offset from histogram values to the metric's unit (-100 for relative
+    /// metrics, kept in percent of the reference), and the base's merged
+    /// histogram when the base was measured in this session.
+    pub statistic: stats::Statistic,
+    pub offset: f64,
+    pub base_histogram: Option<HistogramBlob>,
 }
 
 /// All measured figures of a run.
@@ -212,11 +219,19 @@ impl Measured {
         self.results.get(&ledger::key(metric, profile, env))
     }
 
-    /// CDF points of every merged histogram, for the HTML report.
-    pub fn histograms_for_report(&self) -> BTreeMap<String, Vec<(f64, f64)>> {
+    /// The distribution of every key (and of its base), in the metric's
+    /// unit, for the HTML report.
+    pub fn histograms_for_report(&self) -> BTreeMap<String, stats::Cdf> {
+        let points = |b: &HistogramBlob, offset: f64| {
+            stats::decode(b).ok().map(|h| stats::cdf_points(&h, 200).into_iter().map(|(x, f)| (x + offset, f)).collect::<Vec<_>>())
+        };
         self.results
             .iter()
-            .filter_map(|(k, r)| stats::decode(&r.histogram).ok().map(|h| (k.clone(), stats::cdf_points(&h, 200))))
+            .filter_map(|(k, r)| {
+                let candidate = points(&r.histogram, r.offset)?;
+                let base = r.base_histogram.as_ref().and_then(|b| points(b, r.offset));
+                Some((k.clone(), stats::Cdf { candidate, base, quantile: r.statistic.quantile() }))
+            })
             .collect()
     }
 
@@ -275,6 +290,10 @@ impl Measured {
                     heap_growth: rec.heap_growth.clone(),
                     retried: rec.retried.clone(),
                     fingerprint: Some(rec.fingerprint.clone()),
+                    statistic,
+                    offset,
+                    // A shard's base samples are not in its summary.
+                    base_histogram: None,
                 },
             );
         }
@@ -701,23 +720,37 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     // seed's overhead).
     // The per-seed value is read off the histogram (not the raw samples),
     // so a merge of shards recomputes exactly the same figure.
+    let offset = if reference.is_some() { -100.0 } else { 0.0 };
+    let seed_samples = |arm: &Arm, reference: Option<&Arm>, si: usize| -> Result<Vec<f64>> {
+        let seed = seeds[si];
+        if arm.samples.seeds[si].iter().all(Vec::is_empty) {
+            bail!("{}: seed {seed} has no {} samples", key_of(task), arm.role.label());
+        }
+        Ok(match reference {
+            None => arm.samples.seeds[si].iter().flatten().copied().collect(),
+            Some(r) => {
+                let rs = r.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: {} seed {seed} has no samples", key_of(task), r.role.label()))?;
+                arm.samples.seeds[si].iter().flatten().map(|v| v / rs * 100.0).collect()
+            }
+        })
+    };
     let mut per_seed = Vec::new();
     let mut hists = Vec::new();
     for (si, &seed) in seeds.iter().enumerate() {
-        if cand.samples.seeds[si].iter().all(Vec::is_empty) {
-            bail!("{}: seed {seed} has no samples", key_of(task));
-        }
-        let (samples, offset): (Vec<f64>, f64) = match reference {
-            None => (cand.samples.seeds[si].iter().flatten().copied().collect(), 0.0),
-            Some(r) => {
-                let rs = r.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: reference seed {seed} has no samples", key_of(task)))?;
-                (cand.samples.seeds[si].iter().flatten().map(|v| v / rs * 100.0).collect(), -100.0)
-            }
-        };
-        let h = stats::histogram_of(&samples)?;
+        let h = stats::histogram_of(&seed_samples(cand, reference, si)?)?;
         per_seed.push(seed_value(seed, &h, stat, offset)?);
         hists.push(h);
     }
+    // The base's distribution, the same way, for the report's overlay.
+    let base_histogram = match (st.arm(Role::Base), &st.base_excluded) {
+        (Some(b), None) if reference.is_none() || st.arm(Role::BaseReference).is_some() => (0..seeds.len())
+            .map(|si| seed_samples(b, st.arm(Role::BaseReference), si).and_then(|v| stats::histogram_of(&v)))
+            .collect::<Result<Vec<_>>>()
+            .and_then(|hs| stats::merge(&hs))
+            .and_then(|h| stats::encode(&h))
+            .ok(),
+        _ => None,
+    };
     let value = gate_value(&per_seed).ok_or_else(|| anyhow!("no seeds configured"))?;
     let overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
     let value_ci = match reference {
@@ -799,6 +832,9 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         heap_growth,
         retried: st.retried.clone(),
         fingerprint: None,
+        statistic: stat,
+        offset,
+        base_histogram,
     })
 }
 

@@ -134,6 +134,17 @@ pub fn merge(hs: &[Histogram<u64>]) -> Result<Histogram<u64>> {
     Ok(out)
 }
 
+/// One key's distribution for a plot, in the metric's unit: CDF points
+/// (value, cumulative fraction) of the candidate and, when it was measured
+/// in the same session, of the base; and the quantile the per-seed figure
+/// is read at (0.95 for p95, 0.5 for medians).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cdf {
+    pub candidate: Vec<(f64, f64)>,
+    pub base: Option<Vec<(f64, f64)>>,
+    pub quantile: f64,
+}
+
 /// (value, cumulative fraction) points of a histogram, for CDF plots.
 pub fn cdf_points(h: &Histogram<u64>, max_points: usize) -> Vec<(f64, f64)> {
     let total = h.len().max(1) as f64;

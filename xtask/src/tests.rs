@@ -326,13 +326,65 @@ fn fixed_summary() -> Summary {
     }
 }
 
+/// Each timing record's distribution: its histogram, and for compared ones
+/// a base scaled to the base's value.
+fn fixed_cdfs(s: &Summary) -> std::collections::BTreeMap<String, crate::stats::Cdf> {
+    s.records
+        .iter()
+        .filter_map(|r| {
+            let h = crate::stats::decode(r.histogram.as_ref()?).ok()?;
+            let candidate = crate::stats::cdf_points(&h, 200);
+            let base = r.comparison.as_ref().and_then(|c| c.base_value.zip(r.value)).map(|(b, v)| candidate.iter().map(|(x, f)| (x * b / v, *f)).collect());
+            Some((crate::ledger::key(&r.metric_id, &r.profile, &r.environment), crate::stats::Cdf { candidate, base, quantile: 0.95 }))
+        })
+        .collect()
+}
+
+#[test]
+fn distribution_plots_span_their_data_and_name_an_off_scale_cap() {
+    let s = fixed_summary();
+    let mut r = s.records.iter().find(|r| r.histogram.is_some()).unwrap().clone();
+    let cdf = |xs: &[f64]| crate::stats::Cdf { candidate: xs.iter().enumerate().map(|(i, x)| (*x, (i + 1) as f64 / xs.len() as f64)).collect(), base: None, quantile: 0.95 };
+    let seeds = |r: &mut crate::summary::Record, v: &[f64]| {
+        for (sv, x) in r.per_seed.iter_mut().zip(v) {
+            sv.value = *x;
+        }
+    };
+    let render = |r: &crate::summary::Record, c: &crate::stats::Cdf| {
+        let s1 = Summary { records: vec![r.clone()], ..s.clone() };
+        let cdfs: std::collections::BTreeMap<String, crate::stats::Cdf> = [(crate::ledger::key(&r.metric_id, &r.profile, &r.environment), c.clone())].into();
+        let html = report::html::Html.render(&report::ReportData { summary: &s1, ledger: &Ledger::empty(), cdfs: &cdfs, attributions: vec![] });
+        html[html.find("id=\"cdfs\"").unwrap()..].to_string()
+    };
+    // Cold init at 2 % of a 100 ms cap: the axis is the data's, the cap in words.
+    r.unit = "ms".into();
+    (r.threshold_hard, r.threshold_warn) = (100.0, Some(80.0));
+    seeds(&mut r, &[2.1, 2.3, 2.2]);
+    let html = render(&r, &cdf(&[1.7, 2.0, 2.2, 2.6, 3.0]));
+    assert!(html.contains("cap at 100.0 ms, off scale; warn at 80.00 ms, off scale"), "{html}");
+    assert!(!html.contains(">cap 100"), "{html}");
+    assert!(!html.contains("log scale"));
+    // Three seed points on the p95 line, ticks in the data's range.
+    assert_eq!(html.matches("<title>seed ").count(), 3, "{html}");
+    assert!(html.contains(">2.0</text>") && html.contains(">3.0</text>"), "{html}");
+    // Near the cap: the line is drawn, nothing is off scale.
+    r.threshold_hard = 3.5;
+    r.threshold_warn = None;
+    let html = render(&r, &cdf(&[1.7, 2.0, 2.2, 2.6, 3.0]));
+    assert!(html.contains(">cap ") && !html.contains("off scale"), "{html}");
+    // Over three decades: a log axis.
+    let html = render(&r, &cdf(&[0.01, 0.1, 2.0, 30.0]));
+    assert!(html.contains("log scale") && html.contains(">10</text>"), "{html}");
+}
+
 #[test]
 fn golden_markdown_and_json_reports() {
     let s = fixed_summary();
     let statuses: Vec<Status> = s.records.iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![Status::Pass, Status::Fail, Status::Fail, Status::Warn, Status::Fail, Status::Fail]);
     let ledger = Ledger::empty();
-    let cdfs = Default::default();
+    let cdfs = fixed_cdfs(&s);
+    assert!(cdfs.len() >= 3 && cdfs.values().any(|c| c.base.is_some()));
     let data = report::ReportData { summary: &s, ledger: &ledger, cdfs: &cdfs, attributions: vec![] };
     golden("summary.md", &report::markdown::Markdown.render(&data));
     let json = report::Json.render(&data);

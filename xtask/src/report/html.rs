@@ -2,6 +2,7 @@
 //! anywhere, no network): run status and trend, budget bars, latency CDFs,
 //! trend lines over the ledger, and a size treemap per profile.
 
+use super::axis::Axis;
 use super::{light, terminal::value_str, Exporter, ReportData};
 use crate::attribute::Report as Attr;
 use crate::gate::Status;
@@ -43,33 +44,85 @@ fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -
     s
 }
 
-/// A CDF plot with the p95 line and the cap.
-fn cdf_plot(title: &str, pts: &[(f64, f64)], cap: f64, unit: &str) -> String {
-    let (w, h, pad) = (360.0, 200.0, 34.0);
-    let max_x = pts.iter().map(|p| p.0).fold(cap, f64::max) * 1.05;
-    let sx = |v: f64| pad + v / max_x * (w - pad - 8.0);
-    let sy = |f: f64| h - pad + 8.0 - f * (h - pad - 8.0) + 0.0;
-    let mut path = String::new();
-    for (i, (x, f)) in pts.iter().enumerate() {
-        path.push_str(&format!("{}{:.1},{:.1} ", if i == 0 { "M" } else { "L" }, sx(*x), sy(*f)));
-    }
-    format!(
-        "<div class=\"plot cdf\"><svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"CDF {t}\">\
-         <text x=\"{pad}\" y=\"12\">{t}</text>\
-         <line x1=\"{pad}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\" stroke=\"#999\"/><line x1=\"{pad}\" y1=\"{top:.1}\" x2=\"{pad}\" y2=\"{b:.1}\" stroke=\"#999\"/>\
-         <line x1=\"{pad}\" y1=\"{p95:.1}\" x2=\"{r:.1}\" y2=\"{p95:.1}\" stroke=\"#bbb\" stroke-dasharray=\"3\"/><text x=\"2\" y=\"{p95:.1}\">p95</text>\
-         <line x1=\"{cx:.1}\" y1=\"{top:.1}\" x2=\"{cx:.1}\" y2=\"{b:.1}\" stroke=\"#d33\"/><text x=\"{cx:.1}\" y=\"{top:.1}\">cap {cap}</text>\
-         <path d=\"{path}\" fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"1.5\"/>\
-         <text x=\"{r:.1}\" y=\"{bl:.1}\" text-anchor=\"end\">{mx} {unit}</text><text x=\"{pad}\" y=\"{bl:.1}\">0</text></svg></div>",
-        t = esc(title),
+/// One key's distribution: the CDF of every sample, seeds merged (blue),
+/// the base's measured beside it (grey, dashed), and each seed's figure as a
+/// point on the statistic's line (filled: candidate, hollow: base). The x
+/// axis spans the data (`Axis`: log where they span more than a decade);
+/// cap and warn lines are drawn where they fit and named off scale where
+/// they do not.
+fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
+    let (w, h, left, right, top, bottom) = (380.0, 220.0, 34.0, 10.0, 34.0, 30.0);
+    let base_seeds: &[f64] = r.comparison.as_ref().map(|c| c.base_per_seed.as_slice()).unwrap_or(&[]);
+    let seeds: Vec<f64> = r.per_seed.iter().map(|s| s.value).collect();
+    let data: Vec<f64> = cdf.candidate.iter().chain(cdf.base.iter().flatten()).map(|p| p.0).chain(seeds.iter().copied()).chain(base_seeds.iter().copied()).collect();
+    let marks: Vec<f64> = std::iter::once(r.threshold_hard).chain(r.threshold_warn).collect();
+    let axis = Axis::fit(&data, &marks);
+    let sx = |v: f64| left + axis.pos(v) * (w - left - right);
+    let sy = |f: f64| h - bottom - f * (h - top - bottom);
+    let path = |pts: &[(f64, f64)]| {
+        pts.iter().enumerate().map(|(i, (x, f))| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { "L" }, sx(*x), sy(*f))).collect::<Vec<_>>().join(" ")
+    };
+    let stat = if cdf.quantile == 0.5 { "median" } else { "p95" };
+    let title = format!("{} {} {} ({}){}", r.metric_id, r.profile, r.environment, r.unit, if axis.log { ", log scale" } else { "" });
+    let mut s = format!(
+        "<div class=\"plot cdf\"><svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"CDF {t}\"><text x=\"{left}\" y=\"12\">{t}</text>\
+         <line x1=\"{left}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\" stroke=\"#999\"/><line x1=\"{left}\" y1=\"{tp:.1}\" x2=\"{left}\" y2=\"{b:.1}\" stroke=\"#999\"/>\
+         <line x1=\"{left}\" y1=\"{q:.1}\" x2=\"{r:.1}\" y2=\"{q:.1}\" stroke=\"#bbb\" stroke-dasharray=\"3\"/><text x=\"2\" y=\"{ql:.1}\">{stat}</text>",
+        t = esc(&title),
         b = sy(0.0),
-        top = sy(1.0),
-        r = w - 8.0,
-        p95 = sy(0.95),
-        cx = sx(cap),
-        bl = h - 4.0,
-        mx = value_str(Some(max_x)),
-    )
+        tp = sy(1.0),
+        r = w - right,
+        q = sy(cdf.quantile),
+        ql = sy(cdf.quantile) + 4.0,
+    );
+    for t in axis.ticks() {
+        s.push_str(&format!(
+            "<line class=\"tick\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{b:.1}\" y2=\"{b2:.1}\" stroke=\"#999\"/><text x=\"{x:.1}\" y=\"{bl:.1}\" text-anchor=\"middle\">{l}</text>",
+            x = sx(t),
+            b = sy(0.0),
+            b2 = sy(0.0) + 4.0,
+            bl = h - bottom + 16.0,
+            l = axis.label(t)
+        ));
+    }
+    // Budget lines, or where they are in words.
+    let mut off = Vec::new();
+    for (name, v, col, dy) in [("cap", Some(r.threshold_hard), "#d33", 0.0), ("warn", r.threshold_warn, "#d8a200", 11.0)] {
+        let Some(v) = v else { continue };
+        if axis.contains(v) {
+            s.push_str(&format!(
+                "<line x1=\"{x:.1}\" y1=\"{tp:.1}\" x2=\"{x:.1}\" y2=\"{b:.1}\" stroke=\"{col}\"/><text x=\"{x:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" fill=\"{col}\">{name} {}</text>",
+                value_str(Some(v)),
+                x = sx(v),
+                tp = sy(1.0),
+                b = sy(0.0),
+                ty = sy(1.0) - 2.0 + dy,
+            ));
+        } else {
+            off.push(format!("{name} at {} {}, off scale", value_str(Some(v)), r.unit));
+        }
+    }
+    if !off.is_empty() {
+        s.push_str(&format!("<text class=\"offscale\" x=\"{left}\" y=\"26\">{}</text>", esc(&off.join("; "))));
+    }
+    if let Some(b) = &cdf.base {
+        s.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"#888\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"><title>base</title></path>", path(b)));
+    }
+    s.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"1.5\"><title>candidate</title></path>", path(&cdf.candidate)));
+    for v in base_seeds {
+        s.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"none\" stroke=\"#666\"><title>base seed {stat} {}</title></circle>", sx(*v), sy(cdf.quantile), value_str(Some(*v))));
+    }
+    for sv in &r.per_seed {
+        s.push_str(&format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"#2a6fdb\"><title>seed {} {stat} {}</title></circle>",
+            sx(sv.value),
+            sy(cdf.quantile),
+            sv.seed,
+            value_str(Some(sv.value))
+        ));
+    }
+    s.push_str("</svg></div>");
+    s
 }
 
 /// The live comparisons: one row per timing key, the ratio candidate/base
@@ -129,15 +182,14 @@ fn comparison_plot(rows: &[&crate::summary::Record]) -> String {
                 title = esc(&c.reason),
             ));
         }
-        out.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text></svg></div>",
-            label_w,
-            h - 4.0,
-            fmt_axis(lo),
-            label_w + plot_w,
-            h - 4.0,
-            fmt_axis(hi)
-        ));
+        // The axis ends, unless they would print over the no-change label.
+        for (v, anchor) in [(lo, "start"), (hi, "end")] {
+            let x = if anchor == "start" { label_w } else { label_w + plot_w };
+            if (x - sx(none)).abs() > 48.0 {
+                out.push_str(&format!("<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>", h - 4.0, fmt_axis(v)));
+            }
+        }
+        out.push_str("</svg></div>");
     }
     out
 }
@@ -302,11 +354,14 @@ impl Exporter for Html {
             compared.first().and_then(|r| r.comparison.as_ref()).map(|c| format!(": {}", esc(&c.base))).unwrap_or_default(),
             comparison_plot(&compared)
         ));
-        out.push_str("<h2>Latency and heap distributions (CDF, all seeds merged)</h2><div class=\"plots\" id=\"cdfs\">");
+        out.push_str(
+            "<h2>Latency and heap distributions</h2><p>CDF of every sample, seeds merged: blue the candidate, dashed grey the base measured beside it; \
+             dots: each seed's figure (hollow: the base's). Each axis spans its data (log where they span more than a decade).</p><div class=\"plots\" id=\"cdfs\">",
+        );
         for r in &s.records {
             let key = ledger::key(&r.metric_id, &r.profile, &r.environment);
-            if let Some(pts) = d.cdfs.get(&key) {
-                out.push_str(&cdf_plot(&format!("{} {} {} ({})", r.metric_id, r.profile, r.environment, r.unit), pts, r.threshold_hard, &r.unit));
+            if let Some(cdf) = d.cdfs.get(&key) {
+                out.push_str(&cdf_plot(r, cdf));
             }
         }
         out.push_str("</div>");

@@ -3,6 +3,7 @@
 //! the ledger and histograms for plots), so golden tests pin them down.
 
 pub mod attribution;
+pub mod axis;
 pub mod html;
 pub mod markdown;
 pub mod terminal;
@@ -20,8 +21,8 @@ use std::path::Path;
 pub struct ReportData<'a> {
     pub summary: &'a Summary,
     pub ledger: &'a Ledger,
-    /// key -> CDF points (value in unit, cumulative fraction).
-    pub cdfs: &'a BTreeMap<String, Vec<(f64, f64)>>,
+    /// key -> the distribution of candidate (and base), in the unit.
+    pub cdfs: &'a BTreeMap<String, crate::stats::Cdf>,
     /// profile -> attribution report, for the treemap.
     pub attributions: Vec<(&'a str, &'a crate::attribute::Report)>,
 }
@@ -58,7 +59,7 @@ pub fn write_all(
     reports: &Path,
     ledger: &Ledger,
     arts: &[ProfileArtifacts],
-    cdfs: &BTreeMap<String, Vec<(f64, f64)>>,
+    cdfs: &BTreeMap<String, crate::stats::Cdf>,
 ) -> Result<()> {
     let data = ReportData {
         summary,
