@@ -158,6 +158,42 @@ pub fn crate_of(name: &str) -> String {
     s[..end].to_string()
 }
 
+/// The module path of a function inside its crate (the treemap's middle
+/// level): the path of the item the function belongs to, without the crate,
+/// generic arguments or the function's own name. For `<T as Trait>::f` and
+/// `<impl T>::f` that is T's path. `runtime::chan::Channel<T>::send` ->
+/// `chan::Channel`; `<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop`
+/// -> `vec::Vec`; empty at the crate root and for names without a crate.
+pub fn module_of(name: &str) -> String {
+    let krate = crate_of(name);
+    let Some(start) = name.find(&format!("{krate}::")).filter(|_| krate != "(no crate)") else {
+        return String::new();
+    };
+    let (mut path, mut depth, mut whole) = (String::new(), 0usize, true);
+    for c in name[start..].chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth == 0 => {
+                whole = false;
+                break;
+            }
+            '>' => depth -= 1,
+            ' ' | ',' | ';' | ']' | ')' if depth == 0 => {
+                whole = false;
+                break;
+            }
+            _ if depth == 0 => path.push(c),
+            _ => {}
+        }
+    }
+    let mut parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).skip(1).collect();
+    // The whole name is the path: its last segment is the function.
+    if whole {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
 /// Demangle a symbol (legacy or v0), dropping the hash suffix.
 pub fn demangle(name: &str) -> String {
     match rustc_demangle::try_demangle(name) {
@@ -650,6 +686,19 @@ mod tests {
         assert_eq!(crate_of("<impl runtime::Foo>::bar"), "runtime");
         assert_eq!(crate_of("memcpy"), "(no crate)");
         assert_eq!(crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc");
+    }
+
+    #[test]
+    fn module_rule() {
+        assert_eq!(module_of("runtime::chan::Channel<T>::send"), "chan::Channel");
+        assert_eq!(module_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"), "vec::Vec");
+        assert_eq!(module_of("core::ptr::drop_in_place<runtime::Task>"), "ptr");
+        assert_eq!(module_of("<impl runtime::Foo>::bar"), "Foo");
+        assert_eq!(module_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc::Dlmalloc");
+        assert_eq!(module_of("runtime::work::mixed::{{closure}}"), "work::mixed");
+        assert_eq!(module_of("runtime::rt_init"), "");
+        assert_eq!(module_of("memcpy"), "");
+        assert_eq!(module_of("<&T as core::fmt::Debug>::fmt"), "");
     }
 
     #[test]

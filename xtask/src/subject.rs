@@ -99,11 +99,17 @@ pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &
     let sizes = size::measure(&shipped, &o.opt.wasm.display().to_string())?;
     eprintln!("budget: [{name}] attribute");
     let base_pair = base.and_then(|b| b.profiles.get(name)).and_then(|bp| bp.named.as_ref().map(|n| (bp.main.wasm.as_path(), n.as_path())));
-    let report = attribute::for_profile(&o.opt.wasm, &o.opt.named, base_pair)?;
+    let rel = |p: &Path| p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string();
+    let mut report = attribute::for_profile(&o.opt.wasm, &o.opt.named, base_pair)?;
+    // Reports name files relative to the project, not by this machine's paths.
+    report.file = rel(&o.opt.wasm);
+    report.names_from = rel(&o.opt.named);
+    if let (Some(d), Some((b, _))) = (report.diff.as_mut(), base_pair) {
+        d.against = rel(b);
+    }
     let files = crate::report::attribution::write(&report, &reports.join("attribution"), name)?;
     let attribution = attribute::Attribution { report, files };
     let references = build_references(cfg, metrics, profile, name, "")?;
-    let rel = |p: &Path| p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string();
     let info = ArtifactInfo {
         profile: name.into(),
         input: rel(&o.input),

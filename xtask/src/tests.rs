@@ -385,7 +385,8 @@ fn golden_markdown_and_json_reports() {
     let ledger = Ledger::empty();
     let cdfs = fixed_cdfs(&s);
     assert!(cdfs.len() >= 3 && cdfs.values().any(|c| c.base.is_some()));
-    let data = report::ReportData { summary: &s, ledger: &ledger, cdfs: &cdfs, attributions: vec![] };
+    let attr = crate::attribute::analyze(&fixture("named"), None).unwrap();
+    let data = report::ReportData { summary: &s, ledger: &ledger, cdfs: &cdfs, attributions: vec![("core-min", &attr)] };
     golden("summary.md", &report::markdown::Markdown.render(&data));
     let json = report::Json.render(&data);
     let violations = common::schema::check_summary(&serde_json::from_str(&json).unwrap());

@@ -81,6 +81,18 @@ fn warn_then_fail_on_unchanged_code_and_the_html_report_renders() {
     assert!(count("#cdfs svg path") >= 1, "latency CDF");
     assert!(count("#trends svg circle") >= 2, "trend points for the two gated runs");
     assert!(count("#treemaps svg.treemap rect") > 10, "size treemap");
+    // The treemap is nested (crate groups hold items), searchable and zoomable.
+    assert!(count("#treemaps svg.treemap rect.tm-group") >= 3, "crate and module groups");
+    let eval = |js: &str| tab.evaluate(js, false).unwrap().value.unwrap();
+    let found = eval(
+        "(() => { const b = document.querySelector('#treemaps .tm-search'); b.value = 'runtime'; b.dispatchEvent(new Event('input'));          return b.closest('.tm').querySelector('.tm-found').textContent; })()",
+    );
+    assert!(found.as_str().unwrap().contains(" items, "), "search sums its hits: {found}");
+    assert!(count("#treemaps rect.tm-hit") >= 1, "search highlights the hits");
+    let crumbs = eval(
+        "(() => { const tm = document.querySelector('#treemaps .tm'); tm.querySelector('rect.tm-group').dispatchEvent(new MouseEvent('click'));          return tm.querySelector('.tm-crumbs').textContent; })()",
+    );
+    assert!(crumbs.as_str().unwrap().starts_with("all (") && crumbs.as_str().unwrap().contains(" \u{203a} "), "zoomed into a group: {crumbs}");
     let status = tab.evaluate("document.getElementById('run-status').textContent", false).unwrap().value.unwrap();
     assert_eq!(status, "red");
     let png = tab.capture_screenshot(Page::CaptureScreenshotFormatOption::Png, None, None, true).unwrap();

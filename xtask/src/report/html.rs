@@ -1,8 +1,10 @@
-//! A self-contained HTML report (inline SVG and CSS, no scripts from
-//! anywhere, no network): run status and trend, budget bars, latency CDFs,
-//! trend lines over the ledger, and a size treemap per profile.
+//! A self-contained HTML report (inline SVG, CSS and one inline script for
+//! the treemaps; nothing fetched, no network): run status and trend, budget
+//! bars, the comparisons with the base, distributions, trend lines over the
+//! ledger, and a size treemap per profile.
 
 use super::axis::Axis;
+use super::treemap;
 use super::{light, terminal::value_str, Exporter, ReportData};
 use crate::attribute::Report as Attr;
 use crate::gate::Status;
@@ -10,7 +12,7 @@ use crate::ledger;
 
 pub struct Html;
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -26,7 +28,9 @@ const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:24px;color:#222;
 h1{font-size:22px}h2{font-size:18px;margin-top:28px}.pill{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff}
 table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}
 .plots{display:flex;flex-wrap:wrap;gap:12px}.plot{border:1px solid #ddd;padding:6px}
-svg text{font:11px system-ui,sans-serif}";
+svg text{font:11px system-ui,sans-serif}
+.tm-bar{margin:6px 0}.tm-search{width:320px}.tm-crumbs{margin:4px 0;font-size:13px}.tm rect{cursor:pointer}
+.tm rect.tm-hit{stroke:#000;stroke-width:2}";
 
 /// One horizontal bar: value against warn and cap.
 fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -> String {
@@ -221,65 +225,25 @@ fn trend_plot(title: &str, vals: &[(Option<f64>, Status)], cap: f64) -> String {
     s
 }
 
-/// Squarified-enough treemap: slice-and-dice crates, then functions.
-fn treemap(r: &Attr, w: f64, h: f64) -> String {
-    let mut s = format!("<svg class=\"treemap\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"treemap {}\">", esc(&r.file));
-    let total = r.file_bytes.max(1) as f64;
-    // Groups: crates (functions), then other kinds.
-    let mut groups: Vec<(String, Vec<(&str, u64)>)> = Vec::new();
-    for c in &r.crates {
-        let fns: Vec<(&str, u64)> = r.items.iter().filter(|i| i.kind == "function" && i.krate == c.krate).map(|i| (i.name.as_str(), i.shallow_bytes)).collect();
-        groups.push((format!("{} ({})", c.krate, crate::util::kib(c.bytes)), fns));
-    }
-    let others: Vec<(&str, u64)> = r.items.iter().filter(|i| i.kind != "function").map(|i| (i.name.as_str(), i.shallow_bytes)).collect();
-    groups.push(("sections, data, other".into(), others));
-    let palette = ["#8ecae6", "#ffb703", "#90be6d", "#f28482", "#b8b8ff", "#ffd6a5", "#cdb4db", "#a8dadc"];
-    let mut x = 0.0;
-    for (gi, (gname, items)) in groups.iter().enumerate() {
-        let gbytes: u64 = items.iter().map(|i| i.1).sum();
-        if gbytes == 0 {
-            continue;
-        }
-        let gw = gbytes as f64 / total * w;
-        let mut y = 0.0;
-        for (name, b) in items {
-            let ih = *b as f64 / gbytes as f64 * h;
-            s.push_str(&format!(
-                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{gw:.1}\" height=\"{ih:.1}\" fill=\"{}\" stroke=\"#fff\" stroke-width=\"0.5\"><title>{} — {} bytes</title></rect>",
-                palette[gi % palette.len()],
-                esc(name),
-                b
-            ));
-            y += ih;
-        }
-        s.push_str(&format!(
-            "<rect x=\"{x:.1}\" y=\"0\" width=\"{gw:.1}\" height=\"{h}\" fill=\"none\" stroke=\"#333\"/>"
-        ));
-        if gw > 60.0 {
-            s.push_str(&format!("<text x=\"{:.1}\" y=\"14\">{}</text>", x + 3.0, esc(gname)));
-        }
-        x += gw;
-    }
-    s.push_str("</svg>");
-    s
-}
-
 /// A standalone page with one module's treemap and crate table.
 pub fn treemap_page(r: &Attr) -> String {
     let mut s = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>size: {f}</title><style>{STYLE}</style></head><body>\
-         <h1>Size attribution: {f}</h1><p>{b} bytes, mode {m}. Hover a cell for the function and its bytes.</p>{t}<h2>Crates</h2><table><tr><th>crate</th><th>bytes</th><th>functions</th></tr>",
+         <h1>Size attribution: {f}</h1><p>{b} bytes, mode {m}. {TREEMAP_HELP}</p>{t}<h2>Crates</h2><table><tr><th>crate</th><th>bytes</th><th>functions</th></tr>",
         f = esc(&r.file),
         b = r.file_bytes,
         m = esc(&r.mode),
-        t = treemap(r, 1100.0, 420.0)
+        t = treemap::html(r, "tm-0", 1150, 560)
     );
     for c in &r.crates {
         s.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&c.krate), c.bytes, c.functions));
     }
-    s.push_str("</table></body></html>\n");
+    s.push_str(&format!("</table><script>{}</script></body></html>\n", treemap::SCRIPT));
     s
 }
+
+const TREEMAP_HELP: &str = "Crate, then module path, then function (data segments and sections in their own groups). \
+     Click a group to zoom in, a name in the path above the map to zoom out; hover a cell for its full name and bytes.";
 
 impl Exporter for Html {
     fn file_name(&self) -> &'static str {
@@ -330,7 +294,8 @@ impl Exporter for Html {
                 None => "-",
             }
         ));
-        out.push_str("<h2>Budgets</h2><table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
+        out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
+        out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {
             out.push_str(&format!(
                 "<tr><td style=\"color:{}\">{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
@@ -377,11 +342,15 @@ impl Exporter for Html {
         }
         out.push_str("</div>");
 
-        out.push_str("<h2>Size treemaps (crates → functions)</h2><div id=\"treemaps\">");
-        for (profile, a) in &d.attributions {
-            out.push_str(&format!("<h3>{}</h3>{}", esc(profile), treemap(a, 1100.0, 300.0)));
+        out.push_str(&format!("<h2>Size treemaps</h2><p>{TREEMAP_HELP}</p><div id=\"treemaps\">"));
+        for (i, (profile, a)) in d.attributions.iter().enumerate() {
+            out.push_str(&format!("<h3>{} <small>{}</small></h3>{}", esc(profile), esc(&a.file), treemap::html(a, &format!("tm-{i}"), 1150, 420)));
         }
-        out.push_str("</div></body></html>\n");
+        out.push_str("</div>");
+        if !d.attributions.is_empty() {
+            out.push_str(&format!("<script>{}</script>", treemap::SCRIPT));
+        }
+        out.push_str("</body></html>\n");
         out
     }
 }

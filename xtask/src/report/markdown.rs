@@ -49,6 +49,7 @@ impl Exporter for Markdown {
             s.fingerprint.binaryen,
             if s.fingerprint.chromium.is_empty() { "no browser stage".to_string() } else { s.fingerprint.chromium.clone() }
         ));
+        out.push_str(&format!("Order: {}.\n\n", super::terminal::ORDER));
         out.push_str("| | metric | profile | env | value | 95 % CI | warn | cap | vs base |\n|---|---|---|---|---:|---:|---:|---:|---|\n");
         for r in worst_first(s) {
             out.push_str(&format!(

@@ -7,6 +7,7 @@ pub mod axis;
 pub mod html;
 pub mod markdown;
 pub mod terminal;
+pub mod treemap;
 
 use crate::artifacts::ProfileArtifacts;
 use crate::gate::Status;

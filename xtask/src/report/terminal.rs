@@ -35,12 +35,21 @@ pub fn vs_base(r: &Record) -> String {
     r.verdict.baseline_delta_pct.map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "-".into())
 }
 
-/// Records ordered worst first: fail, warn, pass; then by how close to the cap.
+/// The order every table lists records in, in words (printed with them).
+pub const ORDER: &str = "fail, then warn, then pass; within each, by metric, then profile (in budgets.toml order), then environment";
+
+/// Records in [`ORDER`]: a reader finds a key where they expect it, and
+/// the same key sits in the same place run after run.
 pub fn worst_first(s: &Summary) -> Vec<&Record> {
     let mut rs: Vec<&Record> = s.records.iter().collect();
-    let ratio = |r: &Record| r.value.map(|v| v / r.threshold_hard.max(f64::MIN_POSITIVE)).unwrap_or(f64::INFINITY);
+    let profile = |r: &Record| s.profiles.iter().position(|p| *p == r.profile).unwrap_or(usize::MAX);
     rs.sort_by(|a, b| {
-        b.status.cmp(&a.status).then(ratio(b).partial_cmp(&ratio(a)).unwrap_or(std::cmp::Ordering::Equal))
+        b.status
+            .cmp(&a.status)
+            .then_with(|| a.metric_id.cmp(&b.metric_id))
+            .then_with(|| profile(a).cmp(&profile(b)))
+            .then_with(|| a.profile.cmp(&b.profile))
+            .then_with(|| a.environment.cmp(&b.environment))
     });
     rs
 }
@@ -73,6 +82,7 @@ pub fn render(s: &Summary, color: bool) -> String {
             )
         }
     ));
+    out.push_str(&format!("order: {ORDER}\n"));
     out.push_str(&format!(
         "{:<6} {:<11} {:<11} {:<13} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
         "status", "metric", "profile", "env", "value", "95% CI", "warn", "cap", "unit", "vs base", "why"
