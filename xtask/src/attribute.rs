@@ -138,6 +138,14 @@ pub fn signed_kib(delta: i64) -> String {
 /// - names without a path (C symbols, `memcpy`, exports) go to
 ///   `(no crate)`.
 pub fn crate_of(name: &str) -> String {
+    // Code generated around the crates' functions is a group of its own,
+    // named for what made it, never a crate.
+    if name.ends_with(" multivalue shim") || name.ends_with(" externref shim") {
+        return "(wasm-bindgen shims)".into();
+    }
+    if name.starts_with("byn$mgfn") {
+        return "(binaryen merged functions)".into();
+    }
     let mut s = name.trim();
     loop {
         let before = s;
@@ -237,27 +245,40 @@ pub fn normalize_name(name: &str) -> String {
     out
 }
 
-/// Generic functions: the name with its generic arguments removed.
+/// The generic item a monomorphized function instantiates: its name with
+/// every path segment's generic arguments replaced by `<..>`, keeping the
+/// qualified-self brackets of `<T as Trait>::f` (so `<A as Debug>::fmt` and
+/// `<B as Debug>::fmt`, two impls, stay apart, while `<Vec<u8> as Drop>::drop`
+/// and `<Vec<Task> as Drop>::drop` group). `None` for a name without
+/// generic arguments.
 fn generic_of(name: &str) -> Option<String> {
-    if !name.contains('<') {
-        return None;
-    }
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in name.chars() {
-        match c {
-            '<' => {
-                if depth == 0 {
-                    out.push_str("<..>");
+    let mut out = String::with_capacity(name.len());
+    let mut had_args = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        let after_segment = out.chars().last().is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '}');
+        if c == '<' && after_segment {
+            // Skip the whole argument list, nested brackets included.
+            let mut depth = 1;
+            for d in chars.by_ref() {
+                match d {
+                    '<' => depth += 1,
+                    '>' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
                 }
-                depth += 1;
             }
-            '>' => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
+            out.push_str("<..>");
+            had_args = true;
+        } else {
+            out.push(c);
         }
     }
-    Some(out)
+    had_args.then_some(out)
 }
 
 /// Per defined function: the bytes of its code-section entry (body with its
@@ -686,6 +707,8 @@ mod tests {
         assert_eq!(crate_of("<impl runtime::Foo>::bar"), "runtime");
         assert_eq!(crate_of("memcpy"), "(no crate)");
         assert_eq!(crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc");
+        assert_eq!(crate_of("greet multivalue shim"), "(wasm-bindgen shims)");
+        assert_eq!(crate_of("byn$mgfn-shared$core::fmt::write"), "(binaryen merged functions)");
     }
 
     #[test]
@@ -705,6 +728,14 @@ mod tests {
     fn generic_strips_arguments() {
         assert_eq!(generic_of("core::ptr::drop_in_place<runtime::Task>").unwrap(), "core::ptr::drop_in_place<..>");
         assert_eq!(generic_of("a::b"), None);
+        // Instantiations of one generic item group; two impls do not.
+        assert_eq!(generic_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop").unwrap(), "<alloc::vec::Vec<..> as core::ops::drop::Drop>::drop");
+        assert_eq!(generic_of("<alloc::vec::Vec<runtime::Task> as core::ops::drop::Drop>::drop").unwrap(), "<alloc::vec::Vec<..> as core::ops::drop::Drop>::drop");
+        assert_eq!(generic_of("<runtime::A as core::fmt::Debug>::fmt"), None);
+        assert_eq!(generic_of("<&T as core::fmt::Debug>::fmt"), None);
+        assert_eq!(generic_of("<impl runtime::Foo<u8>>::bar").unwrap(), "<impl runtime::Foo<..>>::bar");
+        assert_eq!(generic_of("alloc::raw_vec::RawVec<T,A>::grow_one").unwrap(), "alloc::raw_vec::RawVec<..>::grow_one");
+        assert_eq!(generic_of("<core::iter::Map<I,F> as core::iter::Iterator>::next").unwrap(), "<core::iter::Map<..> as core::iter::Iterator>::next");
     }
 
     #[test]
