@@ -89,6 +89,11 @@ pub struct Report {
     /// named twin (should be empty).
     pub twin_mismatches: Vec<String>,
     pub diff: Option<Diff>,
+    /// Data segment name -> a MinHash signature of its bytes, so a diff pairs
+    /// a segment the linker renumbered with its old self by content. Not
+    /// written: only the diff of two freshly analyzed modules needs it.
+    #[serde(skip)]
+    pub data_signatures: BTreeMap<String, Vec<u64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -345,13 +350,50 @@ fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
 /// Per data segment: its bytes in the data section (entry and payload).
 /// The section's own header and count are the section size (from
 /// `wasmfile::sections`) minus these.
-fn data_segments(bytes: &[u8]) -> Result<Vec<u64>> {
+fn data_segments(bytes: &[u8]) -> Result<(Vec<u64>, Vec<Vec<u64>>)> {
     for p in wasmparser::Parser::new(0).parse_all(bytes) {
         if let wasmparser::Payload::DataSection(s) = p? {
-            return entry_spans(&s);
+            let signatures = s.clone().into_iter().map(|d| d.map(|d| signature(d.data))).collect::<Result<Vec<_>, _>>()?;
+            return Ok((entry_spans(&s)?, signatures));
         }
     }
-    Ok(vec![])
+    Ok((vec![], vec![]))
+}
+
+/// Hash functions in a data segment's signature.
+const SIGNATURE_LEN: usize = 32;
+
+/// A MinHash signature of `data`: per hash function, the smallest hash of
+/// any 8-byte window. The share of equal entries between two signatures
+/// estimates the share of windows the two byte strings have in common
+/// (Broder, "On the resemblance and containment of documents", 1997).
+pub(crate) fn signature(data: &[u8]) -> Vec<u64> {
+    let mix = |mut z: u64| {
+        // splitmix64's finalizer.
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
+    };
+    let mut sig = vec![u64::MAX; SIGNATURE_LEN];
+    let windows: Box<dyn Iterator<Item = u64>> = if data.len() < 8 {
+        let mut w = [0u8; 8];
+        w[..data.len()].copy_from_slice(data);
+        Box::new(std::iter::once(u64::from_le_bytes(w) ^ data.len() as u64))
+    } else {
+        Box::new(data.windows(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))))
+    };
+    for x in windows {
+        let base = mix(x);
+        for (i, m) in sig.iter_mut().enumerate() {
+            *m = (*m).min(mix(base ^ (i as u64).wrapping_mul(0x9e3779b97f4a7c15)));
+        }
+    }
+    sig
+}
+
+/// The estimated share of content two signatures have in common.
+fn resemblance(a: &[u64], b: &[u64]) -> f64 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len().max(1) as f64
 }
 
 /// Which name map of the name section to read.
@@ -520,7 +562,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     let code_names: Vec<String> = (0..fb.per_function.len())
         .map(|i| names.get(&(first + i as u32)).map(|n| if by_export { n.clone() } else { normalize_name(n) }).unwrap_or_else(|| format!("code[{i}]")))
         .collect();
-    let segs = data_segments(&bytes)?;
+    let (segs, seg_signatures) = data_segments(&bytes)?;
     let data_names: Vec<String> = {
         let dn = section_names(&name_source, NameKind::Data);
         (0..segs.len()).map(|i| dn.get(&(i as u32)).map(|n| format!("data segment {n}")).unwrap_or_else(|| format!("data[{i}]"))).collect()
@@ -628,6 +670,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         paths,
         twin_mismatches,
         diff: None,
+        data_signatures: data_names.iter().cloned().zip(seg_signatures).collect(),
     })
 }
 
@@ -676,8 +719,62 @@ pub fn diff(old: &Report, new: &Report, against: &str) -> Diff {
         old_bytes: old.file_bytes,
         new_bytes: new.file_bytes,
         crates: diff_rows(sum_by(old, &crate_key), sum_by(new, &crate_key)),
-        items: diff_rows(sum_by(old, &item_key), sum_by(new, &item_key)),
+        items: pair_renumbered_data(diff_rows(sum_by(old, &item_key), sum_by(new, &item_key)), old, new),
     }
+}
+
+/// Content two data segments must share (estimated) to be one segment the
+/// linker renumbered.
+const SAME_SEGMENT: f64 = 0.5;
+
+/// A data segment that "vanished" and one that "appeared" are one segment
+/// renumbered when their bytes mostly agree (`.rodata.66` -12363 and
+/// `.rodata.64` +11264 were one table): pair them, most alike first, into
+/// one row under the new name that says the old one.
+fn pair_renumbered_data(rows: Vec<DiffRow>, old: &Report, new: &Report) -> Vec<DiffRow> {
+    let (mut gone, mut came, mut rest): (Vec<DiffRow>, Vec<DiffRow>, Vec<DiffRow>) = (vec![], vec![], vec![]);
+    for r in rows {
+        match (r.change.as_str(), old.data_signatures.get(&r.name), new.data_signatures.get(&r.name)) {
+            ("vanished", Some(_), _) => gone.push(r),
+            ("appeared", _, Some(_)) => came.push(r),
+            _ => rest.push(r),
+        }
+    }
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (gi, g) in gone.iter().enumerate() {
+        for (ci, c) in came.iter().enumerate() {
+            let sim = resemblance(&old.data_signatures[&g.name], &new.data_signatures[&c.name]);
+            if sim >= SAME_SEGMENT {
+                pairs.push((sim, gi, ci));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut used_g, mut used_c) = (vec![false; gone.len()], vec![false; came.len()]);
+    for (sim, gi, ci) in pairs {
+        if used_g[gi] || used_c[ci] {
+            continue;
+        }
+        (used_g[gi], used_c[ci]) = (true, true);
+        let (g, c) = (&gone[gi], &came[ci]);
+        let delta = c.new_bytes as i64 - g.old_bytes as i64;
+        let how = match delta {
+            d if d > 0 => "grew",
+            d if d < 0 => "shrank",
+            _ => "renumbered",
+        };
+        rest.push(DiffRow {
+            name: format!("{} (was {}, {:.0} % alike)", c.name, g.name.trim_start_matches("data segment "), sim * 100.0),
+            old_bytes: g.old_bytes,
+            new_bytes: c.new_bytes,
+            delta,
+            change: how.into(),
+        });
+    }
+    rest.extend(gone.into_iter().zip(used_g).filter(|(_, u)| !u).map(|(r, _)| r));
+    rest.extend(came.into_iter().zip(used_c).filter(|(_, u)| !u).map(|(r, _)| r));
+    rest.sort_by(|a, b| b.delta.abs().cmp(&a.delta.abs()).then(a.name.cmp(&b.name)));
+    rest
 }
 
 /// Attribution for one profile inside `size`/`budget`: analyze the shipped
@@ -709,6 +806,37 @@ mod tests {
         assert_eq!(crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc");
         assert_eq!(crate_of("greet multivalue shim"), "(wasm-bindgen shims)");
         assert_eq!(crate_of("byn$mgfn-shared$core::fmt::write"), "(binaryen merged functions)");
+    }
+
+    #[test]
+    fn a_renumbered_data_segment_is_paired_by_content() {
+        // A table of 12363 bytes moves from .rodata.66 to .rodata.64 and
+        // loses 1099 bytes; an unrelated segment appears beside it.
+        let table: Vec<u8> = (0..12363u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let other: Vec<u8> = (0..4000u32).map(|i| (i.wrapping_mul(40503) >> 5) as u8 ^ 0x5a).collect();
+        let mk = |segs: &[(&str, &[u8])]| {
+            let mut r = analyze(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/named.wasm"), None).unwrap();
+            r.items.retain(|i| i.kind != "data");
+            r.data_signatures.clear();
+            for (n, d) in segs {
+                let name = format!("data segment {n}");
+                r.items.push(Item { name: name.clone(), kind: "data".into(), shallow_bytes: d.len() as u64, retained_bytes: d.len() as u64, krate: String::new() });
+                r.data_signatures.insert(name, signature(d));
+            }
+            r
+        };
+        let old = mk(&[(".rodata.66", &table)]);
+        let new = mk(&[(".rodata.64", &table[..11264]), (".rodata.65", &other)]);
+        let d = diff(&old, &new, "base");
+        let data: Vec<&DiffRow> = d.items.iter().filter(|r| r.name.starts_with("data segment")).collect();
+        assert_eq!(data.len(), 2, "{data:#?}");
+        let moved = data.iter().find(|r| r.name.starts_with("data segment .rodata.64 (was .rodata.66")).expect("paired");
+        assert_eq!((moved.old_bytes, moved.new_bytes, moved.delta, moved.change.as_str()), (12363, 11264, -1099, "shrank"));
+        let fresh = data.iter().find(|r| r.name == "data segment .rodata.65").expect("the unrelated one stays new");
+        assert_eq!(fresh.change, "appeared");
+        // Unalike bytes never pair.
+        assert!(resemblance(&signature(&table), &signature(&other)) < SAME_SEGMENT);
+        assert!(resemblance(&signature(&table), &signature(&table[..11264])) > 0.8);
     }
 
     #[test]
