@@ -441,6 +441,39 @@ fn export_names(bytes: &[u8]) -> BTreeMap<u32, String> {
     out
 }
 
+/// For the paths through the table: per defined function, its type index
+/// and the type indices it calls with `call_indirect`.
+struct IndirectCalls {
+    types: Vec<u32>,
+    calls: Vec<Vec<u32>>,
+}
+
+fn indirect_calls(bytes: &[u8]) -> IndirectCalls {
+    let (mut types, mut calls) = (Vec::new(), Vec::new());
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        match p {
+            wasmparser::Payload::FunctionSection(s) => types.extend(s.into_iter().flatten()),
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let mut called = Vec::new();
+                if let Ok(mut ops) = body.get_operators_reader() {
+                    while !ops.eof() {
+                        match ops.read() {
+                            Ok(wasmparser::Operator::CallIndirect { type_index, .. }) | Ok(wasmparser::Operator::ReturnCallIndirect { type_index, .. }) => called.push(type_index),
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                }
+                called.sort_unstable();
+                called.dedup();
+                calls.push(called);
+            }
+            _ => {}
+        }
+    }
+    IndirectCalls { types, calls }
+}
+
 fn imported_functions(bytes: &[u8]) -> u32 {
     let mut n = 0;
     for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
@@ -491,6 +524,17 @@ fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[String]) -> R
         .map(|i| (items.retained_size(i.id()), i.id()))
         .collect();
     by_retained.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    // A function reached only through the table is kept by whoever calls
+    // its type indirectly: continue the path there (the caller that keeps
+    // the most alive), instead of stopping at `elem <- table`.
+    let indirect = indirect_calls(bytes);
+    let through_table = |cur: twiggy_ir::Id, seen: &std::collections::BTreeSet<twiggy_ir::Id>| -> Option<(u32, twiggy_ir::Id)> {
+        let ty = *indirect.types.get(code.iter().position(|c| *c == cur)?)?;
+        let caller = (0..code.len().min(indirect.calls.len()))
+            .filter(|g| indirect.calls[*g].contains(&ty) && !seen.contains(&code[*g]))
+            .max_by_key(|g| (items.retained_size(code[*g]), std::cmp::Reverse(*g)))?;
+        Some((ty, code[caller]))
+    };
     let mut paths = BTreeMap::new();
     for (_, id) in by_retained.into_iter().take(10) {
         let mut path = vec![name_of(id)];
@@ -499,6 +543,18 @@ fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[String]) -> R
         while let Some(p) = items.predecessors(cur).find(|p| !seen.contains(p)) {
             if p == root {
                 break;
+            }
+            if items[p].name().starts_with("elem") {
+                if let Some((ty, caller)) = through_table(cur, &seen) {
+                    path.push(format!("the table (any call_indirect of type {ty} may call it; the one keeping the most alive is in)"));
+                    path.push(name_of(caller));
+                    seen.insert(caller);
+                    cur = caller;
+                    if path.len() > 12 {
+                        break;
+                    }
+                    continue;
+                }
             }
             path.push(name_of(p));
             seen.insert(p);
