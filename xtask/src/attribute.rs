@@ -140,17 +140,62 @@ pub fn signed_kib(delta: i64) -> String {
 /// - an inherent impl block `<impl a::X>` belongs to `a`;
 /// - generic instantiations count toward the crate that defines the
 ///   generic, not the crate of the type arguments (the code is that crate's);
-/// - names without a path (C symbols, `memcpy`, exports) go to
+/// - a trait impl for a type without a crate (`<u32 as core::fmt::Display>`,
+///   `<&T as ..>`) belongs to the trait's crate, which defines that impl;
+/// - wasm-bindgen's runtime exports (`__wbindgen_malloc`) belong to
+///   `wasm_bindgen`; the C memory functions to `compiler_builtins`;
+/// - code generated around the crates' functions is a named group, never a
+///   crate: `(wasm-bindgen shims)` (multivalue/externref shims, `__wbg_*`
+///   exports), `(binaryen merged functions)` (`byn$mgfn*`);
+/// - other names without a path (exports by their export name) go to
 ///   `(no crate)`.
 pub fn crate_of(name: &str) -> String {
-    // Code generated around the crates' functions is a group of its own,
-    // named for what made it, never a crate.
-    if name.ends_with(" multivalue shim") || name.ends_with(" externref shim") {
+    if name.ends_with(" multivalue shim") || name.ends_with(" externref shim") || name.starts_with("__wbg_") {
         return "(wasm-bindgen shims)".into();
     }
     if name.starts_with("byn$mgfn") {
         return "(binaryen merged functions)".into();
     }
+    if name.starts_with("__wbindgen_") {
+        return "wasm_bindgen".into();
+    }
+    if ["memcpy", "memmove", "memset", "memcmp", "bcmp"].contains(&name) {
+        return "compiler_builtins".into();
+    }
+    let own = self_crate(name);
+    if own == "(no crate)" && name.starts_with('<') {
+        if let Some(tr) = qself_trait(name) {
+            let t = self_crate(tr);
+            if t != "(no crate)" {
+                return t;
+            }
+        }
+    }
+    own
+}
+
+/// The trait path of `<T as Trait>::m` (depth-aware: `T` may hold ` as `).
+fn qself_trait(name: &str) -> Option<&str> {
+    let mut depth = 0i32;
+    let b = name.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            b'<' => depth += 1,
+            b'>' => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            b' ' if depth == 1 && name[i..].starts_with(" as ") => return Some(&name[i + 4..]),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The crate of the first path in `name` (the self type's, for a trait impl).
+fn self_crate(name: &str) -> String {
     let mut s = name.trim();
     loop {
         let before = s;
@@ -786,7 +831,8 @@ const SAME_SEGMENT: f64 = 0.5;
 /// A data segment that "vanished" and one that "appeared" are one segment
 /// renumbered when their bytes mostly agree (`.rodata.66` -12363 and
 /// `.rodata.64` +11264 were one table): pair them, most alike first, into
-/// one row under the new name that says the old one.
+/// one row under the new name that says the old one; a pair of the same
+/// size is unchanged and has no row.
 fn pair_renumbered_data(rows: Vec<DiffRow>, old: &Report, new: &Report) -> Vec<DiffRow> {
     let (mut gone, mut came, mut rest): (Vec<DiffRow>, Vec<DiffRow>, Vec<DiffRow>) = (vec![], vec![], vec![]);
     for r in rows {
@@ -814,10 +860,11 @@ fn pair_renumbered_data(rows: Vec<DiffRow>, old: &Report, new: &Report) -> Vec<D
         (used_g[gi], used_c[ci]) = (true, true);
         let (g, c) = (&gone[gi], &came[ci]);
         let delta = c.new_bytes as i64 - g.old_bytes as i64;
+        // Renumbered and no bigger or smaller: unchanged, so no row.
         let how = match delta {
             d if d > 0 => "grew",
             d if d < 0 => "shrank",
-            _ => "renumbered",
+            _ => continue,
         };
         rest.push(DiffRow {
             name: format!("{} (was {}, {:.0} % alike)", c.name, g.name.trim_start_matches("data segment "), sim * 100.0),
@@ -853,12 +900,18 @@ mod tests {
     fn crate_rule() {
         assert_eq!(crate_of("runtime::sched::Scheduler::pick"), "runtime");
         assert_eq!(crate_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"), "alloc");
-        assert_eq!(crate_of("<&T as core::fmt::Debug>::fmt"), "(no crate)");
+        assert_eq!(crate_of("<&T as core::fmt::Debug>::fmt"), "core");
+        assert_eq!(crate_of("<u32 as core::fmt::Display>::fmt"), "core");
+        assert_eq!(crate_of("<&str as core::any::Any>::type_id"), "core");
+        assert_eq!(crate_of("__wbindgen_malloc"), "wasm_bindgen");
+        assert_eq!(crate_of("__wbg_store_free"), "(wasm-bindgen shims)");
+        assert_eq!(crate_of("memcmp"), "compiler_builtins");
+        assert_eq!(crate_of("store_trim"), "(no crate)");
         assert_eq!(crate_of("<&core::fmt::Arguments as core::fmt::Display>::fmt"), "core");
-        assert_eq!(crate_of("<[T] as core::fmt::Debug>::fmt"), "(no crate)");
+        assert_eq!(crate_of("<[T] as core::fmt::Debug>::fmt"), "core");
         assert_eq!(crate_of("core::ptr::drop_in_place<runtime::Task>"), "core");
         assert_eq!(crate_of("<impl runtime::Foo>::bar"), "runtime");
-        assert_eq!(crate_of("memcpy"), "(no crate)");
+        assert_eq!(crate_of("memcpy"), "compiler_builtins");
         assert_eq!(crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc");
         assert_eq!(crate_of("greet multivalue shim"), "(wasm-bindgen shims)");
         assert_eq!(crate_of("byn$mgfn-shared$core::fmt::write"), "(binaryen merged functions)");
@@ -890,6 +943,10 @@ mod tests {
         assert_eq!((moved.old_bytes, moved.new_bytes, moved.delta, moved.change.as_str()), (12363, 11264, -1099, "shrank"));
         let fresh = data.iter().find(|r| r.name == "data segment .rodata.65").expect("the unrelated one stays new");
         assert_eq!(fresh.change, "appeared");
+        // Renumbered with the same bytes: unchanged, no row at all.
+        let same = diff(&mk(&[(".rodata.66", &table)]), &mk(&[(".rodata.64", &table)]), "base");
+        assert!(same.items.iter().all(|r| !r.name.starts_with("data segment")), "{:#?}", same.items);
+        assert!(same.crates.iter().all(|r| r.name != "(data)"), "{:#?}", same.crates);
         // Unalike bytes never pair.
         assert!(resemblance(&signature(&table), &signature(&other)) < SAME_SEGMENT);
         assert!(resemblance(&signature(&table), &signature(&table[..11264])) > 0.8);
@@ -905,7 +962,8 @@ mod tests {
         assert_eq!(module_of("runtime::work::mixed::{{closure}}"), "work::mixed");
         assert_eq!(module_of("runtime::rt_init"), "");
         assert_eq!(module_of("memcpy"), "");
-        assert_eq!(module_of("<&T as core::fmt::Debug>::fmt"), "");
+        // An impl for a type without a crate sits under its trait.
+        assert_eq!(module_of("<&T as core::fmt::Debug>::fmt"), "fmt::Debug");
     }
 
     #[test]

@@ -80,6 +80,14 @@ fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
         .unwrap();
         assert_eq!(attr["attributed_bytes"], attr["file_bytes"]);
         assert!(attr["items"].as_array().unwrap().iter().any(|i| i["name"].as_str().unwrap().contains("bump")), "{}", a["profile"]);
+        // Issue 15: wasm-bindgen's shims (greet's string return goes
+        // through one) are a named group, never a crate or `(no crate)`;
+        // no binaryen-merged function poses as a crate.
+        let items = attr["items"].as_array().unwrap();
+        let shims: Vec<&serde_json::Value> = items.iter().filter(|i| i["name"].as_str().unwrap().ends_with(" shim")).collect();
+        assert!(!shims.is_empty(), "{}: greet's multivalue shim", a["profile"]);
+        assert!(shims.iter().all(|i| i["krate"] == "(wasm-bindgen shims)"), "{shims:?}");
+        assert!(attr["crates"].as_array().unwrap().iter().all(|c| !c["krate"].as_str().unwrap().contains('$')), "{}", attr["crates"]);
     }
 }
 
