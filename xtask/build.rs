@@ -1,24 +1,37 @@
 //! Records the binaryen version the `wasm-opt` crate wraps (crate 0.116.x is
-//! binaryen version_116), read from the workspace lockfile, so the optimize
-//! cache key and the environment fingerprint change when binaryen does.
-//! Copied into a team's workspace, that is the team's lockfile; as a path
-//! or git dependency, it is the gate's own (the binaryen major is fixed by
-//! the `wasm-opt = "0.116"` requirement either way; only the crate's patch
-//! release could differ from what the team's lockfile resolved).
+//! binaryen version_116), read from the lockfile of the workspace this
+//! crate is built in, so the optimize cache key and the environment
+//! fingerprint change when binaryen does.
+//!
+//! The lockfile is the first `Cargo.lock` above this crate that lists
+//! `wasm-opt`: the gate's own; a team's, when the gate is copied into its
+//! workspace at any depth; the gate checkout's, as a path or git dependency
+//! (the binaryen major is fixed by the `wasm-opt = "0.116"` requirement
+//! either way; only the crate's patch release could differ from what the
+//! team's lockfile resolved). Without one, the requirement is recorded.
 fn main() {
-    let lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
-    println!("cargo:rerun-if-changed={}", lock.display());
-    let text = std::fs::read_to_string(&lock).unwrap_or_default();
-    let mut version = "unknown".to_string();
-    let mut lines = text.lines();
-    while let Some(l) = lines.next() {
-        if l.trim() == "name = \"wasm-opt\"" {
-            if let Some(v) = lines.next().and_then(|v| v.trim().strip_prefix("version = ")) {
-                let v = v.trim_matches('"');
-                let major = v.split('.').nth(1).unwrap_or("?");
-                version = format!("binaryen version_{major} (wasm-opt crate {v})");
-            }
+    let dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    // Only the lockfile found is watched: a path that does not exist would
+    // make cargo rerun this script (and rebuild the gate) on every build.
+    println!("cargo:rerun-if-changed=build.rs");
+    for lock in dir.ancestors().skip(1).map(|d| d.join("Cargo.lock")) {
+        if let Some(v) = wasm_opt_version(&std::fs::read_to_string(&lock).unwrap_or_default()) {
+            println!("cargo:rerun-if-changed={}", lock.display());
+            let major = v.split('.').nth(1).unwrap_or("?").to_string();
+            println!("cargo:rustc-env=XTASK_BINARYEN_VERSION=binaryen version_{major} (wasm-opt crate {v})");
+            return;
         }
     }
-    println!("cargo:rustc-env=XTASK_BINARYEN_VERSION={version}");
+    println!("cargo:rustc-env=XTASK_BINARYEN_VERSION=binaryen version_116 (wasm-opt crate 0.116, no lockfile found)");
+}
+
+/// The `wasm-opt` package's version in a lockfile's text.
+fn wasm_opt_version(lock: &str) -> Option<String> {
+    let mut lines = lock.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() == "name = \"wasm-opt\"" {
+            return lines.next().and_then(|v| v.trim().strip_prefix("version = ")).map(|v| v.trim_matches('"').to_string());
+        }
+    }
+    None
 }

@@ -35,7 +35,7 @@ fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
 
 /// The team's repository; `xtask` adds the team's gate package and its
 /// `cargo xtask` alias.
-fn team_repo(name: &str, xtask: impl FnOnce(&Path)) -> PathBuf {
+fn team_repo(name: &str, member: &str, xtask: impl FnOnce(&Path)) -> PathBuf {
     let team = std::env::temp_dir().join(format!("xtask-adopt-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&team);
     let fixture = root().join("tests/bindgen-fixture");
@@ -61,7 +61,7 @@ fn team_repo(name: &str, xtask: impl FnOnce(&Path)) -> PathBuf {
     let mut profiles = toml::Table::new();
     profiles.insert("profile".into(), toml::Value::Table(profile));
     let manifest = format!(
-        "[workspace]\nresolver = \"2\"\nmembers = [\"xtask\"]\nexclude = [\"web\"]\n\n{}",
+        "[workspace]\nresolver = \"2\"\nmembers = [\"{member}\"]\nexclude = [\"web\"]\n\n{}",
         toml::to_string(&profiles).unwrap()
     );
     std::fs::write(team.join("Cargo.toml"), manifest).unwrap();
@@ -103,6 +103,9 @@ fn check_gated(team: &Path, out: &Output, metrics: &[&str]) {
     assert!(stderr.contains("sets strip = \"symbols\" (inherited by `wasm-min`)"), "{stderr}");
     let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(team.join("reports/summary.json")).unwrap()).unwrap();
     assert!(common::schema::check_summary(&s).is_empty(), "{:?}", common::schema::check_summary(&s));
+    // The binaryen version came from a lockfile (the copy's is the team's,
+    // two levels up).
+    assert!(s["fingerprint"]["binaryen"].as_str().unwrap().starts_with("binaryen version_116 (wasm-opt crate 0.116."), "{}", s["fingerprint"]);
     let recs = s["records"].as_array().unwrap();
     for id in metrics {
         let r = recs.iter().find(|r| r["metric_id"] == *id && r["profile"] == "core-min").unwrap_or_else(|| panic!("{id}: {s}"));
@@ -118,7 +121,7 @@ fn check_gated(team: &Path, out: &Output, metrics: &[&str]) {
 
 #[test]
 fn a_team_xtask_calling_the_gate_as_a_library_gates_the_crate_unedited() {
-    let team = team_repo("library", |team| {
+    let team = team_repo("library", "xtask", |team| {
         std::fs::create_dir_all(team.join("xtask/src")).unwrap();
         let dep = toml::Value::String(root().join("xtask").display().to_string());
         std::fs::write(
@@ -138,10 +141,13 @@ fn a_team_xtask_calling_the_gate_as_a_library_gates_the_crate_unedited() {
 
 #[test]
 fn a_copy_of_the_gate_directory_gates_the_crate_unedited() {
-    let team = team_repo("copy", |team| {
+    // Not at `xtask/`: cargo hashes a member by its path inside the
+    // workspace, so a copy at the gate's own relative path would share
+    // (and overwrite) the suite's build units in the shared build directory.
+    let team = team_repo("copy", "tools/wasm-budget-gate", |team| {
         // The README's copy: xtask/ without the gate's own tests (they need
         // the gate's repository), and the gate's alias.
-        copy_tree(&root().join("xtask"), &team.join("xtask"), &["tests"]);
+        copy_tree(&root().join("xtask"), &team.join("tools/wasm-budget-gate"), &["tests"]);
         std::fs::create_dir_all(team.join(".cargo")).unwrap();
         std::fs::copy(root().join(".cargo/config.toml"), team.join(".cargo/config.toml")).unwrap();
     });
