@@ -40,16 +40,15 @@ const GATE_TOOLCHAIN_VARS: &[&str] = &["RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOU
 /// the subject's. Some build scripts (ring's) declare `rerun-if-env-changed`
 /// on such names, so passing them on makes cargo rebuild those crates each
 /// time the gate is started another way.
-pub fn is_cargo_run_var(var: &str) -> bool {
+fn is_cargo_run_var(var: &str) -> bool {
     ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"].iter().any(|p| var.starts_with(p))
         || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&var)
 }
 
-/// `program` in `dir`, without the gate's toolchain variables and without
-/// what cargo set about the gate's own package.
-fn child(program: &str, dir: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.current_dir(dir);
+/// Remove from `c`'s environment the gate's toolchain variables and what
+/// cargo set about the gate's own package, so `c` runs as it would from
+/// the user's shell (also used by the adoption tests for a team's cargo).
+pub fn without_gate_env(c: &mut Command) -> &mut Command {
     for v in GATE_TOOLCHAIN_VARS {
         c.env_remove(v);
     }
@@ -58,6 +57,14 @@ fn child(program: &str, dir: &Path) -> Command {
             c.env_remove(k);
         }
     }
+    c
+}
+
+/// `program` in `dir`, without the gate's environment.
+fn child(program: &str, dir: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(dir);
+    without_gate_env(&mut c);
     c
 }
 

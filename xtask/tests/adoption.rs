@@ -79,16 +79,8 @@ fn cargo_xtask(team: &Path, args: &[&str]) -> Output {
     let build_dir = toml::Value::String(shared.display().to_string());
     let mut c = Command::new("cargo");
     c.arg("--config").arg(format!("build.build-dir={build_dir}")).arg("xtask").args(args).current_dir(team);
-    for var in ["CARGO_TARGET_DIR", "RUSTUP_TOOLCHAIN", "CARGO", "RUSTC", "RUSTDOC"] {
-        c.env_remove(var);
-    }
-    // What cargo set for this test about the gate's package: passed on, it
-    // makes ring's build script rerun, and the suite rebuild after it.
-    for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(wasm_budget_gate::toolchain::is_cargo_run_var) {
-            c.env_remove(k);
-        }
-    }
+    c.env_remove("CARGO_TARGET_DIR");
+    wasm_budget_gate::toolchain::without_gate_env(&mut c);
     c.output().unwrap()
 }
 
