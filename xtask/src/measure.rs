@@ -534,7 +534,9 @@ pub fn undecided(task: &Task, r: &MetricResult) -> bool {
     }
     let warn = task.metric.caps.get(&task.profile).and_then(|c| c.warn);
     match (warn, &r.value_ci) {
-        (Some(w), Some(ci)) if task.metric.kind == crate::config::GateKind::WarnThenBlock => stats::band(ci, w) == stats::Band::Straddles,
+        (Some(w), Some(ci)) if task.metric.kind == crate::config::GateKind::WarnThenBlock => {
+            stats::band(ci, w) == stats::Band::Straddles && stats::straddle_can_close(ci, w)
+        }
         _ => false,
     }
 }
