@@ -13,8 +13,10 @@ const WARM = 8;
 
 export default async function (h) {
   let how = "";
+  let collected = true;
   for (let i = -WARM; i < h.iterations; i++) {
     const cold = await h.prepareCold();
+    collected = collected && cold.collected !== false;
     const t0 = h.now();
     const instance = cold.canSync
       ? new WebAssembly.Instance(new WebAssembly.Module(cold.bytes), imports())
@@ -26,7 +28,13 @@ export default async function (h) {
   }
   h.describe(
     `cold init: ${how} on fresh bytes, then rt_init(seed): decode, validate, compile ` +
-      "(with V8's default lazy compilation only the functions init calls are compiled; under --no-wasm-lazy-compilation every function is), " +
-      `instantiate, rt_init. Bytes are prepared and a GC runs before the clock starts; ${WARM} untimed samples open each block `,
+      (/Firefox\//.test(navigator.userAgent)
+        ? "(SpiderMonkey compiles every function with its baseline compiler up front; optimized (Ion) code is compiled later on helper threads), "
+        : "(with V8's default lazy compilation only the functions init calls are compiled; under --no-wasm-lazy-compilation every function is), ") +
+      `instantiate, rt_init. Bytes are prepared before the clock starts, ` +
+      (collected
+        ? "and a full GC runs before it"
+        : "but no GC is forced (this browser gives a page no gc()): the garbage of earlier samples is collected on the engine's own schedule, sometimes inside a window") +
+      `; ${WARM} untimed samples open each block`,
   );
 }

@@ -38,6 +38,14 @@ function nextTask() {
   });
 }
 
+// The page clock's step, measured once (Chromium isolated: 5 us; Firefox
+// isolated: coarser). Batches are sized in steps of it.
+let tickMs = null;
+function tick() {
+  if (tickMs === null) tickMs = timerResolutionMs();
+  return tickMs;
+}
+
 function timerResolutionMs() {
   let min = Infinity;
   let last = performance.now();
@@ -132,12 +140,15 @@ async function run(spec) {
     // The batch size for a micro-scale operation `f(n)` (runs n ops): the
     // smallest power-of-two multiple of h.batch whose run takes at least
     // minMs (default 0.25 ms = 50 steps of the 5 us clock), so one clock
-    // step is at most 2 % of a sample. Recorded per-op means then move in
-    // steps of 2 %, not of whole timer ticks.
+    // step is at most 2 % of a sample: recorded per-op means move in steps
+    // of 2 %, not of whole timer ticks. On a coarser clock (Firefox
+    // isolated: 20 us) a batch spans at least 25 of its steps (4 %): 50
+    // would make the Firefox micro-metrics alone cost 10 minutes of a run.
     // Once the task's first block has calibrated, the gate passes that size
     // back (spec.fixedBatch) and every later block and arm uses it as is.
     calibrateBatch(f, minMs = 0.25, start = spec.batch) {
       if (spec.fixedBatch) return spec.fixedBatch;
+      minMs = Math.max(minMs, 25 * tick());
       let n = Math.max(1, start);
       const time = () => {
         const t0 = performance.now();
@@ -235,9 +246,11 @@ async function run(spec) {
       return h.heapBytesOf(...memories);
     },
     // Everything a cold sample needs that must not be timed: a fresh copy
-    // of the bytes (a nonce section, so V8's module cache misses) and a full
-    // GC, so the garbage of earlier samples is not collected inside the
-    // window. Call before the clock starts; `instantiate` inside it.
+    // of the bytes (a nonce section, so the engine's module cache misses) and
+    // a full GC, so the garbage of earlier samples is not collected inside
+    // the window. Call before the clock starts; `instantiate` inside it.
+    // A browser that gives pages no gc() (Firefox) collects on its own
+    // schedule: `collected` says which, and the scenario says so.
     //
     // A full GC every sample: collecting only every 8th sample (a full GC
     // costs about 2.3 ms plus 0.35 ms per dead instance here) put the 1 in 8
@@ -246,11 +259,13 @@ async function run(spec) {
     // turn lets the tasks it posted to the main thread run before the clock.
     async prepareCold() {
       const fresh = uniqueBytes(bytes);
-      if (typeof gc !== "function") throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
-      gc();
+      const collected = typeof gc === "function";
+      if (collected) gc();
+      else if (/Chrome\//.test(navigator.userAgent)) throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
       await nextTask();
       return {
         bytes: fresh,
+        collected,
         instantiate: (imports) => WebAssembly.instantiate(fresh, imports),
         // Whether this copy may be compiled synchronously on the page's
         // thread (`new WebAssembly.Module(bytes)`; Chromium refuses that

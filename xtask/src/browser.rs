@@ -7,7 +7,7 @@
 //! `Browser::connect` path serves both a launched browser and `--browser-ws`
 //! (a browser farm or device lab).
 
-use crate::config::{Config, Environment};
+use crate::config::Environment;
 use crate::measure::{EnvInfo, Measurer, Quantity, ScenarioOutput, ScenarioRun};
 use crate::server::{Body, Server};
 use crate::summary::Fingerprint;
@@ -104,8 +104,7 @@ pub struct Launched {
 
 impl Drop for Launched {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
         let _ = std::fs::remove_dir_all(&self.profile_dir);
     }
 }
@@ -129,57 +128,106 @@ pub fn launch(exe: &Path, extra_js_flags: &[String]) -> Result<Launched> {
     cmd.args(FLAGS)
         .arg(format!("--js-flags={}", js.join(" ")))
         .arg(format!("--user-data-dir={}", profile_dir.display()))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .arg("about:blank");
+    let (child, url) = spawn_announcing(cmd, "Chromium", "DevTools listening on ", "its DevTools endpoint")?;
+    Ok(Launched { child, profile_dir, ws_url: url })
+}
+
+/// Start a browser that announces its endpoint on stderr: the child dies
+/// with the gate (`PR_SET_PDEATHSIG`, so a crashed or interrupted gate
+/// never leaves one behind) and leads its own process group (so its helper
+/// processes can be killed with it); wait at most 30 s for the line holding
+/// `marker`, and return what follows it. The child's stderr keeps being
+/// drained, so it never blocks on a full pipe.
+pub fn spawn_announcing(mut cmd: Command, name: &str, marker: &'static str, what: &str) -> Result<(Child, String)> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
-        // SIGKILL the child when this process dies, so a crashed or
-        // interrupted gate never leaves a chromium behind.
+        // SAFETY: prctl and setpgid are async-signal-safe; they only ask the
+        // kernel to SIGKILL the child when this process dies and to give it
+        // a process group of its own.
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                libc::setpgid(0, 0);
                 Ok(())
             });
         }
     }
-    let mut child = cmd.spawn().with_context(|| format!("starting {}", exe.display()))?;
+    let program = cmd.get_program().to_string_lossy().to_string();
+    let mut child = cmd.spawn().with_context(|| format!("starting {program}"))?;
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                // Keep draining so chromium never blocks on a full pipe.
-                continue;
-            }
+            // After the endpoint line nobody listens: keep draining.
+            let _ = tx.send(line);
         }
     });
-    let mut launched = Launched { child, profile_dir, ws_url: String::new() };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
+    let fail = |child: &mut Child, msg: String| {
+        kill_group(child);
+        Err(anyhow!(msg))
+    };
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
-            bail!("Chromium did not open its DevTools endpoint within 30 s; its output:\n{}", seen.join("\n"));
+            return fail(&mut child, format!("{name} did not open {what} within 30 s; its output:\n{}", seen.join("\n")));
         }
-        match rx.recv_timeout(left) {
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(line) => {
-                if let Some(url) = line.split("DevTools listening on ").nth(1) {
-                    launched.ws_url = url.trim().to_string();
-                    return Ok(launched);
+                if let Some(rest) = line.split(marker).nth(1) {
+                    return Ok((child, rest.trim().to_string()));
                 }
                 seen.push(line);
             }
             Err(_) => {
-                if let Ok(Some(st)) = launched.child.try_wait() {
-                    bail!("Chromium exited at start ({st}); its output:\n{}", seen.join("\n"));
+                if let Ok(Some(st)) = child.try_wait() {
+                    return fail(&mut child, format!("{name} exited at start ({st}); its output:\n{}", seen.join("\n")));
                 }
             }
         }
     }
+}
+
+/// Kill a browser started by [`spawn_announcing`] and its process group
+/// (renderer and content processes), then reap it.
+pub fn kill_group(child: &mut Child) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: kill(2) on the child's own process group (it called setpgid).
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The harness server, serving the harness page: on loopback, or on
+/// `harness` (with a warning) for a browser on another host.
+pub fn harness_server(harness: Option<std::net::IpAddr>) -> Result<Server> {
+    let server = match harness {
+        None => Server::start()?,
+        Some(ip) => {
+            let s = Server::start_on(ip)?;
+            if !ip.is_loopback() {
+                eprintln!(
+                    "budget: warning: the harness server listens on {ip}:{port}: while this run lasts, anyone who can reach that \
+                     address can fetch the subject's wasm, glue and scenarios. Use it only on a network you trust. \
+                     A plain-http origin other than localhost is not a secure context, so the page is cross-origin \
+                     isolated (5 us timers) only if the browser was started with \
+                     --unsafely-treat-insecure-origin-as-secure=http://{ip}:{port}; otherwise timers are coarse and \
+                     the clock floor marks small figures unresolved",
+                    port = s.port
+                );
+            }
+            s
+        }
+    };
+    server.route("/index.html", Body::Static(HTML));
+    server.route("/harness.js", Body::Static(JS));
+    Ok(server)
 }
 
 /// Headless Chromium as a measurer.
@@ -206,27 +254,8 @@ pub struct BrowserMeasurer {
 impl BrowserMeasurer {
     /// `harness`: the address the harness server listens on (loopback when
     /// None). A browser on another host needs one it can reach.
-    pub fn start(cfg: &Config, remote: Option<&str>, harness: Option<std::net::IpAddr>) -> Result<BrowserMeasurer> {
-        let server = match harness {
-            None => Server::start()?,
-            Some(ip) => {
-                let s = Server::start_on(ip)?;
-                if !ip.is_loopback() {
-                    eprintln!(
-                        "budget: warning: the harness server listens on {ip}:{port}: while this run lasts, anyone who can reach that \
-                         address can fetch the subject's wasm, glue and scenarios. Use it only on a network you trust. \
-                         A plain-http origin other than localhost is not a secure context, so the page is cross-origin \
-                         isolated (5 us timers) only if the browser was started with \
-                         --unsafely-treat-insecure-origin-as-secure=http://{ip}:{port}; otherwise timers are coarse and \
-                         the clock floor marks small figures unresolved",
-                        port = s.port
-                    );
-                }
-                s
-            }
-        };
-        server.route("/index.html", Body::Static(HTML));
-        server.route("/harness.js", Body::Static(JS));
+    pub fn start(scenario_timeout: Duration, remote: Option<&str>, harness: Option<std::net::IpAddr>) -> Result<BrowserMeasurer> {
+        let server = harness_server(harness)?;
         let exe = if remote.is_none() { Some(find_or_install()?) } else { None };
         let mut m = BrowserMeasurer {
             server,
@@ -238,7 +267,7 @@ impl BrowserMeasurer {
             version: String::new(),
             timer_resolution_ms: None,
             isolated: None,
-            scenario_timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
+            scenario_timeout,
             js_flags: Vec::new(),
             rates: Default::default(),
             current_rate: 1.0,
@@ -366,43 +395,9 @@ impl BrowserMeasurer {
         Ok(())
     }
 
-    /// Register a run's files with the server; the spec the page runs.
-    fn spec_of(&self, r: &ScenarioRun) -> serde_json::Value {
-        // One URL per file: base and candidate of a profile must never share
-        // one, or the page's module map would hand one the other's glue.
-        let tag = &crate::util::content_hash(&[r.wasm.display().to_string().as_bytes()])[..12];
-        let wasm_url = format!("/wasm/{}-{tag}.wasm", r.profile);
-        let scen_url = format!("/scenarios/{}.js", r.scenario);
-        self.server.route(&wasm_url, Body::File(r.wasm.clone()));
-        let glue_url = r.glue.as_ref().map(|g| {
-            let url = format!("/wasm/{}-{tag}.js", r.profile);
-            self.server.route(&url, Body::File(g.clone()));
-            url
-        });
-        self.server.route(&scen_url, Body::File(r.module.clone()));
-        // Scenario helpers (shared imports) next to the scenarios.
-        if let Some(dir) = r.module.parent() {
-            if let Ok(rd) = std::fs::read_dir(dir) {
-                for e in rd.flatten() {
-                    let name = e.file_name().to_string_lossy().to_string();
-                    if name.ends_with(".js") || name.ends_with(".mjs") {
-                        self.server.route(&format!("/scenarios/{name}"), Body::File(e.path()));
-                    }
-                }
-            }
-        }
-        serde_json::json!({
-            "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
-            "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
-            "realm": r.realm,
-        })
-    }
-
-    /// Run several scenario runs of one environment in a single evaluate:
-    /// every CDP call through headless_chrome's transport costs about
-    /// 100 ms (its reader holds the socket in 100 ms read timeouts), so one
-    /// call per round of blocks, not three per block. Each run succeeds or
-    /// fails on its own.
+    /// Several runs of one environment in a single evaluate: every CDP call
+    /// through headless_chrome's transport costs about 100 ms (its reader
+    /// holds the socket in 100 ms read timeouts).
     fn try_run_many(&mut self, runs: &[ScenarioRun]) -> Result<Vec<Result<ScenarioOutput>>> {
         let Some(first) = runs.first() else { return Ok(vec![]) };
         if runs.iter().any(|r| r.throttle != first.throttle) {
@@ -411,25 +406,72 @@ impl BrowserMeasurer {
         if self.current_rate != first.throttle {
             self.set_throttle(first.throttle)?;
         }
-        let specs: Vec<serde_json::Value> = runs.iter().map(|r| self.spec_of(r)).collect();
-        let timeout = runs.iter().map(|r| r.timeout).sum::<Duration>();
         let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no tab"))?.clone();
-        tab.set_default_timeout(timeout);
-        let t = std::time::Instant::now();
-        let text = eval_string(&tab, &format!("window.__budget.runMany({})", serde_json::Value::Array(specs)), timeout)?;
-        let all: Vec<serde_json::Value> = serde_json::from_str(&text).context("scenario results are not JSON")?;
-        if all.len() != runs.len() {
-            bail!("the page returned {} results for {} runs", all.len(), runs.len());
+        run_in_page(&self.server, runs, &mut |expr, timeout| {
+            tab.set_default_timeout(timeout);
+            eval_string(&tab, expr, timeout)
+        })
+    }
+}
+
+/// Register a run's files with the server; the spec the page runs.
+pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
+    // One URL per file: base and candidate of a profile must never share
+    // one, or the page's module map would hand one the other's glue.
+    let tag = &crate::util::content_hash(&[r.wasm.display().to_string().as_bytes()])[..12];
+    let wasm_url = format!("/wasm/{}-{tag}.wasm", r.profile);
+    let scen_url = format!("/scenarios/{}.js", r.scenario);
+    server.route(&wasm_url, Body::File(r.wasm.clone()));
+    let glue_url = r.glue.as_ref().map(|g| {
+        let url = format!("/wasm/{}-{tag}.js", r.profile);
+        server.route(&url, Body::File(g.clone()));
+        url
+    });
+    server.route(&scen_url, Body::File(r.module.clone()));
+    // Scenario helpers (shared imports) next to the scenarios.
+    if let Some(dir) = r.module.parent() {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.ends_with(".js") || name.ends_with(".mjs") {
+                    server.route(&format!("/scenarios/{name}"), Body::File(e.path()));
+                }
+            }
         }
-        if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
-            let page: f64 = all.iter().map(|v| v["ok"]["setupMs"].as_f64().unwrap_or(0.0) + v["ok"]["scenarioMs"].as_f64().unwrap_or(0.0)).sum();
-            eprintln!("round {} seed {}: {} runs, round trip {:.0} ms, in the page {page:.0} ms", first.scenario, first.seed, runs.len(), t.elapsed().as_secs_f64() * 1000.0);
-        }
-        Ok(runs.iter().zip(all).map(|(r, v)| match v.get("err").and_then(|e| e.as_str()) {
+    }
+    serde_json::json!({
+        "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
+        "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
+        "realm": r.realm,
+    })
+}
+
+/// Run several scenario runs in the harness page through one evaluation
+/// (`eval(expression, timeout)` resolves the page's string): one round trip
+/// per round of blocks, not three per block. Each run succeeds or fails on
+/// its own. Engine-neutral: both browsers' measurers call it.
+pub fn run_in_page(server: &Server, runs: &[ScenarioRun], eval: &mut dyn FnMut(&str, Duration) -> Result<String>) -> Result<Vec<Result<ScenarioOutput>>> {
+    let Some(first) = runs.first() else { return Ok(vec![]) };
+    let specs: Vec<serde_json::Value> = runs.iter().map(|r| register(server, r)).collect();
+    let timeout = runs.iter().map(|r| r.timeout).sum::<Duration>();
+    let t = std::time::Instant::now();
+    let text = eval(&format!("window.__budget.runMany({})", serde_json::Value::Array(specs)), timeout)?;
+    let all: Vec<serde_json::Value> = serde_json::from_str(&text).context("scenario results are not JSON")?;
+    if all.len() != runs.len() {
+        bail!("the page returned {} results for {} runs", all.len(), runs.len());
+    }
+    if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
+        let page: f64 = all.iter().map(|v| v["ok"]["setupMs"].as_f64().unwrap_or(0.0) + v["ok"]["scenarioMs"].as_f64().unwrap_or(0.0)).sum();
+        eprintln!("round {} seed {}: {} runs, round trip {:.0} ms, in the page {page:.0} ms", first.scenario, first.seed, runs.len(), t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(runs
+        .iter()
+        .zip(all)
+        .map(|(r, v)| match v.get("err").and_then(|e| e.as_str()) {
             Some(err) => Err(anyhow!("in the page: {err}")),
             None => output_of(r, &v["ok"]),
-        }).collect())
-    }
+        })
+        .collect())
 }
 
 /// A scenario's result, checked against what the protocol asked for.
@@ -479,23 +521,28 @@ pub fn devtools_http(ws: &str, path: &str) -> Result<String> {
 /// Evaluate an expression that resolves to a string, surfacing JS errors,
 /// and failing when it has not resolved within `timeout` (a hung promise).
 fn eval_string(tab: &Tab, expr: &str, timeout: Duration) -> Result<String> {
+    let r = tab.evaluate(&guarded(expr, timeout), true).map_err(|e| anyhow!("browser: {e}"))?;
+    page_result(r.value.as_ref().and_then(|v| v.as_str()))
+}
+
+/// An expression resolving to a string, wrapped so a JS error comes back as
+/// `ERR:<stack>` and a promise still pending after `timeout` rejects.
+pub fn guarded(expr: &str, timeout: Duration) -> String {
     let ms = timeout.as_millis();
-    let wrapped = format!(
+    format!(
         "(async () => {{ try {{ return await Promise.race([({expr}), new Promise((_, rej) => \
          setTimeout(() => rej(new Error('no result within {ms} ms (scenario_timeout_s)')), {ms}))]); }} \
          catch (e) {{ return 'ERR:' + (e && e.stack || e); }} }})()"
-    );
-    let r = tab.evaluate(&wrapped, true).map_err(|e| anyhow!("browser: {e}"))?;
-    let s = r
-        .value
-        .as_ref()
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| anyhow!("browser returned no value (page crashed?)"))?
-        .to_string();
+    )
+}
+
+/// The string a [`guarded`] expression resolved to, or its error.
+pub fn page_result(value: Option<&str>) -> Result<String> {
+    let s = value.ok_or_else(|| anyhow!("browser returned no value (page crashed?)"))?;
     if let Some(err) = s.strip_prefix("ERR:") {
         bail!("in the page: {err}");
     }
-    Ok(s)
+    Ok(s.to_string())
 }
 
 impl Drop for BrowserMeasurer {
@@ -518,13 +565,12 @@ impl Measurer for BrowserMeasurer {
                 // The browser or page may be gone: restart it so a retry
                 // starts clean, then report the original error.
                 let _ = self.connect();
-                let msg = format!("{e:#}");
-                runs.iter().map(|_| Err(anyhow!("{msg}"))).collect()
+                crate::measure::all_failed(runs, &e)
             }
         }
     }
 
-    fn timer_resolution_ms(&self) -> Option<f64> {
+    fn timer_resolution_ms(&self, _env: &str) -> Option<f64> {
         self.timer_resolution_ms
     }
 
@@ -564,7 +610,17 @@ impl Measurer for BrowserMeasurer {
         f.cross_origin_isolated = self.isolated;
     }
 
-    fn describe(&self) -> String {
+    fn env_browser(&self, _env: &str) -> Option<crate::summary::EnvBrowser> {
+        Some(crate::summary::EnvBrowser {
+            kind: "chromium".into(),
+            product: self.version.clone(),
+            protocol: "CDP".into(),
+            timer_resolution_us: self.timer_resolution_ms.map(|r| r * 1000.0),
+            cross_origin_isolated: self.isolated,
+        })
+    }
+
+    fn describe(&self, _env: &str) -> String {
         format!("{} via CDP", self.version)
     }
 }

@@ -260,6 +260,29 @@ pub struct Environment {
     /// `--no-wasm-lazy-compilation` for an eager-compilation figure).
     #[serde(default)]
     pub js_flags: Vec<String>,
+    /// The engine that measures this environment.
+    #[serde(default)]
+    pub browser: BrowserKind,
+}
+
+/// The browser an environment is measured in.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrowserKind {
+    /// Headless Chromium over CDP (`browser.rs`).
+    #[default]
+    Chromium,
+    /// Headless Firefox over WebDriver BiDi (`firefox.rs`).
+    Firefox,
+}
+
+impl BrowserKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -339,6 +362,8 @@ pub const CARGO_SETTINGS: &[&str] =
     &["inherits", "opt-level", "debug", "strip", "debug-assertions", "overflow-checks", "lto", "panic", "incremental", "codegen-units"];
 
 pub const UNITS: &[&str] = &["bytes", "KiB", "MiB", "ms", "us", "%"];
+/// Units of a scenario metric that make it a heap probe (`Quantity::for_unit`).
+const HEAP_UNITS: &[&str] = &["bytes", "KiB", "MiB"];
 pub const SIZE_SOURCES: &[&str] = &["size.raw", "size.gzip", "size.brotli", "size.stripped"];
 
 // ---------------------------------------------------------------- validated view
@@ -637,6 +662,25 @@ fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str) -> Option<
         if !(env.cpu_throttle >= 1.0) {
             return Err(err_at(&format!("environment.{name}.cpu_throttle"), format!("throttle {} is below 1", env.cpu_throttle), "1 for none, 4 for a mid-tier phone"));
         }
+        if env.browser == BrowserKind::Firefox {
+            // CPU throttling is a CDP command and js_flags are V8's: Firefox
+            // has neither, and silently ignoring them would measure an
+            // environment other than the one named.
+            if env.cpu_throttle != 1.0 {
+                return Err(err_at(
+                    &format!("environment.{name}.cpu_throttle"),
+                    format!("Firefox cannot be CPU-throttled (throttling is a Chromium DevTools command), but cpu_throttle is {}", env.cpu_throttle),
+                    "cpu_throttle = 1.0 for a Firefox environment; measure the throttled phone proxy in Chromium",
+                ));
+            }
+            if !env.js_flags.is_empty() {
+                return Err(err_at(
+                    &format!("environment.{name}.js_flags"),
+                    "js_flags are V8 flags, which Firefox does not take".into(),
+                    "remove js_flags from the Firefox environment",
+                ));
+            }
+        }
     }
 
     Ok(())
@@ -687,6 +731,18 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
                     key("environment"),
                     format!("unknown environment `{}`", e.get_ref()),
                     &env_names(&raw.environment),
+                ));
+            }
+            if raw.environment[e.get_ref()].browser == BrowserKind::Firefox && HEAP_UNITS.contains(&m.unit.get_ref().as_str()) {
+                // Heap is Chromium-only: Firefox gives a page no gc() and no
+                // precise memory figure (performance.memory, nor
+                // measureUserAgentSpecificMemory), so a heap figure there
+                // would be noise or 0.
+                return Err(loc.err(
+                    e.span(),
+                    key("environment"),
+                    format!("heap metrics are measured in Chromium only; `{}` is a Firefox environment, which gives a page no gc() and no precise memory figure", e.get_ref()),
+                    "map heap metrics to a Chromium environment (browser = \"chromium\", the default)",
                 ));
             }
             e.get_ref().clone()

@@ -7,7 +7,8 @@
 //! cli                                          argument parsing and dispatch (`main`)
 //! cmd::{budget, merge, attribute, calibrate}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint       pipeline steps shared by commands
-//! browser  report                              the real measurer; exporters
+//! engines                                      the measurer per environment's browser
+//! browser  firefox  report                     the real measurers (CDP, WebDriver BiDi); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
 //! summary  attribute  bindgen  build           records; size analysis; tools
 //! gate  config                                 pure verdicts; validated budgets.toml
@@ -25,7 +26,9 @@ pub mod build;
 pub mod cargoconf;
 pub mod cli;
 pub mod cmd;
+pub mod engines;
 pub mod config;
+pub mod firefox;
 pub mod fingerprint;
 pub mod gate;
 pub mod gating;

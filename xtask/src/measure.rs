@@ -123,15 +123,27 @@ pub trait Measurer {
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
         runs.iter().map(|r| self.run(r)).collect()
     }
-    /// Timer resolution of the measuring page, in milliseconds.
-    fn timer_resolution_ms(&self) -> Option<f64>;
+    /// Timer resolution of the page measuring environment `env`, in ms.
+    fn timer_resolution_ms(&self, env: &str) -> Option<f64>;
     /// Make the browser ready for an environment: its V8 flags, and the
     /// throttling rate calibrated to the environment's target slowdown.
     fn prepare_environment(&mut self, env: &str, configured: &crate::config::Environment) -> Result<EnvInfo>;
-    /// Describe the browser for the report.
-    fn describe(&self) -> String;
-    /// Fill in the browser part of the run's fingerprint.
-    fn fingerprint(&self, f: &mut crate::summary::Fingerprint);
+    /// Describe the browser of environment `env` for the report.
+    fn describe(&self, env: &str) -> String;
+    /// Fill in the run-wide browser fields of the fingerprint (Chromium's:
+    /// its product, origin and page clock).
+    fn fingerprint(&self, _f: &mut crate::summary::Fingerprint) {}
+    /// The browser that measures environment `env`, for the fingerprint.
+    fn env_browser(&self, _env: &str) -> Option<crate::summary::EnvBrowser> {
+        None
+    }
+}
+
+/// Every run of a round failed with the same error (the browser is gone,
+/// or would not start): one error per run, so each is retried on its own.
+pub fn all_failed(runs: &[ScenarioRun], e: &anyhow::Error) -> Vec<Result<ScenarioOutput>> {
+    let msg = format!("{e:#}");
+    runs.iter().map(|_| Err(anyhow!("{msg}"))).collect()
 }
 
 /// The planned work: one entry per metric x profile.
@@ -762,7 +774,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
 
     // Clock floor: the smallest timed statistic behind the figure, in ticks
     // of the page's clock (per operation for batched samples).
-    let tick_ms = m.timer_resolution_ms().filter(|t| *t > 0.0);
+    let tick_ms = m.timer_resolution_ms(&metric.environment).filter(|t| *t > 0.0);
     let timed = Quantity::for_unit(&metric.unit) != Quantity::Bytes;
     let (resolution_in_unit, clock_ticks) = match (tick_ms, timed) {
         (Some(tick), true) => {
@@ -825,7 +837,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
             "cargo xtask budget --profile {} --env {} (scenario {scenario}.js, {})",
             task.profile,
             metric.environment,
-            m.describe()
+            m.describe(&metric.environment)
         )],
         artifact_paths: vec![st.artifact.clone()],
         resolution_in_unit,
@@ -1002,13 +1014,13 @@ impl Measurer for FixedMeasurer {
         let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
         Ok(ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![] })
     }
-    fn timer_resolution_ms(&self) -> Option<f64> {
+    fn timer_resolution_ms(&self, _env: &str) -> Option<f64> {
         Some(0.005)
     }
     fn prepare_environment(&mut self, _env: &str, configured: &crate::config::Environment) -> Result<EnvInfo> {
         Ok(EnvInfo { rate: configured.cpu_throttle, achieved: (configured.cpu_throttle > 1.0).then_some(configured.cpu_throttle) })
     }
-    fn describe(&self) -> String {
+    fn describe(&self, _env: &str) -> String {
         "fixed samples (no browser)".into()
     }
     fn fingerprint(&self, f: &mut crate::summary::Fingerprint) {

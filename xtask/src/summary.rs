@@ -39,6 +39,23 @@ pub struct Fingerprint {
     /// Smallest nonzero step of `performance.now()` seen in the page, in us.
     pub timer_resolution_us: Option<f64>,
     pub cross_origin_isolated: Option<bool>,
+    /// The browser that measured each environment, with its page's clock
+    /// (Chromium and Firefox environments differ in all three).
+    #[serde(default)]
+    pub browsers: BTreeMap<String, EnvBrowser>,
+}
+
+/// The browser of one measured environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvBrowser {
+    /// `chromium` or `firefox` (budgets.toml's `browser`).
+    pub kind: String,
+    /// Product and version, as the browser reports them.
+    pub product: String,
+    /// How the gate drives it: `CDP` or `WebDriver BiDi`.
+    pub protocol: String,
+    pub timer_resolution_us: Option<f64>,
+    pub cross_origin_isolated: Option<bool>,
 }
 
 /// Value of one seed's run.

@@ -15,7 +15,10 @@ fn load_err(dir: &Path) -> config::ConfigError {
 fn the_shipped_config_loads() {
     let c = config::load(&root().join("budgets.toml")).unwrap();
     assert_eq!(c.profiles.len(), 3);
-    assert_eq!(c.metrics.len(), 11);
+    assert_eq!(c.metrics.len(), 17);
+    assert_eq!(c.environments["firefox-desktop"].browser, config::BrowserKind::Firefox);
+    assert_eq!(c.environments["desktop"].browser, config::BrowserKind::Chromium, "the default");
+    assert_eq!(c.metrics.iter().filter(|m| m.environment == "firefox-desktop").count(), 6);
     let d = c.metrics.iter().find(|m| m.id == "M-PERF-04D").unwrap();
     assert_eq!(d.reference_without.as_deref(), Some(&["trace".to_string()][..]));
     assert!(c.environments["desktop-eager"].js_flags.contains(&"--no-wasm-lazy-compilation".to_string()));
@@ -153,6 +156,41 @@ fn an_environment_error_points_at_its_own_line() {
 }
 
 
+#[test]
+fn a_throttled_or_v8_flagged_firefox_environment_is_refused_at_its_line() {
+    let ff = "browser = \"firefox\"\ncpu_throttle = 1.0";
+    let d = scratch("ffthrottle", |t| t.replace(ff, "browser = \"firefox\"\ncpu_throttle = 4.0"));
+    let e = load_err(&d);
+    assert_eq!(e.key, "environment.firefox-desktop.cpu_throttle", "{e}");
+    assert_eq!(e.line, Some(firefox_line(&d, "cpu_throttle")), "{e}");
+    assert!(e.message.contains("Firefox cannot be CPU-throttled"), "{e}");
+
+    let d = scratch("ffflags", |t| t.replace(ff, &format!("{ff}\njs_flags = [\"--no-wasm-lazy-compilation\"]")));
+    let e = load_err(&d);
+    assert_eq!(e.key, "environment.firefox-desktop.js_flags", "{e}");
+    assert_eq!(e.line, Some(firefox_line(&d, "js_flags")), "{e}");
+}
+
+/// The line of `key` inside `[environment.firefox-desktop]`.
+fn firefox_line(d: &Path, key: &str) -> usize {
+    let text = std::fs::read_to_string(d.join("budgets.toml")).unwrap();
+    let start = text.lines().position(|l| l == "[environment.firefox-desktop]").unwrap();
+    start + text.lines().skip(start).position(|l| l.starts_with(key)).unwrap() + 1
+}
+
+#[test]
+fn a_heap_metric_in_a_firefox_environment_is_refused_naming_why() {
+    let d = scratch("ffheap", |t| {
+        let at = t.find("id = \"M-PERF-03A\"").unwrap();
+        let (head, tail) = t.split_at(at);
+        format!("{head}{}", tail.replacen("environment = \"desktop\"", "environment = \"firefox-desktop\"", 1))
+    });
+    let e = load_err(&d);
+    assert!(e.key.contains("M-PERF-03A") && e.key.ends_with(".environment"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "environment = \"firefox-desktop\"")), "{e}");
+    assert!(e.message.contains("Chromium only") && e.message.contains("no gc()"), "{e}");
+}
+
 // ------------------------------------------------------------ golden reports
 
 use crate::gate::{self, Status};
@@ -200,6 +238,17 @@ fn fixed_summary() -> Summary {
         js_flags: Default::default(),
         timer_resolution_us: Some(5.0),
         cross_origin_isolated: Some(true),
+        browsers: [
+            ("desktop", "chromium", "Chrome/156.0.8078.73", "CDP", 5.0),
+            ("mobile", "chromium", "Chrome/156.0.8078.73", "CDP", 5.0),
+            ("firefox-desktop", "firefox", "firefox/153.8.0", "WebDriver BiDi", 20.0),
+        ]
+        .into_iter()
+        .map(|(env, kind, product, protocol, tick)| {
+            let b = crate::summary::EnvBrowser { kind: kind.into(), product: product.into(), protocol: protocol.into(), timer_resolution_us: Some(tick), cross_origin_isolated: Some(true) };
+            (env.to_string(), b)
+        })
+        .collect(),
     };
     let h = crate::stats::histogram_of(&[1.0, 1.5, 2.0, 2.5, 3.0]).unwrap();
     let blob = crate::stats::encode(&h).unwrap();

@@ -210,7 +210,7 @@ fn measure_stage(
         let plan = measure::plan(cfg, metrics, profiles, opts.quick);
         let mut m: Box<dyn Measurer> = match &opts.fixed_samples {
             Some(spec) => Box::new(fixed_measurer(spec)?),
-            None => Box::new(crate::browser::BrowserMeasurer::start(cfg, opts.browser_ws.as_deref(), opts.harness_addr)?),
+            None => Box::new(crate::engines::Engines::new(cfg, opts.browser_ws.as_deref(), opts.harness_addr)),
         };
         let out = measure::run(cfg, &plan, arts, base, m.as_mut(), measure::RunOptions { quick: opts.quick })?;
         m.fingerprint(&mut fingerprint);

@@ -101,7 +101,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let plan = measure::plan(&cfg, &metrics, &profiles, false);
     let own_base = Base::of(&arts, "A/A: the candidate's own artifact");
     let measure_once = |arts: &[ProfileArtifacts], base: &Base| -> Result<Measured> {
-        let mut m = crate::browser::BrowserMeasurer::start(&cfg, None, None)?;
+        let mut m = crate::engines::Engines::new(&cfg, None, None);
         measure::run(&cfg, &plan, arts, Some(base), &mut m, measure::RunOptions::default())
     };
 

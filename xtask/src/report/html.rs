@@ -281,19 +281,30 @@ impl Exporter for Html {
                 t.status.as_str()
             ));
         }
-        out.push_str(&format!(
-            "</p><p>commit <code>{}</code> · {} · {} · {} · timer resolution {} us · cross-origin isolated: {}</p>",
-            esc(&s.commit),
-            esc(&s.fingerprint.rustc),
-            esc(&s.fingerprint.binaryen),
-            esc(&s.fingerprint.chromium),
-            s.fingerprint.timer_resolution_us.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
-            match s.fingerprint.cross_origin_isolated {
-                Some(true) => "yes",
-                Some(false) => "no (coarse timers)",
-                None => "-",
-            }
-        ));
+        let browsers = super::browsers_line(&s.fingerprint);
+        if browsers.is_empty() {
+            out.push_str(&format!(
+                "</p><p>commit <code>{}</code> · {} · {} · {} · timer resolution {} us · cross-origin isolated: {}</p>",
+                esc(&s.commit),
+                esc(&s.fingerprint.rustc),
+                esc(&s.fingerprint.binaryen),
+                esc(&s.fingerprint.chromium),
+                s.fingerprint.timer_resolution_us.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
+                match s.fingerprint.cross_origin_isolated {
+                    Some(true) => "yes",
+                    Some(false) => "no (coarse timers)",
+                    None => "-",
+                }
+            ));
+        } else {
+            out.push_str(&format!(
+                "</p><p>commit <code>{}</code> · {} · {}</p><p>browsers: {}</p>",
+                esc(&s.commit),
+                esc(&s.fingerprint.rustc),
+                esc(&s.fingerprint.binaryen),
+                esc(&browsers)
+            ));
+        }
         out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
         out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {

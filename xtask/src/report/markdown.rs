@@ -47,7 +47,11 @@ impl Exporter for Markdown {
             s.commit,
             s.fingerprint.rustc,
             s.fingerprint.binaryen,
-            if s.fingerprint.chromium.is_empty() { "no browser stage".to_string() } else { s.fingerprint.chromium.clone() }
+            match (super::browsers_line(&s.fingerprint), s.fingerprint.chromium.is_empty()) {
+                (b, _) if !b.is_empty() => b,
+                (_, true) => "no browser stage".to_string(),
+                (_, false) => s.fingerprint.chromium.clone(),
+            }
         ));
         out.push_str(&format!("Order: {}.\n\n", super::terminal::ORDER));
         out.push_str("| | metric | profile | env | value | 95 % CI | warn | cap | vs base |\n|---|---|---|---|---:|---:|---:|---:|---|\n");

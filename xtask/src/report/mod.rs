@@ -44,6 +44,26 @@ impl Exporter for Json {
     }
 }
 
+/// Which browser measured which environments, in words: environments that
+/// share a browser are listed together. Empty when no environment names
+/// its browser (no browser stage, or fixed samples).
+pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (env, b) in &f.browsers {
+        let clock = match (b.timer_resolution_us, b.cross_origin_isolated) {
+            (Some(r), Some(true)) => format!("{r:.1} us clock, cross-origin isolated"),
+            (Some(r), _) => format!("{r:.1} us clock, not isolated"),
+            _ => "clock unknown".to_string(),
+        };
+        let what = format!("{} ({}, {clock})", b.product, b.protocol);
+        match groups.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, envs)) => envs.push(env),
+            None => groups.push((what, vec![env])),
+        }
+    }
+    groups.iter().map(|(what, envs)| format!("{}: {what}", envs.join(", "))).collect::<Vec<_>>().join("; ")
+}
+
 /// green / yellow / red for a run status.
 pub fn light(s: Option<Status>) -> &'static str {
     match s {

@@ -83,14 +83,17 @@ pub fn render(s: &Summary, color: bool) -> String {
         }
     ));
     out.push_str(&format!("order: {ORDER}\n"));
+    // Columns as wide as their longest entry (ids like M-PERF-02A-firefox).
+    let width = |f: &dyn Fn(&crate::summary::Record) -> usize, min: usize| s.records.iter().map(f).max().unwrap_or(0).max(min);
+    let (wm, wp, we) = (width(&|r| r.metric_id.len(), 11), width(&|r| r.profile.len(), 11), width(&|r| r.environment.len(), 13));
     out.push_str(&format!(
-        "{:<6} {:<11} {:<11} {:<13} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
+        "{:<6} {:<wm$} {:<wp$} {:<we$} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
         "status", "metric", "profile", "env", "value", "95% CI", "warn", "cap", "unit", "vs base", "why"
     ));
     for r in worst_first(s) {
         let why = r.verdict.reasons.join("; ");
         out.push_str(&format!(
-            "{} {:<11} {:<11} {:<13} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
+            "{} {:<wm$} {:<wp$} {:<we$} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
             paint(r.status, &format!("{:<6}", r.status.as_str())),
             r.metric_id,
             r.profile,

@@ -67,6 +67,12 @@ pub fn only_metrics(text: &str, ids: &[&str]) -> String {
 /// budgets file's path.
 #[allow(dead_code)]
 pub fn scratch_with_scenario(dir_name: &str, scenario: &str, id: &str, js: &str) -> PathBuf {
+    scratch_with_scenario_in(dir_name, scenario, id, js, "desktop")
+}
+
+/// [`scratch_with_scenario`], measured in environment `env`.
+#[allow(dead_code)]
+pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &str, env: &str) -> PathBuf {
     let d = scratch(dir_name, |t| t);
     let scen = d.join("scenarios");
     std::fs::create_dir_all(&scen).unwrap();
@@ -78,7 +84,7 @@ pub fn scratch_with_scenario(dir_name: &str, scenario: &str, id: &str, js: &str)
         .replace(&scen_line, &format!("scenarios = \"{}\"", scen.display()))
         .replace("scenario_timeout_s = 180", "scenario_timeout_s = 3")
         + &format!(
-            "\n[[metric]]\nid = \"{id}\"\nname = \"{scenario}\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:{scenario}\"\nenvironment = \"desktop\"\nhard = {{ core-min = 1, core-trace = 1, full-dev = 1 }}\n"
+            "\n[[metric]]\nid = \"{id}\"\nname = \"{scenario}\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:{scenario}\"\nenvironment = \"{env}\"\nhard = {{ core-min = 1, core-trace = 1, full-dev = 1 }}\n"
         );
     std::fs::write(&b, text).unwrap();
     b

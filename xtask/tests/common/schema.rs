@@ -1,6 +1,7 @@
 //! A small JSON Schema checker for the subset our schema uses: `type` (one
-//! or several), `enum`, `properties`, `required`, `additionalProperties:
-//! false`, `items`, `oneOf`, and local `$ref`s. Enough to hold real output
+//! or several), `enum`, `properties`, `required`, `additionalProperties`
+//! (false, or a schema for a map's values), `items`, `oneOf`, and local
+//! `$ref`s. Enough to hold real output
 //! to `xtask/schema/summary.schema.json` without a heavy dependency.
 
 use serde_json::Value;
@@ -48,6 +49,12 @@ pub fn validate(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mu
     if let Some(e) = schema.get("enum").and_then(Value::as_array) {
         if !e.contains(v) {
             errors.push(format!("{path}: {v} not in {e:?}"));
+        }
+    }
+    // A map: `additionalProperties` as a schema for every value, no `properties`.
+    if let (Some(obj), None, Some(each)) = (v.as_object(), schema.get("properties"), schema.get("additionalProperties").filter(|a| a.is_object())) {
+        for (k, val) in obj {
+            validate(root, each, val, &format!("{path}.{k}"), errors);
         }
     }
     if let (Some(obj), Some(props)) = (v.as_object(), schema.get("properties").and_then(Value::as_object)) {
