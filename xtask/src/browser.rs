@@ -555,7 +555,7 @@ impl Drop for BrowserMeasurer {
 
 impl Measurer for BrowserMeasurer {
     fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        self.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
+        crate::measure::run_one(self, r)
     }
 
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
@@ -611,13 +611,7 @@ impl Measurer for BrowserMeasurer {
     }
 
     fn env_browser(&self, _env: &str) -> Option<crate::summary::EnvBrowser> {
-        Some(crate::summary::EnvBrowser {
-            kind: "chromium".into(),
-            product: self.version.clone(),
-            protocol: "CDP".into(),
-            timer_resolution_us: self.timer_resolution_ms.map(|r| r * 1000.0),
-            cross_origin_isolated: self.isolated,
-        })
+        Some(crate::summary::EnvBrowser::new("chromium", &self.version, "CDP", self.timer_resolution_ms, self.isolated))
     }
 
     fn describe(&self, _env: &str) -> String {

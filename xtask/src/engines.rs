@@ -77,7 +77,7 @@ impl Engines {
 
 impl Measurer for Engines {
     fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        self.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
+        crate::measure::run_one(self, r)
     }
 
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {

@@ -290,7 +290,7 @@ impl FirefoxMeasurer {
 
 impl Measurer for FirefoxMeasurer {
     fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        self.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
+        crate::measure::run_one(self, r)
     }
 
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
@@ -323,13 +323,7 @@ impl Measurer for FirefoxMeasurer {
     }
 
     fn env_browser(&self, _env: &str) -> Option<EnvBrowser> {
-        Some(EnvBrowser {
-            kind: "firefox".into(),
-            product: self.version.clone(),
-            protocol: "WebDriver BiDi".into(),
-            timer_resolution_us: self.timer_resolution_ms.map(|r| r * 1000.0),
-            cross_origin_isolated: self.isolated,
-        })
+        Some(EnvBrowser::new("firefox", &self.version, "WebDriver BiDi", self.timer_resolution_ms, self.isolated))
     }
 
     fn describe(&self, _env: &str) -> String {

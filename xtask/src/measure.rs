@@ -139,6 +139,12 @@ pub trait Measurer {
     }
 }
 
+/// `Measurer::run` for measurers that run pages in rounds: one run is a
+/// round of one.
+pub fn run_one(m: &mut dyn Measurer, r: &ScenarioRun) -> Result<ScenarioOutput> {
+    m.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
+}
+
 /// Every run of a round failed with the same error (the browser is gone,
 /// or would not start): one error per run, so each is retried on its own.
 pub fn all_failed(runs: &[ScenarioRun], e: &anyhow::Error) -> Vec<Result<ScenarioOutput>> {

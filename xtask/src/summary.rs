@@ -58,6 +58,19 @@ pub struct EnvBrowser {
     pub cross_origin_isolated: Option<bool>,
 }
 
+impl EnvBrowser {
+    /// A measurer's browser, from its page's timer step in milliseconds.
+    pub fn new(kind: &str, product: &str, protocol: &str, timer_resolution_ms: Option<f64>, cross_origin_isolated: Option<bool>) -> EnvBrowser {
+        EnvBrowser {
+            kind: kind.into(),
+            product: product.into(),
+            protocol: protocol.into(),
+            timer_resolution_us: timer_resolution_ms.map(|r| r * 1000.0),
+            cross_origin_isolated,
+        }
+    }
+}
+
 /// Value of one seed's run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedValue {
