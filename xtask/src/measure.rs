@@ -735,9 +735,10 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     let rng_seed = 0x5eed ^ st.index as u64;
 
     // Per seed: the figure, and the histogram of what it was computed from
-    // (relative metrics: candidate samples in percent of the reference's
-    // per-seed statistic, so the histogram's statistic minus 100 is the
-    // seed's overhead).
+    // (relative metrics: one value per round, this build's block statistic
+    // in percent of the reference block's of the same round, so the
+    // histogram's median minus 100 is the seed's overhead; see `stats.rs`
+    // on paired rounds).
     // The per-seed value is read off the histogram (not the raw samples),
     // so a merge of shards recomputes exactly the same figure.
     let offset = if reference.is_some() { -100.0 } else { 0.0 };
@@ -749,8 +750,11 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         Ok(match reference {
             None => arm.samples.seeds[si].iter().flatten().copied().collect(),
             Some(r) => {
-                let rs = r.samples.seed_stat(si, stat).ok_or_else(|| anyhow!("{}: {} seed {seed} has no samples", key_of(task), r.role.label()))?;
-                arm.samples.seeds[si].iter().flatten().map(|v| v / rs * 100.0).collect()
+                let rounds = stats::round_figures(&[&arm.samples, &r.samples], si, stat, &|s| s[0] / s[1] * 100.0);
+                if rounds.is_empty() {
+                    bail!("{}: seed {seed} has no round in which both the {} and the {} build ran", key_of(task), arm.role.label(), r.role.label());
+                }
+                rounds
             }
         })
     };
@@ -775,7 +779,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     let overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
     let value_ci = match reference {
         None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
-        Some(r) => stats::hierarchical_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead),
+        Some(r) => stats::paired_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead),
     };
 
     // Clock floor: the smallest timed statistic behind the figure, in ticks
@@ -815,7 +819,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     let figure_text = match reference {
         None => format!("{} per seed; gate value = median of the per-seed {}s", stat.name(), stat.name()),
         Some(_) => format!(
-            "per seed, the {s} of this build over the {s} of the same profile built without {}, minus 1, in percent; gate value = median over seeds",
+            "per round, the {s} of this build's block over the {s} of the block of the same profile built without {} run beside it, minus 1, in percent (the pair shares the host's state, which cancels); per seed the median over rounds; gate value = median over seeds",
             metric.reference_without.as_deref().unwrap_or_default().join(", "),
             s = stat.name()
         ),
@@ -825,10 +829,11 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         _ => String::new(),
     };
     let method = format!(
-        "{}. {blocks_text}{}; {figure_text} over seeds {:?}; 95 % interval by hierarchical bootstrap (seeds, blocks, samples); arms interleaved in a seeded random order per round; environment {}{env_text}",
+        "{}. {blocks_text}{}; {figure_text} over seeds {:?}; 95 % interval by {}; arms interleaved in a seeded random order per round; environment {}{env_text}",
         cand.note,
         if ops > 1 { format!(", each sample the mean of a batch of {ops} operations (calibrated by the first block, then fixed for every block and arm)") } else { String::new() },
         seeds,
+        if reference.is_some() { "bootstrap of paired rounds (seeds, then rounds with both blocks kept together)" } else { "hierarchical bootstrap (seeds, blocks, samples)" },
         metric.environment,
     );
     let merged = stats::merge(&hists)?;
@@ -936,12 +941,14 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison 
             return c;
         };
         let diff = |s: &[f64]| (s[0] / s[1] - s[2] / s[3]) * 100.0;
-        let est = stats::hierarchical_bootstrap(&[&cand.samples, &r.samples, &base.samples, &br.samples], stat, stats::REPLICATES, rng_seed, &diff);
-        let bv = base.samples.gate_stat(stat).zip(br.samples.gate_stat(stat)).map(|(a, b)| (a / b - 1.0) * 100.0);
+        let est = stats::paired_bootstrap(&[&cand.samples, &r.samples, &base.samples, &br.samples], stat, stats::REPLICATES, rng_seed, &diff);
+        let base_overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
         let per: Vec<f64> = (0..base.samples.seeds.len())
-            .filter_map(|i| base.samples.seed_stat(i, stat).zip(br.samples.seed_stat(i, stat)).map(|(a, b)| (a / b - 1.0) * 100.0))
+            .map(|i| stats::round_figures(&[&base.samples, &br.samples], i, stat, &base_overhead))
+            .filter(|r| !r.is_empty())
+            .map(|mut r| stats::quantile_in_place(&mut r, 0.5))
             .collect();
-        (est, bv, per)
+        (est, stats::median(&per), per)
     } else {
         let est = stats::hierarchical_bootstrap(&[&cand.samples, &base.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
         let per: Vec<f64> = (0..base.samples.seeds.len()).filter_map(|i| base.samples.seed_stat(i, stat)).collect();

@@ -82,7 +82,7 @@ impl Exporter for Markdown {
             out.push_str(&format!(
                 "\nTimings are compared live with {base}: base and candidate measured in the same browser session, in interleaved blocks whose order is randomized per seed. \
                  \"vs base\" is the ratio candidate/base of the gate statistic (or the difference in percentage points for `%` metrics) with its 95 % interval \
-                 (hierarchical bootstrap over seeds, blocks and samples), then the verdict: regressed (beyond the limit and the interval excludes no change), \
+                 (hierarchical bootstrap over seeds, blocks and samples; for `%` metrics, over seeds and paired rounds), then the verdict: regressed (beyond the limit and the interval excludes no change), \
                  unchanged (the interval stays within the limit) or inconclusive (more blocks were added within the time budget; still unresolved, a warn).\n"
             ));
         }
