@@ -49,7 +49,7 @@ pub struct Comparison {
     /// Where the base came from, in words.
     pub base: String,
     pub verdict: AbVerdict,
-    /// `ratio` (candidate / base of the gate statistic) or `difference_pp`
+    /// `ratio` (candidate / base of the statistic, per paired round) or `difference_pp`
     /// (relative metrics: candidate minus base, in percentage points).
     pub measure: String,
     /// The base's gate value, measured in this session.

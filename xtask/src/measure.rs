@@ -780,7 +780,11 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     let value_ci = match reference {
         None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
         Some(r) => stats::paired_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead),
-    };
+    }
+    // The bootstrap reads raw samples and the value is read off the
+    // histograms (3 significant digits), so the two can differ by one
+    // bucket; the reported interval is the one around the reported value.
+    .map(|ci| stats::Interval { point: value, lo: ci.lo.min(value), hi: ci.hi.max(value) });
 
     // Clock floor: the smallest timed statistic behind the figure, in ticks
     // of the page's clock (per operation for batched samples).
@@ -950,7 +954,7 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison 
             .collect();
         (est, stats::median(&per), per)
     } else {
-        let est = stats::hierarchical_bootstrap(&[&cand.samples, &base.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
+        let est = stats::paired_bootstrap(&[&cand.samples, &base.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
         let per: Vec<f64> = (0..base.samples.seeds.len()).filter_map(|i| base.samples.seed_stat(i, stat)).collect();
         (est, base.samples.gate_stat(stat), per)
     };

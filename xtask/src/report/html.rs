@@ -326,7 +326,7 @@ impl Exporter for Html {
 
         let compared: Vec<&crate::summary::Record> = super::terminal::worst_first(s).into_iter().filter(|r| r.comparison.is_some()).collect();
         out.push_str(&format!(
-            "<h2>Against the base{}</h2><p>Each row: the ratio candidate/base of the gate statistic (percentage points for % metrics), measured live in the same browser session, with its 95 % interval; grey: no change; dashed red: the limit. Hover a row for the verdict in words.</p><div id=\"comparisons\">{}</div>",
+            "<h2>Against the base{}</h2><p>Each row: the ratio candidate/base of the statistic, per round of blocks run back to back, median over rounds and seeds (percentage points for % metrics), measured live in the same browser session, with its 95 % interval; grey: no change; dashed red: the limit. Hover a row for the verdict in words.</p><div id=\"comparisons\">{}</div>",
             compared.first().and_then(|r| r.comparison.as_ref()).map(|c| format!(": {}", esc(&c.base))).unwrap_or_default(),
             comparison_plot(&compared)
         ));

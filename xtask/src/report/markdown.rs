@@ -81,8 +81,8 @@ impl Exporter for Markdown {
         if let Some(base) = s.records.iter().find_map(|r| r.comparison.as_ref().map(|c| c.base.clone())) {
             out.push_str(&format!(
                 "\nTimings are compared live with {base}: base and candidate measured in the same browser session, in interleaved blocks whose order is randomized per seed. \
-                 \"vs base\" is the ratio candidate/base of the gate statistic (or the difference in percentage points for `%` metrics) with its 95 % interval \
-                 (hierarchical bootstrap over seeds, blocks and samples; for `%` metrics, over seeds and paired rounds), then the verdict: regressed (beyond the limit and the interval excludes no change), \
+                 \"vs base\" is the ratio candidate/base of the statistic, taken per round from the two blocks run back to back and then the median over rounds and seeds \
+                 (for `%` metrics, the difference in percentage points of the two overheads), with its 95 % interval (bootstrap over seeds, then whole rounds), then the verdict: regressed (beyond the limit and the interval excludes no change), \
                  unchanged (the interval stays within the limit) or inconclusive (more blocks were added within the time budget; still unresolved, a warn).\n"
             ));
         }
