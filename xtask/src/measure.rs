@@ -776,10 +776,9 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         _ => None,
     };
     let value = gate_value(&per_seed).ok_or_else(|| anyhow!("no seeds configured"))?;
-    let overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
     let value_ci = match reference {
         None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
-        Some(r) => stats::paired_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead),
+        Some(r) => stats::paired_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead_pct),
     }
     // The bootstrap reads raw samples and the value is read off the
     // histograms (3 significant digits), so the two can differ by one
@@ -908,6 +907,11 @@ fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
     (growth, text)
 }
 
+/// An overhead in percent from a build's statistic and its reference's.
+fn overhead_pct(s: &[f64]) -> f64 {
+    (s[0] / s[1] - 1.0) * 100.0
+}
+
 /// The live comparison of one task with its base.
 fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison {
     let metric = &st.task.metric;
@@ -946,9 +950,8 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison 
         };
         let diff = |s: &[f64]| (s[0] / s[1] - s[2] / s[3]) * 100.0;
         let est = stats::paired_bootstrap(&[&cand.samples, &r.samples, &base.samples, &br.samples], stat, stats::REPLICATES, rng_seed, &diff);
-        let base_overhead = |s: &[f64]| (s[0] / s[1] - 1.0) * 100.0;
         let per: Vec<f64> = (0..base.samples.seeds.len())
-            .map(|i| stats::round_figures(&[&base.samples, &br.samples], i, stat, &base_overhead))
+            .map(|i| stats::round_figures(&[&base.samples, &br.samples], i, stat, &overhead_pct))
             .filter(|r| !r.is_empty())
             .map(|mut r| stats::quantile_in_place(&mut r, 0.5))
             .collect();

@@ -330,9 +330,15 @@ pub fn hierarchical_bootstrap(
     if reps.len() < replicates / 2 {
         return None;
     }
-    let lo = quantile_in_place(&mut reps, 0.025);
-    let hi = quantile_in_place(&mut reps, 0.975);
-    Some(Interval { point, lo: lo.min(point), hi: hi.max(point) })
+    Some(percentile_interval(point, &mut reps))
+}
+
+/// The 95 % percentile interval of bootstrap replicates around `point`
+/// (widened to hold the point, which the replicates may miss by a bucket).
+fn percentile_interval(point: f64, reps: &mut [f64]) -> Interval {
+    let lo = quantile_in_place(reps, 0.025);
+    let hi = quantile_in_place(reps, 0.975);
+    Interval { point, lo: lo.min(point), hi: hi.max(point) }
 }
 
 /// The statistic of one block (nearest rank, as HdrHistogram reads it).
@@ -391,9 +397,7 @@ pub fn paired_bootstrap(arms: &[&ArmSamples], stat: Statistic, replicates: usize
         }
         reps.push(median(&picked).unwrap_or(f64::NAN));
     }
-    let lo = quantile_in_place(&mut reps, 0.025);
-    let hi = quantile_in_place(&mut reps, 0.975);
-    Some(Interval { point, lo: lo.min(point), hi: hi.max(point) })
+    Some(percentile_interval(point, &mut reps))
 }
 
 /// The three-way answer of a live comparison.
