@@ -294,6 +294,29 @@ fn replay_divergence_names_the_first_mismatch_and_a_short_replay() {
     assert_eq!((d.index, d.actual), (rec.len(), None));
 }
 
+#[cfg(feature = "trace")]
+#[test]
+fn replay_out_of_step_still_follows_the_recorded_order() {
+    use crate::trace::{pack, unpack};
+    let rt = Runtime::new(42);
+    rt.start_trace();
+    work::mixed(&rt, 42, 24);
+    let rec = rt.take_trace();
+    // An event inserted before the second POLL: from there the recorded
+    // event at the replay's position is not the POLL a pick wants, so the
+    // pick searches forward for it. The divergence is the inserted event,
+    // and the replay still runs every task to its end.
+    let i = rec.iter().enumerate().filter(|(_, &e)| unpack(e).0 == crate::ev::POLL).nth(1).unwrap().0;
+    let mut extra = rec.clone();
+    extra.insert(i, pack(7, 1));
+    let rt2 = Runtime::new(42 ^ 0xbeef);
+    rt2.start_replay(extra);
+    let sum = work::mixed(&rt2, 42, 24);
+    let d = rt2.finish_replay().unwrap_err();
+    assert_eq!((d.index, d.expected, d.actual), (i, Some((7, 1)), Some(unpack(rec[i]))));
+    assert_eq!(sum, work::mixed(&Runtime::new(42), 42, 24), "the replay polled in the recorded order");
+}
+
 #[cfg(feature = "dev")]
 #[test]
 fn dev_leak_report_names_tasks_and_permits() {

@@ -7,11 +7,15 @@
 //! reported as a [`Divergence`].
 //!
 //! Replay is kept cheap (M-PERF-04D budgets its overhead): loading moves
-//! the recording in, nothing is copied or allocated. A pick reads the next
-//! recorded `POLL` with a forward cursor (each event is read once over the
-//! whole replay), and each emitted event is compared in place with the
-//! recorded one at the same position; the first mismatch is kept, which is
-//! the same first divergence a copy-then-compare check would find.
+//! the recording in, nothing is copied or allocated. Each emitted event is
+//! compared in place with the recorded one at the same position; the first
+//! mismatch is kept, which is the same first divergence a copy-then-compare
+//! check would find. A pick reads one event: while the replay is in step,
+//! the recorded event at the position the next emitted one must match *is*
+//! the `POLL` the scheduler wants (a step emits its `POLL` right after the
+//! pick). Only a replay out of step walks the recording for its `POLL`s,
+//! off the hot path. One mode byte says whether to record, replay, both or
+//! neither, so a trace build doing neither tests one byte per event.
 
 use crate::Runtime;
 
@@ -44,36 +48,64 @@ pub(crate) struct Replay {
     /// How many events the replay emitted so far (the position of the
     /// recorded event the next emitted one must equal).
     emitted: usize,
-    /// Where the search for the next recorded POLL resumes.
-    poll_cursor: usize,
     /// The first mismatch: its position and what the replay emitted there.
     first_mismatch: Option<(usize, u32)>,
+    /// Out of step only: where the search for the next recorded POLL resumes.
+    poll_cursor: Option<usize>,
 }
 
 impl Replay {
     fn new(events: Vec<u32>) -> Replay {
-        Replay { events, emitted: 0, poll_cursor: 0, first_mismatch: None }
+        Replay { events, emitted: 0, first_mismatch: None, poll_cursor: None }
     }
 
     #[inline(always)]
     fn check(&mut self, e: u32) {
-        if self.first_mismatch.is_none() && self.events.get(self.emitted) != Some(&e) {
-            self.first_mismatch = Some((self.emitted, e));
+        let i = self.emitted;
+        self.emitted = i.wrapping_add(1);
+        if self.events.get(i).copied() != Some(e) {
+            self.mismatch(i, e);
         }
-        self.emitted += 1;
     }
 
-    /// The task id of the next recorded POLL, if the recording has one.
+    /// Keep the first mismatch (off the hot path: a matching replay never
+    /// comes here).
+    #[cold]
+    #[inline(never)]
+    fn mismatch(&mut self, i: usize, e: u32) {
+        if self.first_mismatch.is_none() {
+            self.first_mismatch = Some((i, e));
+        }
+    }
+
+    /// The task id of the recorded POLL the replay should poll next.
     #[inline(always)]
     fn next_poll(&mut self) -> Option<u32> {
-        let poll = crate::ev::POLL as u32;
-        while let Some(&e) = self.events.get(self.poll_cursor) {
-            self.poll_cursor += 1;
-            if e >> 24 == poll {
-                return Some(e & 0x00ff_ffff);
+        if self.first_mismatch.is_none() {
+            if let Some(&e) = self.events.get(self.emitted) {
+                if e >> 24 == crate::ev::POLL as u32 {
+                    return Some(e & 0x00ff_ffff);
+                }
             }
         }
-        None
+        self.next_poll_out_of_step()
+    }
+
+    /// A replay out of step with its recording (it has diverged, or is about
+    /// to: the recorded event at its position is not a POLL). It keeps
+    /// following the recorded order: a cursor walks the recorded POLLs from
+    /// where the replay left its recording, each read once.
+    #[cold]
+    #[inline(never)]
+    fn next_poll_out_of_step(&mut self) -> Option<u32> {
+        let poll = crate::ev::POLL as u32;
+        let from = match self.poll_cursor {
+            Some(c) => c,
+            None => self.first_mismatch.map_or(self.emitted, |(i, _)| i.min(self.emitted)),
+        };
+        let found = self.events.get(from..).and_then(|rest| rest.iter().position(|&e| e >> 24 == poll));
+        self.poll_cursor = Some(found.map_or(self.events.len(), |k| from + k + 1));
+        found.map(|k| self.events[from + k] & 0x00ff_ffff)
     }
 
     /// The first place the replay differed from the recording, if any: a
@@ -89,31 +121,35 @@ impl Replay {
     }
 }
 
+const RECORD: u8 = 1;
+const REPLAY: u8 = 2;
+
 #[derive(Default)]
 pub(crate) struct Tracer {
-    /// Recording or replaying: the one flag the hot paths test, so a trace
-    /// build that does neither pays one inlined branch per event.
-    on: bool,
-    recording: bool,
+    /// Recording, replaying, both or neither (`RECORD | REPLAY` bits): the
+    /// one byte the hot paths test, so a trace build that does neither pays
+    /// one inlined branch per event.
+    mode: u8,
     events: Vec<u32>,
-    replay: Option<Replay>,
+    /// The replay in progress (empty unless `mode` has `REPLAY`).
+    replay: Replay,
 }
 
 impl Tracer {
     #[inline(always)]
     pub(crate) fn event(&mut self, kind: u8, id: u32) {
-        if self.on {
+        if self.mode != 0 {
             self.note(pack(kind, id));
         }
     }
 
     #[inline(always)]
     fn note(&mut self, e: u32) {
-        if self.recording {
-            self.events.push(e);
+        if self.mode & REPLAY != 0 {
+            self.replay.check(e);
         }
-        if let Some(r) = &mut self.replay {
-            r.check(e);
+        if self.mode & RECORD != 0 {
+            self.events.push(e);
         }
     }
 
@@ -121,16 +157,14 @@ impl Tracer {
     /// (`ready_pos` maps task id -> ready index, `u32::MAX` if not ready).
     #[inline(always)]
     pub(crate) fn replay_pick(&mut self, ready_pos: &[u32]) -> Option<usize> {
-        if !self.on {
+        if self.mode & REPLAY == 0 {
             return None;
         }
-        self.recorded_pick(ready_pos)
-    }
-
-    #[inline(always)]
-    fn recorded_pick(&mut self, ready_pos: &[u32]) -> Option<usize> {
-        let id = self.replay.as_mut()?.next_poll()?;
-        ready_pos.get(id as usize).filter(|&&p| p != u32::MAX).map(|&p| p as usize)
+        let id = self.replay.next_poll()?;
+        match ready_pos.get(id as usize) {
+            Some(&p) if p != u32::MAX => Some(p as usize),
+            _ => None,
+        }
     }
 }
 
@@ -138,24 +172,22 @@ impl Runtime {
     /// Start recording events (clears any earlier recording).
     pub fn start_trace(&self) {
         let mut c = self.core.borrow_mut();
-        c.trace.recording = true;
-        c.trace.on = true;
+        c.trace.mode |= RECORD;
         c.trace.events.clear();
     }
 
     /// Stop recording and take the events.
     pub fn take_trace(&self) -> Vec<u32> {
         let mut c = self.core.borrow_mut();
-        c.trace.recording = false;
-        c.trace.on = c.trace.replay.is_some();
+        c.trace.mode &= !RECORD;
         std::mem::take(&mut c.trace.events)
     }
 
     /// Replay a recording: scheduling follows it and every event is checked.
     pub fn start_replay(&self, events: Vec<u32>) {
         let mut c = self.core.borrow_mut();
-        c.trace.replay = Some(Replay::new(events));
-        c.trace.on = true;
+        c.trace.replay = Replay::new(events);
+        c.trace.mode |= REPLAY;
     }
 
     /// End a replay and hand the recording back: (matched, recording).
@@ -175,8 +207,7 @@ impl Runtime {
 
     fn end_replay(&self) -> Replay {
         let mut c = self.core.borrow_mut();
-        let r = c.trace.replay.take().unwrap_or_default();
-        c.trace.on = c.trace.recording;
-        r
+        c.trace.mode &= !REPLAY;
+        std::mem::take(&mut c.trace.replay)
     }
 }
