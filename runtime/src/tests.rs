@@ -237,14 +237,20 @@ fn workloads_are_deterministic_per_seed() {
     assert_eq!(work::arm_cancel(&rt, 100), 100);
 }
 
+/// The recorded trace of the mixed workload (24 tasks) for `seed`.
+#[cfg(feature = "trace")]
+fn recording(seed: u64) -> Vec<u32> {
+    let rt = Runtime::new(seed);
+    rt.start_trace();
+    work::mixed(&rt, seed, 24);
+    rt.take_trace()
+}
+
 #[cfg(feature = "trace")]
 #[test]
 fn replay_reproduces_the_recording_for_the_protocol_seeds() {
     for seed in [11u64, 29, 42, 73, 101] {
-        let rt = Runtime::new(seed);
-        rt.start_trace();
-        work::mixed(&rt, seed, 24);
-        let rec = rt.take_trace();
+        let rec = recording(seed);
         assert!(rec.len() > 50, "seed {seed}: trace too short ({})", rec.len());
         // Replay on a runtime with a different seed: the recording, not the
         // generator, decides the order.
@@ -258,10 +264,7 @@ fn replay_reproduces_the_recording_for_the_protocol_seeds() {
 #[cfg(feature = "trace")]
 #[test]
 fn replay_reports_divergence() {
-    let rt = Runtime::new(11);
-    rt.start_trace();
-    work::mixed(&rt, 11, 24);
-    let rec = rt.take_trace();
+    let rec = recording(11);
     let rt2 = Runtime::new(11);
     rt2.start_replay(rec);
     work::mixed(&rt2, 12, 30); // a different workload
@@ -272,10 +275,7 @@ fn replay_reports_divergence() {
 #[cfg(feature = "trace")]
 #[test]
 fn replay_divergence_names_the_first_mismatch_and_a_short_replay() {
-    let rt = Runtime::new(29);
-    rt.start_trace();
-    work::mixed(&rt, 29, 24);
-    let rec = rt.take_trace();
+    let rec = recording(29);
     // A recording whose fourth event was altered: the replay differs there.
     let mut bent = rec.clone();
     bent[3] ^= 1;
@@ -298,10 +298,7 @@ fn replay_divergence_names_the_first_mismatch_and_a_short_replay() {
 #[test]
 fn replay_out_of_step_still_follows_the_recorded_order() {
     use crate::trace::{pack, unpack};
-    let rt = Runtime::new(42);
-    rt.start_trace();
-    work::mixed(&rt, 42, 24);
-    let rec = rt.take_trace();
+    let rec = recording(42);
     // An event inserted before the second POLL: from there the recorded
     // event at the replay's position is not the POLL a pick wants, so the
     // pick searches forward for it. The divergence is the inserted event,
