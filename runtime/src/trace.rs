@@ -82,10 +82,8 @@ impl Replay {
     #[inline(always)]
     fn next_poll(&mut self) -> Option<u32> {
         if self.first_mismatch.is_none() {
-            if let Some(&e) = self.events.get(self.emitted) {
-                if e >> 24 == crate::ev::POLL as u32 {
-                    return Some(e & 0x00ff_ffff);
-                }
+            if let Some((crate::ev::POLL, id)) = self.events.get(self.emitted).map(|&e| unpack(e)) {
+                return Some(id);
             }
         }
         self.next_poll_out_of_step()
@@ -98,14 +96,13 @@ impl Replay {
     #[cold]
     #[inline(never)]
     fn next_poll_out_of_step(&mut self) -> Option<u32> {
-        let poll = crate::ev::POLL as u32;
         let from = match self.poll_cursor {
             Some(c) => c,
             None => self.first_mismatch.map_or(self.emitted, |(i, _)| i.min(self.emitted)),
         };
-        let found = self.events.get(from..).and_then(|rest| rest.iter().position(|&e| e >> 24 == poll));
+        let found = self.events.get(from..).and_then(|rest| rest.iter().position(|&e| unpack(e).0 == crate::ev::POLL));
         self.poll_cursor = Some(found.map_or(self.events.len(), |k| from + k + 1));
-        found.map(|k| self.events[from + k] & 0x00ff_ffff)
+        found.map(|k| unpack(self.events[from + k]).1)
     }
 
     /// The first place the replay differed from the recording, if any: a
