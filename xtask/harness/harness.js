@@ -179,7 +179,9 @@ async function run(spec) {
       WebAssembly.instantiate = (b, imp) => { imports = imp; return real(b, imp); };
       let exports;
       try {
-        exports = await glue.default({ module_or_path: bytes });
+        // Bytes of its own, as in h.instantiate: no code shared with
+        // another block's compile.
+        exports = await glue.default({ module_or_path: uniqueBytes(bytes) });
       } finally {
         WebAssembly.instantiate = real;
       }
@@ -284,9 +286,15 @@ async function run(spec) {
       const { instance, module } = await WebAssembly.instantiate(uniqueBytes(bytes), imports);
       return { instance, module };
     },
-    // Instantiate from one compiled module (warm).
+    // Instantiate from one compiled module (warm), compiled for this block
+    // from bytes of its own. V8 shares the compiled (and tiered-up) code of
+    // a module among compiles of identical bytes while one is alive, so
+    // with the plain bytes every block of a build, and both arms of an A/A
+    // comparison, ran one compile's code: code-layout luck was drawn once
+    // per browser session (whole runs sat higher or lower) and A/A arms
+    // could not differ by it. The nonce makes each block draw its own.
     async instantiate(imports) {
-      if (!cachedModule) cachedModule = await WebAssembly.compile(bytes);
+      if (!cachedModule) cachedModule = await WebAssembly.compile(uniqueBytes(bytes));
       return { instance: await WebAssembly.instantiate(cachedModule, imports), module: cachedModule };
     },
   };

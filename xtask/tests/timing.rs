@@ -102,16 +102,9 @@ fn cancel_response_tracks_work_after_the_request_not_before() {
     let _one_at_a_time = serial();
     let run = |name: &str, rest: u32, pre: u32| -> serde_json::Value {
         let d = scratch(&format!("cancel-{name}"), |t| only_metrics(&t, &["M-PERF-03B"]));
-        let scen = d.join("scenarios");
-        std::fs::create_dir_all(&scen).unwrap();
-        std::fs::copy(root().join("runtime/scenarios/common.js"), scen.join("common.js")).unwrap();
-        let js = std::fs::read_to_string(root().join("runtime/scenarios/cancel.js")).unwrap();
-        let js = js.replace("const REST_MAX = 20000;", &format!("const REST_MAX = {rest};")).replace("const PRE_MAX = 20000;", &format!("const PRE_MAX = {pre};"));
-        std::fs::write(scen.join("cancel.js"), js).unwrap();
-        let b = d.join("budgets.toml");
-        let text = std::fs::read_to_string(&b).unwrap();
-        let line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
-        std::fs::write(&b, text.replace(&line, &format!("scenarios = \"{}\"", scen.display()))).unwrap();
+        edited_scenarios(&d, &[("common.js", &|js| js), ("cancel.js", &|js| {
+            js.replace("const REST_MAX = 20000;", &format!("const REST_MAX = {rest};")).replace("const PRE_MAX = 20000;", &format!("const PRE_MAX = {pre};"))
+        })]);
         let (code, s, out) = budget(&d, "reports", &["--env", "desktop"], &[]);
         assert_eq!(code, 0, "{out}");
         s
@@ -127,6 +120,51 @@ fn cancel_response_tracks_work_after_the_request_not_before() {
     eprintln!("03B p95: base {b:.4} ms, 4x work after the request {a:.4} ms, 4x work before it {p:.4} ms");
     assert!(a > 2.0 * b, "4x the work after the request: {a} vs {b}");
     assert!((0.75..1.33).contains(&(p / b)), "4x the work before the request stays put: {p} vs {b}");
+}
+
+/// Issue 11: every block runs code of its own compile. V8 shares the
+/// compiled, tiered-up code of identical bytes, so without the nonce every
+/// block of a build, and both arms of an A/A comparison, ran one compile's
+/// code. The copied `warmInstance` fails a block whose module carries no
+/// nonce, or the nonce of an earlier block of the seed (the blocks of a
+/// seed share one realm).
+#[test]
+fn every_block_compiles_its_own_module() {
+    let _one_at_a_time = serial();
+    let d = scratch("own-compile", |t| only_metrics(&t, &["M-PERF-04A"]));
+    let check = "const { instance, module } = await h.instantiate(imports());\n  \
+        const [nonce] = WebAssembly.Module.customSections(module, \"budget-nonce\");\n  \
+        if (!nonce) throw new Error(\"the block's module was compiled from the plain bytes\");\n  \
+        const key = new Uint8Array(nonce).join(\",\");\n  \
+        const seen = (globalThis.__blockCompiles ??= new Set());\n  \
+        if (seen.has(key)) throw new Error(\"two blocks ran one compile\");\n  \
+        seen.add(key);";
+    edited_scenarios(&d, &[("common.js", &|js| {
+        let old = "const { instance } = await h.instantiate(imports());";
+        assert!(js.contains(old), "warmInstance changed: update this test");
+        js.replace(old, check)
+    }), ("channel.js", &|js| js)]);
+    let (code, s, text) = budget(&d, "reports", &["--env", "desktop"], &[]);
+    assert_eq!(code, 0, "{text}");
+    let r = record(&s, "M-PERF-04A");
+    assert!(r["value"].as_f64().is_some_and(|v| v > 0.0), "{r}");
+    // Several blocks per seed ran in one realm, each checked against the rest.
+    assert!(r["method"].as_str().unwrap().contains(" in 8 blocks of "), "{r}");
+}
+
+/// A copy of the runtime's scenarios `files`, each passed through its edit,
+/// in `d/scenarios`, which `d/budgets.toml` then points at.
+fn edited_scenarios(d: &Path, files: &[(&str, &dyn Fn(String) -> String)]) {
+    let scen = d.join("scenarios");
+    std::fs::create_dir_all(&scen).unwrap();
+    for (name, edit) in files {
+        let js = std::fs::read_to_string(root().join("runtime/scenarios").join(name)).unwrap();
+        std::fs::write(scen.join(name), edit(js)).unwrap();
+    }
+    let b = d.join("budgets.toml");
+    let text = std::fs::read_to_string(&b).unwrap();
+    let line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
+    std::fs::write(&b, text.replace(&line, &format!("scenarios = \"{}\"", scen.display()))).unwrap();
 }
 
 /// Issue 11: with every function compiled (the eager figure), cold init
