@@ -10,6 +10,10 @@ seed, ROUNDS rounds (default 16) each run one block of 400 runs of A and one
 of B back to back, alternating which goes first; the seed's figure is the
 median over rounds of A/B - 1, and the line ends with the median over seeds.
 Both modules share the page, so the host's slow and fast spells hit both.
+Every round compiles both builds afresh from bytes with a nonce (V8 shares
+the compiled code of identical bytes) and warms them, so each round draws
+its own code layout: with one compile per page, pages differed by 2-4
+points on the same pair of builds.
 
 The gate's shipped builds are under target/budget/<profile>/shipped.wasm
 (and <profile>~without-trace/ for the plain side); copy one aside before a
@@ -27,12 +31,18 @@ def page(a, mode_a, b, mode_b, rounds):
     return f"""<!doctype html><script>
 const bytes = s => Uint8Array.from(atob(s), c => c.charCodeAt(0));
 const imports = () => ({{ env: {{ now_ms: () => performance.now() }} }});
-const load = s => {{
-  const e = new WebAssembly.Instance(new WebAssembly.Module(bytes(s)), imports()).exports;
+let nonce = 0;
+// A compile of its own: the bytes plus a custom section holding a nonce.
+const load = b => {{
+  const body = [1, 0x6e, ...new Uint8Array(new Float64Array([++nonce + Math.random()]).buffer)];
+  const fresh = new Uint8Array(b.length + 2 + body.length);
+  fresh.set(b);
+  fresh.set([0, body.length, ...body], b.length);
+  const e = new WebAssembly.Instance(new WebAssembly.Module(fresh), imports()).exports;
   e.rt_init(1);
   return e;
 }};
-const A = load("{enc(a)}"), B = load("{enc(b)}");
+const bytesA = bytes("{enc(a)}"), bytesB = bytes("{enc(b)}");
 const TASKS = 96, RUNS = 400, ROUNDS = {rounds};
 function runner(ex, mode, seed) {{
   if (mode === "replay") {{
@@ -50,10 +60,11 @@ function block(f) {{
 const median = v => {{ v.sort((p, q) => p - q); const m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; }};
 const parts = [], seeds = [];
 for (const seed of [11, 29, 42, 73, 101]) {{
-  const fa = runner(A, "{mode_a}", seed), fb = runner(B, "{mode_b}", seed);
-  for (const t0 = performance.now(); performance.now() - t0 < 300; ) {{ fa(); fb(); }}
   const ratios = [];
   for (let r = 0; r < ROUNDS; r++) {{
+    const fa = runner(load(bytesA), "{mode_a}", seed), fb = runner(load(bytesB), "{mode_b}", seed);
+    // Long enough for V8's background tier-up of the hot functions to land.
+    for (const t0 = performance.now(); performance.now() - t0 < 150; ) {{ fa(); fb(); }}
     let x, y;
     if (r % 2) {{ x = block(fa); y = block(fb); }} else {{ y = block(fb); x = block(fa); }}
     ratios.push(x / y);
