@@ -140,12 +140,16 @@ impl Tracer {
         }
     }
 
-    /// Out of line: every event site then holds only the mode test and a
-    /// call, and the hot functions stay small for V8. Measured with
-    /// `benches/replay-ab` (full-dev, Chromium 156): against the inlined
-    /// version, replay -1.3 and -1.6 %, tracing off -2.7 %. Taking the
-    /// replay pick out of `step` as well was slower (+5.9 % replay).
-    #[inline(never)]
+    /// Inlined in optimized builds, out of line in the low-optimization
+    /// developer build (feature `dev`, the full-dev profile), where every
+    /// event site then holds only the mode test and a call. Measured with
+    /// `benches/replay-ab` (Chromium 156, each round compiled afresh):
+    /// out of line, full-dev's replay ran 1.3 and 1.6 % faster and its
+    /// trace build with tracing off 2.7 % faster; core-trace's (opt-level
+    /// s, wasm-opt -O2) replay ran 2.7 % slower. Taking the replay pick out
+    /// of `step` as well was slower in full-dev (+5.9 % replay).
+    #[cfg_attr(feature = "dev", inline(never))]
+    #[cfg_attr(not(feature = "dev"), inline(always))]
     fn note(&mut self, e: u32) {
         if self.mode & REPLAY != 0 {
             self.replay.check(e);
