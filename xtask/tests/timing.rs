@@ -162,9 +162,7 @@ fn edited_scenarios(d: &Path, files: &[(&str, &dyn Fn(String) -> String)]) {
         std::fs::write(scen.join(name), edit(js)).unwrap();
     }
     let b = d.join("budgets.toml");
-    let text = std::fs::read_to_string(&b).unwrap();
-    let line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
-    std::fs::write(&b, text.replace(&line, &format!("scenarios = \"{}\"", scen.display()))).unwrap();
+    std::fs::write(&b, common::with_scenarios_dir(&std::fs::read_to_string(&b).unwrap(), &scen)).unwrap();
 }
 
 /// Issue 11: with every function compiled (the eager figure), cold init

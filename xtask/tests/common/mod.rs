@@ -47,6 +47,13 @@ pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
 #[allow(dead_code)]
 pub mod schema;
 
+/// The budgets text with its `scenarios = ...` line pointing at `dir`.
+#[allow(dead_code)]
+pub fn with_scenarios_dir(text: &str, dir: &Path) -> String {
+    let line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap();
+    text.replace(line, &format!("scenarios = \"{}\"", dir.display()))
+}
+
 /// Keep only the `[[metric]]` blocks whose id is in `ids`.
 #[allow(dead_code)]
 pub fn only_metrics(text: &str, ids: &[&str]) -> String {
@@ -78,10 +85,7 @@ pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &s
     std::fs::create_dir_all(&scen).unwrap();
     std::fs::write(scen.join(format!("{scenario}.js")), js).unwrap();
     let b = d.join("budgets.toml");
-    let text = std::fs::read_to_string(&b).unwrap();
-    let scen_line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap().to_string();
-    let text = only_metrics(&text, &["M-PERF-01A"])
-        .replace(&scen_line, &format!("scenarios = \"{}\"", scen.display()))
+    let text = with_scenarios_dir(&only_metrics(&std::fs::read_to_string(&b).unwrap(), &["M-PERF-01A"]), &scen)
         .replace("scenario_timeout_s = 180", "scenario_timeout_s = 3")
         + &format!(
             "\n[[metric]]\nid = \"{id}\"\nname = \"{scenario}\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:{scenario}\"\nenvironment = \"{env}\"\nhard = {{ core-min = 1, core-trace = 1, full-dev = 1 }}\n"
