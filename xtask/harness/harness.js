@@ -95,22 +95,51 @@ function jsHeapAfterGc() {
   return performance.memory.usedJSHeapSize;
 }
 
+async function fetchBytes(url) {
+  const resp = await fetch(url, { cache: "no-store" });
+  if (!resp.ok) throw new Error(`fetching ${url}: HTTP ${resp.status}`);
+  return new Uint8Array(await resp.arrayBuffer());
+}
+
 async function run(spec) {
   const tStart = performance.now();
-  const resp = await fetch(spec.wasm, { cache: "no-store" });
-  if (!resp.ok) throw new Error(`fetching ${spec.wasm}: HTTP ${resp.status}`);
-  const bytes = new Uint8Array(await resp.arrayBuffer());
+  const bytes = await fetchBytes(spec.wasm);
+  // A paired run (relative metrics): the reference build, whose side of the
+  // run the scenario reaches as `h.pair` and alternates with its own.
+  const pairBytes = spec.pair ? await fetchBytes(spec.pair.wasm) : null;
   const scenario = await import(spec.scenario);
   if (typeof scenario.default !== "function") {
     throw new Error(`${spec.scenario} has no default export function`);
   }
+  // One kind of sample per run, over both sides.
+  const shared = { quantity: null };
+  const main = side(spec, bytes, spec.glue, shared);
+  const pair = pairBytes ? side(spec, pairBytes, spec.pair.glue, shared) : null;
+  if (pair) main.h.pair = pair.h;
+  const tScenario = performance.now();
+  await scenario.default(main.h);
+  if (shared.quantity === null) throw new Error(`${spec.scenario} recorded no samples`);
+  const tEnd = performance.now();
+  const result = main.result();
+  if (pair) {
+    const p = pair.result();
+    if (p.samples.length === 0) {
+      throw new Error(`${spec.scenario} ran paired with a reference build (h.pair) but recorded no samples on it: a relative metric's scenario alternates its work between h and h.pair (SCENARIOS.md)`);
+    }
+    result.pair = p;
+  }
+  return JSON.stringify({ ...result, quantity: shared.quantity, setupMs: tScenario - tStart, scenarioMs: tEnd - tScenario });
+}
+
+// One build's side of a run: the `h` a scenario sees for those bytes, and
+// what was recorded on it.
+function side(spec, bytes, glueUrl, shared) {
   const samples = [];
-  let quantity = null;
   let opsPerSample = 1;
   let note = "";
   const want = (q) => {
-    if (quantity !== null && quantity !== q) throw new Error(`scenario mixes ${quantity} and ${q} samples`);
-    quantity = q;
+    if (shared.quantity !== null && shared.quantity !== q) throw new Error(`scenario mixes ${shared.quantity} and ${q} samples`);
+    shared.quantity = q;
   };
   let cachedModule = null;
   // The parts of the heap probe's last reading, and of every recorded one
@@ -119,6 +148,8 @@ async function run(spec) {
   const heapParts = { "js heap": [], "wasm memory": [] };
   const h = {
     seed: spec.seed,
+    // The reference build's side in a paired run (see run), else null.
+    pair: null,
     iterations: spec.iterations,
     warmup: spec.warmup,
     batch: spec.batch,
@@ -168,12 +199,12 @@ async function run(spec) {
     // so instantiating fresh glue copies thousands of times runs the page
     // out of memory.
     async glue() {
-      if (!spec.glue) throw new Error("this subject has no wasm-bindgen glue");
+      if (!glueUrl) throw new Error("this subject has no wasm-bindgen glue");
       // A new URL per use for the page's lifetime: an ES module is
       // evaluated once per URL, and a reused copy is already initialized
       // (it would not instantiate again). Blocks call scenarios many times.
       glueCopies += 1;
-      const glue = await import(`${spec.glue}?copy=${glueCopies}`);
+      const glue = await import(`${glueUrl}?copy=${glueCopies}`);
       const real = WebAssembly.instantiate;
       let imports = null;
       WebAssembly.instantiate = (b, imp) => { imports = imp; return real(b, imp); };
@@ -200,8 +231,8 @@ async function run(spec) {
     // pile up, and no table grows. It needs wasm-bindgen's `--target web`
     // glue (the gate's) with no relative imports (JS snippets).
     async glueCold() {
-      if (!spec.glue) throw new Error("this subject has no wasm-bindgen glue");
-      const src = await (await fetch(spec.glue, { cache: "no-store" })).text();
+      if (!glueUrl) throw new Error("this subject has no wasm-bindgen glue");
+      const src = await (await fetch(glueUrl, { cache: "no-store" })).text();
       for (const f of ["__wbg_get_imports", "__wbg_finalize_init"]) {
         if (!new RegExp(`function ${f}\\b`).test(src)) throw new Error(`the glue has no ${f}(): h.glueCold needs wasm-bindgen --target web glue`);
       }
@@ -298,13 +329,14 @@ async function run(spec) {
       return { instance: await WebAssembly.instantiate(cachedModule, imports), module: cachedModule };
     },
   };
-  const tScenario = performance.now();
-  await scenario.default(h);
-  if (quantity === null) throw new Error(`${spec.scenario} recorded no samples`);
-  const tEnd = performance.now();
   // Parts only when every recorded sample came with its parts.
-  const parts = quantity === "bytes" && heapParts["js heap"].length === samples.length ? heapParts : undefined;
-  return JSON.stringify({ quantity, samples, opsPerSample, note, parts, setupMs: tScenario - tStart, scenarioMs: tEnd - tScenario });
+  const result = () => ({
+    samples,
+    opsPerSample,
+    note,
+    parts: shared.quantity === "bytes" && heapParts["js heap"].length === samples.length ? heapParts : undefined,
+  });
+  return { h, result };
 }
 
 // A fresh realm per seed and scenario. The gate tags each run with a

@@ -416,17 +416,12 @@ impl BrowserMeasurer {
 
 /// Register a run's files with the server; the spec the page runs.
 pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
-    // One URL per file: base and candidate of a profile must never share
-    // one, or the page's module map would hand one the other's glue.
-    let tag = &crate::util::content_hash(&[r.wasm.display().to_string().as_bytes()])[..12];
-    let wasm_url = format!("/wasm/{}-{tag}.wasm", r.profile);
-    let scen_url = format!("/scenarios/{}.js", r.scenario);
-    server.route(&wasm_url, Body::File(r.wasm.clone()));
-    let glue_url = r.glue.as_ref().map(|g| {
-        let url = format!("/wasm/{}-{tag}.js", r.profile);
-        server.route(&url, Body::File(g.clone()));
-        url
+    let (wasm_url, glue_url) = register_build(server, &r.profile, &r.wasm, r.glue.as_ref());
+    let pair = r.pair.as_ref().map(|p| {
+        let (wasm, glue) = register_build(server, &r.profile, &p.wasm, p.glue.as_ref());
+        serde_json::json!({ "wasm": wasm, "glue": glue })
     });
+    let scen_url = format!("/scenarios/{}.js", r.scenario);
     server.route(&scen_url, Body::File(r.module.clone()));
     // Scenario helpers (shared imports) next to the scenarios.
     if let Some(dir) = r.module.parent() {
@@ -442,8 +437,23 @@ pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
     serde_json::json!({
         "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
         "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
-        "realm": r.realm,
+        "realm": r.realm, "pair": pair,
     })
+}
+
+/// Serve one build's module (and glue); their URLs.
+fn register_build(server: &Server, profile: &str, wasm: &std::path::Path, glue: Option<&std::path::PathBuf>) -> (String, Option<String>) {
+    // One URL per file: base and candidate of a profile must never share
+    // one, or the page's module map would hand one the other's glue.
+    let tag = &crate::util::content_hash(&[wasm.display().to_string().as_bytes()])[..12];
+    let wasm_url = format!("/wasm/{profile}-{tag}.wasm");
+    server.route(&wasm_url, Body::File(wasm.to_path_buf()));
+    let glue_url = glue.map(|g| {
+        let url = format!("/wasm/{profile}-{tag}.js");
+        server.route(&url, Body::File(g.clone()));
+        url
+    });
+    (wasm_url, glue_url)
 }
 
 /// Run several scenario runs in the harness page through one evaluation
@@ -476,17 +486,29 @@ pub fn run_in_page(server: &Server, runs: &[ScenarioRun], eval: &mut dyn FnMut(&
 
 /// A scenario's result, checked against what the protocol asked for.
 fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
+    let quantity = Quantity::parse(v["quantity"].as_str().unwrap_or(""))?;
+    let mut out = side_of(r, v, quantity, "")?;
+    out.pair = match (&r.pair, v.get("pair").filter(|p| !p.is_null())) {
+        (Some(_), Some(p)) => Some(Box::new(side_of(r, p, quantity, " on the paired reference build")?)),
+        (Some(_), None) => bail!("the run was paired with a reference build but the page returned no samples of it"),
+        (None, _) => None,
+    };
+    Ok(out)
+}
+
+/// One side of a scenario's result (a paired run has two).
+fn side_of(r: &ScenarioRun, v: &serde_json::Value, quantity: Quantity, which: &str) -> Result<ScenarioOutput> {
     let samples: Vec<f64> = v["samples"]
         .as_array()
-        .ok_or_else(|| anyhow!("scenario result has no samples"))?
+        .ok_or_else(|| anyhow!("scenario result has no samples{which}"))?
         .iter()
-        .map(|x| x.as_f64().ok_or_else(|| anyhow!("non-numeric sample {x}")))
+        .map(|x| x.as_f64().ok_or_else(|| anyhow!("non-numeric sample {x}{which}")))
         .collect::<Result<_>>()?;
     if (samples.len() as u32) < r.iterations {
-        bail!("scenario recorded {} samples, the protocol asks for {}", samples.len(), r.iterations);
+        bail!("scenario recorded {} samples{which}, the protocol asks for {}", samples.len(), r.iterations);
     }
     Ok(ScenarioOutput {
-        quantity: Quantity::parse(v["quantity"].as_str().unwrap_or(""))?,
+        quantity,
         samples,
         ops_per_sample: v["opsPerSample"].as_u64().unwrap_or(1) as u32,
         note: v["note"].as_str().unwrap_or("").to_string(),
@@ -494,6 +516,7 @@ fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
             .as_object()
             .map(|o| o.iter().map(|(k, xs)| (k.clone(), xs.as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default())).collect())
             .unwrap_or_default(),
+        pair: None,
     })
 }
 

@@ -87,6 +87,10 @@ pub struct ScenarioRun {
     /// heap runs each get their own, since objects another arm's run left
     /// reachable would count in the heap.
     pub realm: String,
+    /// Relative metrics: the reference build run in the same block,
+    /// alternating with this one batch by batch (the scenario sees it as
+    /// `h.pair`), so host spells that outlast a batch hit both builds alike.
+    pub pair: Option<Runnable>,
 }
 
 /// What a scenario run returned.
@@ -101,6 +105,8 @@ pub struct ScenarioOutput {
     /// Heap probes: each sample's parts (`js heap`, `wasm memory`), in
     /// bytes, in sample order; empty when the probe did not split them.
     pub parts: Vec<(String, Vec<f64>)>,
+    /// A paired run: what the paired reference build recorded.
+    pub pair: Option<Box<ScenarioOutput>>,
 }
 
 /// What preparing an environment did (calibrated CPU throttling).
@@ -344,6 +350,19 @@ enum Role {
 impl Role {
     fn is_base(self) -> bool {
         matches!(self, Role::Base | Role::BaseReference)
+    }
+    /// The arm that runs paired with this one, in one block (relative
+    /// metrics: a build's reference build).
+    fn partner(self) -> Option<Role> {
+        match self {
+            Role::Candidate => Some(Role::Reference),
+            Role::Base => Some(Role::BaseReference),
+            _ => None,
+        }
+    }
+    /// Does this arm run only as another arm's pair?
+    fn is_partner(self) -> bool {
+        matches!(self, Role::Reference | Role::BaseReference)
     }
     fn label(self) -> &'static str {
         match self {
@@ -600,6 +619,11 @@ fn run_rounds(
             if st.arms[ai].role.is_base() && st.base_excluded.is_some() {
                 continue;
             }
+            // A reference build runs inside its build's block, paired.
+            if st.arms[ai].role.is_partner() {
+                continue;
+            }
+            let pair = st.arms[ai].role.partner().and_then(|r| st.arm(r)).map(|a| a.module.clone());
             planned.push((
                 ai,
                 ScenarioRun {
@@ -619,6 +643,7 @@ fn run_rounds(
                     timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
                     quantity: Quantity::for_unit(unit),
                     realm: if heap { format!("{}|{scenario}|{seed}|{round}|{ai}", st.index) } else { format!("{}|{scenario}|{seed}", st.index) },
+                    pair,
                 },
             ));
         }
@@ -680,7 +705,7 @@ fn take_results(
             }
             again
         });
-        let out = match res {
+        let mut out = match res {
             Ok(o) => o,
             Err(e) if role.is_base() => {
                 let reason = format!("{what} failed twice: {e:#}");
@@ -693,33 +718,54 @@ fn take_results(
         if out.quantity != run.quantity {
             bail!("scenario `{scenario}` recorded {:?} but {} needs {:?} samples", out.quantity, st.task.metric.id, run.quantity);
         }
-        if out.samples.is_empty() {
-            bail!("{what} recorded no samples");
-        }
-        let samples: Vec<f64> = out.samples.iter().map(|v| out.quantity.to_unit(*v, unit)).collect();
-        if let Some(bad) = samples.iter().find(|v| !v.is_finite() || **v < 0.0) {
-            bail!("{what} recorded an impossible sample {bad}");
-        }
-        if let Some(n) = sent_batch.filter(|n| out.ops_per_sample > 1 && *n != out.ops_per_sample) {
-            bail!("{what} timed batches of {} operations, but the task's batch is fixed at {n} (the scenario must size batches with h.calibrateBatch)", out.ops_per_sample);
-        }
-        if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
-            let mut v = samples.clone();
-            let p50 = stats::quantile_in_place(&mut v, 0.5);
-            let p95 = stats::quantile_in_place(&mut v, 0.95);
-            eprintln!("block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {}", st.task.metric.id, st.task.profile, role.label(), out.ops_per_sample);
-        }
-        let arm = &mut st.arms[ai];
-        arm.samples.seeds[si].push(samples);
-        arm.ops.push(out.ops_per_sample.max(1));
-        if out.ops_per_sample > 1 && st.fixed_batch.is_none() {
-            st.fixed_batch = Some(out.ops_per_sample);
-        }
-        arm.note = out.note;
-        if !out.parts.is_empty() {
-            arm.parts[si] = out.parts;
-        }
+        let partner = role.partner().and_then(|p| st.arms.iter().position(|a| a.role == p));
+        let pair = match (run.pair.is_some(), partner, out.pair.take()) {
+            (false, _, _) => None,
+            (true, Some(pi), Some(p)) => Some((pi, *p)),
+            (true, _, _) => bail!("{what} ran paired with its reference build but returned no samples of it"),
+        };
+        let what_pair = format!("{what}, its paired reference build");
+        file_block(st, ai, si, seed, &what, unit, sent_batch, out)?;
         progress.done += 1;
+        if let Some((pi, p)) = pair {
+            file_block(st, pi, si, seed, &what_pair, unit, sent_batch, p)?;
+            progress.done += 1;
+        }
+    }
+    Ok(())
+}
+
+/// File one block's samples into arm `ai`.
+#[allow(clippy::too_many_arguments)]
+fn file_block(st: &mut TaskState, ai: usize, si: usize, seed: u64, what: &str, unit: &str, sent_batch: Option<u32>, out: ScenarioOutput) -> Result<()> {
+    if out.samples.is_empty() {
+        bail!("{what} recorded no samples");
+    }
+    let samples: Vec<f64> = out.samples.iter().map(|v| out.quantity.to_unit(*v, unit)).collect();
+    if let Some(bad) = samples.iter().find(|v| !v.is_finite() || **v < 0.0) {
+        bail!("{what} recorded an impossible sample {bad}");
+    }
+    let fixed = sent_batch.or(st.fixed_batch);
+    if let Some(n) = fixed.filter(|n| out.ops_per_sample > 1 && *n != out.ops_per_sample) {
+        bail!("{what} timed batches of {} operations, but the task's batch is fixed at {n} (the scenario must size batches with h.calibrateBatch)", out.ops_per_sample);
+    }
+    if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
+        let mut v = samples.clone();
+        let p50 = stats::quantile_in_place(&mut v, 0.5);
+        let p95 = stats::quantile_in_place(&mut v, 0.95);
+        eprintln!("block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {}", st.task.metric.id, st.task.profile, st.arms[ai].role.label(), out.ops_per_sample);
+    }
+    let arm = &mut st.arms[ai];
+    arm.samples.seeds[si].push(samples);
+    arm.ops.push(out.ops_per_sample.max(1));
+    if out.ops_per_sample > 1 && st.fixed_batch.is_none() {
+        st.fixed_batch = Some(out.ops_per_sample);
+    }
+    if !out.note.is_empty() || arm.note.is_empty() {
+        arm.note = out.note;
+    }
+    if !out.parts.is_empty() {
+        arm.parts[si] = out.parts;
     }
     Ok(())
 }
@@ -822,7 +868,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     let figure_text = match reference {
         None => format!("{} per seed; gate value = median of the per-seed {}s", stat.name(), stat.name()),
         Some(_) => format!(
-            "per round, the {s} of this build's block over the {s} of the block of the same profile built without {} run beside it, minus 1, in percent (the pair shares the host's state, which cancels); per seed the median over rounds; gate value = median over seeds",
+            "per block, this build and the same profile built without {} alternate batch by batch (ABBA), so the host's state hits both alike and cancels; the block's overhead is this build's {s} over the other's, minus 1, in percent; per seed the median over blocks; gate value = median over seeds",
             metric.reference_without.as_deref().unwrap_or_default().join(", "),
             s = stat.name()
         ),
@@ -1026,13 +1072,17 @@ impl Measurer for FixedMeasurer {
                 _ => 0.0005,
             },
         };
-        let slow = self.slow_marker.as_ref().is_some_and(|m| r.wasm.display().to_string().contains(m.as_str()));
-        let centre = centre * if slow { self.slowdown } else { 1.0 };
         let mut rng = stats::SplitMix::new(r.seed ^ self.calls.wrapping_mul(0x9E37_79B9));
-        let n = r.iterations as usize;
-        let samples = (0..n).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
-        let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
-        Ok(ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![] })
+        let mut side = |wasm: &std::path::Path| {
+            let slow = self.slow_marker.as_ref().is_some_and(|m| wasm.display().to_string().contains(m.as_str()));
+            let centre = centre * if slow { self.slowdown } else { 1.0 };
+            let samples = (0..r.iterations).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
+            let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
+            ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![], pair: None }
+        };
+        let mut out = side(&r.wasm);
+        out.pair = r.pair.as_ref().map(|p| Box::new(side(&p.wasm)));
+        Ok(out)
     }
     fn timer_resolution_ms(&self, _env: &str) -> Option<f64> {
         Some(0.005)

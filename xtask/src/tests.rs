@@ -746,6 +746,60 @@ fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
     assert!(md.contains("regressed"), "{md}");
 }
 
+/// Issue 11: a relative metric runs each build paired with its reference
+/// build in one block (the scenario's `h.pair`), never the reference in a
+/// block of its own, and files the pair's samples as the reference arm's
+/// block of the same round: a +10 % candidate reads as a +10 % overhead,
+/// regressed against the base's by more than the 3-point limit.
+#[test]
+fn relative_metric_runs_each_build_paired_with_its_reference() {
+    use crate::measure::{EnvInfo, FixedMeasurer, Measurer, ScenarioOutput, ScenarioRun};
+    struct Logging {
+        inner: FixedMeasurer,
+        runs: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)>,
+    }
+    impl Measurer for Logging {
+        fn run(&mut self, r: &ScenarioRun) -> anyhow::Result<ScenarioOutput> {
+            self.runs.push((r.wasm.clone(), r.pair.as_ref().map(|p| p.wasm.clone())));
+            self.inner.run(r)
+        }
+        fn timer_resolution_ms(&self, env: &str) -> Option<f64> {
+            self.inner.timer_resolution_ms(env)
+        }
+        fn prepare_environment(&mut self, env: &str, c: &config::Environment) -> anyhow::Result<EnvInfo> {
+            self.inner.prepare_environment(env, c)
+        }
+        fn describe(&self, env: &str) -> String {
+            self.inner.describe(env)
+        }
+    }
+    let cfg = config::load(&root().join("budgets.toml")).unwrap();
+    let metrics: Vec<&config::MetricSpec> = cfg.metrics.iter().filter(|m| m.id == "M-PERF-04D").collect();
+    let profiles = vec!["full-dev".to_string()];
+    let cand = fixed_artifacts(&cfg, "candidate");
+    let base = base_from(&fixed_artifacts(&cfg, "base"));
+    let mut inner = FixedMeasurer::new();
+    inner.slow_marker = Some("/candidate/full-dev/shipped".into());
+    inner.slowdown = 1.10;
+    let mut m = Logging { inner, runs: Vec::new() };
+    let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
+    let measured = crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
+
+    let per_arm = (cfg.protocol.blocks as usize) * cfg.protocol.seeds.len();
+    assert_eq!(m.runs.len(), 2 * per_arm, "one run per block of the candidate and of the base: {:?}", m.runs);
+    for (wasm, pair) in &m.runs {
+        let dir = wasm.parent().unwrap();
+        assert!(wasm.ends_with("shipped.wasm"), "a reference build ran a block of its own: {wasm:?}");
+        assert_eq!(pair.as_deref(), Some(dir.join("without-trace.wasm").as_path()), "{wasm:?} ran without its reference");
+    }
+    assert_eq!(m.runs.iter().filter(|(w, _)| w.starts_with("/fixed/candidate")).count(), per_arm);
+
+    let r = &measured.results[&crate::ledger::key("M-PERF-04D", "full-dev", "desktop")];
+    assert!((r.value - 10.0).abs() < 1.5, "overhead {}", r.value);
+    let c = r.comparison.as_ref().unwrap();
+    assert_eq!(c.verdict, crate::stats::AbVerdict::Regressed, "{}", c.reason);
+}
+
 /// Issue 12: a base without the reference build of a relative metric makes
 /// that comparison "not comparable", with the reason, and not a fail.
 #[test]
