@@ -753,7 +753,12 @@ fn file_block(st: &mut TaskState, ai: usize, si: usize, seed: u64, what: &str, u
         let mut v = samples.clone();
         let p50 = stats::quantile_in_place(&mut v, 0.5);
         let p95 = stats::quantile_in_place(&mut v, 0.95);
-        eprintln!("block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {}", st.task.metric.id, st.task.profile, st.arms[ai].role.label(), out.ops_per_sample);
+        // The medians of the block's first and second halves: a level that
+        // holds for the whole block (the compile's luck) shows in both.
+        let half = samples.len() / 2;
+        let h1 = stats::quantile_in_place(&mut samples[..half].to_vec(), 0.5);
+        let h2 = stats::quantile_in_place(&mut samples[half..].to_vec(), 0.5);
+        eprintln!("block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {} halves {h1:.5} {h2:.5}", st.task.metric.id, st.task.profile, st.arms[ai].role.label(), out.ops_per_sample);
     }
     let arm = &mut st.arms[ai];
     arm.samples.seeds[si].push(samples);
