@@ -465,7 +465,7 @@ pub struct RunOptions {
 
 /// Run the plan: per task and seed, `blocks` rounds in which every arm runs
 /// one block, in a randomized order per round (duet benchmarking, see
-/// `stats.rs`). Then, within `comparison.extend_budget_s`, more rounds for
+/// `stats.rs`), seed by seed across an environment's tasks. Then, within `comparison.extend_budget_s`, more rounds for
 /// the tasks whose comparison is inconclusive or whose interval straddles a
 /// warn line. A candidate scenario that fails twice stops the run (exit 2)
 /// naming it, so partial data never yields a pass; a base scenario that
@@ -482,28 +482,44 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let total: usize = states.iter().map(|s| s.task.blocks as usize * s.arms.len() * seeds.len()).sum();
     let mut progress = Progress { done: 0, total, started: std::time::Instant::now() };
 
-    for st in states.iter_mut() {
-        enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs)?;
+    // Seeds outermost within an environment: every task's first seed, then
+    // every task's second, and so on. The host's slow spells last tens of
+    // seconds (one took the replay overhead of all five seeds of one key
+    // from 6 % to 15 % in one run, while its pairs were a millisecond
+    // apart); one task's seeds back to back fell in one spell together, so
+    // the median over seeds could not set it aside. Spread over the
+    // environment's whole measuring time, a spell lands in one seed of many
+    // keys instead of in every seed of one.
+    let mut start = 0;
+    while start < states.len() {
+        let env = states[start].task.metric.environment.clone();
+        let end = start + states[start..].iter().take_while(|s| s.task.metric.environment == env).count();
+        enter_env(cfg, m, &env, &mut current_env, &mut envs)?;
         for si in 0..seeds.len() {
-            let t = std::time::Instant::now();
-            run_rounds(cfg, m, st, si, 0..st.task.blocks, &envs, &mut progress)?;
-            let cand = st.arm(Role::Candidate).expect("every task has a candidate");
-            let p = cand.samples.seed_stat(si, st.task.metric.statistic).unwrap_or(f64::NAN);
-            progress.line(&format!(
-                "{} {:<10} {:<7} seed {:>3}: {} {:.4} {} ({} arms x {} blocks, {:.1}s)",
-                st.task.metric.id,
-                st.task.profile,
-                st.task.metric.environment,
-                seeds[si],
-                st.task.metric.statistic.name(),
-                p,
-                if st.task.metric.is_relative() { "ms (candidate build)" } else { &st.task.metric.unit },
-                st.arms.len(),
-                st.task.blocks,
-                t.elapsed().as_secs_f64()
-            ));
+            for st in states[start..end].iter_mut() {
+                let t = std::time::Instant::now();
+                run_rounds(cfg, m, st, si, 0..st.task.blocks, &envs, &mut progress)?;
+                let cand = st.arm(Role::Candidate).expect("every task has a candidate");
+                let p = cand.samples.seed_stat(si, st.task.metric.statistic).unwrap_or(f64::NAN);
+                progress.line(&format!(
+                    "{} {:<10} {:<7} seed {:>3}: {} {:.4} {} ({} arms x {} blocks, {:.1}s)",
+                    st.task.metric.id,
+                    st.task.profile,
+                    st.task.metric.environment,
+                    seeds[si],
+                    st.task.metric.statistic.name(),
+                    p,
+                    if st.task.metric.is_relative() { "ms (candidate build)" } else { &st.task.metric.unit },
+                    st.arms.len(),
+                    st.task.blocks,
+                    t.elapsed().as_secs_f64()
+                ));
+            }
         }
-        st.rounds = st.task.blocks;
+        for st in states[start..end].iter_mut() {
+            st.rounds = st.task.blocks;
+        }
+        start = end;
     }
 
     let mut results = BTreeMap::new();

@@ -746,6 +746,48 @@ fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
     assert!(md.contains("regressed"), "{md}");
 }
 
+/// A fixed-sample measurer that logs every scenario run it is handed.
+struct Logging {
+    inner: crate::measure::FixedMeasurer,
+    runs: Vec<crate::measure::ScenarioRun>,
+}
+
+impl crate::measure::Measurer for Logging {
+    fn run(&mut self, r: &crate::measure::ScenarioRun) -> anyhow::Result<crate::measure::ScenarioOutput> {
+        self.runs.push(r.clone());
+        self.inner.run(r)
+    }
+    fn timer_resolution_ms(&self, env: &str) -> Option<f64> {
+        self.inner.timer_resolution_ms(env)
+    }
+    fn prepare_environment(&mut self, env: &str, c: &config::Environment) -> anyhow::Result<crate::measure::EnvInfo> {
+        self.inner.prepare_environment(env, c)
+    }
+    fn describe(&self, env: &str) -> String {
+        self.inner.describe(env)
+    }
+}
+
+/// Issue 12: an environment's tasks are measured seed by seed (every
+/// task's first seed, then every task's second...), so a host spell of
+/// tens of seconds lands in one seed of many keys, not in all of one key's.
+#[test]
+fn tasks_are_measured_seed_by_seed_across_an_environment() {
+    let cfg = config::load(&root().join("budgets.toml")).unwrap();
+    let metrics: Vec<&config::MetricSpec> = cfg.metrics.iter().filter(|m| ["M-PERF-02A", "M-PERF-04A"].contains(&m.id.as_str())).collect();
+    let profiles = vec!["core-min".to_string(), "full-dev".to_string()];
+    let cand = fixed_artifacts(&cfg, "candidate");
+    let mut m = Logging { inner: crate::measure::FixedMeasurer::new(), runs: Vec::new() };
+    let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
+    assert_eq!(plan.len(), 4);
+    crate::measure::run(&cfg, &plan, &cand, None, &mut m, Default::default()).unwrap();
+    let seed_order: Vec<u64> = m.runs.iter().map(|r| r.seed).collect();
+    assert!(seed_order.windows(2).all(|w| cfg.protocol.seeds.iter().position(|&s| s == w[0]) <= cfg.protocol.seeds.iter().position(|&s| s == w[1])), "seeds out of order: {seed_order:?}");
+    let first_seed: std::collections::BTreeSet<(String, String)> =
+        m.runs.iter().filter(|r| r.seed == cfg.protocol.seeds[0]).map(|r| (r.metric_id.clone(), r.profile.clone())).collect();
+    assert_eq!(first_seed.len(), 4, "every task runs its first seed before any task runs its second: {first_seed:?}");
+}
+
 /// Issue 11: a relative metric runs each build paired with its reference
 /// build in one block (the scenario's `h.pair`), never the reference in a
 /// block of its own, and files the pair's samples as the reference arm's
@@ -753,32 +795,12 @@ fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
 /// regressed against the base's by more than the 3-point limit.
 #[test]
 fn relative_metric_runs_each_build_paired_with_its_reference() {
-    use crate::measure::{EnvInfo, FixedMeasurer, Measurer, ScenarioOutput, ScenarioRun};
-    struct Logging {
-        inner: FixedMeasurer,
-        runs: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)>,
-    }
-    impl Measurer for Logging {
-        fn run(&mut self, r: &ScenarioRun) -> anyhow::Result<ScenarioOutput> {
-            self.runs.push((r.wasm.clone(), r.pair.as_ref().map(|p| p.wasm.clone())));
-            self.inner.run(r)
-        }
-        fn timer_resolution_ms(&self, env: &str) -> Option<f64> {
-            self.inner.timer_resolution_ms(env)
-        }
-        fn prepare_environment(&mut self, env: &str, c: &config::Environment) -> anyhow::Result<EnvInfo> {
-            self.inner.prepare_environment(env, c)
-        }
-        fn describe(&self, env: &str) -> String {
-            self.inner.describe(env)
-        }
-    }
     let cfg = config::load(&root().join("budgets.toml")).unwrap();
     let metrics: Vec<&config::MetricSpec> = cfg.metrics.iter().filter(|m| m.id == "M-PERF-04D").collect();
     let profiles = vec!["full-dev".to_string()];
     let cand = fixed_artifacts(&cfg, "candidate");
     let base = base_from(&fixed_artifacts(&cfg, "base"));
-    let mut inner = FixedMeasurer::new();
+    let mut inner = crate::measure::FixedMeasurer::new();
     inner.slow_marker = Some("/candidate/full-dev/shipped".into());
     inner.slowdown = 1.10;
     let mut m = Logging { inner, runs: Vec::new() };
@@ -786,13 +808,14 @@ fn relative_metric_runs_each_build_paired_with_its_reference() {
     let measured = crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
 
     let per_arm = (cfg.protocol.blocks as usize) * cfg.protocol.seeds.len();
-    assert_eq!(m.runs.len(), 2 * per_arm, "one run per block of the candidate and of the base: {:?}", m.runs);
-    for (wasm, pair) in &m.runs {
+    let runs: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = m.runs.iter().map(|r| (r.wasm.clone(), r.pair.as_ref().map(|p| p.wasm.clone()))).collect();
+    assert_eq!(runs.len(), 2 * per_arm, "one run per block of the candidate and of the base: {runs:?}");
+    for (wasm, pair) in &runs {
         let dir = wasm.parent().unwrap();
         assert!(wasm.ends_with("shipped.wasm"), "a reference build ran a block of its own: {wasm:?}");
         assert_eq!(pair.as_deref(), Some(dir.join("without-trace.wasm").as_path()), "{wasm:?} ran without its reference");
     }
-    assert_eq!(m.runs.iter().filter(|(w, _)| w.starts_with("/fixed/candidate")).count(), per_arm);
+    assert_eq!(runs.iter().filter(|(w, _)| w.starts_with("/fixed/candidate")).count(), per_arm);
 
     let r = &measured.results[&crate::ledger::key("M-PERF-04D", "full-dev", "desktop")];
     assert!((r.value - 10.0).abs() < 1.5, "overhead {}", r.value);
