@@ -170,6 +170,13 @@ pub struct Task {
     pub blocks: u32,
 }
 
+impl Task {
+    /// A heap metric (bytes), not a timing.
+    fn is_heap(&self) -> bool {
+        Quantity::for_unit(&self.metric.unit) == Quantity::Bytes
+    }
+}
+
 /// The plan, ordered by environment (each environment may need its own
 /// browser), then profile, then metric.
 pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: bool) -> Vec<Task> {
@@ -500,16 +507,15 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
         // that ran before (with the timings interleaved first, a heap key's
         // per-seed figures rose 2.2, 4.1, 5.7, 7.4, 9.3 MiB), so a heap
         // figure should follow as few realms as possible.
-        let is_heap = |st: &TaskState| Quantity::for_unit(&st.task.metric.unit) == Quantity::Bytes;
         let mut order: Vec<(usize, usize)> = Vec::new();
         for (i, st) in states[start..end].iter().enumerate() {
-            if is_heap(st) {
+            if st.task.is_heap() {
                 order.extend((0..seeds.len()).map(|si| (si, start + i)));
             }
         }
         for si in 0..seeds.len() {
             for (i, st) in states[start..end].iter().enumerate() {
-                if !is_heap(st) {
+                if !st.task.is_heap() {
                     order.push((si, start + i));
                 }
             }
@@ -642,7 +648,7 @@ fn run_rounds(
     let unit = if st.task.metric.is_relative() { "ms" } else { st.task.metric.unit.as_str() };
     // Every round runs each arm once, in its own seeded random order.
     let mut planned: Vec<(usize, ScenarioRun)> = Vec::new();
-    let heap = Quantity::for_unit(unit) == Quantity::Bytes;
+    let heap = st.task.is_heap();
     for round in rounds {
         let mut order: Vec<usize> = (0..st.arms.len()).collect();
         let mut rng = stats::SplitMix::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64);
@@ -758,11 +764,10 @@ fn take_results(
             (true, Some(pi), Some(p)) => Some((pi, *p)),
             (true, _, _) => bail!("{what} ran paired with its reference build but returned no samples of it"),
         };
-        let what_pair = format!("{what}, its paired reference build");
         file_block(st, ai, si, seed, &what, unit, sent_batch, out)?;
         progress.done += 1;
         if let Some((pi, p)) = pair {
-            file_block(st, pi, si, seed, &what_pair, unit, sent_batch, p)?;
+            file_block(st, pi, si, seed, &format!("{what}, its paired reference build"), unit, sent_batch, p)?;
             progress.done += 1;
         }
     }
