@@ -15,7 +15,7 @@ const USAGE: &str = "usage:
   cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
   cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
   cargo xtask calibrate [--runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
-                     [--budgets FILE] [--reports DIR]
+                     [--metric ID]... [--budgets FILE] [--reports DIR]
 
 timings are compared live with a base: --against REF (built in a git
 worktree), else the blessed baseline's artifacts (reports/baseline/)

@@ -5,8 +5,9 @@
 //! each time) `--runs` times A/A (the base is the candidate's own artifact)
 //! and `--runs` times against an injected slowdown: the subject's
 //! calibration feature (`[calibration]` in budgets.toml) adds busy work of
-//! `--inject-pct` percent of the A/A value of the calibration metric to the
-//! code that metric times. It prints, per key, the false-regression rate
+//! `--inject-pct` percent of the median A/A value of the calibration metric
+//! to the code that metric times, sized on this host by uncounted sizing
+//! runs (below). It prints, per key, the false-regression rate
 //! (A/A runs judged "regressed") and the detection rate (injected runs
 //! judged "regressed"), and writes `calibration.json`.
 
@@ -29,11 +30,16 @@ struct Tally {
     estimates: Vec<f64>,
     /// The candidate's gate value per run (its run-to-run spread).
     values: Vec<f64>,
+    /// A relative metric (percent of a reference build): its spread is
+    /// told in points, since max/min of a figure near zero says nothing.
+    #[serde(skip)]
+    points: bool,
 }
 
 impl Tally {
-    fn add(&mut self, m: &Measured, key: &str) {
+    fn add(&mut self, m: &Measured, key: &str, relative: bool) {
         let Some(r) = m.results.get(key) else { return };
+        self.points = relative;
         self.values.push(r.value);
         let Some(c) = r.comparison.as_ref() else { return };
         self.runs += 1;
@@ -49,6 +55,7 @@ impl Tally {
             _ => String::new(),
         };
         let spread = match (self.values.iter().cloned().reduce(f64::min), self.values.iter().cloned().reduce(f64::max)) {
+            (Some(a), Some(b)) if self.points => format!(", values {a:.2} to {b:.2} ({:.2} points)", b - a),
             (Some(a), Some(b)) if a > 0.0 => format!(", values max/min {:.3}", b / a),
             _ => String::new(),
         };
@@ -60,7 +67,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let mut budgets = None;
     let mut out_dir: Option<PathBuf> = None;
     let (mut runs, mut pct) = (5u32, 15.0f64);
-    let (mut profiles, mut envs) = (Vec::new(), Vec::new());
+    let (mut profiles, mut envs, mut only) = (Vec::new(), Vec::new(), Vec::<String>::new());
     let mut a = Args::new("calibrate", args);
     while let Some(arg) = a.next_arg() {
         match arg {
@@ -70,6 +77,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
             Arg::Flag("--inject-pct") => pct = a.parsed("--inject-pct", "a number")?,
             Arg::Flag("--profile") => profiles.push(a.value("--profile")?),
             Arg::Flag("--env") => envs.push(a.value("--env")?),
+            Arg::Flag("--metric") => only.push(a.value("--metric")?),
             Arg::Flag(f) => return Err(a.unknown(f)),
             Arg::Positional(p) => return Err(a.unexpected(p)),
         }
@@ -88,9 +96,17 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let all_profiles: Vec<String> = cfg.profiles.iter().map(|p| p.name.clone()).collect();
     let profiles = if profiles.is_empty() { all_profiles } else { profiles };
     let envs = if envs.is_empty() { cfg.environments.keys().cloned().collect() } else { envs };
-    let metrics: Vec<&MetricSpec> = cfg.metrics.iter().filter(|m| matches!(m.source, Source::Scenario(_)) && envs.contains(&m.environment)).collect();
+    if let Some(id) = only.iter().find(|id| !cfg.metrics.iter().any(|m| &m.id == *id)) {
+        bail!("--metric {id}: {} defines no such metric", budgets.display());
+    }
+    let metrics: Vec<&MetricSpec> = cfg
+        .metrics
+        .iter()
+        .filter(|m| matches!(m.source, Source::Scenario(_)) && envs.contains(&m.environment))
+        .filter(|m| only.is_empty() || only.contains(&m.id))
+        .collect();
     if !metrics.iter().any(|m| m.id == cal.metric) {
-        bail!("the calibration metric {} is not measured in the selected environments ({})", cal.metric, envs.join(", "));
+        bail!("the calibration metric {} is not among the selected metrics in the selected environments ({}); the injected busy work is sized from its A/A value", cal.metric, envs.join(", "));
     }
     cfg.check_scenarios(&metrics)?;
     let mut arts = Vec::new();
@@ -105,7 +121,10 @@ pub fn cli(args: &[String]) -> Result<u8> {
         measure::run(&cfg, &plan, arts, Some(base), &mut m, measure::RunOptions::default())
     };
 
-    let keys: Vec<String> = plan.iter().map(|t| crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment)).collect();
+    let keys: Vec<(String, bool)> = plan
+        .iter()
+        .map(|t| (crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment), t.metric.is_relative()))
+        .collect();
     // `runs` fresh-browser measurements of `arts` against `base`, tallied
     // per key; `seen` sees each run's figures.
     let tally = |label: &str, arts: &[ProfileArtifacts], base: &Base, seen: &mut dyn FnMut(&Measured)| -> Result<BTreeMap<String, Tally>> {
@@ -113,51 +132,167 @@ pub fn cli(args: &[String]) -> Result<u8> {
         for i in 0..runs {
             eprintln!("calibrate: {label} run {} of {runs}", i + 1);
             let m = measure_once(arts, base)?;
-            for k in &keys {
-                t.entry(k.clone()).or_default().add(&m, k);
+            for (k, relative) in &keys {
+                t.entry(k.clone()).or_default().add(&m, k, *relative);
             }
             seen(&m);
         }
         Ok(t)
     };
-    let mut inject_us: BTreeMap<String, f64> = BTreeMap::new();
+    let metric = cfg.metrics.iter().find(|x| x.id == cal.metric).ok_or_else(|| anyhow!("no metric {}", cal.metric))?;
+    let mut aa_values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let aa = tally("A/A", &arts, &own_base, &mut |m| {
         for p in &profiles {
-            if let Some(r) = cfg.metrics.iter().find(|x| x.id == cal.metric).and_then(|x| m.get(&x.id, p, &x.environment)) {
-                inject_us.entry(p.clone()).or_insert(r.value * 1000.0 * pct / 100.0);
+            if let Some(r) = m.get(&metric.id, p, &metric.environment) {
+                aa_values.entry(p.clone()).or_default().push(r.value);
             }
         }
     })?;
+    // The busy work is pct % of the metric's typical A/A value: the median
+    // over the A/A runs (the value moves with the host's state from run to
+    // run; one run's value would size the work by that run's luck).
+    let mut inject_us: BTreeMap<String, f64> = BTreeMap::new();
+    for p in &profiles {
+        let v = aa_values.get(p).ok_or_else(|| anyhow!("no A/A value of {} for {p}", cal.metric))?;
+        inject_us.insert(p.clone(), median(v) * 1000.0 * pct / 100.0);
+    }
 
     // The injected candidate: the same profiles plus the calibration
-    // feature, with the busy work sized from the first A/A run.
-    let mut slow = Vec::new();
-    for a in &arts {
-        let name = &a.info.profile;
-        let mut p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
-        let us = inject_us.get(name).copied().ok_or_else(|| anyhow!("no A/A value of {} for {name}", cal.metric))?;
-        p.features.push(cal.feature.clone());
-        p.build_env.push((cal.env.clone(), format!("{:.0}", us * cal.steps_per_us)));
-        p.name = format!("calibrate~{name}");
-        eprintln!("calibrate: [{name}] injecting {us:.0} us ({pct} % of the A/A {} value) with feature {}", cal.metric, cal.feature);
-        slow.push(crate::subject::profile_artifacts(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)?);
-    }
+    // feature. `steps_per_us` in budgets.toml is a first guess only: what a
+    // mixing step costs depends on the CPU and on the engine (cold init runs
+    // it in freshly compiled baseline code). So the gate measures it: one
+    // sizing run of the injected builds against the plain ones reads the
+    // time the steps add as the difference of the two arms' medians (far
+    // steadier than their p95s), and a build that is more than
+    // SIZE_TOLERANCE off its intended size is rebuilt at the measured rate
+    // and measured again. Sizing runs are not counted.
     let plain_base = Base::of(&arts, "the uninjected build");
+    let build_slow = |name: &str, steps: u64| -> Result<ProfileArtifacts> {
+        let mut p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
+        p.features.push(cal.feature.clone());
+        p.build_env.push((cal.env.clone(), steps.to_string()));
+        p.name = format!("calibrate~{name}");
+        crate::subject::profile_artifacts(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)
+    };
+    let mut steps: BTreeMap<String, u64> = profiles.iter().map(|p| (p.clone(), (inject_us[p] * cal.steps_per_us).round() as u64)).collect();
+    let mut sizing = Vec::new();
+    let mut slow = Vec::new();
+    for attempt in 1..=MAX_SIZING_RUNS {
+        slow = profiles.iter().map(|p| build_slow(p, steps[p])).collect::<Result<Vec<_>>>()?;
+        eprintln!("calibrate: sizing run {attempt} (not counted)");
+        let m = measure_once(&slow, &plain_base)?;
+        let mut resized = false;
+        for p in &profiles {
+            let r = m.get(&metric.id, p, &metric.environment).ok_or_else(|| anyhow!("the sizing run has no {} for {p}", cal.metric))?;
+            let added_us = added_at_median(r)? * 1000.0;
+            let (target, now) = (inject_us[p], steps[p]);
+            eprintln!(
+                "calibrate: [{p}] {now} steps add {added_us:.0} us at the median ({:.0} steps/us here), intended {target:.0} us ({pct} % of the median A/A {} value)",
+                now as f64 / added_us.max(f64::MIN_POSITIVE),
+                cal.metric
+            );
+            sizing.push(serde_json::json!({"profile": p, "attempt": attempt, "steps": now, "intended_us": target, "added_us": added_us}));
+            if let Some(next) = resize_steps(target, now, added_us)? {
+                if attempt < MAX_SIZING_RUNS {
+                    eprintln!("calibrate: [{p}] resizing to {next} steps");
+                    steps.insert(p.clone(), next);
+                    resized = true;
+                } else {
+                    eprintln!("calibrate: [{p}] still off after {MAX_SIZING_RUNS} sizing runs; the detection rate below is for the size measured above");
+                }
+            }
+        }
+        if !resized {
+            break;
+        }
+    }
     let det = tally("injected", &slow, &plain_base, &mut |_| {})?;
 
-    println!("\ncalibration: {runs} A/A runs and {runs} runs with +{pct} % busy work in the code {} times\n", cal.metric);
+    println!("\ncalibration: {runs} A/A runs and {runs} runs with +{pct} % busy work (sized on this host) in the code {} times\n", cal.metric);
+    for p in &profiles {
+        if let Some(last) = sizing.iter().rev().find(|s| s["profile"] == p.as_str()) {
+            println!(
+                "[{p}] injected {} steps: intended {:.0} us, the last sizing run measured {:.0} us at the median",
+                last["steps"], last["intended_us"].as_f64().unwrap_or(f64::NAN), last["added_us"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    println!();
     println!("{:<44} {:<48} {}", "key", "A/A (false regressions)", "injected (detections)");
-    for k in &keys {
+    for (k, _) in &keys {
         let a = aa.get(k).map(Tally::text).unwrap_or_default();
         let d = det.get(k).map(Tally::text).unwrap_or_default();
         println!("{k:<44} {a:<48} {d}");
     }
     let json = serde_json::json!({
-        "runs": runs, "inject_pct": pct, "inject_us": inject_us, "calibration_metric": cal.metric,
+        "runs": runs, "inject_pct": pct, "inject_us": inject_us, "inject_steps": steps, "sizing": sizing, "calibration_metric": cal.metric,
         "aa": aa, "injected": det,
     });
     let path = out_dir.join("calibration.json");
     write_atomic(&path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     eprintln!("calibrate: wrote {}", path.display());
     Ok(0)
+}
+
+/// How far the busy work's measured cost may sit from its intended size
+/// before calibrate rebuilds it at the measured rate.
+const SIZE_TOLERANCE: f64 = 0.10;
+const MAX_SIZING_RUNS: u32 = 3;
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let n = s.len();
+    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+}
+
+/// The time the injected build adds, in the metric's unit: the median of
+/// all its samples minus the median of the plain build's, both measured in
+/// the same session.
+fn added_at_median(r: &crate::measure::MetricResult) -> Result<f64> {
+    let base = r.base_histogram.as_ref().ok_or_else(|| anyhow!("the sizing run measured no live base"))?;
+    let q = |b| -> Result<f64> { Ok(crate::stats::decode(b)?.value_at_quantile(0.5) as f64 / crate::stats::SCALE) };
+    Ok(q(&r.histogram)? - q(base)?)
+}
+
+/// The step count that adds `target_us`, when `steps` added `added_us`:
+/// `None` while within SIZE_TOLERANCE; an error when the steps added no
+/// time at all (the feature does nothing, or not in the code the metric
+/// times), since no rate can be read from that.
+fn resize_steps(target_us: f64, steps: u64, added_us: f64) -> Result<Option<u64>> {
+    if !(added_us > 0.0) || steps == 0 {
+        bail!(
+            "the injected build added {added_us:.1} us at the median with {steps} steps: the calibration feature does not slow the code the metric times (check [calibration] in budgets.toml)"
+        );
+    }
+    if (added_us / target_us - 1.0).abs() <= SIZE_TOLERANCE {
+        return Ok(None);
+    }
+    Ok(Some(((steps as f64) * target_us / added_us).round().max(1.0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_work_is_resized_by_the_measured_rate_only_when_off() {
+        // 62 000 steps meant 155 us but added 120: rescaled to 80 083.
+        assert_eq!(resize_steps(155.0, 62_000, 120.0).unwrap(), Some(80_083));
+        // Too much is scaled down the same way.
+        assert_eq!(resize_steps(100.0, 50_000, 200.0).unwrap(), Some(25_000));
+        // Within 10 % of the intended size: kept.
+        assert_eq!(resize_steps(155.0, 62_000, 145.0).unwrap(), None);
+        assert_eq!(resize_steps(155.0, 62_000, 168.0).unwrap(), None);
+        // Steps that add nothing are a broken calibration feature, not a rate.
+        assert!(resize_steps(155.0, 62_000, 0.0).is_err());
+        assert!(resize_steps(155.0, 62_000, -3.0).is_err());
+        assert!(resize_steps(155.0, 62_000, f64::NAN).is_err());
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
 }
