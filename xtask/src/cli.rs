@@ -14,7 +14,7 @@ const USAGE: &str = "usage:
   cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless [--force]]
   cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
   cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
-  cargo xtask calibrate [--runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
+  cargo xtask calibrate [--runs N] [--aa-runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
                      [--metric ID]... [--budgets FILE] [--reports DIR]
 
 timings are compared live with a base: --against REF (built in a git
