@@ -108,7 +108,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         .filter(|m| only.is_empty() || only.contains(&m.id))
         .collect();
     if !metrics.iter().any(|m| m.id == cal.metric) {
-        bail!("the calibration metric {} is not among the selected metrics in the selected environments ({}); the injected busy work is sized from its A/A value", cal.metric, envs.join(", "));
+        bail!("the calibration metric {} is not among the selected metrics in the selected environments ({}); the injected busy work slows that metric and is sized on its measured ratio; add it with --metric", cal.metric, envs.join(", "));
     }
     cfg.check_scenarios(&metrics)?;
     let mut arts = Vec::new();
