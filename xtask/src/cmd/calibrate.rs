@@ -160,8 +160,8 @@ pub fn cli(args: &[String]) -> Result<u8> {
     // state from run to run), at budgets.toml's steps_per_us.
     let mut inject_us: BTreeMap<String, f64> = BTreeMap::new();
     for p in &profiles {
-        let v = aa_values.get(p).ok_or_else(|| anyhow!("no A/A value of {} for {p}", cal.metric))?;
-        inject_us.insert(p.clone(), median(v) * 1000.0 * pct / 100.0);
+        let typical = aa_values.get(p).and_then(|v| crate::stats::median(v)).ok_or_else(|| anyhow!("no A/A value of {} for {p}", cal.metric))?;
+        inject_us.insert(p.clone(), typical * 1000.0 * pct / 100.0);
     }
 
     // The injected candidate: the same profiles plus the calibration
@@ -255,19 +255,12 @@ pub fn cli(args: &[String]) -> Result<u8> {
 const SIZE_TOLERANCE: f64 = 0.15;
 const MAX_SIZING_RUNS: u32 = 3;
 
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    let n = s.len();
-    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
-}
-
 /// The time the injected build adds, in the metric's unit: the median of
 /// all its samples minus the median of the plain build's, both measured in
 /// the same session.
 fn added_at_median(r: &crate::measure::MetricResult) -> Result<f64> {
     let base = r.base_histogram.as_ref().ok_or_else(|| anyhow!("the sizing run measured no live base"))?;
-    let q = |b| -> Result<f64> { Ok(crate::stats::decode(b)?.value_at_quantile(0.5) as f64 / crate::stats::SCALE) };
+    let q = |b| -> Result<f64> { Ok(crate::stats::statistic_of(&crate::stats::decode(b)?, crate::stats::Statistic::Median)) };
     Ok(q(&r.histogram)? - q(base)?)
 }
 
@@ -314,11 +307,5 @@ mod tests {
         assert!(resize_steps(15.0, 62_000, 12.0, -3.0).is_err());
         assert!(resize_steps(15.0, 62_000, 12.0, f64::NAN).is_err());
         assert!(resize_steps(15.0, 62_000, f64::NAN, 70.0).is_err());
-    }
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
     }
 }
