@@ -764,6 +764,12 @@ fn take_results(
             (true, Some(pi), Some(p)) => Some((pi, *p)),
             (true, _, _) => bail!("{what} ran paired with its reference build but returned no samples of it"),
         };
+        if let Some((_, p)) = &pair {
+            // The statistics pair sample i of each side (`stats::paired_ratios`).
+            if p.samples.len() != out.samples.len() {
+                bail!("{what} recorded {} samples on its build but {} on its paired reference build: a relative metric's scenario records one sample on h and one on h.pair per round (SCENARIOS.md)", out.samples.len(), p.samples.len());
+            }
+        }
         file_block(st, ai, si, seed, &what, unit, sent_batch, out)?;
         progress.done += 1;
         if let Some((pi, p)) = pair {
@@ -832,43 +838,56 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     // The per-seed value is read off the histogram (not the raw samples),
     // so a merge of shards recomputes exactly the same figure.
     let offset = if reference.is_some() { -100.0 } else { 0.0 };
-    let seed_samples = |arm: &Arm, reference: Option<&Arm>, si: usize| -> Result<Vec<f64>> {
+    // A relative metric's arm is read through its per-round ratios to its
+    // reference (`stats::paired_ratios`): sample i of each side ran next to
+    // the other's, in one block.
+    let view = |arm: &Arm, reference: Option<&Arm>| -> stats::ArmSamples {
+        match reference {
+            None => arm.samples.clone(),
+            Some(r) => stats::paired_ratios(&arm.samples, &r.samples),
+        }
+    };
+    let seed_samples = |arm: &Arm, v: &stats::ArmSamples, relative: bool, si: usize| -> Result<Vec<f64>> {
         let seed = seeds[si];
-        if arm.samples.seeds[si].iter().all(Vec::is_empty) {
+        if v.seeds[si].iter().all(Vec::is_empty) {
             bail!("{}: seed {seed} has no {} samples", key_of(task), arm.role.label());
         }
-        Ok(match reference {
-            None => arm.samples.seeds[si].iter().flatten().copied().collect(),
-            Some(r) => {
-                let rounds = stats::round_figures(&[&arm.samples, &r.samples], si, stat, &|s| s[0] / s[1] * 100.0);
-                if rounds.is_empty() {
-                    bail!("{}: seed {seed} has no round in which both the {} and the {} build ran", key_of(task), arm.role.label(), r.role.label());
-                }
-                rounds
+        Ok(if relative {
+            let rounds = stats::round_figures(&[v], si, stat, &|s| s[0]);
+            if rounds.is_empty() {
+                bail!("{}: seed {seed} has no round in which both the {} build and its reference ran", key_of(task), arm.role.label());
             }
+            rounds
+        } else {
+            v.seeds[si].iter().flatten().copied().collect()
         })
     };
+    let relative = reference.is_some();
+    let cand_view = view(cand, reference);
     let mut per_seed = Vec::new();
     let mut hists = Vec::new();
     for (si, &seed) in seeds.iter().enumerate() {
-        let h = stats::histogram_of(&seed_samples(cand, reference, si)?)?;
+        let h = stats::histogram_of(&seed_samples(cand, &cand_view, relative, si)?)?;
         per_seed.push(seed_value(seed, &h, stat, offset)?);
         hists.push(h);
     }
     // The base's distribution, the same way, for the report's overlay.
     let base_histogram = match (st.arm(Role::Base), &st.base_excluded) {
-        (Some(b), None) if reference.is_none() || st.arm(Role::BaseReference).is_some() => (0..seeds.len())
-            .map(|si| seed_samples(b, st.arm(Role::BaseReference), si).and_then(|v| stats::histogram_of(&v)))
-            .collect::<Result<Vec<_>>>()
-            .and_then(|hs| stats::merge(&hs))
-            .and_then(|h| stats::encode(&h))
-            .ok(),
+        (Some(b), None) if reference.is_none() || st.arm(Role::BaseReference).is_some() => {
+            let bv = view(b, st.arm(Role::BaseReference));
+            (0..seeds.len())
+                .map(|si| seed_samples(b, &bv, relative, si).and_then(|v| stats::histogram_of(&v)))
+                .collect::<Result<Vec<_>>>()
+                .and_then(|hs| stats::merge(&hs))
+                .and_then(|h| stats::encode(&h))
+                .ok()
+        }
         _ => None,
     };
     let value = gate_value(&per_seed).ok_or_else(|| anyhow!("no seeds configured"))?;
     let value_ci = match reference {
         None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
-        Some(r) => stats::paired_bootstrap(&[&cand.samples, &r.samples], stat, stats::REPLICATES, rng_seed, &overhead_pct),
+        Some(_) => stats::paired_bootstrap(&[&cand_view], stat, stats::REPLICATES, rng_seed, &overhead_pct),
     }
     // The bootstrap reads raw samples and the value is read off the
     // histograms (3 significant digits), so the two can differ by one
@@ -912,7 +931,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     let figure_text = match reference {
         None => format!("{} per seed; gate value = median of the per-seed {}s", stat.name(), stat.name()),
         Some(_) => format!(
-            "per block, this build and the same profile built without {} alternate batch by batch (ABBA), so the host's state hits both alike and cancels; the block's overhead is this build's {s} over the other's, minus 1, in percent; per seed the median over blocks; gate value = median over seeds",
+            "per block, this build and the same profile built without {} alternate batch by batch (ABBA), so the host's state hits both alike and cancels; each of this build's samples is divided by the other build's sample of the same round (a millisecond apart), and the block's overhead is the {s} of these ratios, minus 1, in percent; per seed the median over blocks; gate value = median over seeds",
             metric.reference_without.as_deref().unwrap_or_default().join(", "),
             s = stat.name()
         ),
@@ -997,9 +1016,10 @@ fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
     (growth, text)
 }
 
-/// An overhead in percent from a build's statistic and its reference's.
+/// An overhead in percent from the block statistic of a build's per-round
+/// ratios to its reference (kept in percent of the reference).
 fn overhead_pct(s: &[f64]) -> f64 {
-    (s[0] / s[1] - 1.0) * 100.0
+    s[0] - 100.0
 }
 
 /// The live comparison of one task with its base.
@@ -1038,12 +1058,11 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison 
             c.reason = "not comparable: a reference build is missing".into();
             return c;
         };
-        let diff = |s: &[f64]| (s[0] / s[1] - s[2] / s[3]) * 100.0;
-        let est = stats::paired_bootstrap(&[&cand.samples, &r.samples, &base.samples, &br.samples], stat, stats::REPLICATES, rng_seed, &diff);
-        let per: Vec<f64> = (0..base.samples.seeds.len())
-            .map(|i| stats::round_figures(&[&base.samples, &br.samples], i, stat, &overhead_pct))
-            .filter(|r| !r.is_empty())
-            .map(|mut r| stats::quantile_in_place(&mut r, 0.5))
+        // Both overheads in percent of their references, round by round.
+        let (cv, bv) = (stats::paired_ratios(&cand.samples, &r.samples), stats::paired_ratios(&base.samples, &br.samples));
+        let est = stats::paired_bootstrap(&[&cv, &bv], stat, stats::REPLICATES, rng_seed, &|s| s[0] - s[1]);
+        let per: Vec<f64> = (0..bv.seeds.len())
+            .filter_map(|i| stats::median(&stats::round_figures(&[&bv], i, stat, &overhead_pct)))
             .collect();
         (est, stats::median(&per), per)
     } else {
