@@ -4,8 +4,10 @@
 // `h.pair` is the same profile built without the trace feature, running the
 // same workload plainly. The two builds alternate batch by batch within the
 // block, so whatever the host does to one it does to the other within a
-// millisecond. The gate's value is the ratio of the two sides' medians,
-// minus one, in percent.
+// millisecond. The gate divides each of the trace build's samples by the
+// plain build's sample of the same round; a block's overhead is the median
+// of these ratios, minus one, in percent. So record exactly one sample on
+// each side per round.
 import { warmInstance } from "./common.js";
 
 const TASKS = 96;
@@ -30,22 +32,36 @@ async function sideOf(h) {
   return { h, runs };
 }
 
+// Fresh compiles of each build per block. Where a compile's code lands
+// (layout, alignment) sets a level that holds for as long as that code runs:
+// one pair of compiles per block gave block overheads spread 2-4 points
+// around the true one. The samples rotate over the pairs, so a block's
+// median averages that luck over this many compiles.
+const COMPILES = 4;
+
 export default async function (h) {
-  const sides = [await sideOf(h)];
-  if (h.pair) sides.push(await sideOf(h.pair));
-  // Warm long enough for V8's background tier-up of the hot functions to
-  // land (every block compiles fresh modules), so no block mixes tiers.
-  for (const t0 = h.now(); h.now() - t0 < 100 * sides.length; ) for (const s of sides) s.runs(4);
+  const pairs = [];
+  for (let k = 0; k < COMPILES; k++) {
+    const pair = [await sideOf(h)];
+    if (h.pair) pair.push(await sideOf(h.pair));
+    pairs.push(pair);
+  }
+  // Warm every compile long enough for V8's background tier-up of its hot
+  // functions to land, so no block mixes tiers.
+  for (const pair of pairs) {
+    for (const t0 = h.now(); h.now() - t0 < 25 * pair.length; ) for (const s of pair) s.runs(4);
+  }
   // One batch size for both builds (the gate fixes it after the first block).
-  const n = h.calibrateBatch(sides[0].runs, 0.5, 1);
+  const n = h.calibrateBatch(pairs[0][0].runs, 0.5, 1);
   h.describe(
     `replay overhead: the seeded mixed workload (${TASKS} tasks), replayed from its recording on the trace build ` +
       `vs run on the same profile built without the trace feature, the two alternating batch by batch in one block ` +
-      `(ABBA order); each sample times a batch of runs (the mean per run is recorded)`,
+      `(ABBA order) over ${COMPILES} fresh compiles of each; each sample times a batch of runs (the mean per run is recorded)`,
   );
   for (let i = 0; i < h.iterations; i++) {
-    // ABBA: neither build always runs first after the other.
-    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    // Both orders on every compile pair: ABBA, then the next pair.
+    const pair = pairs[Math.floor(i / 2) % COMPILES];
+    const order = i % 2 === 0 ? pair : [...pair].reverse();
     for (const s of order) {
       const t0 = h.now();
       s.runs(n);
