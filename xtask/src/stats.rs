@@ -57,10 +57,12 @@
 //! reference, the block's figure the median of these ratios. The ratio of
 //! the two sides' medians pairs each side's middle sample with the other's,
 //! wherever in the block they ran; per-round ratios cancel what the host
-//! did in that millisecond (the two sides' log samples correlate 0.5-0.7),
-//! and in three runs of unchanged code the core-trace overhead read 2.41,
-//! 2.46, 2.57 % per-round against 1.71, 2.61, 2.27 % from medians (same
-//! samples). A round is still the bootstrap's unit, as above.
+//! did in that millisecond (the two sides' log samples correlated 0.14-0.7
+//! over 8 runs). On those runs' samples a block's overhead had an sd of
+//! 1.1-2.3 points per round against 1.3-2.8 from medians; the run-to-run
+//! spread of the value hardly moved (core-trace sd 0.31 against 0.37
+//! points): the host changes the overhead itself from seed to seed, which
+//! no pairing cancels. A round is still the bootstrap's unit, as above.
 //!
 //! **Three-way verdict** (Chromium Pinpoint answers DIFFERENT / SAME /
 //! UNKNOWN and samples more on UNKNOWN): with the limit L (1 + the allowed
