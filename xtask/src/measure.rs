@@ -9,6 +9,7 @@ use crate::ledger;
 use crate::stats;
 use crate::summary::{Comparison, HistogramBlob, SeedValue, Summary};
 use anyhow::{anyhow, bail, Result};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -820,6 +821,15 @@ fn file_block(st: &mut TaskState, ai: usize, si: usize, seed: u64, what: &str, u
     Ok(())
 }
 
+/// An arm as the statistics read it: its samples, or for a relative metric
+/// its per-round ratios to its reference (`stats::paired_ratios`).
+fn view<'a>(arm: &'a Arm, reference: Option<&Arm>) -> Cow<'a, stats::ArmSamples> {
+    match reference {
+        None => Cow::Borrowed(&arm.samples),
+        Some(r) => Cow::Owned(stats::paired_ratios(&arm.samples, &r.samples)),
+    }
+}
+
 /// Reduce one task's samples to its figure, interval and comparison.
 fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -> Result<MetricResult> {
     let task = st.task;
@@ -839,15 +849,10 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     // so a merge of shards recomputes exactly the same figure.
     let offset = if reference.is_some() { -100.0 } else { 0.0 };
     // A relative metric's arm is read through its per-round ratios to its
-    // reference (`stats::paired_ratios`): sample i of each side ran next to
-    // the other's, in one block.
-    let view = |arm: &Arm, reference: Option<&Arm>| -> stats::ArmSamples {
-        match reference {
-            None => arm.samples.clone(),
-            Some(r) => stats::paired_ratios(&arm.samples, &r.samples),
-        }
-    };
-    let seed_samples = |arm: &Arm, v: &stats::ArmSamples, relative: bool, si: usize| -> Result<Vec<f64>> {
+    // reference (`view`): sample i of each side ran next to the other's, in
+    // one block. Read once here; the comparison with the base uses the same.
+    let relative = reference.is_some();
+    let seed_samples = |arm: &Arm, v: &stats::ArmSamples, si: usize| -> Result<Vec<f64>> {
         let seed = seeds[si];
         if v.seeds[si].iter().all(Vec::is_empty) {
             bail!("{}: seed {seed} has no {} samples", key_of(task), arm.role.label());
@@ -862,32 +867,32 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
             v.seeds[si].iter().flatten().copied().collect()
         })
     };
-    let relative = reference.is_some();
     let cand_view = view(cand, reference);
+    // The base, read the same way; None when it cannot be compared.
+    let base_view = match (st.arm(Role::Base), &st.base_excluded) {
+        (Some(b), None) if !relative || st.arm(Role::BaseReference).is_some() => Some((b, view(b, st.arm(Role::BaseReference)))),
+        _ => None,
+    };
     let mut per_seed = Vec::new();
     let mut hists = Vec::new();
     for (si, &seed) in seeds.iter().enumerate() {
-        let h = stats::histogram_of(&seed_samples(cand, &cand_view, relative, si)?)?;
+        let h = stats::histogram_of(&seed_samples(cand, &cand_view, si)?)?;
         per_seed.push(seed_value(seed, &h, stat, offset)?);
         hists.push(h);
     }
     // The base's distribution, the same way, for the report's overlay.
-    let base_histogram = match (st.arm(Role::Base), &st.base_excluded) {
-        (Some(b), None) if reference.is_none() || st.arm(Role::BaseReference).is_some() => {
-            let bv = view(b, st.arm(Role::BaseReference));
-            (0..seeds.len())
-                .map(|si| seed_samples(b, &bv, relative, si).and_then(|v| stats::histogram_of(&v)))
-                .collect::<Result<Vec<_>>>()
-                .and_then(|hs| stats::merge(&hs))
-                .and_then(|h| stats::encode(&h))
-                .ok()
-        }
-        _ => None,
-    };
+    let base_histogram = base_view.as_ref().and_then(|(b, bv)| {
+        (0..seeds.len())
+            .map(|si| seed_samples(b, bv, si).and_then(|v| stats::histogram_of(&v)))
+            .collect::<Result<Vec<_>>>()
+            .and_then(|hs| stats::merge(&hs))
+            .and_then(|h| stats::encode(&h))
+            .ok()
+    });
     let value = gate_value(&per_seed).ok_or_else(|| anyhow!("no seeds configured"))?;
     let value_ci = match reference {
         None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
-        Some(_) => stats::paired_bootstrap(&[&cand_view], stat, stats::REPLICATES, rng_seed, &overhead_pct),
+        Some(_) => stats::paired_bootstrap(&[&*cand_view], stat, stats::REPLICATES, rng_seed, &overhead_pct),
     }
     // The bootstrap reads raw samples and the value is read off the
     // histograms (3 significant digits), so the two can differ by one
@@ -913,7 +918,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
         _ => (None, None),
     };
 
-    let comparison = base.map(|b| compare(cfg, st, b, rng_seed ^ 0xab));
+    let comparison = base.map(|b| compare(cfg, st, b, &cand_view, base_view.as_ref().map(|(_, v)| &**v), rng_seed ^ 0xab));
     let (heap_growth, parts_text) = heap_check(cand, &metric.unit);
 
     let ops = cand.typical_ops();
@@ -1023,7 +1028,9 @@ fn overhead_pct(s: &[f64]) -> f64 {
 }
 
 /// The live comparison of one task with its base.
-fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison {
+/// `cand` and `base` are the arms as `reduce` reads them (a relative
+/// metric's: its per-round ratios to the reference).
+fn compare(cfg: &Config, st: &TaskState, b: &Base, cand: &stats::ArmSamples, base: Option<&stats::ArmSamples>, rng_seed: u64) -> Comparison {
     let metric = &st.task.metric;
     let stat = metric.statistic;
     let relative = metric.is_relative();
@@ -1048,27 +1055,25 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, rng_seed: u64) -> Comparison 
         c.reason = format!("not comparable: {why}");
         return c;
     }
-    let cand = st.arm(Role::Candidate).expect("candidate");
-    let Some(base) = st.arm(Role::Base) else {
+    if st.arm(Role::Base).is_none() {
         c.reason = "not comparable: the base has no artifact for this profile".into();
+        return c;
+    }
+    let Some(base) = base.filter(|_| !relative || st.arm(Role::Reference).is_some()) else {
+        c.reason = "not comparable: a reference build is missing".into();
         return c;
     };
     let (estimate, base_value, base_per_seed) = if relative {
-        let (Some(r), Some(br)) = (st.arm(Role::Reference), st.arm(Role::BaseReference)) else {
-            c.reason = "not comparable: a reference build is missing".into();
-            return c;
-        };
         // Both overheads in percent of their references, round by round.
-        let (cv, bv) = (stats::paired_ratios(&cand.samples, &r.samples), stats::paired_ratios(&base.samples, &br.samples));
-        let est = stats::paired_bootstrap(&[&cv, &bv], stat, stats::REPLICATES, rng_seed, &|s| s[0] - s[1]);
-        let per: Vec<f64> = (0..bv.seeds.len())
-            .filter_map(|i| stats::median(&stats::round_figures(&[&bv], i, stat, &overhead_pct)))
+        let est = stats::paired_bootstrap(&[cand, base], stat, stats::REPLICATES, rng_seed, &|s| s[0] - s[1]);
+        let per: Vec<f64> = (0..base.seeds.len())
+            .filter_map(|i| stats::median(&stats::round_figures(&[base], i, stat, &overhead_pct)))
             .collect();
         (est, stats::median(&per), per)
     } else {
-        let est = stats::paired_bootstrap(&[&cand.samples, &base.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
-        let per: Vec<f64> = (0..base.samples.seeds.len()).filter_map(|i| base.samples.seed_stat(i, stat)).collect();
-        (est, base.samples.gate_stat(stat), per)
+        let est = stats::paired_bootstrap(&[cand, base], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
+        let per: Vec<f64> = (0..base.seeds.len()).filter_map(|i| base.seed_stat(i, stat)).collect();
+        (est, base.gate_stat(stat), per)
     };
     c.base_value = base_value;
     c.base_per_seed = base_per_seed;
