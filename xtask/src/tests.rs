@@ -427,6 +427,25 @@ fn distribution_plots_span_their_data_and_name_an_off_scale_cap() {
 }
 
 #[test]
+fn an_interval_is_printed_to_its_value_s_precision() {
+    use crate::report::terminal::ci_str;
+    let s = fixed_summary();
+    let mut r = record(&s, "M-PERF-02A", "core-min").clone();
+    let with = |r: &mut Record, value: f64, lo: f64, hi: f64| {
+        r.value = Some(value);
+        r.value_ci = Some(crate::stats::Interval { point: value, lo, hi });
+        ci_str(r)
+    };
+    // The interval crosses 1: both ends take the value's two decimals.
+    assert_eq!(with(&mut r, 1.10, 0.7051, 1.2498), "[0.71, 1.25]");
+    assert_eq!(with(&mut r, 0.95, 0.9012, 1.0349), "[0.9012, 1.0349]");
+    assert_eq!(with(&mut r, 0.0269, 0.02641, 0.02733), "[0.0264, 0.0273]");
+    assert_eq!(with(&mut r, 101.0, 97.04, 104.96), "[97.0, 105.0]");
+    r.value_ci = None;
+    assert_eq!(ci_str(&r), "-");
+}
+
+#[test]
 fn golden_markdown_and_json_reports() {
     let s = fixed_summary();
     let statuses: Vec<Status> = s.records.iter().map(|r| r.status).collect();

@@ -6,16 +6,30 @@ use crate::summary::{Record, Summary};
 pub fn value_str(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
-        Some(v) if v.abs() >= 100.0 => format!("{v:.1}"),
-        Some(v) if v.abs() >= 1.0 => format!("{v:.2}"),
-        Some(v) => format!("{v:.4}"),
+        Some(v) => format!("{v:.*}", decimals(v)),
     }
 }
 
-/// The value's 95 % interval, compactly: `[1.20, 1.27]`.
+/// Decimals a figure is printed with: three or four significant digits.
+fn decimals(v: f64) -> usize {
+    if v.abs() >= 100.0 {
+        1
+    } else if v.abs() >= 1.0 {
+        2
+    } else {
+        4
+    }
+}
+
+/// The value's 95 % interval, compactly: `[1.20, 1.27]`. Both ends take the
+/// value's decimals, so an interval that crosses 1 or 100 does not print
+/// its ends to different precisions (`1.10 [0.7050, 1.25]`).
 pub fn ci_str(r: &Record) -> String {
     match &r.value_ci {
-        Some(ci) => format!("[{}, {}]", value_str(Some(ci.lo)), value_str(Some(ci.hi))),
+        Some(ci) => {
+            let d = decimals(r.value.unwrap_or(ci.point));
+            format!("[{:.*}, {:.*}]", d, ci.lo, d, ci.hi)
+        }
         None => "-".into(),
     }
 }
