@@ -1,9 +1,9 @@
 // M-PERF-02A/B (and the eager-compilation figure): cold init. The nonce'd
-// copy of the bytes (which defeats V8's in-memory module cache) and a full
-// GC happen before the clock starts; the window holds decode, validation,
-// compilation, instantiation and rt_init, run synchronously on the page's
-// thread (h.prepareCold explains why), so no thread hop or task-queue wait
-// of the browser's lands in the figure.
+// copy of the bytes (which defeats V8's in-memory module cache) and a
+// collection happen before the clock starts; the window holds decode,
+// validation, compilation, instantiation and rt_init, run synchronously on
+// the page's thread (h.prepareCold explains why), so no thread hop or
+// task-queue wait of the browser's lands in the figure.
 import { imports } from "./common.js";
 
 // Untimed samples at the start of every block: the first cold samples of a
@@ -33,7 +33,7 @@ export default async function (h) {
         : "(with V8's default lazy compilation only the functions init calls are compiled; under --no-wasm-lazy-compilation every function is), ") +
       `instantiate, rt_init. Bytes are prepared before the clock starts, ` +
       (collected
-        ? "and a full GC runs before it"
+        ? "and a garbage collection runs before it (young generation before every sample, full before every 32nd)"
         : "but no GC is forced (this browser gives a page no gc()): the garbage of earlier samples is collected on the engine's own schedule, sometimes inside a window") +
       `; ${WARM} untimed samples open each block`,
   );

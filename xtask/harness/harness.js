@@ -9,6 +9,9 @@ let glueCopies = 0;
 
 // Chromium's largest module it compiles synchronously on the main thread.
 const SYNC_COMPILE_LIMIT = 8 * 1024 * 1024;
+// h.prepareCold collects fully before every this-many-th cold sample (and a
+// young-generation collection before the others).
+const FULL_GC_EVERY = 32;
 
 // Append a custom section with a fresh nonce: the wire bytes differ, so V8's
 // in-memory module cache (keyed on the bytes) misses and every compile is
@@ -142,6 +145,8 @@ function side(spec, bytes, glueUrl, shared) {
     shared.quantity = q;
   };
   let cachedModule = null;
+  // Cold samples prepared on this side (prepareCold's collection schedule).
+  let coldSamples = 0;
   // The parts of the heap probe's last reading, and of every recorded one
   // (js heap, wasm memory), so the report can show them apart.
   let lastHeap = null;
@@ -280,21 +285,39 @@ function side(spec, bytes, glueUrl, shared) {
     },
     // Everything a cold sample needs that must not be timed: a fresh copy
     // of the bytes (a nonce section, so the engine's module cache misses) and
-    // a full GC, so the garbage of earlier samples is not collected inside
+    // a collection, so the garbage of earlier samples is not collected inside
     // the window. Call before the clock starts; `instantiate` inside it.
     // A browser that gives pages no gc() (Firefox) collects on its own
     // schedule: `collected` says which, and the scenario says so.
     //
-    // A full GC every sample: collecting only every 8th sample (a full GC
-    // costs about 2.3 ms plus 0.35 ms per dead instance here) put the 1 in 8
-    // samples after it in a slow cluster that owned the p95 (block p95
-    // 2.0-2.6 ms against a p50 of 0.75 ms). After the GC, one macrotask
-    // turn lets the tasks it posted to the main thread run before the clock.
+    // Which collection: a young-generation one (gc({type: "minor"})) before
+    // every sample, and a full one before the block's first sample and every
+    // FULL_GC_EVERY-th after it. The previous sample's module, instance and
+    // memory are young garbage, which the minor collection frees (0.4 ms a sample here); the
+    // full one keeps what got promoted from piling up until V8 would collect
+    // it on its own, inside a window. A full collection before every sample
+    // (about 1.8 ms each, plus the sweeping it leaves to helper threads)
+    // took twice the wall time and its after-effects reached into the
+    // window: on one host, median block p50 0.73-0.86 ms with a full GC
+    // every sample against 0.64-0.77 ms with this schedule, same module,
+    // same run. (Collecting fully only every 8th sample with nothing in
+    // between put the samples after it in a slow cluster, 0.35 ms per dead
+    // instance to free, that owned the p95. With minor collections in
+    // between, a full one finds little to free, and the sample after it is
+    // 1 in 32, too few to own a p95: discarding it, or an untimed compile
+    // after it, changed no figure we could resolve.) After the collection,
+    // one macrotask turn lets the tasks it posted to the main thread run
+    // before the clock.
     async prepareCold() {
       const fresh = uniqueBytes(bytes);
       const collected = typeof gc === "function";
-      if (collected) gc();
-      else if (/Chrome\//.test(navigator.userAgent)) throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
+      if (collected) {
+        if (coldSamples++ % FULL_GC_EVERY === 0) {
+          gc();
+        } else {
+          gc({ type: "minor" });
+        }
+      } else if (/Chrome\//.test(navigator.userAgent)) throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
       await nextTask();
       return {
         bytes: fresh,
