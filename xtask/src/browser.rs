@@ -479,7 +479,10 @@ pub fn run_in_page(server: &Server, runs: &[ScenarioRun], eval: &mut dyn FnMut(&
         .zip(all)
         .map(|(r, v)| match v.get("err").and_then(|e| e.as_str()) {
             Some(err) => Err(anyhow!("in the page: {err}")),
-            None => output_of(r, &v["ok"]),
+            None => output_of(r, &v["ok"]).map(|mut o| {
+                o.host_ms = v["host"].as_f64();
+                o
+            }),
         })
         .collect())
 }
@@ -517,6 +520,7 @@ fn side_of(r: &ScenarioRun, v: &serde_json::Value, quantity: Quantity, which: &s
             .map(|o| o.iter().map(|(k, xs)| (k.clone(), xs.as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default())).collect())
             .unwrap_or_default(),
         pair: None,
+        host_ms: None,
     })
 }
 

@@ -1,7 +1,8 @@
 //! The environment fingerprint of a run (DESIGN.md section 6): which
 //! compiler, optimizer, host and browser produced the figures, and how each
 //! environment was set up (throttle target, calibrated rate, achieved
-//! slowdown, V8 flags). The browser half comes from the measurer.
+//! slowdown, V8 flags, the host's speed while it measured). The browser
+//! half comes from the measurer.
 
 use crate::config::Config;
 use crate::measure::Measured;
@@ -33,6 +34,9 @@ pub fn add_environments(f: &mut Fingerprint, cfg: &Config, envs: &[String], meas
             if let Some(a) = info.achieved {
                 f.throttle_achieved.insert(name.clone(), a);
             }
+        }
+        if let Some(h) = measured.host_ms.get(name).and_then(|v| crate::summary::HostSpeed::of(v)) {
+            f.host_speed.insert(name.clone(), h);
         }
     }
 }

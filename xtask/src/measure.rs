@@ -108,6 +108,10 @@ pub struct ScenarioOutput {
     pub parts: Vec<(String, Vec<f64>)>,
     /// A paired run: what the paired reference build recorded.
     pub pair: Option<Box<ScenarioOutput>>,
+    /// The host's speed when the call that ran this block began: the
+    /// page's reference workload time, in ms (the same for every run of
+    /// one call; None when the measurer has no page).
+    pub host_ms: Option<f64>,
 }
 
 /// What preparing an environment did (calibrated CPU throttling).
@@ -244,6 +248,9 @@ pub struct Measured {
     pub results: BTreeMap<String, MetricResult>,
     /// Per environment: applied throttle rate and achieved slowdown.
     pub envs: BTreeMap<String, EnvInfo>,
+    /// Per environment: the host's speed at every call that measured it
+    /// (the reference workload's time in the page, ms).
+    pub host_ms: BTreeMap<String, Vec<f64>>,
 }
 
 impl Measured {
@@ -329,7 +336,7 @@ impl Measured {
                 },
             );
         }
-        Ok(Measured { results, envs })
+        Ok(Measured { results, envs, host_ms: BTreeMap::new() })
     }
 }
 
@@ -412,6 +419,8 @@ struct TaskState<'a> {
     /// Seconds one block took, measured on the task's first call: sizes
     /// later calls (see `run_rounds`).
     block_s: Option<f64>,
+    /// The host's speed at each of the task's calls (`ScenarioOutput::host_ms`).
+    host_ms: Vec<f64>,
 }
 
 impl Arm {
@@ -483,7 +492,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let mut states = Vec::new();
     for (index, task) in plan.iter().enumerate() {
         let (arms, base_excluded, artifact) = arms_of(task, arts, base, seeds.len())?;
-        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, retried: Vec::new(), artifact, fixed_batch: None, block_s: None });
+        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, retried: Vec::new(), artifact, fixed_batch: None, block_s: None, host_ms: Vec::new() });
     }
     let mut envs: BTreeMap<String, EnvInfo> = BTreeMap::new();
     let mut current_env: Option<String> = None;
@@ -597,7 +606,12 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     if std::io::stderr().is_terminal() {
         eprintln!();
     }
-    Ok(Measured { results, envs })
+    let mut host_ms: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for st in &states {
+        host_ms.entry(st.task.metric.environment.clone()).or_default().extend(&st.host_ms);
+    }
+    host_ms.retain(|_, v| !v.is_empty());
+    Ok(Measured { results, envs, host_ms })
 }
 
 fn key_of(t: &Task) -> String {
@@ -707,6 +721,7 @@ fn run_rounds(
         let runs: Vec<ScenarioRun> = chunk.iter().map(|(_, r)| r.clone()).collect();
         let t = std::time::Instant::now();
         let results = m.run_many(&runs);
+        st.host_ms.extend(results.iter().find_map(|r| r.as_ref().ok().and_then(|o| o.host_ms)));
         if st.block_s.is_none() && results.iter().all(|r| r.is_ok()) {
             st.block_s = Some(t.elapsed().as_secs_f64() / runs.len() as f64);
         }
@@ -1146,7 +1161,7 @@ impl Measurer for FixedMeasurer {
             let centre = centre * if slow { self.slowdown } else { 1.0 };
             let samples = (0..r.iterations).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
             let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
-            ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![], pair: None }
+            ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![], pair: None, host_ms: None }
         };
         let mut out = side(&r.wasm);
         out.pair = r.pair.as_ref().map(|p| Box::new(side(&p.wasm)));

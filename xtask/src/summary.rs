@@ -43,6 +43,39 @@ pub struct Fingerprint {
     /// (Chromium and Firefox environments differ in all three).
     #[serde(default)]
     pub browsers: BTreeMap<String, EnvBrowser>,
+    /// Per environment: how fast the host was while it measured (absolute
+    /// timings follow it from run to run; the live comparisons do not).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub host_speed: BTreeMap<String, HostSpeed>,
+}
+
+/// The host's speed over one environment's measuring: the time of the
+/// page's reference workload (fixed integer work, throttled as the
+/// environment is), taken at the start of every call that ran blocks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostSpeed {
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub calls: usize,
+}
+
+impl HostSpeed {
+    /// The summary of one environment's readings; None without any.
+    pub fn of(readings: &[f64]) -> Option<HostSpeed> {
+        let finite: Vec<f64> = readings.iter().copied().filter(|x| x.is_finite()).collect();
+        Some(HostSpeed {
+            median_ms: crate::stats::median(&finite)?,
+            min_ms: finite.iter().copied().fold(f64::INFINITY, f64::min),
+            max_ms: finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            calls: finite.len(),
+        })
+    }
+
+    /// In words, for reports: `median 9.8 ms (9.1-14.2 over 230 calls)`.
+    pub fn text(&self) -> String {
+        format!("median {:.1} ms ({:.1}-{:.1} over {} calls)", self.median_ms, self.min_ms, self.max_ms, self.calls)
+    }
 }
 
 /// The browser of one measured environment.

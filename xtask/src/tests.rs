@@ -249,6 +249,7 @@ fn fixed_summary() -> Summary {
             (env.to_string(), b)
         })
         .collect(),
+        host_speed: [("desktop".to_string(), crate::summary::HostSpeed { median_ms: 9.84, min_ms: 9.1, max_ms: 14.25, calls: 230 })].into(),
     };
     let h = crate::stats::histogram_of(&[1.0, 1.5, 2.0, 2.5, 3.0]).unwrap();
     let blob = crate::stats::encode(&h).unwrap();
@@ -914,4 +915,15 @@ fn fixed_samples_merge_is_exact_and_names_missing_shards() {
     let s: Summary = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s.outcome, "error");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The host's speed: median, range and count of an environment's readings;
+/// non-finite readings are dropped, and no readings give no figure.
+#[test]
+fn host_speed_summarizes_the_readings_of_one_environment() {
+    let h = crate::summary::HostSpeed::of(&[10.0, 9.0, f64::NAN, 14.0, 9.5]).expect("readings");
+    assert_eq!((h.median_ms, h.min_ms, h.max_ms, h.calls), (9.75, 9.0, 14.0, 4));
+    assert_eq!(h.text(), "median 9.8 ms (9.0-14.0 over 4 calls)");
+    assert!(crate::summary::HostSpeed::of(&[]).is_none());
+    assert!(crate::summary::HostSpeed::of(&[f64::NAN]).is_none());
 }

@@ -305,6 +305,13 @@ impl Exporter for Html {
                 esc(&browsers)
             ));
         }
+        if !s.fingerprint.host_speed.is_empty() {
+            let t: Vec<String> = s.fingerprint.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect();
+            out.push_str(&format!(
+                "<p title=\"a fixed JS workload timed in the page before every call; absolute timings move with it from run to run, live comparisons do not\">host speed: {}</p>",
+                esc(&t.join("; "))
+            ));
+        }
         out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
         out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {

@@ -108,6 +108,13 @@ impl Exporter for Markdown {
                 .collect();
             out.push_str(&format!("\nCPU throttling: {}\n", t.join("; ")));
         }
+        if !s.fingerprint.host_speed.is_empty() {
+            let t: Vec<String> = s.fingerprint.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect();
+            out.push_str(&format!(
+                "\nHost speed (a fixed JS workload timed in the page before every call; absolute timings move with it from run to run, live comparisons do not): {}\n",
+                t.join("; ")
+            ));
+        }
         out.push_str("\n<details><summary>Sizes per profile</summary>\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
         for a in &s.artifacts {
             out.push_str(&format!(
