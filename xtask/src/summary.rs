@@ -43,8 +43,9 @@ pub struct Fingerprint {
     /// (Chromium and Firefox environments differ in all three).
     #[serde(default)]
     pub browsers: BTreeMap<String, EnvBrowser>,
-    /// Per environment: how fast the host was while it measured (absolute
-    /// timings follow it from run to run; the live comparisons do not).
+    /// Per environment: how fast the page's CPU was while it measured (one
+    /// of the things that move absolute timings between runs; the live
+    /// comparisons, measured side by side, do not depend on it).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub host_speed: BTreeMap<String, HostSpeed>,
 }

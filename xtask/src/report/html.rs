@@ -308,7 +308,7 @@ impl Exporter for Html {
         if !s.fingerprint.host_speed.is_empty() {
             let t: Vec<String> = s.fingerprint.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect();
             out.push_str(&format!(
-                "<p title=\"a fixed JS workload timed in the page before every call; absolute timings move with it from run to run, live comparisons do not\">host speed: {}</p>",
+                "<p title=\"a fixed JS integer workload timed in the page before every call: how fast the page&#39;s CPU was; absolute timings can also move between runs for reasons it does not see, while live comparisons measure base and candidate side by side\">host speed: {}</p>",
                 esc(&t.join("; "))
             ));
         }
