@@ -294,9 +294,9 @@ function side(spec, bytes, glueUrl, shared) {
     // Which collection: a young-generation one (gc({type: "minor"})) before
     // every sample, and a full one before the block's first sample and every
     // FULL_GC_EVERY-th after it. The previous sample's module, instance and
-    // memory are young garbage, which the minor collection frees (0.4 ms a sample here); the
-    // full one keeps what got promoted from piling up until V8 would collect
-    // it on its own, inside a window. A full collection before every sample
+    // memory are young garbage, which the minor collection frees (0.4 ms a
+    // sample here); the full one keeps what got promoted from piling up
+    // until V8 would collect it on its own, inside a window. A full collection before every sample
     // (about 1.8 ms each, plus the sweeping it leaves to helper threads)
     // took twice the wall time and its after-effects reached into the
     // window: on one host, median block p50 0.73-0.86 ms with a full GC
@@ -313,11 +313,8 @@ function side(spec, bytes, glueUrl, shared) {
       const fresh = uniqueBytes(bytes);
       const collected = typeof gc === "function";
       if (collected) {
-        if (coldSamples++ % FULL_GC_EVERY === 0) {
-          gc();
-        } else {
-          gc({ type: "minor" });
-        }
+        if (coldSamples++ % FULL_GC_EVERY === 0) gc();
+        else gc({ type: "minor" });
       } else if (/Chrome\//.test(navigator.userAgent)) throw new Error("cold samples need gc() (start the browser with --js-flags=--expose-gc)");
       await nextTask();
       return {

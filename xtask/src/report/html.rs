@@ -305,12 +305,9 @@ impl Exporter for Html {
                 esc(&browsers)
             ));
         }
-        if !s.fingerprint.host_speed.is_empty() {
-            let t: Vec<String> = s.fingerprint.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect();
-            out.push_str(&format!(
-                "<p title=\"a fixed JS integer workload timed in the page before every call: how fast the page&#39;s CPU was; absolute timings can also move between runs for reasons it does not see, while live comparisons measure base and candidate side by side\">host speed: {}</p>",
-                esc(&t.join("; "))
-            ));
+        let host = super::host_speed_line(&s.fingerprint);
+        if !host.is_empty() {
+            out.push_str(&format!("<p title=\"{}\">host speed: {}</p>", esc(super::HOST_SPEED_MEANS), esc(&host)));
         }
         out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
         out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");

@@ -108,12 +108,9 @@ impl Exporter for Markdown {
                 .collect();
             out.push_str(&format!("\nCPU throttling: {}\n", t.join("; ")));
         }
-        if !s.fingerprint.host_speed.is_empty() {
-            let t: Vec<String> = s.fingerprint.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect();
-            out.push_str(&format!(
-                "\nHost speed (a fixed JS integer workload timed in the page before every call: how fast the page's CPU was; absolute timings can also move between runs for reasons it does not see, while live comparisons measure base and candidate side by side): {}\n",
-                t.join("; ")
-            ));
+        let host = super::host_speed_line(&s.fingerprint);
+        if !host.is_empty() {
+            out.push_str(&format!("\nHost speed ({}): {host}\n", super::HOST_SPEED_MEANS));
         }
         out.push_str("\n<details><summary>Sizes per profile</summary>\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
         for a in &s.artifacts {

@@ -47,6 +47,15 @@ impl Exporter for Json {
 /// Which browser measured which environments, in words: environments that
 /// share a browser are listed together. Empty when no environment names
 /// its browser (no browser stage, or fixed samples).
+/// What the host-speed figure is, in words (the markdown line, the HTML
+/// tooltip).
+pub const HOST_SPEED_MEANS: &str = "a fixed JS integer workload timed in the page before every call: how fast the page's CPU was; absolute timings can also move between runs for reasons it does not see, while live comparisons measure base and candidate side by side";
+
+/// The host's speed per environment, one line (empty when none was taken).
+pub fn host_speed_line(f: &crate::summary::Fingerprint) -> String {
+    f.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect::<Vec<_>>().join("; ")
+}
+
 pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for (env, b) in &f.browsers {
