@@ -154,6 +154,10 @@ function side(spec, bytes, glueUrl, shared) {
   const heapParts = { "js heap": [], "wasm memory": [] };
   const h = {
     seed: spec.seed,
+    // A built-in scenario's data from budgets.toml (xtask/src/builtin.rs), else null.
+    params: spec.params ?? null,
+    // Whether the subject comes with wasm-bindgen glue (h.glue, h.glueCold).
+    bindgen: Boolean(glueUrl),
     // The reference build's side in a paired run (see run), else null.
     pair: null,
     iterations: spec.iterations,

@@ -421,10 +421,23 @@ pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
         let (wasm, glue) = register_build(server, &r.profile, &p.wasm, p.glue.as_ref());
         serde_json::json!({ "wasm": wasm, "glue": glue })
     });
-    let scen_url = format!("/scenarios/{}.js", r.scenario);
-    server.route(&scen_url, Body::File(r.module.clone()));
+    let builtin = r.scenario.strip_prefix(crate::builtin::PREFIX);
+    let scen_url = match builtin {
+        // The gate's own modules, beside the helper they share.
+        Some(kind) => {
+            for (name, js) in crate::builtin::MODULES {
+                server.route(&format!("/builtin/{name}.js"), Body::Static(js));
+            }
+            format!("/builtin/{kind}.js")
+        }
+        None => {
+            let url = format!("/scenarios/{}.js", r.scenario);
+            server.route(&url, Body::File(r.module.clone()));
+            url
+        }
+    };
     // Scenario helpers (shared imports) next to the scenarios.
-    if let Some(dir) = r.module.parent() {
+    if let Some(dir) = r.module.parent().filter(|_| builtin.is_none()) {
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
@@ -437,7 +450,7 @@ pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
     serde_json::json!({
         "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
         "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
-        "realm": r.realm, "pair": pair,
+        "realm": r.realm, "pair": pair, "params": r.params,
     })
 }
 

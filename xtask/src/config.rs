@@ -325,6 +325,20 @@ pub struct Metric {
     /// the candidate's statistic over the reference's, minus 1, in percent.
     #[serde(default)]
     pub reference_without_features: Option<Spanned<Vec<String>>>,
+    /// Built-in scenarios (`builtin:<kind>`): the call that is measured.
+    #[serde(default)]
+    pub call: Option<Spanned<crate::builtin::CallSpec>>,
+    /// Built-in scenarios: an untimed call whose result (a handle) the
+    /// measured call and the teardown get.
+    #[serde(default)]
+    pub setup: Option<Spanned<crate::builtin::CallSpec>>,
+    /// Built-in scenarios: an untimed call after the samples.
+    #[serde(default)]
+    pub teardown: Option<Spanned<crate::builtin::CallSpec>>,
+    /// Built-in scenarios on raw-export crates: a provider per imported
+    /// function (`"env.now_ms" = "now"`); the others return 0.
+    #[serde(default)]
+    pub imports: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 // ---------------------------------------------------------------- profiles
@@ -400,6 +414,8 @@ pub struct MetricSpec {
     /// Line of the metric's `source` in budgets.toml (for errors found
     /// after loading, such as a missing scenario module).
     pub source_line: Option<usize>,
+    /// A built-in scenario's parameters (`h.params`), validated.
+    pub params: Option<serde_json::Value>,
 }
 
 impl MetricSpec {
@@ -459,6 +475,9 @@ impl Config {
     pub fn check_scenarios(&self, metrics: &[&MetricSpec]) -> Result<(), ConfigError> {
         for (i, m) in metrics.iter().enumerate() {
             let Source::Scenario(name) = &m.source else { continue };
+            if crate::builtin::module(name).is_some() {
+                continue;
+            }
             let path = self.scenarios_dir.join(format!("{name}.js"));
             if !path.is_file() {
                 let index = self.metrics.iter().position(|x| x.id == m.id).unwrap_or(i);
@@ -707,15 +726,17 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
         "size.brotli" => Source::Size(SizeKind::Brotli),
         "size.stripped" => Source::Size(SizeKind::Stripped),
         s if s.starts_with("scenario:") && s.len() > 9 => Source::Scenario(s[9..].to_string()),
+        s if s.starts_with(crate::builtin::PREFIX) => Source::Scenario(s.to_string()),
         _ => {
             return Err(loc.err(
                 m.source.span(),
                 key("source"),
                 format!("unknown source `{src_str}`"),
-                &format!("{} or scenario:<name>", SIZE_SOURCES.join(", ")),
+                &format!("{}, scenario:<name> or builtin:<kind> ({})", SIZE_SOURCES.join(", "), crate::builtin::KINDS.join(", ")),
             ))
         }
     };
+    let params = builtin_params(loc, &key, m)?;
     let environment = match (&source, &m.environment) {
         (Source::Size(_), None) => "size".to_string(),
         (Source::Size(_), Some(e)) => {
@@ -835,7 +856,22 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
         statistic: m.statistic,
         reference_without,
         source_line: Some(line_of(loc.src, m.source.span().start)),
+        params,
     })
+}
+
+/// A built-in metric's parameters, validated (`builtin.rs`); a metric of
+/// another source must not carry the built-in keys.
+fn builtin_params(loc: &Locator, key: &dyn Fn(&str) -> String, m: &Metric) -> Result<Option<serde_json::Value>, ConfigError> {
+    let keys = crate::builtin::Keys { call: m.call.as_ref(), setup: m.setup.as_ref(), teardown: m.teardown.as_ref(), imports: m.imports.as_ref() };
+    let Some(kind) = m.source.get_ref().strip_prefix(crate::builtin::PREFIX) else {
+        let spans = [("call", keys.call.map(|c| c.span())), ("setup", keys.setup.map(|c| c.span())), ("teardown", keys.teardown.map(|c| c.span())), ("imports", keys.imports.map(|c| c.span()))];
+        if let Some((k, Some(span))) = spans.into_iter().find(|(_, s)| s.is_some()) {
+            return Err(loc.err(span, key(k), format!("`{k}` belongs to built-in scenarios, but the source is `{}`", m.source.get_ref()), "source = \"builtin:call\" (or cold-init, heap), or drop the key"));
+        }
+        return Ok(None);
+    };
+    crate::builtin::params(kind, m.unit.get_ref(), m.source.span(), &keys).map(Some).map_err(|p| loc.err(p.span, key(&p.key), p.message, &p.hint))
 }
 
 fn env_names(envs: &BTreeMap<String, Environment>) -> String {

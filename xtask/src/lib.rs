@@ -14,7 +14,7 @@
 //! gate  config                                 pure verdicts; validated budgets.toml
 //! toolchain  cargoconf                         the subject's rustup toolchain and cargo config
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
-//! util  wasmfile  tomlspan                     helpers with no crate dependencies
+//! util  wasmfile  tomlspan  builtin            helpers with no crate dependencies; built-in scenarios
 //! ```
 
 pub mod artifacts;
@@ -23,6 +23,7 @@ pub mod baseline;
 pub mod bindgen;
 pub mod browser;
 pub mod build;
+pub mod builtin;
 pub mod cargoconf;
 pub mod cli;
 pub mod cmd;

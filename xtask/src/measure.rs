@@ -61,8 +61,10 @@ pub struct ScenarioRun {
     pub profile: String,
     pub environment: String,
     pub scenario: String,
-    /// The scenario ES module.
+    /// The scenario ES module (unused for a built-in: the gate serves its own).
     pub module: PathBuf,
+    /// A built-in scenario's data (`h.params`), from budgets.toml.
+    pub params: Option<serde_json::Value>,
     /// The profile's shipped artifact.
     pub wasm: PathBuf,
     /// wasm-bindgen JS glue, when the subject has one.
@@ -687,6 +689,7 @@ fn run_rounds(
                     environment: env.clone(),
                     scenario: scenario.clone(),
                     module: cfg.scenarios_dir.join(format!("{scenario}.js")),
+                    params: st.task.metric.params.clone(),
                     wasm: st.arms[ai].module.wasm.clone(),
                     glue: st.arms[ai].module.glue.clone(),
                     seed,
@@ -1150,7 +1153,7 @@ impl Measurer for FixedMeasurer {
         let centre = match r.quantity {
             Quantity::Bytes => 2.0 * 1024.0 * 1024.0,
             _ => match r.scenario.as_str() {
-                "cold-init" => 1.5,
+                "cold-init" | "builtin:cold-init" => 1.5,
                 "cancel" => 0.02,
                 _ => 0.0005,
             },

@@ -1,0 +1,37 @@
+// builtin:call: the latency of one call of an export, as data in
+// budgets.toml (`call`, and `setup`/`teardown` for a handle-based API).
+// One call is usually below the clock's step, so a sample times a batch of
+// calls (sized until it spans 50 steps) and records the mean per call; an
+// export that takes the operation count itself (`"$n"`) is called once per
+// sample with the batch size.
+import { calls, selfBatched, spelled, warmSubject } from "./common.js";
+
+export default async function (h) {
+  const s = await warmSubject(h);
+  const { call, teardown, setupWords } = calls(h, s.api);
+  const own = selfBatched(h.params.call);
+  let i = 0;
+  const run = own
+    ? (n) => call(i++, n)
+    : (n) => {
+        for (let k = 0; k < n; k++) call(i++, 1);
+      };
+  // Long enough for the engine's background tier-up to land, so no block
+  // mixes baseline and optimized code.
+  for (const t0 = h.now(); h.now() - t0 < 100; ) run(own ? h.batch : 1);
+  const n = h.calibrateBatch(run, 0.25, own ? h.batch : 1);
+  for (let k = 0; k < h.iterations; k++) {
+    const t0 = h.now();
+    run(n);
+    h.recordBatch(h.now() - t0, n);
+  }
+  teardown();
+  h.describe(
+    `one call of ${spelled(h.params.call)} ${s.words}${setupWords}, warm (after 100 ms of calls); ` +
+      (own
+        ? `each sample is one call running ${n} operations (the export's own loop), recorded as the mean per operation`
+        : n > 1
+          ? `each sample times a batch of ${n} calls (one call is below the clock's resolution) and records the mean per call`
+          : "each sample times one call"),
+  );
+}

@@ -1,0 +1,235 @@
+//! Built-in scenarios: the three measurements most crates would otherwise
+//! write the same JavaScript for (cold init, one call's latency, the heap
+//! after N calls), driven by data in `budgets.toml` instead of code.
+//!
+//! A metric with `source = "builtin:<kind>"` names the exports to call:
+//!
+//! ```toml
+//! source = "builtin:call"
+//! setup = { new = "Store", args = [16] }      # untimed; its result is the handle
+//! call = { method = "insert", args = ["$i", "budget"] }
+//! teardown = { method = "free" }
+//! ```
+//!
+//! A call names exactly one of `export` (a function of the module, or of
+//! the wasm-bindgen glue), `method` (a method of the handle the setup call
+//! returned) or `new` (a wasm-bindgen class to construct). Arguments are
+//! data; four strings are replaced per call: `"$seed"` (the run's seed),
+//! `"$i"` (the call's index in the run), `"$handle"` (what the setup call
+//! returned, for an API of free functions over a handle) and, in
+//! `builtin:call` only, `"$n"`: the export runs `$n` operations itself, so
+//! one sample times one call of it and records the mean per operation.
+//!
+//! This module validates that data into the JSON the harness hands the
+//! built-in's ES module as `h.params`, and holds the modules themselves
+//! (`xtask/harness/builtin/*.js`). It has no dependency on the rest of the
+//! gate: `config` calls it and turns its errors into located ones.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::Spanned;
+
+/// The built-in kinds, as `source = "builtin:<name>"` spells them.
+pub const KINDS: &[&str] = &["cold-init", "call", "heap"];
+
+/// Import providers a raw-export crate's imported functions can be given.
+pub const PROVIDERS: &[&str] = &["now", "zero"];
+
+/// The ES modules, served at `/builtin/<name>.js` (`common.js` is what the
+/// three share).
+pub const MODULES: &[(&str, &str)] = &[
+    ("cold-init", include_str!("../harness/builtin/cold-init.js")),
+    ("call", include_str!("../harness/builtin/call.js")),
+    ("heap", include_str!("../harness/builtin/heap.js")),
+    ("common", include_str!("../harness/builtin/common.js")),
+];
+
+/// The prefix of a built-in's scenario name (`builtin:call`).
+pub const PREFIX: &str = "builtin:";
+
+/// The module source of a built-in scenario name (`builtin:call`), if it is one.
+pub fn module(scenario: &str) -> Option<&'static str> {
+    let kind = scenario.strip_prefix(PREFIX)?;
+    MODULES.iter().find(|(k, _)| *k == kind).map(|(_, src)| *src)
+}
+
+/// One call, as budgets.toml writes it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// A function export (of the module, or of the wasm-bindgen glue).
+    #[serde(default)]
+    pub export: Option<String>,
+    /// A method of the handle the setup call returned.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// A wasm-bindgen class to construct (`new Class(...args)`).
+    #[serde(default, rename = "new")]
+    pub construct: Option<String>,
+    /// Arguments: numbers, strings, booleans (and `"$seed"`, `"$i"`,
+    /// `"$handle"`, `"$n"`).
+    #[serde(default)]
+    pub args: Vec<toml::Value>,
+}
+
+/// The built-in keys of one `[[metric]]`.
+#[derive(Debug, Default)]
+pub struct Keys<'a> {
+    pub call: Option<&'a Spanned<CallSpec>>,
+    pub setup: Option<&'a Spanned<CallSpec>>,
+    pub teardown: Option<&'a Spanned<CallSpec>>,
+    pub imports: Option<&'a Spanned<BTreeMap<String, String>>>,
+}
+
+/// What is wrong, and where: the key (relative to the metric), the span of
+/// the value, what is wrong and what would be valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub key: String,
+    pub span: Range<usize>,
+    pub message: String,
+    pub hint: String,
+}
+
+fn problem(key: &str, span: Range<usize>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem { key: key.into(), span, message: message.into(), hint: hint.into() }
+}
+
+/// Validate a built-in metric: its kind, its unit and its calls. `span` is
+/// the metric's `source` value. Returns the parameters the harness hands
+/// the module as `h.params`.
+pub fn params(kind: &str, unit: &str, span: Range<usize>, keys: &Keys) -> Result<serde_json::Value, Problem> {
+    if !KINDS.contains(&kind) {
+        return Err(problem("source", span, format!("unknown built-in scenario `{PREFIX}{kind}`"), KINDS.iter().map(|k| format!("{PREFIX}{k}")).collect::<Vec<_>>().join(", ")));
+    }
+    let heap = kind == "heap";
+    let unit_ok = if heap { ["bytes", "KiB", "MiB"].contains(&unit) } else { ["ms", "us"].contains(&unit) };
+    if !unit_ok {
+        let want = if heap { "bytes, KiB or MiB" } else { "ms or us" };
+        return Err(problem("unit", span, format!("`{PREFIX}{kind}` records {}, not `{unit}`", if heap { "bytes" } else { "times" }), want));
+    }
+    let has_setup = keys.setup.is_some();
+    if kind == "cold-init" {
+        for (name, k) in [("setup", keys.setup), ("teardown", keys.teardown)] {
+            if let Some(k) = k {
+                return Err(problem(name, k.span(), format!("`{PREFIX}cold-init` takes no {name}: it times one call after instantiating"), "call = { export = \"init\" } or call = { new = \"Class\" }, or no call"));
+            }
+        }
+    } else if keys.call.is_none() {
+        return Err(problem("call", span, format!("`{PREFIX}{kind}` needs the export to call"), "call = { export = \"name\", args = [...] }, or { method = \"name\" } with a setup"));
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("kind".into(), kind.into());
+    let roles = [("setup", keys.setup, "export, new"), ("call", keys.call, if kind == "cold-init" { "export, new" } else { "export, method (with a setup)" }), ("teardown", keys.teardown, "export, method (with a setup)")];
+    for (role, spec, allowed) in roles {
+        let Some(spec) = spec else { continue };
+        let s = spec.get_ref();
+        let named: Vec<(&str, &String)> = [("export", &s.export), ("method", &s.method), ("new", &s.construct)].into_iter().filter_map(|(k, v)| v.as_ref().map(|v| (k, v))).collect();
+        let [(how, name)] = named[..] else {
+            return Err(problem(role, spec.span(), format!("a call names exactly one of export, method or new; this one names {}", if named.is_empty() { "none".to_string() } else { named.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(" and ") }), allowed));
+        };
+        if !allowed.split(", ").any(|a| a.starts_with(how)) {
+            return Err(problem(&format!("{role}.{how}"), spec.span(), format!("a {role} call cannot be `{how}` in `{PREFIX}{kind}`"), allowed));
+        }
+        if how == "method" && !has_setup {
+            return Err(problem(&format!("{role}.method"), spec.span(), "a method needs a handle: add a setup call that returns it".to_string(), "setup = { new = \"Class\" } or setup = { export = \"create\" }"));
+        }
+        if name.is_empty() {
+            return Err(problem(&format!("{role}.{how}"), spec.span(), "empty name".to_string(), "the name of an export, method or class"));
+        }
+        let mut args = Vec::new();
+        let mut batched = false;
+        for (i, a) in s.args.iter().enumerate() {
+            let key = format!("{role}.args[{i}]");
+            match a {
+                toml::Value::String(t) if t.starts_with('$') => match t.as_str() {
+                    "$seed" | "$i" => {}
+                    "$handle" if has_setup && role != "setup" => {}
+                    "$handle" => return Err(problem(&key, spec.span(), "`$handle` is what the setup call returned: it needs a setup, and the setup cannot use it".to_string(), "setup = { export = \"create\" }, then \"$handle\" in the call's or teardown's args")),
+                    "$n" if kind == "call" && role == "call" && !batched => batched = true,
+                    "$n" => return Err(problem(&key, spec.span(), "`$n` (the export runs $n operations itself) is for the call of `builtin:call`, once".to_string(), "\"$seed\", \"$i\", or a literal")),
+                    other => return Err(problem(&key, spec.span(), format!("unknown placeholder `{other}`"), "\"$seed\", \"$i\", \"$handle\", \"$n\" (builtin:call only), or a literal")),
+                },
+                toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::String(_) | toml::Value::Boolean(_) => {}
+                other => return Err(problem(&key, spec.span(), format!("an argument must be a number, string or boolean, found {}", other.type_str()), "a number, string or boolean literal")),
+            }
+            args.push(serde_json::to_value(a).expect("a toml scalar is JSON"));
+        }
+        out.insert(role.into(), serde_json::json!({ how: name, "args": args }));
+    }
+    if let Some(imports) = keys.imports {
+        for (name, provider) in imports.get_ref() {
+            if !name.contains('.') {
+                return Err(problem(&format!("imports.{name}"), imports.span(), format!("`{name}` is not `module.name`"), "\"env.now_ms\" = \"now\""));
+            }
+            if !PROVIDERS.contains(&provider.as_str()) {
+                return Err(problem(&format!("imports.{name}"), imports.span(), format!("unknown import provider `{provider}`"), "now (performance.now()), zero (returns 0)"));
+            }
+        }
+        out.insert("imports".into(), serde_json::to_value(imports.get_ref()).expect("strings"));
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(src: &str) -> Spanned<CallSpec> {
+        #[derive(Deserialize)]
+        struct W {
+            c: Spanned<CallSpec>,
+        }
+        toml::from_str::<W>(&format!("c = {src}")).unwrap().c
+    }
+
+    #[test]
+    fn a_handle_api_validates_into_the_params_the_module_reads() {
+        let (s, c, t) = (call(r#"{ new = "Store", args = [16] }"#), call(r#"{ method = "insert", args = ["$i", "x", 1.5, true] }"#), call(r#"{ method = "free" }"#));
+        let keys = Keys { setup: Some(&s), call: Some(&c), teardown: Some(&t), imports: None };
+        let p = params("heap", "MiB", 0..1, &keys).unwrap();
+        assert_eq!(
+            p,
+            serde_json::json!({"kind": "heap", "setup": {"new": "Store", "args": [16]}, "call": {"method": "insert", "args": ["$i", "x", 1.5, true]}, "teardown": {"method": "free", "args": []}})
+        );
+    }
+
+    #[test]
+    fn misuses_name_the_key_and_what_is_valid() {
+        let m = call(r#"{ method = "insert" }"#);
+        let e = params("call", "us", 0..1, &Keys { call: Some(&m), ..Keys::default() }).unwrap_err();
+        assert_eq!((e.key.as_str(), e.message.as_str()), ("call.method", "a method needs a handle: add a setup call that returns it"));
+        let both = call(r#"{ export = "a", new = "B" }"#);
+        let e = params("call", "us", 0..1, &Keys { call: Some(&both), ..Keys::default() }).unwrap_err();
+        assert!(e.message.contains("names export and new"), "{e:?}");
+        let e = params("heap", "ms", 0..1, &Keys { call: Some(&call(r#"{ export = "a" }"#)), ..Keys::default() }).unwrap_err();
+        assert_eq!((e.key.as_str(), e.hint.as_str()), ("unit", "bytes, KiB or MiB"));
+        let e = params("call", "us", 0..1, &Keys::default()).unwrap_err();
+        assert_eq!(e.key, "call");
+        let e = params("cold", "ms", 0..1, &Keys::default()).unwrap_err();
+        assert!(e.message.contains("unknown built-in scenario `builtin:cold`") && e.hint.contains("builtin:cold-init"), "{e:?}");
+        let n = call(r#"{ export = "f", args = ["$n"] }"#);
+        let e = params("heap", "KiB", 0..1, &Keys { call: Some(&n), ..Keys::default() }).unwrap_err();
+        assert_eq!(e.key, "call.args[0]");
+        assert!(params("call", "us", 0..1, &Keys { call: Some(&n), ..Keys::default() }).is_ok());
+        let s = call(r#"{ export = "create" }"#);
+        let e = params("cold-init", "ms", 0..1, &Keys { setup: Some(&s), ..Keys::default() }).unwrap_err();
+        assert_eq!(e.key, "setup");
+        let h = call(r#"{ export = "push", args = ["$handle", 1] }"#);
+        let e = params("call", "us", 0..1, &Keys { call: Some(&h), ..Keys::default() }).unwrap_err();
+        assert_eq!(e.key, "call.args[0]");
+        assert!(params("call", "us", 0..1, &Keys { setup: Some(&call(r#"{ export = "create" }"#)), call: Some(&h), ..Keys::default() }).is_ok());
+        let odd = call(r#"{ export = "f", args = ["$j"] }"#);
+        let e = params("call", "us", 0..1, &Keys { call: Some(&odd), ..Keys::default() }).unwrap_err();
+        assert!(e.message.contains("unknown placeholder `$j`"), "{e:?}");
+    }
+
+    #[test]
+    fn every_kind_has_a_module() {
+        for k in KINDS {
+            assert!(module(&format!("{PREFIX}{k}")).is_some_and(|m| m.contains("export default")), "{k}");
+        }
+        assert!(module("builtin:nope").is_none() && module("cold-init").is_none());
+    }
+}
