@@ -104,9 +104,9 @@ fn missing_scenarios_are_checked_only_where_scenarios_run() {
     let c = config::load(&d.join("budgets.toml")).expect("sizes need no scenario");
     let metrics: Vec<&config::MetricSpec> = c.metrics.iter().collect();
     let e = c.check_scenarios(&metrics).unwrap_err();
-    assert!(e.message.contains("not-yet/cold-init.js does not exist"), "{e}");
-    assert!(e.key.contains("M-PERF-02A") && e.key.ends_with(".source"), "{e}");
-    assert_eq!(e.line, Some(line_containing(&d, "source = \"scenario:cold-init\"")), "{e}");
+    assert!(e.message.contains("not-yet/heap.js does not exist"), "{e}");
+    assert!(e.key.contains("M-PERF-03A") && e.key.ends_with(".source"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "source = \"scenario:heap\"")), "{e}");
     let sizes: Vec<&config::MetricSpec> = c.metrics.iter().filter(|m| matches!(m.source, config::Source::Size(_))).collect();
     assert!(c.check_scenarios(&sizes).is_ok());
 }
@@ -463,6 +463,42 @@ fn golden_markdown_and_json_reports() {
     golden("summary.json", &json);
     golden("terminal.txt", &report::terminal::render(&s, false));
     golden("report.html.skeleton", &html_skeleton(&report::html::Html.render(&data)));
+}
+
+/// A green run where nothing moved is a few visible lines in the pull
+/// request (the 48-row table is folded), and a run where something moved
+/// shows that record, sizes first, with its reason, above the fold.
+#[test]
+fn the_pull_request_summary_leads_with_what_changed() {
+    let mut s = fixed_summary();
+    for r in s.records.iter_mut() {
+        r.status = Status::Pass;
+        r.verdict.status = Status::Pass;
+        r.verdict.baseline_delta_pct = r.verdict.baseline_delta_pct.map(|_| 0.0);
+        if let Some(c) = r.comparison.as_mut() {
+            c.verdict = crate::stats::AbVerdict::Unchanged;
+            c.estimate = Some(crate::stats::Interval { point: 1.01, lo: 0.97, hi: 1.05 });
+        }
+    }
+    s.status = Some(Status::Pass);
+    let render = |s: &Summary| report::markdown::Markdown.render(&report::ReportData { summary: s, ledger: &Ledger::empty(), cdfs: &Default::default(), attributions: vec![] });
+    let md = render(&s);
+    let visible: Vec<&str> = md.split("<details>").next().unwrap().lines().collect();
+    assert!(visible.len() <= 15, "{} visible lines:\n{md}", visible.len());
+    assert!(md.contains("**6 records: 0 fail · 0 warn · 6 pass**") && md.contains("Nothing changed"), "{md}");
+    // The full table is still there, folded.
+    assert!(md.split("<details>").nth(1).unwrap().contains("| M-PERF-02A M-PERF-02A name |"), "{md}");
+    // A size that grew, and a timing that got faster beyond half the limit:
+    // both shown, the size first.
+    let size = s.records.iter().position(|r| r.environment == "size").unwrap();
+    s.records[size].verdict.baseline_delta_pct = Some(2.5);
+    let timing = s.records.iter().position(|r| r.comparison.is_some()).unwrap();
+    s.records[timing].comparison.as_mut().unwrap().estimate = Some(crate::stats::Interval { point: 0.9, lo: 0.85, hi: 0.94 });
+    let md = render(&s);
+    let top = md.split("<details>").next().unwrap();
+    assert!(top.contains("### What changed (2)"), "{md}");
+    let (a, b) = (top.find(&s.records[size].metric_id).unwrap(), top.find(&format!("| {} ", s.records[timing].metric_id)).unwrap());
+    assert!(a < b, "sizes first:\n{top}");
 }
 
 /// The element structure of an HTML page: one line per start tag, indented

@@ -131,7 +131,7 @@ fn cancel_response_tracks_work_after_the_request_not_before() {
 #[test]
 fn every_block_compiles_its_own_module() {
     let _one_at_a_time = serial();
-    let d = scratch("own-compile", |t| only_metrics(&t, &["M-PERF-04A"]));
+    let d = scratch("own-compile", |t| only_metrics(&t, &["M-PERF-03B"]));
     let check = "const { instance, module } = await h.instantiate(imports());\n  \
         const [nonce] = WebAssembly.Module.customSections(module, \"budget-nonce\");\n  \
         if (!nonce) throw new Error(\"the block's module was compiled from the plain bytes\");\n  \
@@ -143,10 +143,10 @@ fn every_block_compiles_its_own_module() {
         let old = "const { instance } = await h.instantiate(imports());";
         assert!(js.contains(old), "warmInstance changed: update this test");
         js.replace(old, check)
-    }), ("channel.js", &|js| js)]);
+    }), ("cancel.js", &|js| js)]);
     let (code, s, text) = budget(&d, "reports", &["--env", "desktop"], &[]);
     assert_eq!(code, 0, "{text}");
-    let r = record(&s, "M-PERF-04A");
+    let r = record(&s, "M-PERF-03B");
     assert!(r["value"].as_f64().is_some_and(|v| v > 0.0), "{r}");
     // Several blocks per seed ran in one realm, each checked against the rest.
     assert!(r["method"].as_str().unwrap().contains(" in 8 blocks of "), "{r}");
