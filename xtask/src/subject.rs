@@ -57,6 +57,13 @@ fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Resul
     Ok(Optimized { opt, glue, input, input_len: in_bytes.len() as u64, build_command })
 }
 
+/// Build and optimize one profile: the shipped artifact and its wasm-bindgen
+/// glue, if any (`init` sizes it and reads its exports).
+pub fn shipped(cfg: &Config, profile: &Profile) -> Result<(PathBuf, Option<PathBuf>)> {
+    let o = build_and_optimize(cfg, profile, &profile.name)?;
+    Ok((o.opt.wasm, o.glue))
+}
+
 /// The reference builds the selected relative metrics need for a profile:
 /// (key, the profile without those features).
 fn reference_profiles(metrics: &[&MetricSpec], profile: &Profile, label: &str) -> Vec<(String, Profile)> {

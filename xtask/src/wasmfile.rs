@@ -270,9 +270,96 @@ pub fn features(bytes: &[u8], what: &str) -> Result<BTreeSet<&'static str>> {
     Ok(set)
 }
 
+/// A function a module exports, with its parameter types as wasm spells
+/// them (`i32`, `i64`, `f64`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedFn {
+    pub name: String,
+    pub params: Vec<String>,
+}
+
+/// What a module offers and needs: its function exports, in export order,
+/// and its imports (`module.name`, kind).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Interface {
+    pub functions: Vec<ExportedFn>,
+    pub imports: Vec<(String, &'static str)>,
+}
+
+/// The function exports and the imports of a module.
+pub fn interface(bytes: &[u8], what: &str) -> Result<Interface> {
+    check_magic(bytes, what)?;
+    let mut types: Vec<Vec<String>> = Vec::new();
+    let mut funcs: Vec<u32> = Vec::new();
+    let mut out = Interface::default();
+    let mut exports = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| anyhow!("{what}: malformed wasm: {e}"))? {
+            Payload::TypeSection(s) => {
+                for rg in s {
+                    for ty in rg.map_err(|e| anyhow!("{what}: {e}"))?.types() {
+                        types.push(match &ty.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => f.params().iter().map(|t| t.to_string()).collect(),
+                            _ => vec!["(not a function type)".into()],
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(s) => {
+                for imp in s {
+                    let imp = imp.map_err(|e| anyhow!("{what}: {e}"))?;
+                    let kind = match imp.ty {
+                        wasmparser::TypeRef::Func(t) => {
+                            funcs.push(t);
+                            "function"
+                        }
+                        wasmparser::TypeRef::Memory(_) => "memory",
+                        wasmparser::TypeRef::Table(_) => "table",
+                        wasmparser::TypeRef::Global(_) => "global",
+                        wasmparser::TypeRef::Tag(_) => "tag",
+                    };
+                    out.imports.push((format!("{}.{}", imp.module, imp.name), kind));
+                }
+            }
+            Payload::FunctionSection(s) => {
+                for f in s {
+                    funcs.push(f.map_err(|e| anyhow!("{what}: {e}"))?);
+                }
+            }
+            Payload::ExportSection(s) => {
+                for e in s {
+                    let e = e.map_err(|e| anyhow!("{what}: {e}"))?;
+                    if e.kind == wasmparser::ExternalKind::Func {
+                        exports.push((e.name.to_string(), e.index));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for (name, index) in exports {
+        let params = funcs.get(index as usize).and_then(|t| types.get(*t as usize)).cloned().ok_or_else(|| anyhow!("{what}: export `{name}` names no function"))?;
+        out.functions.push(ExportedFn { name, params });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interface_lists_function_exports_with_params_and_the_imports() {
+        // (type (func (param i32 i64))) (import "env" "now" (func (type 0)))
+        // (func (type 0)) (export "f" (func 1))
+        let bytes: &[u8] = &[
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 2, 0x7f, 0x7e, 0, 2, 11, 1, 3, b'e', b'n', b'v', 3, b'n', b'o', b'w', 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, b'f', 0, 1, 10, 4, 1, 2, 0,
+            0x0b,
+        ];
+        let i = interface(bytes, "t.wasm").unwrap();
+        assert_eq!(i.functions, [ExportedFn { name: "f".into(), params: vec!["i32".into(), "i64".into()] }]);
+        assert_eq!(i.imports, [("env.now".to_string(), "function")]);
+    }
 
     #[test]
     fn rejects_non_wasm() {

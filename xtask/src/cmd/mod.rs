@@ -6,6 +6,7 @@ pub mod args;
 pub mod attribute;
 pub mod budget;
 pub mod calibrate;
+pub mod init;
 pub mod merge;
 
 use crate::summary::Summary;

@@ -1,0 +1,880 @@
+//! `cargo xtask init`: a working gate configuration for a crate the gate
+//! has never seen, without editing the crate.
+//!
+//! inspect (`cargo metadata`) -> plan three profiles -> build each once for
+//! wasm32 (the gate's own build and optimize stages) -> read the exports
+//! (the module's, or the `.d.ts` wasm-bindgen emits) -> wire the built-in
+//! scenarios to them -> write `budgets.toml` and `profiles/*.toml`.
+//!
+//! Planning, export reading and wiring are pure and tested on fixed input;
+//! only `run` builds.
+
+use super::args::{Arg, Args};
+use crate::build;
+use crate::config;
+use crate::size;
+use crate::subject;
+use crate::wasmfile;
+use anyhow::{anyhow, bail, Context, Result};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What `cargo xtask init --help` says beyond the usage line.
+pub const ABOUT: &str = "Writes budgets.toml and profiles/{core-min,core-trace,full-dev}.toml for an
+existing crate, next to it (or in --out DIR), without editing the crate:
+  --manifest PATH   the crate's Cargo.toml (default: ./Cargo.toml)
+  --package NAME    the package, when the manifest is a workspace
+  --out DIR         where to write (default: the manifest's directory)
+  --force           overwrite files a previous init wrote
+It builds each profile once for wasm32-unknown-unknown, sets the size caps
+at the measured size plus 10 %, and wires the built-in scenarios (cold
+init, one call's latency, steady-state heap) to the exports it finds.";
+
+/// Size caps: the measured size plus this much headroom.
+pub const SIZE_HEADROOM_PCT: f64 = 10.0;
+
+struct Options {
+    manifest: PathBuf,
+    package: Option<String>,
+    out: Option<PathBuf>,
+    force: bool,
+}
+
+pub fn cli(args: &[String]) -> Result<u8> {
+    let mut o = Options { manifest: PathBuf::from("Cargo.toml"), package: None, out: None, force: false };
+    let mut a = Args::new("init", args);
+    while let Some(arg) = a.next_arg() {
+        match arg {
+            Arg::Flag("--manifest") => o.manifest = PathBuf::from(a.value("--manifest")?),
+            Arg::Flag("--package") => o.package = Some(a.value("--package")?),
+            Arg::Flag("--out") => o.out = Some(PathBuf::from(a.value("--out")?)),
+            Arg::Flag("--force") => o.force = true,
+            Arg::Flag(f) => return Err(a.unknown(f)),
+            Arg::Positional(p) => return Err(a.unexpected(p)),
+        }
+    }
+    run(&o)
+}
+
+// ---------------------------------------------------------------- inspect
+
+/// What `cargo metadata` says about the crate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crate {
+    pub name: String,
+    pub version: String,
+    pub manifest: PathBuf,
+    /// Declared features (without `default`), in name order.
+    pub features: Vec<String>,
+    pub has_default: bool,
+    pub bindgen: bool,
+    pub cdylib: bool,
+}
+
+/// The package `package` (or the manifest's own, or a workspace's only
+/// one) out of `cargo metadata --no-deps` JSON.
+pub fn crate_of(metadata: &serde_json::Value, manifest: &Path, package: Option<&str>) -> Result<Crate> {
+    let pkgs = metadata["packages"].as_array().ok_or_else(|| anyhow!("cargo metadata printed no packages"))?;
+    let names: Vec<&str> = pkgs.iter().filter_map(|p| p["name"].as_str()).collect();
+    let same = |p: &serde_json::Value| p["manifest_path"].as_str().map(|m| Path::new(m) == manifest).unwrap_or(false);
+    let pick = match package {
+        Some(name) => pkgs.iter().find(|p| p["name"] == name).ok_or_else(|| anyhow!("no package `{name}` in {}; packages: {}", manifest.display(), names.join(", ")))?,
+        None => match pkgs.iter().find(|p| same(p)) {
+            Some(p) => p,
+            None if pkgs.len() == 1 => &pkgs[0],
+            None => bail!("{} is a workspace of {} packages: name one with --package ({})", manifest.display(), pkgs.len(), names.join(", ")),
+        },
+    };
+    let features: BTreeMap<String, serde_json::Value> = serde_json::from_value(pick["features"].clone()).unwrap_or_default();
+    let deps = pick["dependencies"].as_array().cloned().unwrap_or_default();
+    Ok(Crate {
+        name: pick["name"].as_str().unwrap_or_default().to_string(),
+        version: pick["version"].as_str().unwrap_or_default().to_string(),
+        manifest: PathBuf::from(pick["manifest_path"].as_str().unwrap_or_default()),
+        has_default: features.contains_key("default"),
+        features: features.into_keys().filter(|f| f != "default").collect(),
+        bindgen: deps.iter().any(|d| d["name"] == "wasm-bindgen" && d["kind"].is_null()),
+        cdylib: pick["targets"].as_array().is_some_and(|ts| ts.iter().any(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))),
+    })
+}
+
+fn inspect(manifest: &Path, package: Option<&str>) -> Result<Crate> {
+    let manifest = std::fs::canonicalize(manifest).with_context(|| format!("{}: no such manifest (pass --manifest PATH to a crate's Cargo.toml)", manifest.display()))?;
+    let mut cmd = Command::new("cargo");
+    crate::toolchain::without_gate_env(&mut cmd);
+    let dir = manifest.parent().unwrap_or(Path::new("."));
+    let out = cmd.args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"]).arg(&manifest).current_dir(dir).output().context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed on {}:\n{}", manifest.display(), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+    crate_of(&v, &manifest, package)
+}
+
+// ---------------------------------------------------------------- profiles
+
+/// One profile `init` writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfilePlan {
+    pub name: &'static str,
+    pub description: String,
+    pub features: Vec<String>,
+    /// Why these features (a comment in the file).
+    pub why: String,
+}
+
+/// Feature names that look like tracing or diagnostics.
+fn diagnostic(feature: &str) -> bool {
+    let f = feature.to_ascii_lowercase();
+    ["trace", "tracing", "log", "debug", "diag", "metrics", "profil", "console", "inspect"].iter().any(|w| f.contains(w)) || f == "dev"
+}
+
+/// The three profiles: size-optimized default features; optimized with the
+/// crate's tracing or diagnostic features (only when it has some); and a
+/// debug-friendly build of every feature.
+pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
+    let default: Vec<String> = if c.has_default { vec!["default".into()] } else { vec![] };
+    let diag: Vec<String> = c.features.iter().filter(|f| diagnostic(f)).cloned().collect();
+    let mut out = vec![ProfilePlan {
+        name: "core-min",
+        description: "size-optimized build of the default features".into(),
+        features: default.clone(),
+        why: "the crate's default features".into(),
+    }];
+    if !diag.is_empty() {
+        out.push(ProfilePlan {
+            name: "core-trace",
+            description: format!("optimized build with the tracing/diagnostic features ({})", diag.join(", ")),
+            features: default.iter().chain(&diag).cloned().collect(),
+            why: "default features plus the ones whose names say tracing or diagnostics".into(),
+        });
+    }
+    out.push(ProfilePlan {
+        name: "full-dev",
+        description: "debug-friendly build of all features".into(),
+        features: default.iter().chain(&c.features).cloned().collect(),
+        why: "every feature the crate declares".into(),
+    });
+    out
+}
+
+/// A profile file's text.
+pub fn render_profile(p: &ProfilePlan) -> String {
+    let list = |v: &[String]| v.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ");
+    let (cargo, settings, wasm_opt) = match p.name {
+        "core-min" => (
+            "gate-min",
+            "inherits = \"release\"\nopt-level = \"z\"\nlto = \"fat\"\ncodegen-units = 1\npanic = \"abort\"\ndebug = false\n",
+            "enabled = true\nlevel = \"z\"\nstrip_debug = true\nstrip_dwarf = true\nstrip_producers = true\npasses = [\"vacuum\"]\n",
+        ),
+        "core-trace" => (
+            "gate-trace",
+            "inherits = \"release\"\nopt-level = \"s\"\nlto = \"thin\"\ncodegen-units = 1\npanic = \"abort\"\ndebug = false\n",
+            "enabled = true\nlevel = \"2\"\nstrip_dwarf = true\n",
+        ),
+        _ => ("gate-dev", "inherits = \"dev\"\nopt-level = 1\ndebug = 1\npanic = \"abort\"\n", "enabled = true\nlevel = \"1\"\n# Keep the name section (readable stacks), not the DWARF line tables.\nstrip_dwarf = true\n"),
+    };
+    format!(
+        "# Written by `cargo xtask init`. Edit freely: the gate reads it on every run.\ndescription = {:?}\n\n[cargo]\n# {}\nfeatures = [{}]\n# The cargo profile's settings live below ([cargo.settings], passed with\n# `cargo --config`), so the crate's manifest needs no [profile.{cargo}].\nprofile = \"{cargo}\"\n\n[cargo.settings]\n{settings}\n[wasm_opt]\n{wasm_opt}",
+        p.description,
+        p.why,
+        list(&p.features)
+    )
+}
+
+// ---------------------------------------------------------------- exports
+
+/// A parameter's type, as far as the built-ins can supply a value for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamType {
+    Number,
+    String,
+    Bool,
+    /// Anything else (a BigInt, an object, a byte array): `init` cannot
+    /// make one up.
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub ty: ParamType,
+    /// May be left out (`x?: T`).
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Callable {
+    Function,
+    Constructor,
+    Method,
+}
+
+/// One export of the crate's JS-facing API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    /// The class of a constructor or method.
+    pub class: Option<String>,
+    pub name: String,
+    pub callable: Callable,
+    pub params: Vec<Param>,
+}
+
+impl Export {
+    fn spelled(&self) -> String {
+        let params = self
+            .params
+            .iter()
+            .map(|p| match &p.ty {
+                ParamType::Number => format!("{}: number", p.name),
+                ParamType::String => format!("{}: string", p.name),
+                ParamType::Bool => format!("{}: boolean", p.name),
+                ParamType::Other(t) => format!("{}: {t}", p.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        match (&self.class, self.callable) {
+            (Some(c), Callable::Constructor) => format!("new {c}({params})"),
+            (Some(c), _) => format!("{c}.{}({params})", self.name),
+            (None, _) => format!("{}({params})", self.name),
+        }
+    }
+}
+
+/// A raw-export module's functions (`i32`, `f32`, `f64` parameters are
+/// numbers; an `i64` needs a BigInt, which data cannot give).
+pub fn raw_exports(interface: &wasmfile::Interface) -> Vec<Export> {
+    interface
+        .functions
+        .iter()
+        .map(|f| Export {
+            class: None,
+            name: f.name.clone(),
+            callable: Callable::Function,
+            params: f
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Param { name: format!("p{i}"), ty: if ["i32", "f32", "f64"].contains(&t.as_str()) { ParamType::Number } else { ParamType::Other(t.clone()) }, optional: false })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Split `a: T, b: U<V, W>` at the commas outside brackets.
+fn split_params(s: &str) -> Vec<String> {
+    let (mut out, mut cur, mut depth) = (Vec::new(), String::new(), 0i32);
+    for ch in s.chars() {
+        match ch {
+            '(' | '[' | '<' | '{' => depth += 1,
+            ')' | ']' | '>' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut cur).trim().to_string());
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+fn parse_params(s: &str) -> Vec<Param> {
+    split_params(s)
+        .into_iter()
+        .map(|p| {
+            let (name, ty) = p.split_once(':').map(|(n, t)| (n.trim(), t.trim())).unwrap_or((p.as_str(), "any"));
+            let optional = name.ends_with('?') || ty.split('|').any(|t| t.trim() == "undefined");
+            let ty = match ty.split('|').map(str::trim).find(|t| *t != "undefined" && *t != "null").unwrap_or(ty) {
+                "number" => ParamType::Number,
+                "string" => ParamType::String,
+                "boolean" => ParamType::Bool,
+                other => ParamType::Other(other.to_string()),
+            };
+            Param { name: name.trim_end_matches('?').to_string(), ty, optional }
+        })
+        .collect()
+}
+
+/// The JS API in the `.d.ts` wasm-bindgen writes beside its glue: the
+/// exported functions, and each class's constructor and methods (not
+/// statics, getters or `free`), in the file's order. The glue's own
+/// entry points (`initSync`, the default `__wbg_init`) and everything from
+/// `InitInput` on (the raw ABI) are not the crate's API.
+pub fn dts_exports(text: &str) -> Vec<Export> {
+    let mut out = Vec::new();
+    let mut class: Option<String> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("export type InitInput") {
+            break;
+        }
+        if t.starts_with("/*") || t.starts_with('*') || t.starts_with("//") || t.is_empty() {
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("export class ") {
+            class = rest.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '$').next().map(String::from);
+            continue;
+        }
+        if t == "}" {
+            class = None;
+            continue;
+        }
+        let sig = |s: &str| -> Option<(String, String)> {
+            let open = s.find('(')?;
+            let close = s.rfind(')')?;
+            Some((s[..open].trim().to_string(), s[open + 1..close].to_string()))
+        };
+        match &class {
+            None => {
+                let Some(rest) = t.strip_prefix("export function ") else { continue };
+                let Some((name, params)) = sig(rest) else { continue };
+                if name == "initSync" {
+                    continue;
+                }
+                out.push(Export { class: None, name, callable: Callable::Function, params: parse_params(&params) });
+            }
+            Some(c) => {
+                if t.starts_with("static ") || t.starts_with("readonly ") || t.starts_with("get ") || t.starts_with("set ") || t.starts_with('[') {
+                    continue;
+                }
+                let Some((name, params)) = sig(t) else { continue };
+                let callable = if name == "constructor" { Callable::Constructor } else { Callable::Method };
+                out.push(Export { class: Some(c.clone()), name, callable, params: parse_params(&params) });
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- wiring
+
+/// A call of the built-ins, as budgets.toml's inline table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallText(pub String);
+
+/// What `init` wires the built-ins to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Wiring {
+    /// Cold init's call after instantiating, if one looks like the crate's
+    /// initialization (or constructor).
+    pub cold: Option<CallText>,
+    /// One call's latency and the heap after many: (setup, call, teardown).
+    pub call: Option<(Option<CallText>, CallText, Option<CallText>)>,
+}
+
+fn init_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["init", "initialize", "start", "setup", "main"].contains(&n.as_str()) || n.ends_with("_init") || n.starts_with("init_") || n.ends_with("_initialize")
+}
+
+/// Literal arguments for `e`'s parameters, when every required one is a
+/// number, string or boolean.
+fn literal_args(e: &Export) -> Option<String> {
+    let mut args = Vec::new();
+    for p in &e.params {
+        match (&p.ty, p.optional) {
+            (_, true) => break,
+            (ParamType::Number, _) => args.push("1".to_string()),
+            (ParamType::String, _) => args.push("\"budget\"".to_string()),
+            (ParamType::Bool, _) => args.push("true".to_string()),
+            (ParamType::Other(_), false) => return None,
+        }
+    }
+    Some(args.join(", "))
+}
+
+fn call_text(how: &str, name: &str, args: &str) -> CallText {
+    CallText(if args.is_empty() { format!("{{ {how} = {name:?} }}") } else { format!("{{ {how} = {name:?}, args = [{args}] }}") })
+}
+
+/// Wire the built-ins to the exports: cold init calls the crate's init
+/// function or its first class's constructor; the call and heap metrics
+/// use a class's first method on a constructed handle (freed after), else
+/// the first free function that is not an init (after the init, as an
+/// untimed setup). Arguments are literals (1, "budget", true); an export
+/// with a parameter of another type is not wired.
+pub fn wire(exports: &[Export]) -> Wiring {
+    let callable = |e: &&Export| literal_args(e).is_some();
+    let init_fn = exports.iter().filter(|e| e.callable == Callable::Function && init_like(&e.name)).find(callable);
+    let ctor = exports.iter().filter(|e| e.callable == Callable::Constructor).find(callable);
+    let cold = match (ctor, init_fn) {
+        (Some(c), _) => Some(call_text("new", c.class.as_deref().unwrap_or_default(), &literal_args(c).unwrap_or_default())),
+        (None, Some(f)) => Some(call_text("export", &f.name, &literal_args(f).unwrap_or_default())),
+        (None, None) => None,
+    };
+    let skip_method = |n: &str| ["free", "toString", "toJSON"].contains(&n) || n.starts_with("__");
+    let class_call = exports.iter().filter(|e| e.callable == Callable::Constructor).filter(callable).find_map(|c| {
+        let class = c.class.as_deref()?;
+        let m = exports.iter().filter(|e| e.callable == Callable::Method && e.class.as_deref() == Some(class) && !skip_method(&e.name)).find(callable)?;
+        // Every wasm-bindgen class has free(): the handle's memory goes back
+        // after the samples, not at some later collection.
+        Some((
+            Some(call_text("new", class, &literal_args(c).unwrap_or_default())),
+            call_text("method", &m.name, &literal_args(m).unwrap_or_default()),
+            Some(call_text("method", "free", "")),
+        ))
+    });
+    let fn_call = || {
+        let f = exports.iter().filter(|e| e.callable == Callable::Function && !init_like(&e.name) && !e.name.starts_with("__")).find(callable)?;
+        Some((init_fn.map(|i| call_text("export", &i.name, &literal_args(i).unwrap_or_default())), call_text("export", &f.name, &literal_args(f).unwrap_or_default()), None))
+    };
+    Wiring { cold, call: class_call.or_else(fn_call) }
+}
+
+// ---------------------------------------------------------------- budgets.toml
+
+/// Sizes of one profile's shipped artifact, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub raw: u64,
+    pub gzip: u64,
+}
+
+/// A cap `headroom_pct` above `bytes`, in KiB, rounded up to 0.1 KiB.
+pub fn size_cap_kib(bytes: u64, headroom_pct: f64) -> f64 {
+    (bytes as f64 / 1024.0 * (1.0 + headroom_pct / 100.0) * 10.0).ceil() / 10.0
+}
+
+/// Everything `render_budgets` needs.
+pub struct Plan<'a> {
+    pub krate: &'a Crate,
+    /// `[subject] manifest`, relative to the budgets file where it can be.
+    pub manifest: String,
+    pub profiles: &'a [ProfilePlan],
+    pub sizes: &'a BTreeMap<String, Measured>,
+    pub exports: &'a [Export],
+    pub wiring: &'a Wiring,
+    /// Raw-export crates: (import, provider) for each imported function.
+    pub imports: &'a [(String, String)],
+    /// Why the scenario metrics cannot run at all (a non-function import).
+    pub unrunnable: Option<String>,
+}
+
+fn per_profile(profiles: &[ProfilePlan], f: impl Fn(&str) -> String) -> String {
+    format!("{{ {} }}", profiles.iter().map(|p| format!("{} = {}", p.name, f(p.name))).collect::<Vec<_>>().join(", "))
+}
+
+fn timing_cap(profile: &str, min: f64, trace: f64, dev: f64) -> String {
+    match profile {
+        "core-min" => min,
+        "core-trace" => trace,
+        _ => dev,
+    }
+    .to_string()
+}
+
+/// The budgets.toml `init` writes.
+pub fn render_budgets(p: &Plan) -> String {
+    let k = p.krate;
+    let mut s = String::new();
+    let names = p.profiles.iter().map(|x| format!("{:?}", x.name)).collect::<Vec<_>>().join(", ");
+    let _ = write!(
+        s,
+        "# Budgets for `{} {}` ({}), written by `cargo xtask init`.\n\
+         # Size caps are the sizes init measured plus {SIZE_HEADROOM_PCT} % headroom. Timing and heap\n\
+         # caps are starting points: tighten them after the first run. A change is\n\
+         # also compared with its base (`--against REF`, or `--bless`ed artifacts):\n\
+         # more than 10 % worse fails, whatever the cap.\n\
+         schema = 1\n\n\
+         [subject]\nmanifest = {:?}\npackage = {:?}\nprofiles_dir = \"profiles\"\nprofiles = [{names}]\n\
+         # Hand-written scenarios (ES modules, see SCENARIOS.md) go here; the\n# built-in ones below need none.\nscenarios = \"scenarios\"\n\n\
+         [protocol]\nseeds = [11, 29, 42, 73, 101]\nlatency_iterations = 2000\nheap_warmup = 200\nheap_samples = 500\nbatch = 512\nquick_iterations = 200\nscenario_timeout_s = 180\nblocks = 8\nclock_floor_ticks = 10\n\n\
+         [escalation]\nconsecutive_warns_to_fail = 2\nledger_window = 8\nbaseline_regression_pct = 10.0\n\n\
+         [environment.desktop]\ncpu_throttle = 1.0\n",
+        k.name,
+        k.version,
+        if k.bindgen { "wasm-bindgen" } else { "raw wasm exports" },
+        p.manifest,
+        k.name
+    );
+    let kib = |f: fn(&Measured) -> u64| per_profile(p.profiles, |n| p.sizes.get(n).map(|m| size_cap_kib(f(m), SIZE_HEADROOM_PCT).to_string()).unwrap_or_else(|| "0".into()));
+    let measured = |f: fn(&Measured) -> u64| p.profiles.iter().filter_map(|x| p.sizes.get(x.name).map(|m| format!("{} {:.1} KiB", x.name, f(m) as f64 / 1024.0))).collect::<Vec<_>>().join(", ");
+    let _ = write!(
+        s,
+        "\n[[metric]]\nid = \"SIZE-RAW\"\nname = \"wasm size, raw\"\nunit = \"KiB\"\nkind = \"hard\"\nsource = \"size.raw\"\n# measured by init: {}\nhard = {}\n\n\
+         [[metric]]\nid = \"SIZE-GZIP\"\nname = \"wasm size, gzip\"\nunit = \"KiB\"\nkind = \"hard\"\nsource = \"size.gzip\"\n# measured by init: {}\nhard = {}\n",
+        measured(|m| m.raw),
+        kib(|m| m.raw),
+        measured(|m| m.gzip),
+        kib(|m| m.gzip)
+    );
+    let found = if p.exports.is_empty() { "(none)".to_string() } else { p.exports.iter().map(Export::spelled).collect::<Vec<_>>().join(", ") };
+    let imports = if p.imports.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "# The module's imported functions: `now` is performance.now(), `zero` returns 0.\nimports = {{ {} }}\n",
+            p.imports.iter().map(|(k, v)| format!("{k:?} = {v:?}")).collect::<Vec<_>>().join(", ")
+        )
+    };
+    let block = |commented: bool, body: String| -> String {
+        if commented {
+            body.lines().map(|l| format!("# {l}\n")).collect()
+        } else {
+            body
+        }
+    };
+    let cold_call = p.wiring.cold.as_ref().map(|c| format!("call = {}\n", c.0)).unwrap_or_default();
+    let _ = write!(s, "\n# Cold init: fresh bytes (module cache defeated), compile, instantiate{}.\n", if p.wiring.cold.is_some() { ", then the call" } else { "" });
+    if let Some(why) = &p.unrunnable {
+        let _ = writeln!(s, "# The built-ins cannot run this module: {why}. Write a scenario (SCENARIOS.md).");
+    }
+    s += &block(
+        p.unrunnable.is_some(),
+        format!(
+            "[[metric]]\nid = \"INIT\"\nname = \"cold init p95, desktop Chromium\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"builtin:cold-init\"\nenvironment = \"desktop\"\n{cold_call}{imports}hard = {}\n",
+            per_profile(p.profiles, |n| timing_cap(n, 60.0, 85.0, 130.0))
+        ),
+    );
+    let (setup, call, teardown) = match &p.wiring.call {
+        Some((s, c, t)) => (s.clone(), c.clone(), t.clone()),
+        None => (None, CallText("{ export = \"NAME\", args = [] }".into()), None),
+    };
+    let unwired = p.wiring.call.is_none() || p.unrunnable.is_some();
+    if p.wiring.call.is_none() {
+        let _ = write!(s, "\n# init found no export it could call with literal arguments (numbers, strings,\n# booleans). Exports found: {found}.\n# Name one and its arguments, then uncomment the two metrics below.\n");
+    }
+    let handle = setup.as_ref().map(|c| format!("setup = {}\n", c.0)).unwrap_or_default() + &format!("call = {}\n", call.0) + &teardown.as_ref().map(|c| format!("teardown = {}\n", c.0)).unwrap_or_default();
+    let _ = write!(s, "\n# One call's latency, warm; a batch of calls per sample when one call is\n# below the clock (the report says how many).\n");
+    s += &block(
+        unwired,
+        format!(
+            "[[metric]]\nid = \"CALL\"\nname = \"one call p95, desktop Chromium\"\nunit = \"us\"\nkind = \"hard\"\nsource = \"builtin:call\"\nenvironment = \"desktop\"\n{handle}{imports}hard = {}\n",
+            per_profile(p.profiles, |n| timing_cap(n, 1000.0, 2000.0, 5000.0))
+        ),
+    );
+    let _ = write!(s, "\n# Steady-state heap (JS heap + wasm memory) over 500 calls after 200 warm-up calls.\n");
+    s += &block(
+        unwired,
+        format!(
+            "[[metric]]\nid = \"HEAP\"\nname = \"steady-state heap p95, desktop Chromium\"\nunit = \"MiB\"\nkind = \"hard\"\nsource = \"builtin:heap\"\nenvironment = \"desktop\"\n{handle}{imports}hard = {}\n",
+            per_profile(p.profiles, |_| "64".into())
+        ),
+    );
+    s
+}
+
+/// A provider for a raw module's imported function: the clock for names
+/// that say time, else zero.
+pub fn provider_for(import: &str) -> &'static str {
+    let n = import.rsplit('.').next().unwrap_or(import).to_ascii_lowercase();
+    if ["now", "time", "clock"].iter().any(|w| n.contains(w)) {
+        "now"
+    } else {
+        "zero"
+    }
+}
+
+// ---------------------------------------------------------------- run
+
+/// The first line of a compiler error in build output, if any.
+fn first_error(text: &str) -> Option<&str> {
+    text.lines().map(str::trim).find(|l| l.starts_with("error"))
+}
+
+fn relative_to(path: &Path, base: &Path) -> String {
+    // `a/b/Cargo.toml` from `a/gate`: `../b/Cargo.toml`.
+    let (p, b) = (std::path::absolute(path).unwrap_or(path.into()), std::path::absolute(base).unwrap_or(base.into()));
+    let common = p.components().zip(b.components()).take_while(|(x, y)| x == y).count();
+    if common <= 1 {
+        return p.display().to_string();
+    }
+    let ups = b.components().count() - common;
+    let mut r = PathBuf::new();
+    for _ in 0..ups {
+        r.push("..");
+    }
+    for c in p.components().skip(common) {
+        r.push(c);
+    }
+    r.display().to_string()
+}
+
+fn run(o: &Options) -> Result<u8> {
+    let krate = inspect(&o.manifest, o.package.as_deref())?;
+    let crate_dir = krate.manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let out = o.out.clone().unwrap_or_else(|| crate_dir.clone());
+    eprintln!(
+        "init: {} {} at {} ({}{})",
+        krate.name,
+        krate.version,
+        krate.manifest.display(),
+        if krate.bindgen { "wasm-bindgen" } else { "raw wasm exports" },
+        if krate.features.is_empty() { String::new() } else { format!("; features: {}", krate.features.join(", ")) }
+    );
+    if !krate.cdylib {
+        bail!(
+            "`{}` has no cdylib target, so `cargo build --target wasm32-unknown-unknown` makes no .wasm of it: \
+             its [lib] needs crate-type = [\"cdylib\"] (or [\"cdylib\", \"rlib\"]); init edits none of the crate's files",
+            krate.name
+        );
+    }
+    for f in ["rust-toolchain.toml", "rust-toolchain", ".cargo/config.toml", ".cargo/config"] {
+        if crate_dir.join(f).is_file() {
+            eprintln!("init: the crate's {f} is used as it is (the gate builds with the crate's own toolchain and keeps its rustflags)");
+        }
+    }
+    let mut profiles = plan_profiles(&krate);
+    let budgets = out.join("budgets.toml");
+    let profile_file = |p: &ProfilePlan| out.join("profiles").join(format!("{}.toml", p.name));
+    let mut files: Vec<PathBuf> = vec![budgets.clone()];
+    files.extend(plan_profiles(&krate).iter().map(profile_file));
+    let existing: Vec<String> = files.iter().filter(|f| f.exists()).map(|f| f.display().to_string()).collect();
+    if !existing.is_empty() && !o.force {
+        bail!("init would overwrite {}: pass --force to replace them, or --out DIR to write elsewhere", existing.join(", "));
+    }
+    std::fs::create_dir_all(out.join("profiles")).with_context(|| format!("creating {}", out.join("profiles").display()))?;
+    let manifest_rel = relative_to(&krate.manifest, &out);
+    let written = std::cell::RefCell::new(Vec::<PathBuf>::new());
+    let write = |path: &Path, text: &str| -> Result<()> {
+        crate::util::write_atomic(path, text.as_bytes())?;
+        written.borrow_mut().push(path.to_path_buf());
+        Ok(())
+    };
+    let result = (|| -> Result<(BTreeMap<String, Measured>, Vec<Export>, Vec<(String, String)>, Option<String>)> {
+        for p in &profiles {
+            write(&profile_file(p), &render_profile(p))?;
+        }
+        // A draft with the size metrics only: the gate's own config loader
+        // and build stages then build exactly what `budget` will.
+        let draft = |profiles: &[ProfilePlan]| {
+            let sizes = BTreeMap::new();
+            let wiring = Wiring::default();
+            let plan = Plan { krate: &krate, manifest: manifest_rel.clone(), profiles, sizes: &sizes, exports: &[], wiring: &wiring, imports: &[], unrunnable: None };
+            render_budgets(&plan).split("\n# Cold init").next().unwrap_or_default().to_string()
+        };
+        write(&budgets, &draft(&profiles))?;
+        let mut cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
+        build::prepare_toolchain(&mut cfg)?;
+        let mut sizes = BTreeMap::new();
+        let mut first: Option<(PathBuf, Option<PathBuf>)> = None;
+        for i in 0..profiles.len() {
+            let name = profiles[i].name;
+            let profile = cfg.profile(name).cloned().ok_or_else(|| anyhow!("profile {name} not loaded"))?;
+            let built = match subject::shipped(&cfg, &profile) {
+                Ok(b) => b,
+                // Every feature at once may not build for wasm32 (a native
+                // backend, say): fall back to the default features, said.
+                Err(e) if name == "full-dev" && profiles[i].features != profiles[0].features => {
+                    eprintln!("init: full-dev with every feature does not build for wasm32 ({}); it builds the default features instead", first_error(&format!("{e:#}")).unwrap_or("see the build output"));
+                    profiles[i].features = profiles[0].features.clone();
+                    profiles[i].why = format!("the default features: every feature together did not build for wasm32 ({})", first_error(&format!("{e:#}")).unwrap_or("build failed"));
+                    write(&profile_file(&profiles[i]), &render_profile(&profiles[i]))?;
+                    cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
+                    build::prepare_toolchain(&mut cfg)?;
+                    subject::shipped(&cfg, cfg.profile(name).ok_or_else(|| anyhow!("profile {name} not loaded"))?)?
+                }
+                Err(e) => {
+                    let text = format!("{e:#}");
+                    return Err(anyhow!(
+                        "`{}` does not build for wasm32-unknown-unknown (profile {name}): {}\n{text}",
+                        krate.name,
+                        first_error(&text).unwrap_or("the build failed")
+                    ));
+                }
+            };
+            let bytes = std::fs::read(&built.0)?;
+            let m = size::measure(&bytes, &built.0.display().to_string())?;
+            sizes.insert(name.to_string(), Measured { raw: m.raw_bytes, gzip: m.gzip_bytes });
+            first.get_or_insert(built);
+        }
+        let (wasm, glue) = first.ok_or_else(|| anyhow!("no profile built"))?;
+        let bytes = std::fs::read(&wasm)?;
+        let interface = wasmfile::interface(&bytes, &wasm.display().to_string())?;
+        let (exports, imports, unrunnable) = match glue {
+            Some(g) => {
+                let dts = g.with_extension("d.ts");
+                let text = std::fs::read_to_string(&dts).with_context(|| format!("reading the API wasm-bindgen declared ({})", dts.display()))?;
+                (dts_exports(&text), vec![], None)
+            }
+            None => {
+                let odd: Vec<String> = interface.imports.iter().filter(|(_, k)| *k != "function").map(|(n, k)| format!("it imports a {k} ({n})")).collect();
+                let imports = interface.imports.iter().filter(|(_, k)| *k == "function").map(|(n, _)| (n.clone(), provider_for(n).to_string())).collect();
+                (raw_exports(&interface), imports, odd.first().cloned())
+            }
+        };
+        Ok((sizes, exports, imports, unrunnable))
+    })();
+    let (sizes, exports, imports, unrunnable) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Leave nothing half-written behind.
+            for f in written.borrow().iter() {
+                let _ = std::fs::remove_file(f);
+            }
+            return Err(e);
+        }
+    };
+    let wiring = wire(&exports);
+    let plan = Plan { krate: &krate, manifest: manifest_rel.clone(), profiles: &profiles, sizes: &sizes, exports: &exports, wiring: &wiring, imports: &imports, unrunnable };
+    write(&budgets, &render_budgets(&plan))?;
+    println!("init: wrote");
+    for f in written.borrow().iter().collect::<std::collections::BTreeSet<_>>() {
+        println!("  {}", f.display());
+    }
+    for p in &profiles {
+        if let Some(m) = sizes.get(p.name) {
+            println!("  {}: {} ({:.1} KiB raw, {:.1} KiB gzip)", p.name, p.description, m.raw as f64 / 1024.0, m.gzip as f64 / 1024.0);
+        }
+    }
+    match &wiring.cold {
+        Some(c) => println!("  cold init calls {}", c.0),
+        None => println!("  cold init: instantiate only (no init function or constructor found)"),
+    }
+    match &wiring.call {
+        Some((s, c, _)) => println!("  one call and heap: {}{}", c.0, s.as_ref().map(|s| format!(" after the setup {}", s.0)).unwrap_or_default()),
+        None => println!("  one call and heap: not wired (see the comment in budgets.toml); exports: {}", exports.iter().map(Export::spelled).collect::<Vec<_>>().join(", ")),
+    }
+    println!("next: cargo xtask budget --budgets {}", budgets.display());
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DTS: &str = r#"/* tslint:disable */
+/* eslint-disable */
+/**
+ * A store of strings.
+ */
+export class Store {
+  free(): void;
+  [Symbol.dispose](): void;
+  constructor(capacity: number);
+  insert(key: number, value: string): void;
+  get(key: number): string | undefined;
+  static empty(): Store;
+  readonly len: number;
+}
+export function greet(name: string): string;
+export function load(bytes: Uint8Array, opts?: object): number;
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+  readonly memory: WebAssembly.Memory;
+  readonly greet: (a: number, b: number) => [number, number];
+}
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+"#;
+
+    #[test]
+    fn the_dts_gives_functions_constructors_and_methods_not_the_glue() {
+        let e = dts_exports(DTS);
+        let spelled: Vec<String> = e.iter().map(Export::spelled).collect();
+        assert_eq!(spelled, ["Store.free()", "new Store(capacity: number)", "Store.insert(key: number, value: string)", "Store.get(key: number)", "greet(name: string)", "load(bytes: Uint8Array, opts: object)"]);
+        assert!(e[5].params[1].optional && !e[5].params[0].optional);
+    }
+
+    #[test]
+    fn a_class_is_wired_as_a_handle_with_a_setup_and_a_free() {
+        let w = wire(&dts_exports(DTS));
+        assert_eq!(w.cold, Some(CallText("{ new = \"Store\", args = [1] }".into())));
+        let (setup, call, teardown) = w.call.unwrap();
+        assert_eq!(setup.unwrap().0, "{ new = \"Store\", args = [1] }");
+        assert_eq!(call.0, "{ method = \"insert\", args = [1, \"budget\"] }");
+        assert_eq!(teardown.unwrap().0, "{ method = \"free\" }");
+    }
+
+    fn raw(functions: &[(&str, &[&str])]) -> Vec<Export> {
+        raw_exports(&wasmfile::Interface {
+            functions: functions.iter().map(|(n, p)| wasmfile::ExportedFn { name: n.to_string(), params: p.iter().map(|s| s.to_string()).collect() }).collect(),
+            imports: vec![],
+        })
+    }
+
+    #[test]
+    fn raw_exports_wire_the_init_as_setup_and_skip_what_data_cannot_call() {
+        let w = wire(&raw(&[("rt_init", &["i32"]), ("wide", &["i64"]), ("push", &["i32", "f64"])]));
+        assert_eq!(w.cold.unwrap().0, "{ export = \"rt_init\", args = [1] }");
+        let (setup, call, teardown) = w.call.unwrap();
+        assert_eq!((setup.unwrap().0.as_str(), call.0.as_str(), teardown), ("{ export = \"rt_init\", args = [1] }", "{ export = \"push\", args = [1, 1] }", None));
+        // Nothing callable: no call, and cold init instantiates only.
+        let w = wire(&raw(&[("wide", &["i64"])]));
+        assert_eq!(w, Wiring::default());
+    }
+
+    fn krate(features: &[&str], default: bool, bindgen: bool) -> Crate {
+        Crate { name: "demo".into(), version: "0.1.0".into(), manifest: "/c/Cargo.toml".into(), features: features.iter().map(|s| s.to_string()).collect(), has_default: default, bindgen, cdylib: true }
+    }
+
+    #[test]
+    fn profiles_take_diagnostic_features_only_when_the_crate_has_some() {
+        let p = plan_profiles(&krate(&["serde", "tracing"], true, false));
+        let got: Vec<(&str, Vec<String>)> = p.iter().map(|p| (p.name, p.features.clone())).collect();
+        assert_eq!(got, [("core-min", vec!["default".to_string()]), ("core-trace", vec!["default".into(), "tracing".into()]), ("full-dev", vec!["default".into(), "serde".into(), "tracing".into()])]);
+        let p = plan_profiles(&krate(&["serde"], false, false));
+        assert_eq!(p.iter().map(|p| p.name).collect::<Vec<_>>(), ["core-min", "full-dev"]);
+        // Each renders as a profile file the config loader accepts.
+        let dir = std::env::temp_dir().join(format!("xtask-init-profiles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for plan in &p {
+            let f = dir.join(format!("{}.toml", plan.name));
+            std::fs::write(&f, render_profile(plan)).unwrap();
+            let loaded = config::load_profile(&f, plan.name, &["serde".to_string()]).unwrap();
+            assert_eq!(loaded.features, plan.features);
+            assert!(!loaded.cargo_settings.is_empty());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn metadata_picks_the_package_and_reads_features_bindgen_and_cdylib() {
+        let v = serde_json::json!({"packages": [
+            {"name": "a", "version": "1.0.0", "manifest_path": "/w/a/Cargo.toml", "features": {"default": ["x"], "x": []},
+             "dependencies": [{"name": "wasm-bindgen", "kind": null}], "targets": [{"kind": ["cdylib", "rlib"]}]},
+            {"name": "b", "version": "2.0.0", "manifest_path": "/w/b/Cargo.toml", "features": {}, "dependencies": [{"name": "wasm-bindgen", "kind": "dev"}], "targets": [{"kind": ["lib"]}]}
+        ]});
+        let a = crate_of(&v, Path::new("/w/a/Cargo.toml"), None).unwrap();
+        assert_eq!((a.name.as_str(), a.has_default, a.features.clone(), a.bindgen, a.cdylib), ("a", true, vec!["x".to_string()], true, true));
+        let b = crate_of(&v, Path::new("/w/Cargo.toml"), Some("b")).unwrap();
+        assert!(!b.bindgen && !b.cdylib);
+        let e = crate_of(&v, Path::new("/w/Cargo.toml"), None).unwrap_err().to_string();
+        assert!(e.contains("workspace of 2 packages") && e.contains("--package (a, b)"), "{e}");
+    }
+
+    #[test]
+    fn budgets_carry_measured_size_caps_and_comment_out_what_init_could_not_wire() {
+        let k = krate(&[], false, false);
+        let profiles = plan_profiles(&k);
+        let sizes: BTreeMap<String, Measured> = [("core-min".to_string(), Measured { raw: 10_240, gzip: 4096 }), ("full-dev".to_string(), Measured { raw: 20_480, gzip: 8192 })].into();
+        let exports = raw(&[("wide", &["i64"])]);
+        let wiring = wire(&exports);
+        let imports = vec![("env.now_ms".to_string(), provider_for("env.now_ms").to_string()), ("env.log".to_string(), provider_for("env.log").to_string())];
+        let plan = Plan { krate: &k, manifest: "../demo/Cargo.toml".into(), profiles: &profiles, sizes: &sizes, exports: &exports, wiring: &wiring, imports: &imports, unrunnable: None };
+        let text = render_budgets(&plan);
+        assert!(text.contains("hard = { core-min = 11, full-dev = 22 }"), "{text}");
+        assert!(text.contains("hard = { core-min = 4.4, full-dev = 8.8 }"), "{text}");
+        assert!(text.contains("imports = { \"env.now_ms\" = \"now\", \"env.log\" = \"zero\" }"), "{text}");
+        assert!(text.contains("Exports found: wide(p0: i64)") && text.contains("# source = \"builtin:call\""), "{text}");
+        // What init writes is a budgets file the gate loads (the commented
+        // metrics stay comments).
+        let dir = std::env::temp_dir().join(format!("xtask-init-budgets-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("profiles")).unwrap();
+        std::fs::create_dir_all(dir.join("demo")).unwrap();
+        std::fs::write(dir.join("demo/Cargo.toml"), "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n").unwrap();
+        let gate = dir.join("gate");
+        std::fs::create_dir_all(gate.join("profiles")).unwrap();
+        for p in &profiles {
+            std::fs::write(gate.join(format!("profiles/{}.toml", p.name)), render_profile(p)).unwrap();
+        }
+        std::fs::write(gate.join("budgets.toml"), &text).unwrap();
+        let cfg = config::load(&gate.join("budgets.toml")).unwrap();
+        assert_eq!(cfg.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["SIZE-RAW", "SIZE-GZIP", "INIT"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn caps_and_paths() {
+        assert_eq!(size_cap_kib(1024, 10.0), 1.1);
+        assert_eq!(relative_to(Path::new("/a/b/Cargo.toml"), Path::new("/a/gate")), "../b/Cargo.toml");
+        assert_eq!(first_error("warning: x\nerror[E0425]: cannot find\n  --> src"), Some("error[E0425]: cannot find"));
+    }
+}

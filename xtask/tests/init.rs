@@ -1,0 +1,188 @@
+//! A new team's first verdict in two commands: `cargo xtask init` on a
+//! crate written here from scratch (nothing in the repository is tuned to
+//! it), then `cargo xtask budget`, with real figures for size, cold init,
+//! one call's latency and the heap through the built-in scenarios.
+//!
+//! Two crates: one with raw exports (and an imported clock, which init
+//! wires to `now`), and a wasm-bindgen one whose API is a class: a
+//! constructor that returns a handle and a method on it, so the call and
+//! heap metrics need a setup and a teardown. Each is measured for one
+//! profile in desktop Chromium (the other profiles are built and sized by
+//! init); a third crate that does not build for wasm32 shows init's error.
+
+mod common;
+use common::root;
+use std::path::Path;
+use std::process::Output;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+const TOOLCHAIN: &str = "[toolchain]\nchannel = \"1.95.0\"\ntargets = [\"wasm32-unknown-unknown\"]\nprofile = \"minimal\"\n";
+
+/// A crate of its own workspace at `dir`: manifest, toolchain pin, lib.rs.
+fn new_crate(dir: &Path, name: &str, deps: &str, features: &str, lib: &str) {
+    write(
+        &dir.join("Cargo.toml"),
+        &format!("[package]\nname = \"{name}\"\nversion = \"0.3.1\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[dependencies]\n{deps}\n[features]\n{features}\n[workspace]\n"),
+    );
+    write(&dir.join("rust-toolchain.toml"), TOOLCHAIN);
+    write(&dir.join("src/lib.rs"), lib);
+}
+
+fn xtask(args: &[&str]) -> (Option<i32>, String) {
+    let out: Output = common::xtask_cmd().args(args).output().unwrap();
+    (out.status.code(), format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `init` then `budget --env desktop --profile core-min`; the summary.
+fn init_and_budget(krate: &Path, gate: &Path) -> serde_json::Value {
+    let (code, text) = xtask(&["init", "--manifest", arg(&krate.join("Cargo.toml")), "--out", arg(gate)]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("next: cargo xtask budget --budgets"), "{text}");
+    // init wrote the configuration, and nothing in the crate.
+    for f in ["budgets.toml", "profiles/core-min.toml", "profiles/full-dev.toml"] {
+        assert!(gate.join(f).is_file(), "{f}\n{text}");
+    }
+    assert!(!krate.join("budgets.toml").exists() && !krate.join("profiles").exists());
+    let budgets = std::fs::read_to_string(gate.join("budgets.toml")).unwrap();
+    assert!(!budgets.contains("# source = \"builtin:call\""), "init left the call unwired:\n{budgets}");
+    let (code, text) = xtask(&["budget", "--budgets", arg(&gate.join("budgets.toml")), "--env", "desktop", "--profile", "core-min"]);
+    assert_eq!(code, Some(0), "{text}");
+    serde_json::from_str(&std::fs::read_to_string(gate.join("reports/summary.json")).unwrap()).unwrap()
+}
+
+fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    s["records"].as_array().unwrap().iter().find(|r| r["metric_id"] == id && r["profile"] == "core-min").unwrap_or_else(|| panic!("no {id}: {s}"))
+}
+
+/// Every figure init wired is a real, passing measurement; the method
+/// says what was timed.
+fn check_figures(s: &serde_json::Value, call_words: &str) {
+    assert!(common::schema::check_summary(s).is_empty(), "{:?}", common::schema::check_summary(s));
+    for id in ["SIZE-RAW", "SIZE-GZIP", "INIT", "CALL", "HEAP"] {
+        let r = record(s, id);
+        assert_eq!(r["status"], "pass", "{r}");
+        assert!(r["value"].as_f64().is_some_and(|v| v > 0.0), "{r}");
+    }
+    let call = record(s, "CALL");
+    assert!(call["method"].as_str().unwrap().contains(call_words), "{call}");
+    assert_eq!(record(s, "HEAP")["heap_growth"]["seeds"], 5, "{}", record(s, "HEAP"));
+}
+
+#[test]
+fn init_then_budget_gives_a_first_verdict_on_new_crates() {
+    let dir = std::env::temp_dir().join(format!("xtask-test-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Raw exports: an init, a call, an imported clock.
+    let raw = dir.join("rawdemo");
+    new_crate(
+        &raw,
+        "rawdemo",
+        "",
+        "default = []\ntrace = []\n",
+        r#"use std::cell::RefCell;
+extern "C" {
+    fn host_now() -> f64;
+}
+thread_local! { static STATE: RefCell<Vec<u64>> = RefCell::new(Vec::new()); }
+#[no_mangle]
+pub extern "C" fn demo_init(seed: u32) -> u32 {
+    let t = unsafe { host_now() } as u64;
+    STATE.with(|s| *s.borrow_mut() = (0..256).map(|i| i ^ seed as u64 ^ t).collect());
+    seed
+}
+#[no_mangle]
+pub extern "C" fn checksum(n: u32) -> u32 {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let v: Vec<u64> = (0..n as u64 + 32).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        s.extend_from_slice(&v[..4]);
+        if s.len() > 512 {
+            s.drain(..256);
+        }
+        (v.iter().sum::<u64>() ^ s.len() as u64) as u32
+    })
+}
+"#,
+    );
+    let s = init_and_budget(&raw, &dir.join("gate-raw"));
+    let budgets = std::fs::read_to_string(dir.join("gate-raw/budgets.toml")).unwrap();
+    assert!(budgets.contains("imports = { \"env.host_now\" = \"now\" }"), "{budgets}");
+    assert!(budgets.contains("call = { export = \"demo_init\", args = [1] }"), "{budgets}");
+    check_figures(&s, "checksum(1)");
+
+    // Run again: init refuses to overwrite what it wrote.
+    let (code, text) = xtask(&["init", "--manifest", arg(&raw.join("Cargo.toml")), "--out", arg(&dir.join("gate-raw"))]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("init would overwrite") && text.contains("--force"), "{text}");
+
+    // wasm-bindgen, a handle-based API. The wasm-bindgen version of the
+    // repository's fixture, so the suite installs one CLI.
+    let lock = std::fs::read_to_string(root().join("tests/bindgen-fixture/Cargo.lock")).unwrap();
+    let version = lock.split("name = \"wasm-bindgen\"\nversion = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let bg = dir.join("handledemo");
+    new_crate(
+        &bg,
+        "handledemo",
+        &format!("wasm-bindgen = \"={version}\"\n"),
+        "default = []\nconsole-log = []\n",
+        r#"use wasm_bindgen::prelude::*;
+#[wasm_bindgen]
+pub struct Window {
+    values: Vec<u32>,
+}
+#[wasm_bindgen]
+impl Window {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Window {
+        Window { values: Vec::with_capacity(128) }
+    }
+    /// Push a value and return the window's sum.
+    pub fn push(&mut self, x: u32) -> u32 {
+        self.values.push(x);
+        if self.values.len() > 100 {
+            self.values.drain(..50);
+        }
+        self.values.iter().sum()
+    }
+}
+"#,
+    );
+    std::fs::write(bg.join("Cargo.lock"), lock.replace("name = \"bindgen-fixture\"", "name = \"handledemo\"")).unwrap();
+    let s = init_and_budget(&bg, &dir.join("gate-bg"));
+    let budgets = std::fs::read_to_string(dir.join("gate-bg/budgets.toml")).unwrap();
+    assert!(budgets.contains("setup = { new = \"Window\" }") && budgets.contains("call = { method = \"push\", args = [1] }") && budgets.contains("teardown = { method = \"free\" }"), "{budgets}");
+    // The diagnostic feature got a profile of its own.
+    assert!(std::fs::read_to_string(dir.join("gate-bg/profiles/core-trace.toml")).unwrap().contains("\"console-log\""));
+    check_figures(&s, "handle.push(1)");
+    assert!(record(&s, "INIT")["method"].as_str().unwrap().contains("new Window()"), "{}", record(&s, "INIT"));
+
+    // A crate that does not build for wasm32: exit 2, naming the crate and
+    // the compiler's first error, and no configuration left behind.
+    let bad = dir.join("nativeonly");
+    new_crate(&bad, "nativeonly", "", "", "#[cfg(target_arch = \"wasm32\")]\ncompile_error!(\"nativeonly needs an OS\");\n");
+    let (code, text) = xtask(&["init", "--manifest", arg(&bad.join("Cargo.toml")), "--out", arg(&dir.join("gate-bad"))]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("`nativeonly` does not build for wasm32-unknown-unknown") && text.contains("error: nativeonly needs an OS"), "{text}");
+    assert!(!dir.join("gate-bad/budgets.toml").exists());
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--help` is the first thing a newcomer types: each command's usage, exit 0.
+#[test]
+fn every_command_answers_help() {
+    for cmd in ["init", "budget", "size", "attribute", "merge", "calibrate"] {
+        let (code, text) = xtask(&[cmd, "--help"]);
+        assert_eq!(code, Some(0), "{cmd}: {text}");
+        assert!(text.contains(&format!("cargo xtask {cmd}")), "{cmd}: {text}");
+    }
+}
