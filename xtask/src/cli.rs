@@ -3,21 +3,53 @@
 //! call the same thing. Only parses arguments and dispatches; each command
 //! is one hop away, in `cmd::*`.
 
-use crate::cmd::{attribute, budget, calibrate, merge};
+use crate::cmd::{attribute, budget, calibrate, init, merge};
 use crate::ledger;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:
-  cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless [--force]]
-                     [--against REF] [--budgets FILE] [--reports DIR]
-                     [--browser-ws URL [--harness-addr IP]]
-  cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless [--force]]
-  cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
-  cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
-  cargo xtask calibrate [--runs N] [--aa-runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
-                     [--metric ID]... [--budgets FILE] [--reports DIR]
+/// Each command's usage, for `cargo xtask help` and `cargo xtask <command> --help`.
+const COMMANDS: &[(&str, &str)] = &[
+    (
+        "init",
+        "cargo xtask init   [--manifest PATH] [--package NAME] [--out DIR] [--force]
+    write budgets.toml and profiles/ for an existing crate (sizes measured,
+    built-in scenarios wired to its exports); edits none of the crate's files",
+    ),
+    (
+        "budget",
+        "cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless [--force]]
+                   [--against REF] [--budgets FILE] [--reports DIR]
+                   [--browser-ws URL [--harness-addr IP]]
+    the whole gate: build, optimize, size, attribute, measure, gate, report
+    --quick      fewer iterations: never escalates, writes no ledger, never exits 1
+    --bless      write reports/baseline.json and the artifacts later runs compare with
+    --against    build REF in a git worktree and compare with it live
+    --budgets    the budgets file (default: budgets.toml here or above)",
+    ),
+    (
+        "size",
+        "cargo xtask size   [--profile NAME]... [--budgets FILE] [--reports DIR] [--bless [--force]]
+    the size half only (build, optimize, size, attribute, gate): no browser",
+    ),
+    (
+        "attribute",
+        "cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
+    where the bytes of any wasm file go (functions, crates, retained size), optionally diffed",
+    ),
+    (
+        "merge",
+        "cargo xtask merge  SHARD.json... [--budgets FILE] [--reports DIR]
+    merge shard summaries (histograms exactly) and gate the union",
+    ),
+    (
+        "calibrate",
+        "cargo xtask calibrate [--runs N] [--aa-runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
+                   [--metric ID]... [--budgets FILE] [--reports DIR]
+    A/A false-regression and injected-slowdown detection rates of the timing verdicts",
+    ),
+];
 
-timings are compared live with a base: --against REF (built in a git
+const NOTES: &str = "timings are compared live with a base: --against REF (built in a git
 worktree), else the blessed baseline's artifacts (reports/baseline/)
 
 the harness page is served on 127.0.0.1: a --browser-ws browser must run on
@@ -27,11 +59,34 @@ exposes the run's files to that network while it lasts)
 exit codes: 0 every metric pass or warn; 1 a metric fails its budget;
             2 the gate could not do its job (config, build, browser, ledger)";
 
+fn usage() -> String {
+    let mut s = String::from("usage:\n");
+    for (_, u) in COMMANDS {
+        s.push_str("  ");
+        s.push_str(&u.replace('\n', "\n  "));
+        s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(NOTES);
+    s
+}
+
 /// The whole command line: parse `std::env::args`, run the command, map its
 /// outcome to the exit code (0 pass/warn, 1 fail, 2 could not run).
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo xtask <command> --help` (or -h): that command's usage, exit 0.
+    if let Some((_, u)) = args.first().and_then(|c| COMMANDS.iter().find(|(n, _)| n == c)) {
+        if args[1..].iter().any(|a| a == "--help" || a == "-h") {
+            println!("usage: {u}");
+            if args[0] == "init" {
+                println!("\n{}", init::ABOUT);
+            }
+            return ExitCode::SUCCESS;
+        }
+    }
     let result = match args.first().map(String::as_str) {
+        Some("init") => init::cli(&args[1..]),
         Some("budget") => budget::Options::parse(&args[1..], true).and_then(budget::run),
         Some("size") => budget::Options::parse(&args[1..], false).and_then(budget::run),
         Some("attribute") => attribute::cli(&args[1..]),
@@ -41,11 +96,11 @@ pub fn main() -> ExitCode {
         // crash-safety and concurrency tests of the ledger.
         Some("__ledger-stress") => ledger::stress_cli(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return ExitCode::SUCCESS;
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             return ExitCode::from(2);
         }
     };
