@@ -32,19 +32,31 @@ svg text{font:11px system-ui,sans-serif}
 .tm-bar{margin:6px 0}.tm-search{width:320px}.tm-crumbs{margin:4px 0;font-size:13px}.tm rect{cursor:pointer}
 .tm rect.tm-hit{stroke:#000;stroke-width:2}";
 
-/// One horizontal bar: value against warn and cap.
+/// One horizontal bar: the value as a share of its cap, on a log scale
+/// from 0.1 % to past the cap, so a value at 1 % of its cap is as readable
+/// as one at 90 % (on a linear scale both a 30 KiB module under a 650 KiB
+/// cap and a 1 ms init under 60 ms were slivers at the left edge).
 fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -> String {
-    let w = 320.0;
-    let max = value.unwrap_or(0.0).max(cap) * 1.15;
-    let x = |v: f64| (v / max * w).min(w);
-    let mut s = format!("<svg class=\"bar\" width=\"{w}\" height=\"16\" role=\"img\"><rect width=\"{w}\" height=\"16\" fill=\"#f2f2f2\"/>");
+    let (w, lo) = (260.0, 1e-3_f64);
+    let share = |v: f64| if cap > 0.0 { v / cap } else if v > 0.0 { 1.0 } else { 0.0 };
+    let hi = value.map(share).unwrap_or(0.0).max(1.0) * 1.15;
+    let x = |sh: f64| (w * (sh.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10())).clamp(0.0, w);
+    let mut s = format!("<svg class=\"bar\" width=\"{}\" height=\"16\" role=\"img\"><rect width=\"{w}\" height=\"16\" fill=\"#f2f2f2\"/>", w + 70.0);
+    for (g, label) in [(0.01, "1%"), (0.1, "10%")] {
+        s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#ccc\"/><text x=\"{1:.1}\" y=\"12\" fill=\"#999\">{label}</text>", x(g), x(g) + 2.0));
+    }
     if let Some(v) = value {
-        s.push_str(&format!("<rect width=\"{:.1}\" height=\"16\" fill=\"{}\"/>", x(v), color(status)));
+        s.push_str(&format!("<rect width=\"{:.1}\" height=\"16\" fill=\"{}\" fill-opacity=\"0.85\"/>", x(share(v)), color(status)));
     }
     if let Some(wv) = warn {
-        s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#d8a200\" stroke-width=\"2\"/>", x(wv)));
+        s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#d8a200\" stroke-width=\"2\"/>", x(share(wv))));
     }
-    s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#000\" stroke-width=\"2\"/></svg>", x(cap)));
+    s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#000\" stroke-width=\"2\"/>", x(1.0)));
+    if let Some(v) = value {
+        let pct = share(v) * 100.0;
+        s.push_str(&format!("<text x=\"{:.1}\" y=\"12\">{}</text>", w + 4.0, if pct < 10.0 { format!("{pct:.2} %") } else { format!("{pct:.0} %") }));
+    }
+    s.push_str("</svg>");
     s
 }
 
@@ -310,7 +322,7 @@ impl Exporter for Html {
             out.push_str(&format!("<p title=\"{}\">host speed: {}</p>", esc(super::HOST_SPEED_MEANS), esc(&host)));
         }
         out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
-        out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>bar (black: cap, amber: warn)</th><th>why</th></tr>");
+        out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>share of the cap (log scale, 0.1 % to past the cap; black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {
             out.push_str(&format!(
                 "<tr><td style=\"color:{}\">{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
@@ -367,5 +379,28 @@ impl Exporter for Html {
         }
         out.push_str("</body></html>\n");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value_width(svg: &str) -> f64 {
+        let at = svg.find("fill-opacity").expect("a value rect");
+        let rect = &svg[svg[..at].rfind("<rect").unwrap()..at];
+        rect.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_value_at_one_percent_of_its_cap_is_a_readable_bar_and_says_its_share() {
+        // 6.5 KiB under a 650 KiB cap: a third of the way to the cap line.
+        let svg = budget_bar(Some(6.5), None, 650.0, Status::Pass);
+        let (small, at_cap) = (value_width(&svg), value_width(&budget_bar(Some(650.0), None, 650.0, Status::Pass)));
+        assert!(small > 0.25 * at_cap && small < 0.5 * at_cap, "{small} vs {at_cap}");
+        assert!(svg.contains(">1.00 %</text>"), "{svg}");
+        // Past the cap the bar passes the cap line, and the scale grows.
+        let over = budget_bar(Some(1300.0), None, 650.0, Status::Fail);
+        assert!(value_width(&over) > at_cap && over.contains(">200 %</text>"), "{over}");
     }
 }

@@ -1,8 +1,54 @@
-//! Markdown for pull requests: the run status and trend, then one table,
-//! worst first, then the reasons for every non-pass.
+//! Markdown for pull requests. A reviewer reads the top: the verdict, a
+//! count of each status, then only what changed (size deltas first, then
+//! fails, warns and timing comparisons that moved), with the reason for
+//! each. The full table and the method notes follow, folded.
 
 use super::{light, terminal::{ci_str, value_str, vs_base, worst_first}, Exporter, ReportData};
 use crate::gate::Status;
+use crate::summary::Record;
+
+/// Whether a record is more than a plain unchanged pass: a fail or warn, a
+/// size that differs from its base, or a live comparison whose interval
+/// excludes no change by at least half the limit (smaller moves are what
+/// an A/A run shows by chance, see `stats.rs`).
+pub fn changed(r: &Record) -> bool {
+    if r.status != Status::Pass {
+        return true;
+    }
+    if let Some(c) = &r.comparison {
+        let Some(e) = &c.estimate else { return false };
+        let (none, half) = if c.measure == "ratio" { (1.0, (c.limit - 1.0) / 2.0) } else { (0.0, c.limit / 2.0) };
+        return (e.lo > none || e.hi < none) && (e.point - none).abs() >= half;
+    }
+    r.verdict.baseline_delta_pct.is_some_and(|d| d != 0.0)
+}
+
+/// Size records first (they compare exactly and say the most about a
+/// change), then the order of every table.
+fn changed_first<'a>(s: &'a crate::summary::Summary) -> Vec<&'a Record> {
+    let mut rs: Vec<&Record> = worst_first(s).into_iter().filter(|r| changed(r)).collect();
+    rs.sort_by_key(|r| r.environment != "size");
+    rs
+}
+
+fn row(r: &Record) -> String {
+    format!(
+        "| {} | {} {} | {} | {} | {} {} | {} | {} | {} | {} |\n",
+        icon(r.status),
+        r.metric_id,
+        r.metric_name,
+        r.profile,
+        r.environment,
+        value_str(r.value),
+        r.unit,
+        ci_str(r),
+        value_str(r.threshold_warn),
+        value_str(Some(r.threshold_hard)),
+        vs_base(r)
+    )
+}
+
+const HEADER: &str = "| | metric | profile | env | value | 95 % CI | warn | cap | vs base |\n|---|---|---|---|---:|---:|---:|---:|---|\n";
 
 pub struct Markdown;
 
@@ -29,21 +75,43 @@ impl Exporter for Markdown {
             );
         }
         let mut out = String::new();
+        let count = |st: Status| s.records.iter().filter(|r| r.status == st).count();
         out.push_str(&format!(
-            "## wasm budget: {} {}{}\n\n",
+            "## wasm budget: {} {}{}\n\n**{} records: {} fail · {} warn · {} pass**{}\n\n",
             s.status.map(icon).unwrap_or("⚠️"),
             light(s.status),
-            if s.quick { " (quick run: not gating)" } else { "" }
+            if s.quick { " (quick run: not gating)" } else { "" },
+            s.records.len(),
+            count(Status::Fail),
+            count(Status::Warn),
+            count(Status::Pass),
+            if s.trend.is_empty() { String::new() } else { format!(" · last {} runs, oldest first: {}", s.trend.len(), s.trend.iter().map(|t| icon(t.status)).collect::<Vec<_>>().join(" ")) }
         ));
-        if !s.trend.is_empty() {
-            out.push_str(&format!(
-                "Last {} runs (oldest first): {}\n\n",
-                s.trend.len(),
-                s.trend.iter().map(|t| icon(t.status)).collect::<Vec<_>>().join(" ")
-            ));
+        let changed = changed_first(s);
+        let compared = s.records.iter().any(|r| r.comparison.is_some() || r.verdict.baseline_delta_pct.is_some());
+        if changed.is_empty() {
+            out.push_str(if compared {
+                "Nothing changed: every figure is within its caps, sizes equal their base, and every timing compared live with its base reads unchanged.\n"
+            } else {
+                "Every figure is within its caps. There was no base to compare with (`--against REF`, or `--bless` a run).\n"
+            });
+        } else {
+            out.push_str(&format!("### What changed ({})\n\n{HEADER}", changed.len()));
+            for r in &changed {
+                out.push_str(&row(r));
+            }
+            out.push('\n');
+            for r in &changed {
+                let why = match (&r.comparison, r.status) {
+                    (Some(c), Status::Pass) => c.reason.clone(),
+                    _ => r.verdict.reasons.join("; "),
+                };
+                out.push_str(&format!("- **{} {} {}**: {why}\n", r.metric_id, r.profile, r.environment));
+            }
         }
         out.push_str(&format!(
-            "Commit `{}` · rustc `{}` · {} · {}\n\n",
+            "\n<details><summary>All {} records, and how they were measured</summary>\n\nCommit `{}` · rustc `{}` · {} · {}\n\n",
+            s.records.len(),
             s.commit,
             s.fingerprint.rustc,
             s.fingerprint.binaryen,
@@ -53,30 +121,9 @@ impl Exporter for Markdown {
                 (_, false) => s.fingerprint.chromium.clone(),
             }
         ));
-        out.push_str(&format!("Order: {}.\n\n", super::terminal::ORDER));
-        out.push_str("| | metric | profile | env | value | 95 % CI | warn | cap | vs base |\n|---|---|---|---|---:|---:|---:|---:|---|\n");
+        out.push_str(&format!("Order: {}.\n\n{HEADER}", super::terminal::ORDER));
         for r in worst_first(s) {
-            out.push_str(&format!(
-                "| {} | {} {} | {} | {} | {} {} | {} | {} | {} | {} |\n",
-                icon(r.status),
-                r.metric_id,
-                r.metric_name,
-                r.profile,
-                r.environment,
-                value_str(r.value),
-                r.unit,
-                ci_str(r),
-                value_str(r.threshold_warn),
-                value_str(Some(r.threshold_hard)),
-                vs_base(r)
-            ));
-        }
-        let bad: Vec<_> = worst_first(s).into_iter().filter(|r| r.status != Status::Pass).collect();
-        if !bad.is_empty() {
-            out.push_str("\n### Why\n\n");
-            for r in bad {
-                out.push_str(&format!("- **{} {} {}**: {}\n", r.metric_id, r.profile, r.environment, r.verdict.reasons.join("; ")));
-            }
+            out.push_str(&row(r));
         }
         if let Some(base) = s.records.iter().find_map(|r| r.comparison.as_ref().map(|c| c.base.clone())) {
             out.push_str(&format!(
@@ -93,7 +140,7 @@ impl Exporter for Markdown {
             .collect();
         if !ticks.is_empty() {
             out.push_str(&format!(
-                "\n<details><summary>Timings against the clock ({} us ticks; below {} ticks a figure is unresolved)</summary>\n\n{}\n\n</details>\n",
+                "\nTimings against the clock ({} us ticks; below {} ticks a figure is unresolved): {}\n",
                 s.fingerprint.timer_resolution_us.map(|t| format!("{t:.1}")).unwrap_or_else(|| "?".into()),
                 s.records.iter().find_map(|r| r.clock.as_ref().map(|c| c.floor_ticks)).unwrap_or(0.0),
                 ticks.join(" · ")
@@ -112,7 +159,7 @@ impl Exporter for Markdown {
         if !host.is_empty() {
             out.push_str(&format!("\nHost speed ({}): {host}\n", super::HOST_SPEED_MEANS));
         }
-        out.push_str("\n<details><summary>Sizes per profile</summary>\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
+        out.push_str("\nSizes per profile, in bytes:\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
         for a in &s.artifacts {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
