@@ -178,52 +178,69 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
     );
     let key = crate::util::content_hash(&[configuration.as_bytes()]);
     let tdir = target_dir(&cfg.root).join("budget").join("cargo").join(format!("{}-{}", profile.name, &key[..key.len().min(12)]));
-    let mut cmd = tc.cargo();
-    for c in &add.config {
-        cmd.arg("--config").arg(c);
-    }
-    cmd.arg("build")
-        .arg("--manifest-path")
-        .arg(&cfg.manifest)
-        .args(["--package", &cfg.package, "--lib", "--target", TARGET])
-        .arg("--profile")
-        .arg(&profile.cargo_profile)
-        .arg("--target-dir")
-        .arg(&tdir)
-        .arg("--no-default-features");
-    if !profile.features.is_empty() {
-        cmd.arg("--features").arg(profile.features.join(","));
-    }
-    // The gate's own rustflags (from the xtask's environment) would replace
-    // the subject's configured ones; they are dropped (and said, above).
-    cmd.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS");
-    for (k, v) in &profile.build_env {
-        cmd.env(k, v);
-    }
-    let command = format!(
-        "{}{} build --manifest-path {} --package {} --lib --target {TARGET} --profile {} --no-default-features{}",
-        tc.cargo_words(),
-        add.config.iter().map(|c| format!(" --config '{c}'")).collect::<String>(),
-        cfg.manifest.strip_prefix(&cfg.root).unwrap_or(&cfg.manifest).display(),
-        cfg.package,
-        profile.cargo_profile,
-        if profile.features.is_empty() { String::new() } else { format!(" --features {}", profile.features.join(",")) },
-    ) + &profile.build_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>();
-    let out = run_captured(&mut cmd).with_context(|| format!("running {command}"))?;
-    if !out.status.success() {
-        let tail: Vec<&str> = out.stderr.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();
-        let hint = if out.stderr.contains(&format!("profile `{}` is not defined", profile.cargo_profile)) {
-            format!(
-                "\nhint: put the cargo profile's settings in {} under [cargo.settings] (with inherits = \"release\"), or add [profile.{}] to {}",
-                profile.file.display(),
-                profile.cargo_profile,
-                ws.display()
-            )
-        } else {
-            String::new()
-        };
-        return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{}{hint}", profile.name, tail.join("\n"))));
-    }
+    // `cargo build`, or for a library without a cdylib target (most crates
+    // published to crates.io) `cargo rustc --crate-type cdylib`: the same
+    // build, linked as the module a page loads, with no edit to the crate.
+    let cargo = |sub: &str| {
+        let mut cmd = tc.cargo();
+        for c in &add.config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.arg(sub)
+            .arg("--manifest-path")
+            .arg(&cfg.manifest)
+            .args(["--package", &cfg.package, "--lib", "--target", TARGET])
+            .arg("--profile")
+            .arg(&profile.cargo_profile)
+            .arg("--target-dir")
+            .arg(&tdir)
+            .arg("--no-default-features");
+        if !profile.features.is_empty() {
+            cmd.arg("--features").arg(profile.features.join(","));
+        }
+        if sub == "rustc" {
+            cmd.args(["--crate-type", "cdylib"]);
+        }
+        // The gate's own rustflags (from the xtask's environment) would replace
+        // the subject's configured ones; they are dropped (and said, above).
+        cmd.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS");
+        for (k, v) in &profile.build_env {
+            cmd.env(k, v);
+        }
+        let words = format!(
+            "{}{} {sub} --manifest-path {} --package {} --lib --target {TARGET} --profile {} --no-default-features{}{}",
+            tc.cargo_words(),
+            add.config.iter().map(|c| format!(" --config '{c}'")).collect::<String>(),
+            cfg.manifest.strip_prefix(&cfg.root).unwrap_or(&cfg.manifest).display(),
+            cfg.package,
+            profile.cargo_profile,
+            if profile.features.is_empty() { String::new() } else { format!(" --features {}", profile.features.join(",")) },
+            if sub == "rustc" { " --crate-type cdylib" } else { "" },
+        ) + &profile.build_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>();
+        (cmd, words)
+    };
+    let run = |sub: &str| -> Result<String> {
+        let (mut cmd, command) = cargo(sub);
+        let out = run_captured(&mut cmd).with_context(|| format!("running {command}"))?;
+        if !out.status.success() {
+            let tail: Vec<&str> = out.stderr.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();
+            let hint = if out.stderr.contains(&format!("profile `{}` is not defined", profile.cargo_profile)) {
+                format!(
+                    "\nhint: put the cargo profile's settings in {} under [cargo.settings] (with inherits = \"release\"), or add [profile.{}] to {}",
+                    profile.file.display(),
+                    profile.cargo_profile,
+                    ws.display()
+                )
+            } else {
+                String::new()
+            };
+            // The compiler's first error leads: with a long dependency
+            // tree, the tail alone may not show which crate failed.
+            let first = out.stderr.lines().find(|l| l.starts_with("error")).map(|l| format!("first error: {l}\n")).unwrap_or_default();
+            return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{first}{}{hint}", profile.name, tail.join("\n"))));
+        }
+        Ok(command)
+    };
     // Cargo's output directory for a custom profile is named after it, except
     // `dev` -> debug and `release` -> release.
     let dir = match profile.cargo_profile.as_str() {
@@ -235,14 +252,28 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         .join(TARGET)
         .join(dir)
         .join(format!("{}.wasm", cfg.package.replace('-', "_")));
+    let cdylib = declares_cdylib(&cfg.manifest);
+    if !cdylib {
+        eprintln!("budget: [{}] {} has no cdylib target: building it as one with `cargo rustc --crate-type cdylib` (the crate is not edited)", profile.name, cfg.package);
+    }
+    let command = run(if cdylib { "build" } else { "rustc" })?;
     if !wasm.is_file() {
-        return Err(anyhow!(format!(
-            "build of profile `{}` produced no {} (is the subject a cdylib? add `crate-type = [\"cdylib\"]` to its [lib])",
-            profile.name,
-            wasm.display()
-        )));
+        return Err(anyhow!(format!("build of profile `{}` produced no {}", profile.name, wasm.display())));
     }
     Ok(Built { wasm, command })
+}
+
+/// Whether the manifest's `[lib]` is a cdylib (`crate-type`, or the old
+/// `crate_type`). Decided from the manifest, not from a `.wasm` being
+/// there, which an earlier build may have left.
+pub fn declares_cdylib(manifest: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(manifest) else { return false };
+    let Ok(v) = text.parse::<toml::Table>() else { return false };
+    let lib = v.get("lib");
+    ["crate-type", "crate_type"]
+        .iter()
+        .filter_map(|k| lib.and_then(|l| l.get(*k)).and_then(|t| t.as_array()))
+        .any(|a| a.iter().any(|t| t.as_str() == Some("cdylib")))
 }
 
 #[cfg(test)]
@@ -273,6 +304,18 @@ mod tests {
     }
 
     const WS: &str = "/s/Cargo.toml";
+
+    #[test]
+    fn a_cdylib_is_read_from_the_manifest() {
+        let dir = std::env::temp_dir().join(format!("xtask-cdylib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = dir.join("Cargo.toml");
+        for (text, want) in [("[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n", true), ("[lib]\ncrate_type = [\"cdylib\"]\n", true), ("[lib]\nname = \"x\"\n", false), ("[package]\nname = \"x\"\n", false)] {
+            std::fs::write(&m, text).unwrap();
+            assert_eq!(declares_cdylib(&m), want, "{text}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn profile_flags_join_the_subjects_under_its_key() {
