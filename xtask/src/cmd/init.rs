@@ -123,6 +123,10 @@ pub struct ProfilePlan {
     pub features: Vec<String>,
     /// Why these features (a comment in the file).
     pub why: String,
+    /// Feature sets to try, in order, when these do not build for wasm32
+    /// (with why): features can exclude each other (one "profile" feature
+    /// of several), or pull in a native backend.
+    pub fallbacks: Vec<(Vec<String>, String)>,
 }
 
 /// Feature names that look like tracing or diagnostics.
@@ -137,18 +141,23 @@ fn diagnostic(feature: &str) -> bool {
 pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
     let default: Vec<String> = if c.has_default { vec!["default".into()] } else { vec![] };
     let diag: Vec<String> = c.features.iter().filter(|f| diagnostic(f)).cloned().collect();
+    let with_diag: Vec<String> = default.iter().chain(&diag).cloned().collect();
+    let defaults = (default.clone(), "the default features".to_string());
+    let alone = (diag.clone(), "the tracing/diagnostic features without the defaults".to_string());
     let mut out = vec![ProfilePlan {
         name: "core-min",
         description: "size-optimized build of the default features".into(),
         features: default.clone(),
         why: "the crate's default features".into(),
+        fallbacks: vec![],
     }];
     if !diag.is_empty() {
         out.push(ProfilePlan {
             name: "core-trace",
             description: format!("optimized build with the tracing/diagnostic features ({})", diag.join(", ")),
-            features: default.iter().chain(&diag).cloned().collect(),
+            features: with_diag.clone(),
             why: "default features plus the ones whose names say tracing or diagnostics".into(),
+            fallbacks: vec![alone.clone(), defaults.clone()],
         });
     }
     out.push(ProfilePlan {
@@ -156,7 +165,17 @@ pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
         description: "debug-friendly build of all features".into(),
         features: default.iter().chain(&c.features).cloned().collect(),
         why: "every feature the crate declares".into(),
+        fallbacks: [(with_diag, "the default and the tracing/diagnostic features".to_string())].into_iter().chain((!diag.is_empty()).then_some(alone)).chain([defaults]).collect(),
     });
+    for p in &mut out {
+        // Only sets that differ from what was tried before them.
+        let mut seen = vec![p.features.clone()];
+        p.fallbacks.retain(|(f, _)| {
+            let new = !seen.contains(f);
+            seen.push(f.clone());
+            new
+        });
+    }
     out
 }
 
@@ -655,28 +674,26 @@ fn run(o: &Options) -> Result<u8> {
         let mut first: Option<(PathBuf, Option<PathBuf>)> = None;
         for i in 0..profiles.len() {
             let name = profiles[i].name;
-            let profile = cfg.profile(name).cloned().ok_or_else(|| anyhow!("profile {name} not loaded"))?;
-            let built = match subject::shipped(&cfg, &profile) {
-                Ok(b) => b,
-                // Every feature at once may not build for wasm32 (a native
-                // backend, say): fall back to the default features, said.
-                Err(e) if name == "full-dev" && profiles[i].features != profiles[0].features => {
-                    eprintln!("init: full-dev with every feature does not build for wasm32 ({}); it builds the default features instead", first_error(&format!("{e:#}")).unwrap_or("see the build output"));
-                    profiles[i].features = profiles[0].features.clone();
-                    profiles[i].why = format!("the default features: every feature together did not build for wasm32 ({})", first_error(&format!("{e:#}")).unwrap_or("build failed"));
-                    write(&profile_file(&profiles[i]), &render_profile(&profiles[i]))?;
-                    cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
-                    build::prepare_toolchain(&mut cfg)?;
-                    subject::shipped(&cfg, cfg.profile(name).ok_or_else(|| anyhow!("profile {name} not loaded"))?)?
-                }
-                Err(e) => {
-                    let text = format!("{e:#}");
-                    return Err(anyhow!(
-                        "`{}` does not build for wasm32-unknown-unknown (profile {name}): {}\n{text}",
-                        krate.name,
-                        first_error(&text).unwrap_or("the build failed")
-                    ));
-                }
+            let mut tries = profiles[i].fallbacks.clone().into_iter();
+            let built = loop {
+                let profile = cfg.profile(name).cloned().ok_or_else(|| anyhow!("profile {name} not loaded"))?;
+                let e = match subject::shipped(&cfg, &profile) {
+                    Ok(b) => break b,
+                    Err(e) => e,
+                };
+                let text = format!("{e:#}");
+                let first = first_error(&text).unwrap_or("the build failed").to_string();
+                let Some((features, why)) = tries.next() else {
+                    return Err(anyhow!("`{}` does not build for wasm32-unknown-unknown (profile {name}): {first}\n{text}", krate.name));
+                };
+                // Features can exclude each other, or need a native
+                // backend: the next set, said out loud and in the file.
+                eprintln!("init: {name} with features [{}] does not build for wasm32 ({first}); trying [{}]", profiles[i].features.join(", "), features.join(", "));
+                profiles[i].why = format!("{why}: [{}] did not build for wasm32 ({first})", profiles[i].features.join(", "));
+                profiles[i].features = features;
+                write(&profile_file(&profiles[i]), &render_profile(&profiles[i]))?;
+                cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
+                build::prepare_toolchain(&mut cfg)?;
             };
             let bytes = std::fs::read(&built.0)?;
             let m = size::measure(&bytes, &built.0.display().to_string())?;
@@ -809,6 +826,11 @@ export function initSync(module: { module: SyncInitInput } | SyncInitInput): Ini
         let p = plan_profiles(&krate(&["serde", "tracing"], true, false));
         let got: Vec<(&str, Vec<String>)> = p.iter().map(|p| (p.name, p.features.clone())).collect();
         assert_eq!(got, [("core-min", vec!["default".to_string()]), ("core-trace", vec!["default".into(), "tracing".into()]), ("full-dev", vec!["default".into(), "serde".into(), "tracing".into()])]);
+        // When a set does not build, the next: diagnostics alone (features
+        // that exclude each other), then the defaults.
+        let fallbacks = |p: &ProfilePlan| p.fallbacks.iter().map(|(f, _)| f.join("+")).collect::<Vec<_>>();
+        assert_eq!(fallbacks(&p[1]), ["tracing", "default"]);
+        assert_eq!(fallbacks(&p[2]), ["default+tracing", "tracing", "default"]);
         let p = plan_profiles(&krate(&["serde"], false, false));
         assert_eq!(p.iter().map(|p| p.name).collect::<Vec<_>>(), ["core-min", "full-dev"]);
         // Each renders as a profile file the config loader accepts.
