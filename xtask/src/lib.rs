@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli                                          argument parsing and dispatch (`main`)
-//! cmd::{budget, merge, attribute, calibrate}   commands; cmd::args parses
+//! cmd::{init, budget, merge, attribute, calibrate}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint       pipeline steps shared by commands
 //! engines                                      the measurer per environment's browser
 //! browser  firefox  report                     the real measurers (CDP, WebDriver BiDi); exporters
