@@ -14,9 +14,11 @@
 //! gate  config                                 pure verdicts; validated budgets.toml
 //! toolchain  cargoconf                         the subject's rustup toolchain and cargo config
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
+//! api                                          a built crate's exports, and the built-ins wired to them
 //! util  wasmfile  tomlspan  builtin            helpers with no crate dependencies; built-in scenarios
 //! ```
 
+pub mod api;
 pub mod artifacts;
 pub mod attribute;
 pub mod baseline;
