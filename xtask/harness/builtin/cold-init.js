@@ -40,8 +40,12 @@ export default async function (h) {
     if (i >= 0) h.record(t);
     if (result && typeof result.free === "function") result.free();
   }
+  // What "compile" covers depends on the engine, and the figure says so.
+  const compile = /Firefox\//.test(navigator.userAgent)
+    ? "compile (SpiderMonkey compiles every function with its baseline compiler up front; optimized code comes later, on helper threads)"
+    : "compile (under V8's default lazy compilation only the functions that run are compiled; under --no-wasm-lazy-compilation every function is)";
   h.describe(
-    `cold init: decode, validate, compile, ${words}` +
+    `cold init: decode, validate, ${compile}, ${words}` +
       (spec ? `, then ${spelled(spec)}` : "") +
       `, on fresh bytes (module cache defeated) ` +
       (sync ? "compiled synchronously on the page's thread" : "compiled asynchronously (above the synchronous-compile limit)") +

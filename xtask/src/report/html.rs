@@ -54,7 +54,7 @@ fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -
     s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#000\" stroke-width=\"2\"/>", x(1.0)));
     if let Some(v) = value {
         let pct = share(v) * 100.0;
-        s.push_str(&format!("<text x=\"{:.1}\" y=\"12\">{}</text>", w + 4.0, if pct < 10.0 { format!("{pct:.2} %") } else { format!("{pct:.0} %") }));
+        s.push_str(&format!("<text x=\"{:.1}\" y=\"12\">{}</text>", w + 4.0, if pct < 0.1 { "&lt; 0.1 %".to_string() } else if pct < 10.0 { format!("{pct:.2} %") } else { format!("{pct:.0} %") }));
     }
     s.push_str("</svg>");
     s
@@ -402,5 +402,7 @@ mod tests {
         // Past the cap the bar passes the cap line, and the scale grows.
         let over = budget_bar(Some(1300.0), None, 650.0, Status::Fail);
         assert!(value_width(&over) > at_cap && over.contains(">200 %</text>"), "{over}");
+        // Below the scale's floor: said, not printed as 0.00 %.
+        assert!(budget_bar(Some(0.0667), None, 1000.0, Status::Pass).contains(">&lt; 0.1 %</text>"));
     }
 }
