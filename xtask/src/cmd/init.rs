@@ -448,6 +448,7 @@ fn run(o: &Options) -> Result<u8> {
                 // backend: the next set, said out loud and in the file.
                 eprintln!("init: {name} with features [{}] does not build for wasm32 ({first}); trying [{}]", profiles[i].features.join(", "), features.join(", "));
                 profiles[i].why = format!("{why}: [{}] did not build for wasm32 ({first})", profiles[i].features.join(", "));
+                profiles[i].description = format!("{} ({why}; [{}] did not build for wasm32)", profiles[i].description.split(" (").next().unwrap_or_default(), profiles[i].features.join(", "));
                 profiles[i].features = features;
                 write(&profile_file(&profiles[i]), &render_profile(&profiles[i]))?;
                 cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
