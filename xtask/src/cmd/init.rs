@@ -413,7 +413,7 @@ fn run(o: &Options) -> Result<u8> {
         written.borrow_mut().push(path.to_path_buf());
         Ok(())
     };
-    let result = (|| -> Result<(BTreeMap<String, Measured>, Vec<Export>, Vec<(String, String)>, Option<String>)> {
+    let result = (|| -> Result<(BTreeMap<String, Measured>, Api)> {
         for p in &profiles {
             write(&profile_file(p), &render_profile(p))?;
         }
@@ -430,9 +430,9 @@ fn run(o: &Options) -> Result<u8> {
         build::prepare_toolchain(&mut cfg)?;
         let mut sizes = BTreeMap::new();
         let mut first: Option<(PathBuf, Option<PathBuf>)> = None;
-        for i in 0..profiles.len() {
-            let name = profiles[i].name;
-            let mut tries = profiles[i].fallbacks.clone().into_iter();
+        for plan in profiles.iter_mut() {
+            let name = plan.name;
+            let mut tries = plan.fallbacks.clone().into_iter();
             let built = loop {
                 let profile = cfg.profile(name).cloned().ok_or_else(|| anyhow!("profile {name} not loaded"))?;
                 let e = match subject::shipped(&cfg, &profile) {
@@ -446,11 +446,11 @@ fn run(o: &Options) -> Result<u8> {
                 };
                 // Features can exclude each other, or need a native
                 // backend: the next set, said out loud and in the file.
-                eprintln!("init: {name} with features [{}] does not build for wasm32 ({first}); trying [{}]", profiles[i].features.join(", "), features.join(", "));
-                profiles[i].why = format!("{why}: [{}] did not build for wasm32 ({first})", profiles[i].features.join(", "));
-                profiles[i].description = format!("{} ({why}; [{}] did not build for wasm32)", profiles[i].description.split(" (").next().unwrap_or_default(), profiles[i].features.join(", "));
-                profiles[i].features = features;
-                write(&profile_file(&profiles[i]), &render_profile(&profiles[i]))?;
+                eprintln!("init: {name} with features [{}] does not build for wasm32 ({first}); trying [{}]", plan.features.join(", "), features.join(", "));
+                plan.why = format!("{why}: [{}] did not build for wasm32 ({first})", plan.features.join(", "));
+                plan.description = format!("{} ({why}; [{}] did not build for wasm32)", plan.description.split(" (").next().unwrap_or_default(), plan.features.join(", "));
+                plan.features = features;
+                write(&profile_file(plan), &render_profile(plan))?;
                 cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
                 build::prepare_toolchain(&mut cfg)?;
             };
@@ -460,10 +460,9 @@ fn run(o: &Options) -> Result<u8> {
             first.get_or_insert(built);
         }
         let (wasm, glue) = first.ok_or_else(|| anyhow!("no profile built"))?;
-        let (exports, imports, unrunnable) = read_api(&wasm, glue.as_deref())?;
-        Ok((sizes, exports, imports, unrunnable))
+        Ok((sizes, read_api(&wasm, glue.as_deref())?))
     })();
-    let (sizes, exports, imports, unrunnable) = match result {
+    let (sizes, (exports, imports, unrunnable)) = match result {
         Ok(r) => r,
         Err(e) => {
             // Leave nothing half-written behind.
@@ -481,11 +480,14 @@ fn run(o: &Options) -> Result<u8> {
     Ok(0)
 }
 
+/// A crate's exports; for a raw module, its imported functions with a
+/// provider each; and why the built-ins cannot run it, if they cannot.
+type Api = (Vec<Export>, Vec<(String, String)>, Option<String>);
+
 /// The exports of the first profile's build, and for a raw module its
 /// imported functions (with a provider each) and why the built-ins cannot
 /// run it, if they cannot (an import that is not a function).
-#[allow(clippy::type_complexity)]
-fn read_api(wasm: &Path, glue: Option<&Path>) -> Result<(Vec<Export>, Vec<(String, String)>, Option<String>)> {
+fn read_api(wasm: &Path, glue: Option<&Path>) -> Result<Api> {
     if let Some(g) = glue {
         let dts = g.with_extension("d.ts");
         let text = std::fs::read_to_string(&dts).with_context(|| format!("reading the API wasm-bindgen declared ({})", dts.display()))?;

@@ -25,7 +25,7 @@ pub fn changed(r: &Record) -> bool {
 
 /// Size records first (they compare exactly and say the most about a
 /// change), then the order of every table.
-fn changed_first<'a>(s: &'a crate::summary::Summary) -> Vec<&'a Record> {
+fn changed_first(s: &crate::summary::Summary) -> Vec<&Record> {
     let mut rs: Vec<&Record> = worst_first(s).into_iter().filter(|r| changed(r)).collect();
     rs.sort_by_key(|r| r.environment != "size");
     rs
