@@ -118,7 +118,7 @@ pub struct BudgetsFile {
     pub subject: Subject,
     pub protocol: Protocol,
     pub escalation: Escalation,
-    /// Live base/candidate comparison of timings (DESIGN.md section 4).
+    /// Live base/candidate comparison of timings (README, "Measurement protocol").
     #[serde(default)]
     pub comparison: Comparison,
     /// How `cargo xtask calibrate` injects a known slowdown.
@@ -149,7 +149,7 @@ pub struct Subject {
     pub toolchain: Option<String>,
 }
 
-/// Measurement protocol (DESIGN.md section 5).
+/// Measurement protocol (README, "Measurement protocol").
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Protocol {
@@ -237,7 +237,7 @@ fn default_regression_pp() -> f64 {
     3.0
 }
 
-/// Escalation and baseline settings (DESIGN.md section 4).
+/// Escalation and baseline settings (README, "Measurement protocol").
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
@@ -643,7 +643,7 @@ fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str) -> Option<
     if p.latency_iterations < 2000 {
         return Err(proto_err(
             "latency_iterations",
-            "fewer than 2000 iterations per seed cannot gate (DESIGN.md section 5)",
+            "fewer than 2000 iterations per seed cannot gate (README, 'Measurement protocol')",
             "latency_iterations >= 2000; use --quick for short local runs",
         ));
     }

@@ -1,4 +1,4 @@
-//! The environment fingerprint of a run (DESIGN.md section 6): which
+//! The environment fingerprint of a run (README, "What each output file means"): which
 //! compiler, optimizer, host and browser produced the figures, and how each
 //! environment was set up (throttle target, calibrated rate, achieved
 //! slowdown, V8 flags, the host's speed while it measured). The browser

@@ -1,7 +1,7 @@
 //! Stage 5, measure: run every scenario metric for every profile and seed,
 //! through a [`Measurer`] (the real one drives headless Chromium, see
 //! `browser.rs`; tests use fixed samples), and reduce samples with the
-//! protocol of DESIGN.md section 5 (see `stats.rs`).
+//! protocol in the README, "Measurement protocol" (see `stats.rs`).
 
 use crate::artifacts::{reference_key, Base, ProfileArtifacts, Runnable};
 use crate::config::{Config, MetricSpec, Source};
@@ -349,7 +349,7 @@ fn seed_value(seed: u64, h: &hdrhistogram::Histogram<u64>, stat: stats::Statisti
     Ok(SeedValue { seed, value: stats::statistic_of(h, stat) + offset, samples: h.len(), histogram: stats::encode(h)? })
 }
 
-/// The gate value: the median of the per-seed figures (DESIGN.md section 5).
+/// The gate value: the median of the per-seed figures (README, "Measurement protocol").
 fn gate_value(per_seed: &[SeedValue]) -> Option<f64> {
     stats::median(&per_seed.iter().map(|s| s.value).collect::<Vec<_>>())
 }

@@ -1,5 +1,5 @@
-//! Statistics of the measurement protocol (DESIGN.md section 5) and of the
-//! live A/B comparison (DESIGN.md section 4).
+//! Statistics of the measurement protocol (README, "Measurement protocol") and of the
+//! live A/B comparison (README, "Measurement protocol").
 //!
 //! **Per-seed figure and gate value.** Samples go into an HdrHistogram
 //! (3 significant digits) per seed; the per-seed figure is the seed's

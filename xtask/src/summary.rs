@@ -1,4 +1,4 @@
-//! The summary record (DESIGN.md section 6): one per profile x environment x
+//! The summary record (README, "What each output file means"): one per profile x environment x
 //! metric, plus the run header. This is the gate's data contract; the JSON
 //! Schema in `reports/summary.schema.json` describes it and a test validates
 //! real output against it.
