@@ -53,7 +53,13 @@ impl Base {
         let profiles = arts
             .iter()
             .map(|a| {
-                let bp = BaseProfile { main: a.runnable(), named: Some(a.named.clone()), sizes: Some(a.info.sizes), references: a.references.clone() };
+                let bp = BaseProfile {
+                    main: a.runnable(),
+                    named: Some(a.named.clone()),
+                    sizes: Some(a.info.sizes),
+                    references: a.references.clone(),
+                    closure: a.info.dependencies.as_ref().map(|c| c.normal.clone()),
+                };
                 (a.info.profile.clone(), bp)
             })
             .collect();
@@ -68,4 +74,6 @@ pub struct BaseProfile {
     pub named: Option<PathBuf>,
     pub sizes: Option<Sizes>,
     pub references: BTreeMap<String, Runnable>,
+    /// The base's normal dependency closure, for the dependency diff.
+    pub closure: Option<Vec<crate::closure::Pkg>>,
 }

@@ -30,6 +30,9 @@ pub struct Baseline {
     /// profile -> reference key -> shipped reference build.
     #[serde(default)]
     pub references: BTreeMap<String, BTreeMap<String, String>>,
+    /// profile -> the normal dependency closure blessed with it.
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, Vec<crate::closure::Pkg>>,
 }
 
 impl Baseline {
@@ -55,6 +58,7 @@ impl Baseline {
                     named: named.is_file().then_some(named),
                     sizes,
                     references,
+                    closure: self.dependencies.get(profile).cloned(),
                 },
             );
         }
@@ -99,6 +103,7 @@ pub fn bless(summary: &Summary, arts: &[ProfileArtifacts], reports: &Path) -> Re
         artifacts: BTreeMap::new(),
         glue: BTreeMap::new(),
         references: BTreeMap::new(),
+        dependencies: BTreeMap::new(),
     });
     b.commit = summary.commit.clone();
     b.blessed_unix_s = crate::util::now_s();
@@ -127,6 +132,9 @@ pub fn bless(summary: &Summary, arts: &[ProfileArtifacts], reports: &Path) -> Re
             refs.insert(k.clone(), copy(&r.wasm, format!("baseline/{p}.{k}.shipped.wasm"))?);
         }
         b.references.insert(p.clone(), refs);
+        if let Some(c) = &a.info.dependencies {
+            b.dependencies.insert(p.clone(), c.normal.clone());
+        }
     }
     write_atomic(&reports.join("baseline.json"), serde_json::to_string_pretty(&b)?.as_bytes())?;
     eprintln!("budget: blessed {} as the baseline ({} figures)", reports.join("baseline.json").display(), b.points.len());

@@ -150,6 +150,12 @@ fn subject_flags(tc: &Toolchain) -> ConfiguredFlags {
     cargoconf::configured_flags(&files, crate::toolchain::TARGET, &cfgs)
 }
 
+/// The crate cargo names in `error: could not compile `NAME` (lib) ...`.
+pub fn failed_dependency(stderr: &str) -> Option<String> {
+    let rest = stderr.lines().find_map(|l| l.trim_start().strip_prefix("error: could not compile `"))?;
+    Some(rest.split('`').next()?.to_string())
+}
+
 /// `cargo build` one profile of the subject. Each profile configuration
 /// (toolchain, manifest, cargo profile and settings, features, flags, build
 /// environment) gets its own cargo target directory, so switching profiles
@@ -237,7 +243,11 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
             // The compiler's first error leads: with a long dependency
             // tree, the tail alone may not show which crate failed.
             let first = out.stderr.lines().find(|l| l.starts_with("error")).map(|l| format!("first error: {l}\n")).unwrap_or_default();
-            return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{first}{}{hint}", profile.name, tail.join("\n"))));
+            let chain = failed_dependency(&out.stderr)
+                .filter(|k| k.replace('-', "_") != cfg.package.replace('-', "_"))
+                .and_then(|k| crate::closure::chain_to(tc, &cfg.manifest, &cfg.package, profile, &k).map(|c| format!("`{k}` is a dependency of the wasm build: {c}\n")))
+                .unwrap_or_default();
+            return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{first}{chain}{}{hint}", profile.name, tail.join("\n"))));
         }
         Ok(command)
     };

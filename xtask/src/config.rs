@@ -126,6 +126,35 @@ pub struct BudgetsFile {
     pub calibration: Option<Calibration>,
     pub environment: BTreeMap<String, Environment>,
     pub metric: Vec<Spanned<Metric>>,
+    /// The wasm dependency closure's policy (`crate::closure`).
+    #[serde(default)]
+    pub dependencies: Option<Dependencies>,
+}
+
+/// `[dependencies]`: crates the wasm build must not resolve, and exemptions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependencies {
+    /// The record's metric id (default `M-DEPS-01`).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub forbidden: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow: Vec<crate::closure::Allow>,
+    /// Per profile: entries added to the table's own.
+    #[serde(default)]
+    pub profile: BTreeMap<Spanned<String>, DependencyOverride>,
+}
+
+/// `[dependencies.profile.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependencyOverride {
+    #[serde(default)]
+    pub forbidden: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow: Vec<crate::closure::Allow>,
 }
 
 /// The crate under guard.
@@ -462,6 +491,8 @@ pub struct Config {
     pub calibration: Option<Calibration>,
     pub environments: BTreeMap<String, Environment>,
     pub metrics: Vec<MetricSpec>,
+    /// `[dependencies]`, per profile (absent: no dependency record).
+    pub dependencies: Option<BTreeMap<String, crate::closure::Policy>>,
 }
 
 impl Config {
@@ -547,7 +578,7 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     let raw: BudgetsFile = parse_toml(
         budgets_file,
         &src,
-        "top-level keys: schema, [subject], [protocol], [escalation], [comparison], [environment.<name>], [[metric]]",
+        "top-level keys: schema, [subject], [protocol], [escalation], [comparison], [environment.<name>], [[metric]], [dependencies]",
     )?;
     let loc = Locator { file: budgets_file, src: &src };
     let spans = Spans::of(&src);
@@ -590,7 +621,9 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         metrics.push(metric_spec(&loc, i, m, &raw, &profiles)?);
     }
 
+    let dependencies = dependency_policies(&loc, raw.dependencies.as_ref(), &profiles)?;
     Ok(Config {
+        dependencies,
         root: root.clone(),
         budgets_file: budgets_file.to_path_buf(),
         manifest,
@@ -606,6 +639,34 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         environments: raw.environment,
         metrics,
     })
+}
+
+/// `[dependencies]` as one policy per profile: the table's entries plus the
+/// profile's own. Rules and profile names are checked here.
+fn dependency_policies(loc: &Locator, d: Option<&Dependencies>, profiles: &[Profile]) -> Result<Option<BTreeMap<String, crate::closure::Policy>>, ConfigError> {
+    let Some(d) = d else { return Ok(None) };
+    let hint = "a crate name, or name@REQ with a semver requirement: \"libc\", \"nix@<0.27\"";
+    let rules = |list: &[Spanned<String>], key: &str| -> Result<Vec<crate::closure::Rule>, ConfigError> {
+        list.iter().map(|r| crate::closure::Rule::parse(r.get_ref()).map_err(|m| loc.err(r.span(), key.to_string(), m, hint))).collect()
+    };
+    let base = rules(&d.forbidden, "dependencies.forbidden")?;
+    for name in d.profile.keys() {
+        if !profiles.iter().any(|p| &p.name == name.get_ref()) {
+            let known: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+            return Err(loc.err(name.span(), format!("dependencies.profile.{}", name.get_ref()), format!("no profile `{}` in [subject] profiles", name.get_ref()), &format!("one of: {}", known.join(", "))));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for p in profiles {
+        let own = d.profile.iter().find(|(k, _)| k.get_ref() == &p.name).map(|(_, v)| v);
+        let mut policy = crate::closure::Policy { id: d.id.clone().unwrap_or_else(|| crate::closure::DEFAULT_ID.into()), forbidden: base.clone(), allow: d.allow.clone() };
+        if let Some(o) = own {
+            policy.forbidden.extend(rules(&o.forbidden, &format!("dependencies.profile.{}.forbidden", p.name))?);
+            policy.allow.extend(o.allow.iter().cloned());
+        }
+        out.insert(p.name.clone(), policy);
+    }
+    Ok(Some(out))
 }
 
 /// Every profile `[subject] profiles` names, from its file.

@@ -217,6 +217,60 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
             });
         }
     }
+    out.extend(r.profiles.iter().filter_map(|p| r.arts.iter().find(|a| &a.profile == p)).filter_map(|a| dependency_record(r, a)));
     out
+}
+
+/// The dependency record of one profile: the number of forbidden crates in
+/// its wasm closure that no `allow` entry exempts, hard-capped at 0; the
+/// reasons give each one's chain, each allowed one's reason, and the
+/// changes against the base.
+fn dependency_record(r: &GateRun, art: &ArtifactInfo) -> Option<Record> {
+    let c = art.dependencies.as_ref()?;
+    let id = r.cfg.dependencies.as_ref().and_then(|d| d.get(&art.profile)).map(|p| p.id.clone()).unwrap_or_else(|| crate::closure::DEFAULT_ID.into());
+    let violations = c.violations();
+    let status = if violations > 0 { Status::Fail } else { Status::Pass };
+    let verdict = gate::Verdict {
+        status,
+        in_warn_band: false,
+        warn_streak: 0,
+        band_straddles: false,
+        baseline_delta_pct: None,
+        baseline_regressed: false,
+        unresolved: false,
+        reasons: c.reasons(),
+    };
+    Some(Record {
+        commit: r.commit.into(),
+        profile: art.profile.clone(),
+        environment: "size".into(),
+        metric_id: id,
+        metric_name: "wasm dependency closure: forbidden crates".into(),
+        value: Some(violations as f64),
+        unit: "crates".into(),
+        threshold_warn: None,
+        threshold_hard: 0.0,
+        kind: "hard".into(),
+        status,
+        seed_set: vec![],
+        commands: vec![c.command.clone()],
+        artifact_paths: vec![],
+        method: format!(
+            "cargo tree of the profile's build (wasm32, its features): {} crates can ship, {} are host-only (build-dependencies, proc-macros); forbidden crates counted in the shipping closure",
+            c.normal.len(),
+            c.host_only.len()
+        ),
+        per_seed: vec![],
+        histogram: None,
+        baseline_value: None,
+        contributors: vec![],
+        verdict,
+        fingerprint: r.fingerprint.clone(),
+        value_ci: None,
+        clock: None,
+        comparison: None,
+        heap_growth: None,
+        retried: vec![],
+    })
 }
 

@@ -28,6 +28,7 @@ pub mod build;
 pub mod builtin;
 pub mod cargoconf;
 pub mod cli;
+pub mod closure;
 pub mod cmd;
 pub mod engines;
 pub mod config;

@@ -114,6 +114,7 @@ pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &
     if let (Some(d), Some((b, _))) = (report.diff.as_mut(), base_pair) {
         d.against = rel(b);
     }
+    let dependencies = dependency_closure(cfg, &cfg.manifest, profile, name, &report, base)?;
     let files = crate::report::attribution::write(&report, &reports.join("attribution"), name)?;
     let attribution = attribute::Attribution { report, files };
     let references = build_references(cfg, metrics, profile, name, "")?;
@@ -138,8 +139,33 @@ pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &
             None => None,
         },
         attribution: attribution.files.iter().map(|f| rel(f)).collect(),
+        dependencies,
     };
     Ok(ProfileArtifacts { info, shipped: o.opt.wasm, named: o.opt.named, glue: o.glue, attribution: Some(attribution), references })
+}
+
+/// The profile's wasm dependency closure under the `[dependencies]` policy
+/// (None without one), diffed against the base's, each change joined to
+/// the crate's bytes in this profile's attribution.
+fn dependency_closure(cfg: &Config, manifest: &Path, profile: &Profile, name: &str, report: &attribute::Report, base: Option<&Base>) -> Result<Option<crate::closure::Closure>> {
+    let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
+    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved (a bug in the gate)"))?;
+    eprintln!("budget: [{name}] dependency closure");
+    let mut c = crate::closure::resolve(tc, manifest, &cfg.package, profile, policy)?;
+    // Reports name files relative to the project, not by this machine's paths.
+    c.command = c.command.replace(&format!("{}/", cfg.root.display()), "");
+    if let Some((b, closure)) = base.and_then(|b| b.profiles.get(name).and_then(|bp| bp.closure.as_ref()).map(|c| (b, c))) {
+        let bytes: BTreeMap<String, u64> = report.crates.iter().map(|r| (r.krate.clone(), r.bytes)).collect();
+        c.diff = Some(crate::closure::diff(closure, &c.normal, &b.origin, Some(&bytes)));
+    }
+    Ok(Some(c))
+}
+
+/// The base's normal closure, resolved in its worktree.
+fn base_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option<Vec<crate::closure::Pkg>>> {
+    let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
+    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the base's toolchain was not resolved (a bug in the gate)"))?;
+    Ok(Some(crate::closure::resolve(tc, &cfg.manifest, &cfg.package, profile, policy)?.normal))
 }
 
 /// `--against REF`: check REF out in a git worktree (under
@@ -183,7 +209,13 @@ pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics
         let sizes = size::measure(&std::fs::read(&o.opt.wasm)?, &o.opt.wasm.display().to_string())?;
         out.profiles.insert(
             name.clone(),
-            BaseProfile { main: Runnable { wasm: o.opt.wasm, glue: o.glue }, named: Some(o.opt.named), sizes: Some(sizes), references },
+            BaseProfile {
+                main: Runnable { wasm: o.opt.wasm, glue: o.glue },
+                named: Some(o.opt.named),
+                sizes: Some(sizes),
+                references,
+                closure: base_closure(&base_cfg, profile, name).with_context(|| format!("the base ({reference}) of profile {name}"))?,
+            },
         );
     }
     Ok(out)

@@ -258,6 +258,10 @@ pub struct ArtifactInfo {
     /// Attribution report files, when attribution ran.
     #[serde(default)]
     pub attribution: Vec<String>,
+    /// The wasm dependency closure this profile resolved, when budgets.toml
+    /// has a `[dependencies]` policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<crate::closure::Closure>,
 }
 
 impl Summary {

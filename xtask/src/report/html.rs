@@ -369,6 +369,18 @@ impl Exporter for Html {
         }
         out.push_str("</div>");
 
+        let deps = super::dependency_lines(s);
+        if !deps.is_empty() {
+            out.push_str("<h2>Dependencies of the wasm build</h2><p>Per profile, the crates <code>cargo tree</code> resolves for wasm32 with the profile's features: those that can ship, and those compiled for the host only (build-dependencies, proc-macros). A forbidden crate fails, with the chain that brings it in; changes against the base carry the bytes the crate ships.</p><ul id=\"dependencies\">");
+            for d in &deps {
+                out.push_str(&format!("<li><b>{}</b>: {}", esc(&d.profile), esc(&d.headline)));
+                if !d.details.is_empty() {
+                    out.push_str(&format!("<ul>{}</ul>", d.details.iter().map(|l| format!("<li>{}</li>", esc(l))).collect::<String>()));
+                }
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>");
+        }
         out.push_str(&format!("<h2>Size treemaps</h2><p>{TREEMAP_HELP}</p><div id=\"treemaps\">"));
         for (i, (profile, a)) in d.attributions.iter().enumerate() {
             out.push_str(&format!("<h3>{} <small>{}</small></h3>{}", esc(profile), esc(&a.file), treemap::html(a, &format!("tm-{i}"), 1150, 420)));

@@ -109,6 +109,16 @@ impl Exporter for Markdown {
                 out.push_str(&format!("- **{} {} {}**: {why}\n", r.metric_id, r.profile, r.environment));
             }
         }
+        let deps = super::dependency_lines(s);
+        if deps.iter().any(|d| d.notable) {
+            out.push_str("\n### Dependencies of the wasm build\n\n");
+            for d in deps.iter().filter(|d| d.notable) {
+                out.push_str(&format!("- **{}**: {}\n", d.profile, d.headline));
+                for l in &d.details {
+                    out.push_str(&format!("  - {l}\n"));
+                }
+            }
+        }
         out.push_str(&format!(
             "\n<details><summary>All {} records, and how they were measured</summary>\n\nCommit `{}` · rustc `{}` · {} · {}\n\n",
             s.records.len(),
@@ -165,6 +175,15 @@ impl Exporter for Markdown {
                 "| {} | {} | {} | {} | {} | {} |\n",
                 a.profile, a.sizes.raw_bytes, a.sizes.gzip_bytes, a.sizes.brotli_bytes, a.sizes.stripped_bytes, a.input_raw_bytes
             ));
+        }
+        if !deps.is_empty() {
+            out.push_str("\nDependency closure per profile (`cargo tree`, wasm32, the profile's features):\n\n");
+            for d in &deps {
+                out.push_str(&format!("- {}: {}\n", d.profile, d.headline));
+                for l in &d.details {
+                    out.push_str(&format!("  - {l}\n"));
+                }
+            }
         }
         out.push_str("\n</details>\n");
         out

@@ -44,9 +44,6 @@ impl Exporter for Json {
     }
 }
 
-/// Which browser measured which environments, in words: environments that
-/// share a browser are listed together. Empty when no environment names
-/// its browser (no browser stage, or fixed samples).
 /// What the host-speed figure is, in words (the markdown line, the HTML
 /// tooltip).
 pub const HOST_SPEED_MEANS: &str = "a fixed JS integer workload timed in the page before every call: how fast the page's CPU was; absolute timings can also move between runs for reasons it does not see, while live comparisons measure base and candidate side by side";
@@ -56,6 +53,9 @@ pub fn host_speed_line(f: &crate::summary::Fingerprint) -> String {
     f.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect::<Vec<_>>().join("; ")
 }
 
+/// Which browser measured which environments, in words: environments that
+/// share a browser are listed together. Empty when no environment names
+/// its browser (no browser stage, or fixed samples).
 pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
     for (env, b) in &f.browsers {
@@ -71,6 +71,45 @@ pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
         }
     }
     groups.iter().map(|(what, envs)| format!("{}: {what}", envs.join(", "))).collect::<Vec<_>>().join("; ")
+}
+
+/// One profile's dependency closure in words: a headline (how many crates
+/// ship, how many are host-only, the forbidden ones) and the lines under
+/// it (each forbidden or allowed crate with its chain, each change against
+/// the base with its bytes).
+pub struct DependencyLines {
+    pub profile: String,
+    pub headline: String,
+    pub details: Vec<String>,
+    /// A forbidden crate, or a change against the base: worth a reviewer's eye.
+    pub notable: bool,
+}
+
+/// The dependency closure of every profile that has one.
+pub fn dependency_lines(s: &Summary) -> Vec<DependencyLines> {
+    s.artifacts
+        .iter()
+        .filter_map(|a| a.dependencies.as_ref().map(|c| (a, c)))
+        .map(|(a, c)| {
+            let forbidden = match c.violations() {
+                0 => "no forbidden crate".to_string(),
+                n => format!("{n} forbidden: {}", c.findings.iter().filter(|f| f.allowed.is_none()).map(|f| format!("{} {}", f.krate.name, f.krate.version)).collect::<Vec<_>>().join(", ")),
+            };
+            let vs_base = match &c.diff {
+                None => String::new(),
+                Some(d) if d.is_empty() => format!("; same crates as {}", d.against),
+                Some(d) => format!("; against {}: {} new, {} changed, {} removed", d.against, d.added.len(), d.changed.len(), d.removed.len()),
+            };
+            let mut details: Vec<String> = c.findings.iter().map(crate::closure::Finding::line).collect();
+            details.extend(c.diff.iter().flat_map(|d| d.lines()));
+            DependencyLines {
+                profile: a.profile.clone(),
+                headline: format!("{} crates can ship, {} host-only; {forbidden}{vs_base}", c.normal.len(), c.host_only.len()),
+                notable: c.violations() > 0 || c.diff.as_ref().is_some_and(|d| !d.is_empty()),
+                details,
+            }
+        })
+        .collect()
 }
 
 /// green / yellow / red for a run status.
