@@ -245,7 +245,7 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
             let first = out.stderr.lines().find(|l| l.starts_with("error")).map(|l| format!("first error: {l}\n")).unwrap_or_default();
             let chain = failed_dependency(&out.stderr)
                 .filter(|k| k.replace('-', "_") != cfg.package.replace('-', "_"))
-                .and_then(|k| crate::closure::chain_to(tc, &cfg.manifest, &cfg.package, profile, &k).map(|c| format!("`{k}` is a dependency of the wasm build: {c}\n")))
+                .and_then(|k| crate::closure::chain_to(tc, &cfg.manifest, &cfg.package, &profile.features, &k).map(|c| format!("`{k}` is a dependency of the wasm build: {c}\n")))
                 .unwrap_or_default();
             return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{first}{chain}{}{hint}", profile.name, tail.join("\n"))));
         }

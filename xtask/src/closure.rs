@@ -15,7 +15,6 @@
 //! and build-dependencies run on the host only: they are listed apart and
 //! never fail the policy.
 
-use crate::config::Profile;
 use crate::toolchain::{Toolchain, TARGET};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -130,7 +129,7 @@ impl Closure {
     pub fn reasons(&self) -> Vec<String> {
         let mut out: Vec<String> = self.findings.iter().map(Finding::line).collect();
         if let Some(d) = self.diff.as_ref().filter(|d| !d.is_empty()) {
-            out.push(format!("against {}: {}", d.against, d.lines().join("; ")));
+            out.push(format!("against the base, {}: {}", d.against, d.lines().join("; ")));
         }
         out
     }
@@ -322,7 +321,9 @@ impl Manifests {
     fn enabling_feature(&self, parent: &Node, child: &str) -> Option<String> {
         let (deps, table) = self.packages.get(&parent.pkg)?;
         let key = deps.iter().find(|(name, _, _)| name == child).filter(|d| d.2).map(|d| d.1.clone())?;
-        let names = |v: &String| v == &key || v == &format!("dep:{key}") || v.starts_with(&format!("{key}/"));
+        // `dep:key` and `key/feature` turn the dependency on; a bare `key`
+        // does too, unless a feature of that name exists (then it names it).
+        let names = |v: &String| v == &format!("dep:{key}") || v.starts_with(&format!("{key}/")) || (v == &key && !table.contains_key(&key));
         parent
             .features
             .iter()
@@ -385,18 +386,18 @@ pub fn diff(base: &[Pkg], candidate: &[Pkg], against: &str, shipped_bytes: Optio
 
 /// `cargo tree` of one profile, as the build resolves it: the subject's
 /// package, the wasm target, `--no-default-features` and the profile's
-/// features. `edges` is cargo tree's `-e` value.
-fn tree(tc: &Toolchain, manifest: &Path, package: &str, profile: &Profile, edges: &str) -> Result<(String, String)> {
+/// `features`. `edges` is cargo tree's `-e` value.
+fn tree(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], edges: &str) -> Result<(String, String)> {
     let mut cmd = tc.cargo();
     cmd.args(["tree", "--manifest-path"]).arg(manifest).args(["--package", package, "--target", TARGET, "-e", edges, "--prefix", "depth", "--charset", "ascii", "--format", TREE_FORMAT, "--no-default-features"]);
-    if !profile.features.is_empty() {
-        cmd.arg("--features").arg(profile.features.join(","));
+    if !features.is_empty() {
+        cmd.arg("--features").arg(features.join(","));
     }
     let words = format!(
         "{} tree --manifest-path {} --package {package} --target {TARGET} -e {edges} --no-default-features{}",
         tc.cargo_words(),
         manifest.display(),
-        if profile.features.is_empty() { String::new() } else { format!(" --features {}", profile.features.join(",")) }
+        if features.is_empty() { String::new() } else { format!(" --features {}", features.join(",")) }
     );
     let out = crate::util::run_captured(&mut cmd).with_context(|| format!("running {words}"))?;
     if !out.status.success() {
@@ -406,9 +407,9 @@ fn tree(tc: &Toolchain, manifest: &Path, package: &str, profile: &Profile, edges
 }
 
 /// Resolve one profile's closure with cargo and check it against `policy`.
-pub fn resolve(tc: &Toolchain, manifest: &Path, package: &str, profile: &Profile, policy: &Policy) -> Result<Closure> {
-    let (normal, command) = tree(tc, manifest, package, profile, "normal")?;
-    let (all, _) = tree(tc, manifest, package, profile, "normal,build")?;
+pub fn resolve(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], policy: &Policy) -> Result<Closure> {
+    let (normal, command) = tree(tc, manifest, package, features, "normal")?;
+    let (all, _) = tree(tc, manifest, package, features, "normal,build")?;
     let mut cmd = tc.cargo();
     cmd.args(["metadata", "--format-version", "1", "--filter-platform", TARGET, "--manifest-path"]).arg(manifest);
     let meta = crate::util::run_captured(&mut cmd).context("running cargo metadata")?;
@@ -421,8 +422,8 @@ pub fn resolve(tc: &Toolchain, manifest: &Path, package: &str, profile: &Profile
 
 /// For a failed build: the chain from the subject to the crate that did
 /// not compile, when it is in the profile's closure.
-pub fn chain_to(tc: &Toolchain, manifest: &Path, package: &str, profile: &Profile, krate: &str) -> Option<String> {
-    let (text, _) = tree(tc, manifest, package, profile, "normal").ok()?;
+pub fn chain_to(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], krate: &str) -> Option<String> {
+    let (text, _) = tree(tc, manifest, package, features, "normal").ok()?;
     let g = parse_tree(&text).ok()?;
     let parents = g.shipping();
     let target = parents.keys().copied().find(|&n| g.nodes[n].pkg.name == krate)?;
@@ -430,4 +431,133 @@ pub fn chain_to(tc: &Toolchain, manifest: &Path, package: &str, profile: &Profil
     cmd.args(["metadata", "--format-version", "1", "--filter-platform", TARGET, "--manifest-path"]).arg(manifest);
     let manifests = crate::util::run_captured(&mut cmd).ok().and_then(|m| Manifests::from_metadata(&m.stdout).ok()).unwrap_or_default();
     Some(g.chain(&parents, target, &manifests))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `app` turns on `net` with its feature "net"; `net` turns on
+    /// `polling` with "tcp"; `log` reaches `libc` in fewer steps than
+    /// polling does. `serde_derive` is a proc-macro (host only).
+    const TREE: &str = "0app v0.1.0 (/src/app)|default,net
+1log v0.4.22|std
+2libc v0.2.180|
+1net v0.2.0|tcp
+2polling v3.7.4|
+3libc v0.2.180| (*)
+2serde_derive v1.0.210 (proc-macro)|default
+3proc-macro2 v1.0.86|proc-macro
+1serde v1.0.210|derive,serde_derive
+2serde_derive v1.0.210 (proc-macro)|default (*)
+";
+    /// The same with build-dependencies: `cc` builds something of `net`.
+    const TREE_ALL: &str = "0app v0.1.0 (/src/app)|default,net
+1net v0.2.0|tcp
+2cc v1.1.0|
+";
+    const METADATA: &str = r#"{"packages": [
+      {"name": "app", "version": "0.1.0", "features": {"default": ["net"], "net": ["dep:net"]},
+       "dependencies": [{"name": "net", "rename": null, "optional": true, "kind": null},
+                        {"name": "log", "rename": null, "optional": false, "kind": null},
+                        {"name": "serde", "rename": null, "optional": false, "kind": null},
+                        {"name": "tempfile", "rename": null, "optional": false, "kind": "dev"}]},
+      {"name": "net", "version": "0.2.0", "features": {"tcp": ["dep:poll", "serde_derive?/default"]},
+       "dependencies": [{"name": "polling", "rename": "poll", "optional": true, "kind": null}]},
+      {"name": "log", "version": "0.4.22", "features": {"std": []},
+       "dependencies": [{"name": "libc", "rename": null, "optional": false, "kind": null}]}
+    ]}"#;
+
+    fn policy(forbidden: &[&str], allow: &[(&str, &str)]) -> Policy {
+        Policy {
+            id: DEFAULT_ID.into(),
+            forbidden: forbidden.iter().map(|r| Rule::parse(r).unwrap()).collect(),
+            allow: allow.iter().map(|(k, r)| Allow { krate: k.to_string(), reason: r.to_string() }).collect(),
+        }
+    }
+
+    fn closure(p: &Policy) -> Closure {
+        let m = Manifests::from_metadata(METADATA).unwrap();
+        evaluate(&parse_tree(TREE).unwrap(), &parse_tree(TREE_ALL).unwrap(), &m, p, "cargo tree".into())
+    }
+
+    fn names(ps: &[Pkg]) -> Vec<String> {
+        ps.iter().map(|p| format!("{} {}", p.name, p.version)).collect()
+    }
+
+    #[test]
+    fn what_ships_and_what_stays_on_the_host() {
+        let c = closure(&policy(&[], &[]));
+        assert_eq!(names(&c.normal), ["libc 0.2.180", "log 0.4.22", "net 0.2.0", "polling 3.7.4", "serde 1.0.210"]);
+        assert_eq!(names(&c.host_only), ["cc 1.1.0", "proc-macro2 1.0.86", "serde_derive 1.0.210"]);
+        assert!(c.findings.is_empty());
+        assert_eq!(c.violations(), 0);
+    }
+
+    #[test]
+    fn a_forbidden_crate_fails_with_its_shortest_chain_and_the_features_that_enabled_it() {
+        let c = closure(&policy(&["libc", "polling", "socket2"], &[]));
+        assert_eq!(c.violations(), 2);
+        let chains: Vec<&str> = c.findings.iter().map(|f| f.chain.as_str()).collect();
+        assert_eq!(chains, ["app -> log 0.4.22 -> libc 0.2.180", "app (feature \"net\") -> net 0.2.0 (feature \"tcp\") -> polling 3.7.4"]);
+        assert_eq!(c.reasons()[1], "forbidden `polling 3.7.4` (rule `polling`): app (feature \"net\") -> net 0.2.0 (feature \"tcp\") -> polling 3.7.4");
+    }
+
+    #[test]
+    fn proc_macros_and_build_dependencies_never_fail() {
+        let c = closure(&policy(&["serde_derive", "proc-macro2", "cc"], &[]));
+        assert_eq!(c.violations(), 0, "{:?}", c.findings);
+    }
+
+    #[test]
+    fn an_allowed_crate_passes_and_says_why() {
+        let c = closure(&policy(&["libc"], &[("libc", "types only, linked out")]));
+        assert_eq!(c.violations(), 0);
+        assert_eq!(c.reasons(), ["allowed `libc 0.2.180` (types only, linked out): app -> log 0.4.22 -> libc 0.2.180"]);
+    }
+
+    #[test]
+    fn a_version_requirement_limits_a_rule() {
+        assert_eq!(closure(&policy(&["libc@<0.2"], &[])).violations(), 0);
+        assert_eq!(closure(&policy(&["libc@0.2"], &[])).violations(), 1);
+        assert_eq!(closure(&policy(&["polling@>=3, <4"], &[])).findings[0].rule, "polling@>=3, <4");
+        assert!(Rule::parse("libc@banana").unwrap_err().contains("not a version requirement"));
+        assert!(Rule::parse("lib c").unwrap_err().contains("not a crate name"));
+        assert!(Rule::parse("").is_err());
+    }
+
+    #[test]
+    fn the_diff_names_each_change_with_the_bytes_it_ships() {
+        let pkg = |n: &str, v: &str| Pkg { name: n.into(), version: v.into() };
+        let base = [pkg("itoa", "1.0.10"), pkg("log", "0.4.20"), pkg("memchr", "2.7.0")];
+        let cand = [pkg("itoa", "1.0.10"), pkg("log", "0.4.22"), pkg("serde-json", "1.0.128"), pkg("tempfile", "3.25.0")];
+        let bytes = BTreeMap::from([("serde_json".to_string(), 42_189u64), ("log".to_string(), 300)]);
+        let d = diff(&base, &cand, "--against main (3f2a)", Some(&bytes));
+        assert_eq!(
+            d.lines(),
+            [
+                "new: `serde-json 1.0.128` (+41.2 KiB shipped)",
+                "new: `tempfile 3.25.0` (0 B shipped: linked out)",
+                "changed: `log` 0.4.20 -> 0.4.22 (300 B shipped)",
+                "removed: `memchr 2.7.0`",
+            ]
+        );
+        assert!(diff(&base, &base, "x", None).is_empty());
+        assert_eq!(diff(&base, &cand, "x", None).added[0].shipped_bytes, None, "no attribution: bytes unknown, not zero");
+    }
+
+    #[test]
+    fn two_versions_of_one_crate_diff_as_a_set() {
+        let pkg = |n: &str, v: &str| Pkg { name: n.into(), version: v.into() };
+        let d = diff(&[pkg("getrandom", "0.2.15")], &[pkg("getrandom", "0.2.15"), pkg("getrandom", "0.3.1")], "b", None);
+        assert_eq!(d.lines(), ["changed: `getrandom` 0.2.15 -> 0.2.15, 0.3.1"]);
+    }
+
+    #[test]
+    fn a_malformed_tree_is_an_error_not_an_empty_closure() {
+        assert!(parse_tree("").is_err());
+        assert!(parse_tree("app v0.1.0|\n").unwrap_err().to_string().contains("no depth prefix"));
+        assert!(parse_tree("0app v0.1.0|\n2libc v0.2.0|\n").unwrap_err().to_string().contains("depth 2"));
+        assert!(parse_tree("0app\n").is_err());
+    }
 }

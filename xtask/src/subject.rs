@@ -151,7 +151,7 @@ fn dependency_closure(cfg: &Config, manifest: &Path, profile: &Profile, name: &s
     let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
     let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved (a bug in the gate)"))?;
     eprintln!("budget: [{name}] dependency closure");
-    let mut c = crate::closure::resolve(tc, manifest, &cfg.package, profile, policy)?;
+    let mut c = crate::closure::resolve(tc, manifest, &cfg.package, &profile.features, policy)?;
     // Reports name files relative to the project, not by this machine's paths.
     c.command = c.command.replace(&format!("{}/", cfg.root.display()), "");
     if let Some((b, closure)) = base.and_then(|b| b.profiles.get(name).and_then(|bp| bp.closure.as_ref()).map(|c| (b, c))) {
@@ -165,7 +165,7 @@ fn dependency_closure(cfg: &Config, manifest: &Path, profile: &Profile, name: &s
 fn base_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option<Vec<crate::closure::Pkg>>> {
     let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
     let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the base's toolchain was not resolved (a bug in the gate)"))?;
-    Ok(Some(crate::closure::resolve(tc, &cfg.manifest, &cfg.package, profile, policy)?.normal))
+    Ok(Some(crate::closure::resolve(tc, &cfg.manifest, &cfg.package, &profile.features, policy)?.normal))
 }
 
 /// `--against REF`: check REF out in a git worktree (under

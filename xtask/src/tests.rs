@@ -111,6 +111,38 @@ fn missing_scenarios_are_checked_only_where_scenarios_run() {
     assert!(c.check_scenarios(&sizes).is_ok());
 }
 
+#[test]
+fn the_dependency_policy_is_checked_at_its_line() {
+    let shipped = config::load(&root().join("budgets.toml")).unwrap();
+    let policies = shipped.dependencies.expect("the shipped budgets forbid the contract's set");
+    assert_eq!(policies.len(), 3);
+    assert!(policies["core-min"].forbidden.iter().any(|r| r.name == "signal-hook-registry"));
+
+    let d = scratch("depsrule", |t| t.replace("forbidden = [\"libc\",", "forbidden = [\"libc@banana\","));
+    let e = load_err(&d);
+    assert_eq!(e.key, "dependencies.forbidden", "{e}");
+    assert!(e.message.contains("`banana` is not a version requirement"), "{e}");
+    assert!(e.hint.contains("nix@<0.27"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "libc@banana")), "{e}");
+
+    let d = scratch("depsprofile", |t| t.replace("# [dependencies.profile.full-dev]\n# allow = [...]", "[dependencies.profile.full-deb]\nallow = []"));
+    let e = load_err(&d);
+    assert_eq!(e.key, "dependencies.profile.full-deb", "{e}");
+    assert!(e.hint.contains("core-min, core-trace, full-dev"), "{e}");
+    assert_eq!(e.line, Some(line_containing(&d, "[dependencies.profile.full-deb]")), "{e}");
+
+    let d = scratch("depsallow", |t| t.replace("# allow = [{ crate = \"libc\"", "allow = [{ krate = \"libc\""));
+    let e = load_err(&d);
+    assert!(e.message.contains("unknown field `krate`"), "{e}");
+    assert!(e.line.is_some(), "{e}");
+
+    let d = scratch("depsextra", |t| t.replace("# [dependencies.profile.full-dev]\n# allow = [...]", "[dependencies.profile.full-dev]\nforbidden = [\"getrandom\"]\nallow = [{ crate = \"libc\", reason = \"types only\" }]"));
+    let c = config::load(&d.join("budgets.toml")).unwrap();
+    let p = c.dependencies.unwrap();
+    assert!(p["full-dev"].forbidden.iter().any(|r| r.name == "getrandom") && !p["core-min"].forbidden.iter().any(|r| r.name == "getrandom"));
+    assert_eq!(p["full-dev"].allow[0].reason, "types only");
+}
+
 fn line_containing(d: &Path, needle: &str) -> usize {
     std::fs::read_to_string(d.join("budgets.toml")).unwrap().lines().position(|l| l.contains(needle)).expect(needle) + 1
 }
@@ -365,6 +397,18 @@ fn fixed_summary() -> Summary {
             optimize_cached: true,
             js_glue: None,
             attribution: vec![],
+            dependencies: Some(crate::closure::Closure {
+                command: "cargo tree --manifest-path runtime/Cargo.toml --package runtime --target wasm32-unknown-unknown -e normal --no-default-features".into(),
+                normal: vec![crate::closure::Pkg { name: "itoa".into(), version: "1.0.11".into() }],
+                host_only: vec![],
+                findings: vec![],
+                diff: Some(crate::closure::Diff {
+                    against: "--against main (3f2a1b4c5d6e)".into(),
+                    added: vec![crate::closure::Change { name: "itoa".into(), old: None, new: Some("1.0.11".into()), shipped_bytes: Some(1370) }],
+                    removed: vec![],
+                    changed: vec![],
+                }),
+            }),
         }],
         error: None,
         trend: vec![
@@ -682,6 +726,7 @@ fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::Pro
                 optimize_cached: true,
                 js_glue: None,
                 attribution: vec![],
+                dependencies: None,
             };
             let references = [(
                 crate::artifacts::reference_key(&["trace".to_string()]),

@@ -180,7 +180,8 @@ impl Exporter for Markdown {
             out.push_str("\nDependency closure per profile (`cargo tree`, wasm32, the profile's features):\n\n");
             for d in &deps {
                 out.push_str(&format!("- {}: {}\n", d.profile, d.headline));
-                for l in &d.details {
+                // A notable profile's lines are at the top already.
+                for l in d.details.iter().filter(|_| !d.notable) {
                     out.push_str(&format!("  - {l}\n"));
                 }
             }

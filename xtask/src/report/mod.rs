@@ -85,6 +85,10 @@ pub struct DependencyLines {
     pub notable: bool,
 }
 
+fn crates(n: usize) -> String {
+    format!("{n} crate{}", if n == 1 { "" } else { "s" })
+}
+
 /// The dependency closure of every profile that has one.
 pub fn dependency_lines(s: &Summary) -> Vec<DependencyLines> {
     s.artifacts
@@ -97,14 +101,14 @@ pub fn dependency_lines(s: &Summary) -> Vec<DependencyLines> {
             };
             let vs_base = match &c.diff {
                 None => String::new(),
-                Some(d) if d.is_empty() => format!("; same crates as {}", d.against),
-                Some(d) => format!("; against {}: {} new, {} changed, {} removed", d.against, d.added.len(), d.changed.len(), d.removed.len()),
+                Some(d) if d.is_empty() => format!("; the same crates as the base, {}", d.against),
+                Some(d) => format!("; against the base, {}: {} new, {} changed, {} removed", d.against, d.added.len(), d.changed.len(), d.removed.len()),
             };
             let mut details: Vec<String> = c.findings.iter().map(crate::closure::Finding::line).collect();
             details.extend(c.diff.iter().flat_map(|d| d.lines()));
             DependencyLines {
                 profile: a.profile.clone(),
-                headline: format!("{} crates can ship, {} host-only; {forbidden}{vs_base}", c.normal.len(), c.host_only.len()),
+                headline: format!("{} can ship, {} host-only; {forbidden}{vs_base}", crates(c.normal.len()), c.host_only.len()),
                 notable: c.violations() > 0 || c.diff.as_ref().is_some_and(|d| !d.is_empty()),
                 details,
             }
