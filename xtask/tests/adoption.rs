@@ -12,26 +12,9 @@
 //! `cargo xtask` runs in.
 
 mod common;
-use common::root;
+use common::{copy_tree, root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if skip.iter().any(|s| name == *s) {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&src, &dst, skip);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
 
 /// The team's repository; `xtask` adds the team's gate package and its
 /// `cargo xtask` alias.

@@ -47,6 +47,26 @@ pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
 #[allow(dead_code)]
 pub mod schema;
 
+/// Copy a directory tree, leaving out entries named in `skip` (at any depth).
+#[allow(dead_code)]
+pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == *s) {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dst, skip);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+
 /// The budgets text with its `scenarios = ...` line pointing at `dir`.
 #[allow(dead_code)]
 pub fn with_scenarios_dir(text: &str, dir: &Path) -> String {
