@@ -280,7 +280,23 @@ impl Graph {
 /// and its feature table.
 #[derive(Debug, Default)]
 pub struct Manifests {
-    packages: BTreeMap<Pkg, (Vec<(String, String, bool)>, BTreeMap<String, Vec<String>>)>,
+    packages: BTreeMap<Pkg, Manifest>,
+}
+
+/// What one package's manifest says: its normal dependencies and features.
+#[derive(Debug, Default)]
+struct Manifest {
+    deps: Vec<DepDecl>,
+    features: BTreeMap<String, Vec<String>>,
+}
+
+/// One normal dependency: the package's name, the name features use for
+/// it (its `rename`, if any), and whether it is optional.
+#[derive(Debug)]
+struct DepDecl {
+    package: String,
+    key: String,
+    optional: bool,
 }
 
 impl Manifests {
@@ -310,8 +326,8 @@ impl Manifests {
         let meta: Meta = serde_json::from_str(json).context("reading cargo metadata's JSON")?;
         let mut packages = BTreeMap::new();
         for p in meta.packages {
-            let deps = p.dependencies.into_iter().filter(|d| d.kind.is_none()).map(|d| (d.name.clone(), d.rename.unwrap_or(d.name), d.optional)).collect();
-            packages.insert(Pkg { name: p.name, version: p.version }, (deps, p.features));
+            let deps = p.dependencies.into_iter().filter(|d| d.kind.is_none()).map(|d| DepDecl { package: d.name.clone(), key: d.rename.unwrap_or(d.name), optional: d.optional }).collect();
+            packages.insert(Pkg { name: p.name, version: p.version }, Manifest { deps, features: p.features });
         }
         Ok(Manifests { packages })
     }
@@ -319,8 +335,9 @@ impl Manifests {
     /// The enabled feature of `parent` that turned on its optional
     /// dependency `child` (None for a plain dependency, or when unknown).
     fn enabling_feature(&self, parent: &Node, child: &str) -> Option<String> {
-        let (deps, table) = self.packages.get(&parent.pkg)?;
-        let key = deps.iter().find(|(name, _, _)| name == child).filter(|d| d.2).map(|d| d.1.clone())?;
+        let m = self.packages.get(&parent.pkg)?;
+        let table = &m.features;
+        let key = m.deps.iter().find(|d| d.package == child).filter(|d| d.optional).map(|d| d.key.clone())?;
         // `dep:key` and `key/feature` turn the dependency on; a bare `key`
         // does too, unless a feature of that name exists (then it names it).
         let names = |v: &String| v == &format!("dep:{key}") || v.starts_with(&format!("{key}/")) || (v == &key && !table.contains_key(&key));
