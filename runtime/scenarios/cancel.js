@@ -36,7 +36,9 @@ export default async function (h) {
   );
   let x = h.seed;
   for (let i = 0; i < h.iterations; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
+    // The same LCG mod 2^31, exact: in doubles, x * 1103515245 passes 2^53
+    // and loses its low bits (SCENARIOS.md, "Heap samples").
+    x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
     const rest = x % (REST_MAX + 1);
     const pre = Math.floor(x / 65536) % (PRE_MAX + 1);
     h.recordBatch(batch(n, pre, rest), n);

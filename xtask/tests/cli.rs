@@ -112,7 +112,12 @@ fn size_gate_end_to_end_pass_then_fail_on_a_shrunk_cap() {
     let out = xtask(&["size", "--budgets", b.to_str().unwrap(), "--reports", reports.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(s["records"].as_array().unwrap().len(), 6);
+    // Two size metrics and the dependency record, for three profiles: the
+    // runtime has no dependencies, so the contract's forbidden set passes.
+    assert_eq!(s["records"].as_array().unwrap().len(), 9);
+    let deps: Vec<&serde_json::Value> = s["records"].as_array().unwrap().iter().filter(|r| r["metric_id"] == "M-DEPS-01").collect();
+    assert_eq!(deps.len(), 3);
+    assert!(deps.iter().all(|r| r["status"] == "pass" && r["value"] == 0.0), "{deps:?}");
     let violations = common::schema::check_summary(&s);
     assert!(violations.is_empty(), "summary.json violates its schema: {violations:#?}");
     let arts = s["artifacts"].as_array().unwrap();
