@@ -217,7 +217,7 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
             });
         }
     }
-    out.extend(r.profiles.iter().filter_map(|p| r.arts.iter().find(|a| &a.profile == p)).filter_map(|a| dependency_record(r, a)));
+    out.extend(r.profiles.iter().filter_map(|p| dependency_record(r, p)));
     out
 }
 
@@ -225,11 +225,17 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
 /// its wasm closure that no `allow` entry exempts, hard-capped at 0; the
 /// reasons give each one's chain, each allowed one's reason, and the
 /// changes against the base.
-fn dependency_record(r: &GateRun, art: &ArtifactInfo) -> Option<Record> {
-    let c = art.dependencies.as_ref()?;
-    let id = r.cfg.dependencies.as_ref().and_then(|d| d.get(&art.profile)).map(|p| p.id.clone()).unwrap_or_else(|| crate::closure::DEFAULT_ID.into());
-    let violations = c.violations();
-    let status = if violations > 0 { Status::Fail } else { Status::Pass };
+/// A profile no run resolved (a merge without its size shard) fails as
+/// missing, as any other expected figure does.
+fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
+    let policy = r.cfg.dependencies.as_ref()?.get(profile)?;
+    let closure = r.arts.iter().find(|a| a.profile == profile).and_then(|a| a.dependencies.as_ref());
+    let violations = closure.map(|c| c.violations());
+    let status = if violations == Some(0) { Status::Pass } else { Status::Fail };
+    let reasons = match closure {
+        Some(c) => c.reasons(),
+        None => vec![format!("no run resolved the dependency closure of profile {profile}: the shard `--profile {profile}` (any environment) is missing")],
+    };
     let verdict = gate::Verdict {
         status,
         in_warn_band: false,
@@ -238,28 +244,31 @@ fn dependency_record(r: &GateRun, art: &ArtifactInfo) -> Option<Record> {
         baseline_delta_pct: None,
         baseline_regressed: false,
         unresolved: false,
-        reasons: c.reasons(),
+        reasons,
     };
     Some(Record {
         commit: r.commit.into(),
-        profile: art.profile.clone(),
+        profile: profile.to_string(),
         environment: "size".into(),
-        metric_id: id,
+        metric_id: policy.id.clone(),
         metric_name: "wasm dependency closure: forbidden crates".into(),
-        value: Some(violations as f64),
+        value: violations.map(|v| v as f64),
         unit: "crates".into(),
         threshold_warn: None,
         threshold_hard: 0.0,
         kind: "hard".into(),
         status,
         seed_set: vec![],
-        commands: vec![c.command.clone()],
+        commands: closure.map(|c| vec![c.command.clone()]).unwrap_or_default(),
         artifact_paths: vec![],
-        method: format!(
-            "cargo tree of the profile's build (wasm32, its features): {} crates can ship, {} are host-only (build-dependencies, proc-macros); forbidden crates counted in the shipping closure",
-            c.normal.len(),
-            c.host_only.len()
-        ),
+        method: match closure {
+            Some(c) => format!(
+                "cargo tree of the profile's build (wasm32, its features): {} crates can ship, {} are host-only (build-dependencies, proc-macros); forbidden crates counted in the shipping closure",
+                c.normal.len(),
+                c.host_only.len()
+            ),
+            None => "not resolved".into(),
+        },
         per_seed: vec![],
         histogram: None,
         baseline_value: None,

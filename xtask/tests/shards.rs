@@ -216,10 +216,11 @@ fn a_merge_missing_shards_fails_naming_them() {
     assert!(log.contains("have no shard"), "{log}");
     let m = summary(&d.join("merged"));
     assert!(common::schema::check_summary(&m).is_empty(), "{:?}", common::schema::check_summary(&m));
-    // 01A x 3 profiles + 02A desktop x 3 + 02B mobile x 3.
-    assert_eq!(records(&m).len(), 9);
+    // 01A x 3 profiles + 02A desktop x 3 + 02B mobile x 3 + the dependency
+    // record x 3 (resolved by the size shard, for core-min only).
+    assert_eq!(records(&m).len(), 12);
     let reasons = |r: &serde_json::Value| r["verdict"]["reasons"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>().join(" | ");
-    let present = [("M-PERF-01A", "core-min"), ("M-PERF-02A", "core-min")];
+    let present = [("M-PERF-01A", "core-min"), ("M-PERF-02A", "core-min"), ("M-DEPS-01", "core-min")];
     for r in records(&m) {
         let (id, p) = (r["metric_id"].as_str().unwrap(), r["profile"].as_str().unwrap());
         if present.contains(&(id, p)) {
@@ -229,7 +230,7 @@ fn a_merge_missing_shards_fails_naming_them() {
         assert_eq!(r["status"], "fail", "{id} {p} has no shard");
         assert!(r["value"].is_null());
         let want = match id {
-            "M-PERF-01A" => format!("the shard `--profile {p}` (any environment) is missing"),
+            "M-PERF-01A" | "M-DEPS-01" => format!("the shard `--profile {p}` (any environment) is missing"),
             "M-PERF-02A" => format!("the shard `--profile {p} --env desktop` is missing"),
             _ => format!("the shard `--profile {p} --env mobile` is missing"),
         };
