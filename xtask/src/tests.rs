@@ -726,7 +726,7 @@ fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::Pro
                 optimize_cached: true,
                 js_glue: None,
                 attribution: vec![],
-                dependencies: None,
+                dependencies: Some(crate::closure::Closure { command: "cargo tree (fixed)".into(), ..Default::default() }),
             };
             let references = [(
                 crate::artifacts::reference_key(&["trace".to_string()]),
