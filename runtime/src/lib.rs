@@ -347,10 +347,12 @@ impl Runtime {
             }
             let n = c.ready.len() as u32;
             #[cfg(feature = "trace")]
-            let pick = match {
+            let replayed = {
                 let core = &mut *c;
                 core.trace.replay_pick(&core.ready_pos)
-            } {
+            };
+            #[cfg(feature = "trace")]
+            let pick = match replayed {
                 Some(i) => i,
                 None => c.rng.below(n) as usize,
             };

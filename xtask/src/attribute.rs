@@ -209,7 +209,7 @@ fn self_crate(name: &str) -> String {
             break;
         }
     }
-    let end = s.find(|c: char| c == ':' || c == '<' || c == ' ' || c == '>' || c == ';' || c == ']' || c == ',').unwrap_or(s.len());
+    let end = s.find([':', '<', ' ', '>', ';', ']', ',']).unwrap_or(s.len());
     if end == s.len() || !s[end..].starts_with("::") || end == 0 {
         return "(no crate)".into();
     }
@@ -535,7 +535,10 @@ fn imported_functions(bytes: &[u8]) -> u32 {
 /// `code_names` names defined function i (the report's names, which may
 /// come from exports where twiggy has only `code[i]`); paths are listed for
 /// real items only (functions and data), never for sections.
-fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[String]) -> Result<(Vec<u64>, BTreeMap<String, Vec<String>>)> {
+/// Retained sizes in item order, and each named item's retaining paths.
+type RetainedAndPaths = (Vec<u64>, BTreeMap<String, Vec<String>>);
+
+fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[String]) -> Result<RetainedAndPaths> {
     let data = bytes.to_vec();
     let parsed = std::panic::catch_unwind(move || twiggy_parser::parse(&data));
     let mut items = match parsed {

@@ -850,7 +850,7 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
     let mut caps = BTreeMap::new();
     for prof in &applies {
         let hard = match m.hard.get_ref().get(prof) {
-            Some(v) => cap_value(&loc, key(&format!("hard.{prof}")), v)?,
+            Some(v) => cap_value(loc, key(&format!("hard.{prof}")), v)?,
             None => {
                 return Err(loc.err(
                     m.hard.span(),
@@ -864,7 +864,7 @@ fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, 
             None => None,
             Some(w) => match w.get_ref().get(prof) {
                 Some(v) => {
-                    let wv = cap_value(&loc, key(&format!("warn.{prof}")), v)?;
+                    let wv = cap_value(loc, key(&format!("warn.{prof}")), v)?;
                     if wv > hard {
                         return Err(loc.err(v.span(), key(&format!("warn.{prof}")), format!("warn {wv} is above the hard cap {hard}"), "warn <= hard"));
                     }

@@ -392,12 +392,14 @@ mod tests {
         }
     }
 
-    /// Table of (value, kind, hard, warn, history, expected status, streak).
+    /// (value, kind, hard, warn, history, expected status, streak).
+    type Row = (f64, GateKind, f64, Option<f64>, &'static [bool], Status, u32);
+
     #[test]
     fn verdict_table() {
         use GateKind::*;
         use Status::*;
-        let rows: &[(f64, GateKind, f64, Option<f64>, &[bool], Status, u32)] = &[
+        let rows: &[Row] = &[
             // pass under everything
             (5.0, WarnThenBlock, 12.0, Some(8.0), &[], Pass, 0),
             // exactly at the warn level is not above it

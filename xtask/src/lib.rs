@@ -18,6 +18,10 @@
 //! util  wasmfile  tomlspan  builtin            helpers with no crate dependencies; built-in scenarios
 //! ```
 
+// `!(x > 0.0)` is how this crate rejects NaN along with the out-of-range
+// values of a config number or a statistic; `x <= 0.0` would let NaN pass.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod api;
 pub mod artifacts;
 pub mod attribute;

@@ -98,7 +98,7 @@ mod tests {
         let mut m = b"\0asm\x01\0\0\0".to_vec();
         // A custom section "x" with 1000 zero bytes.
         m.extend_from_slice(&[0, 0xea, 0x07, 1, b'x']);
-        m.extend(std::iter::repeat(0u8).take(1000));
+        m.extend(std::iter::repeat_n(0u8, 1000));
         let s = measure(&m, "t").unwrap();
         assert_eq!(s.raw_bytes, m.len() as u64);
         assert_eq!(s.stripped_bytes, 8);

@@ -212,10 +212,8 @@ pub fn features(bytes: &[u8], what: &str) -> Result<BTreeSet<&'static str>> {
                     }
                 }
             }
-            Payload::TableSection(s) => {
-                if s.count() > 1 {
-                    set.insert("reference-types");
-                }
+            Payload::TableSection(s) if s.count() > 1 => {
+                set.insert("reference-types");
             }
             Payload::GlobalSection(s) => {
                 for g in s.into_iter().flatten() {

@@ -195,7 +195,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         for p in &profiles {
             let r = m.get(&metric.id, p, &metric.environment).ok_or_else(|| anyhow!("the sizing run has no {} for {p}", cal.metric))?;
             let added_us = added_at_median(r)? * 1000.0;
-            let est = r.comparison.as_ref().and_then(|c| c.estimate.clone()).ok_or_else(|| anyhow!("the sizing run has no comparison of {} for {p}", cal.metric))?;
+            let est = r.comparison.as_ref().and_then(|c| c.estimate).ok_or_else(|| anyhow!("the sizing run has no comparison of {} for {p}", cal.metric))?;
             let achieved_pct = (est.point - 1.0) * 100.0;
             let now = steps[p];
             eprintln!(
@@ -233,7 +233,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         }
     }
     println!();
-    println!("{:<44} {:<48} {}", "key", "A/A (false regressions)", "injected (detections)");
+    println!("{:<44} {:<48} injected (detections)", "key", "A/A (false regressions)");
     for (k, _) in &keys {
         let a = aa.get(k).map(Tally::text).unwrap_or_default();
         let d = det.get(k).map(Tally::text).unwrap_or_default();

@@ -117,7 +117,8 @@ fn nice_step(lo: f64, hi: f64) -> f64 {
     loop {
         for m in [1.0, 2.0, 5.0] {
             let s = m * mag;
-            if (hi / s).floor() as i64 - (lo / s).ceil() as i64 + 1 <= MAX_TICKS {
+            let ticks = (hi / s).floor() as i64 - (lo / s).ceil() as i64 + 1;
+            if ticks <= MAX_TICKS {
                 return s;
             }
         }

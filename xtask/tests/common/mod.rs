@@ -16,7 +16,8 @@ pub fn root() -> PathBuf {
 pub fn xtask_cmd() -> std::process::Command {
     // Set at compile time for integration tests only (the unit tests share
     // this file and never call it).
-    let mut c = std::process::Command::new(option_env!("CARGO_BIN_EXE_xtask").expect("an integration test"));
+    let Some(bin) = option_env!("CARGO_BIN_EXE_xtask") else { panic!("xtask_cmd is for integration tests") };
+    let mut c = std::process::Command::new(bin);
     c.current_dir(root());
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {
         c.env("CARGO_TARGET_DIR", root().join("target"));
