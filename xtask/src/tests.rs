@@ -955,9 +955,7 @@ fn fixed_samples_missing_base_reference_is_not_comparable() {
 #[test]
 fn fixed_samples_merge_is_exact_and_names_missing_shards() {
     let shard = fixed_pipeline("mergeshard", None, base_from);
-    let dir = std::env::temp_dir().join(format!("xtask-fixed-merge-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("fixed-merge");
     let shard_file = dir.join("desktop.json");
     std::fs::write(&shard_file, serde_json::to_string(&shard).unwrap()).unwrap();
     // What merge sees is the shard file (serde_json reads a float back to

@@ -14,8 +14,7 @@ use common::root;
 #[test]
 fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
     let fixture = root().join("tests/bindgen-fixture");
-    let reports = std::env::temp_dir().join(format!("xtask-bindgen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&reports);
+    let reports = common::TempDir::new("bindgen");
     // A wasm-bindgen of the wrong version first on PATH.
     let fake = reports.join("fakebin");
     std::fs::create_dir_all(&fake).unwrap();
@@ -42,7 +41,7 @@ fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
         .args(["budget", "--profile", "core-min", "--budgets"])
         .arg(fixture.join("budgets.toml"))
         .arg("--reports")
-        .arg(&reports)
+        .arg(&*reports)
         .env("PATH", path)
         .current_dir(root())
         .output()
@@ -116,8 +115,7 @@ fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
 #[test]
 fn a_leaking_export_fails_the_heap_metric_as_growing() {
     let fixture = root().join("tests/bindgen-fixture");
-    let d = std::env::temp_dir().join(format!("xtask-leak-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    let d = common::TempDir::new("leak");
     std::fs::create_dir_all(d.join("profiles")).unwrap();
     let min = std::fs::read_to_string(fixture.join("profiles/core-min.toml")).unwrap();
     std::fs::write(d.join("profiles/leaky.toml"), min.replace("features = []", "features = [\"leak\"]")).unwrap();

@@ -35,8 +35,7 @@ fn without_budgets_flag_the_nearest_budgets_toml_is_used_and_none_is_exit_2() {
     assert!(err.contains(&format!("{}:", d.join("budgets.toml").display())), "{err}");
     assert!(d.join("reports/summary.json").is_file(), "{err}");
     // Nowhere above: exit 2, saying what to do.
-    let empty = std::env::temp_dir().join(format!("xtask-nobudgets-{}", std::process::id()));
-    std::fs::create_dir_all(&empty).unwrap();
+    let empty = common::TempDir::new("nobudgets");
     let out = common::xtask_cmd().arg("size").current_dir(&empty).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -45,8 +44,7 @@ fn without_budgets_flag_the_nearest_budgets_toml_is_used_and_none_is_exit_2() {
 
 #[test]
 fn non_wasm_artifact_is_a_clear_error() {
-    let d = std::env::temp_dir().join(format!("xtask-notwasm-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
+    let d = common::TempDir::new("notwasm");
     let f = d.join("x.wasm");
     std::fs::write(&f, b"this is not wasm").unwrap();
     let out = xtask(&["attribute", f.to_str().unwrap()]);
@@ -199,7 +197,7 @@ fn size_regression_against_the_blessed_baseline_names_contributors() {
 /// then stops the run with exit 2 naming the scenario; nothing reads as a pass.
 #[test]
 fn hung_scenario_is_bounded_retried_and_exits_2() {
-    let b = common::scratch_with_scenario("hang", "hang", "HANG", "export default async function (h) { await new Promise(() => {}); }\n");
+    let (_dir, b) = common::scratch_with_scenario("hang", "hang", "HANG", "export default async function (h) { await new Promise(() => {}); }\n");
     let d = b.parent().unwrap().to_path_buf();
     let t = std::time::Instant::now();
     let out = xtask(&["budget", "--quick", "--profile", "core-min", "--env", "desktop", "--budgets", b.to_str().unwrap(), "--reports", d.join("r").to_str().unwrap()]);

@@ -36,8 +36,7 @@ fn git(dir: &Path, args: &[&str]) {
 
 #[test]
 fn forbidden_allowed_and_new_crates_with_their_chains_and_bytes() {
-    let dir = std::env::temp_dir().join(format!("xtask-test-deps-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::TempDir::new("deps");
     copy_tree(&root().join("tests/deps-fixture"), &dir, &["target", "reports"]);
     let budgets = dir.join("budgets.toml");
 
@@ -111,6 +110,4 @@ fn forbidden_allowed_and_new_crates_with_their_chains_and_bytes() {
     assert!(out.contains("`fixture-net` is a dependency of the wasm build: deps-fixture (feature \"native\") -> fixture-net 0.1.0"), "{out}");
     assert!(out.contains("first error: error[E0412]") || out.contains("first error: error[E0425]"), "the compiler's first error: {out}");
     assert!(!dir.join("reports/summary.json").exists() || summary(&dir)["outcome"] == "error", "no green report is left behind");
-
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -99,7 +99,7 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
 #[test]
 fn a_hung_firefox_scenario_is_bounded_retried_and_exits_2() {
     let _one = serial();
-    let b = common::scratch_with_scenario_in("ffhang", "hang", "HANG", "export default async function (h) { await new Promise(() => {}); }\n", "firefox-desktop");
+    let (_dir, b) = common::scratch_with_scenario_in("ffhang", "hang", "HANG", "export default async function (h) { await new Promise(() => {}); }\n", "firefox-desktop");
     let d = b.parent().unwrap().to_path_buf();
     let t = std::time::Instant::now();
     let (code, err) = budget_in_firefox(&b, &["--quick"]);

@@ -78,8 +78,7 @@ fn check_figures(s: &serde_json::Value, call_words: &str) {
 
 #[test]
 fn init_then_budget_gives_a_first_verdict_on_new_crates() {
-    let dir = std::env::temp_dir().join(format!("xtask-test-init-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::TempDir::new("init");
 
     // Raw exports: an init, a call, an imported clock.
     let raw = dir.join("rawdemo");
@@ -174,7 +173,6 @@ impl Window {
     assert!(text.contains("`nativeonly` does not build for wasm32-unknown-unknown") && text.contains("error: nativeonly needs an OS"), "{text}");
     assert!(!dir.join("gate-bad/budgets.toml").exists());
 
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--help` is the first thing a newcomer types: each command's usage, exit 0.

@@ -1,6 +1,7 @@
 //! The ledger under stress, through the real binary: a gate killed in the
 //! middle of ledger writes loses no history; two gates at once both land.
 
+mod common;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,11 +12,8 @@ fn runs(path: &std::path::Path) -> Vec<String> {
     v["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
 }
 
-fn dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("xtask-ledger-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn dir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("ledger-{name}"))
 }
 
 #[test]

@@ -161,7 +161,7 @@ fn pages(ws: &str) -> Option<Vec<String>> {
 fn a_hung_tab_is_closed_on_a_remote_browser() {
     let chrome = OwnChrome::start("hungtab");
     let ws = chrome.ws.clone();
-    let b = common::scratch_with_scenario("hungtab", "spin", "SPIN", "export default async function (h) { for (;;) {} }\n");
+    let (_dir, b) = common::scratch_with_scenario("hungtab", "spin", "SPIN", "export default async function (h) { for (;;) {} }\n");
     let d = b.parent().unwrap().to_path_buf();
     // Watch the browser's pages while the gate runs: during the retry, the
     // hung tab must already be gone (one harness tab at a time).

@@ -25,12 +25,47 @@ pub fn xtask_cmd() -> std::process::Command {
     c
 }
 
+/// A fresh directory under the system temp directory, removed when the
+/// guard drops. A test that panics keeps it, for a look at what it wrote.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    #[allow(dead_code)]
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// A scratch copy of the project's config (budgets.toml + profiles) whose
-/// budgets.toml points back at the real subject and scenarios.
+/// budgets.toml points back at the real subject and scenarios; removed
+/// when the returned guard drops.
 #[allow(dead_code)]
-pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> TempDir {
+    let dir = TempDir::new(name);
     std::fs::create_dir_all(dir.join("profiles")).unwrap();
     for p in ["core-min", "core-trace", "full-dev"] {
         std::fs::copy(root().join(format!("profiles/{p}.toml")), dir.join(format!("profiles/{p}.toml"))).unwrap();
@@ -92,15 +127,15 @@ pub fn only_metrics(text: &str, ids: &[&str]) -> String {
 /// A scratch project whose only metrics are M-PERF-01A and one scenario
 /// metric `ID` (desktop) running `js` as `scenarios/<name>.js`, with a 3 s
 /// scenario timeout: for the fault tests (hung, spinning scenarios). The
-/// budgets file's path.
+/// scratch directory's guard and the budgets file's path.
 #[allow(dead_code)]
-pub fn scratch_with_scenario(dir_name: &str, scenario: &str, id: &str, js: &str) -> PathBuf {
+pub fn scratch_with_scenario(dir_name: &str, scenario: &str, id: &str, js: &str) -> (TempDir, PathBuf) {
     scratch_with_scenario_in(dir_name, scenario, id, js, "desktop")
 }
 
 /// [`scratch_with_scenario`], measured in environment `env`.
 #[allow(dead_code)]
-pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &str, env: &str) -> PathBuf {
+pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &str, env: &str) -> (TempDir, PathBuf) {
     let d = scratch(dir_name, |t| t);
     let scen = d.join("scenarios");
     std::fs::create_dir_all(&scen).unwrap();
@@ -112,6 +147,6 @@ pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &s
             "\n[[metric]]\nid = \"{id}\"\nname = \"{scenario}\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"scenario:{scenario}\"\nenvironment = \"{env}\"\nhard = {{ core-min = 1, core-trace = 1, full-dev = 1 }}\n"
         );
     std::fs::write(&b, text).unwrap();
-    b
+    (d, b)
 }
 
