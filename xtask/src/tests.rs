@@ -241,17 +241,44 @@ pub fn golden(name: &str, actual: &str) {
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing golden file {}; create it with BLESS=1", path.display()));
     if expected != actual {
-        let mut diff = String::new();
-        for (i, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
-            if e != a {
-                diff.push_str(&format!("line {}:\n- {e}\n+ {a}\n", i + 1));
-            }
-        }
-        if expected.lines().count() != actual.lines().count() {
-            diff.push_str(&format!("line counts differ: {} vs {}\n", expected.lines().count(), actual.lines().count()));
-        }
-        panic!("{} differs from the golden file (rerun with BLESS=1 if intended):\n{diff}", path.display());
+        panic!("{} differs from the golden file (rerun with BLESS=1 if intended):\n{}", path.display(), line_diff(&expected, actual));
     }
+}
+
+/// The lines that differ, by a longest-common-subsequence alignment: `-`
+/// only in the golden file, `+` only in the output, each with its line
+/// number there. One inserted line is one `+` line, not a shift of every
+/// line after it.
+fn line_diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    // lcs[i][j]: the longest common subsequence of e[i..] and a[j..].
+    let mut lcs = vec![vec![0u32; a.len() + 1]; e.len() + 1];
+    for i in (0..e.len()).rev() {
+        for j in (0..a.len()).rev() {
+            lcs[i][j] = if e[i] == a[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < e.len() || j < a.len() {
+        if i < e.len() && j < a.len() && e[i] == a[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if j < a.len() && (i == e.len() || lcs[i][j + 1] > lcs[i + 1][j]) {
+            out.push_str(&format!("+{:>5} {}\n", j + 1, a[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("-{:>5} {}\n", i + 1, e[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn the_golden_diff_aligns_lines() {
+    assert_eq!(line_diff("a\nb\nc\n", "a\nx\nb\nc\n"), "+    2 x\n", "one inserted line is one line of diff");
+    assert_eq!(line_diff("a\nb\nc\n", "a\nc\n"), "-    2 b\n");
+    assert_eq!(line_diff("a\nb\n", "a\nB\n"), "-    2 b\n+    2 B\n");
+    assert_eq!(line_diff("same\n", "same\n"), "");
 }
 
 /// A run with fixed numbers: a pass, a first warn, an escalated fail, a hard
@@ -993,7 +1020,6 @@ fn fixed_samples_merge_is_exact_and_names_missing_shards() {
     assert!(e.contains("different commits"), "{e}");
     let s: Summary = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
     assert_eq!(s.outcome, "error");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The host's speed: median, range and count of an environment's readings;
