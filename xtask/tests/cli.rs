@@ -9,6 +9,26 @@ fn xtask(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn an_unknown_profile_or_environment_names_the_valid_ones_in_every_command() {
+    // A scratch config, so the error reports land in its reports/.
+    let d = scratch("unknownsel", |t| t);
+    let b = d.join("budgets.toml");
+    let b = b.to_str().unwrap();
+    for cmd in ["budget", "calibrate"] {
+        let out = xtask(&[cmd, "--budgets", b, "--env", "typo"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("unknown environment `typo`; valid: desktop, desktop-eager, firefox-desktop, mobile"), "{cmd}: {err}");
+    }
+    for cmd in ["size", "budget", "calibrate"] {
+        let out = xtask(&[cmd, "--budgets", b, "--profile", "core-mni"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("unknown profile `core-mni`; valid: core-min, core-trace, full-dev"), "{cmd}: {err}");
+    }
+}
+
+#[test]
 fn bad_config_exits_2_and_leaves_no_valid_summary() {
     let d = scratch("exit2", |t| t.replace("batch = 512", "batch = = 512"));
     let reports = d.join("reports");

@@ -89,10 +89,8 @@ impl Options {
             Some(b) => b,
             None => find_budgets()?,
         };
-        // Reports, ledger and baseline live next to the budgets file they
-        // belong to, so gating a second project never touches the first's.
         if o.reports.as_os_str().is_empty() {
-            o.reports = o.budgets.parent().unwrap_or(Path::new(".")).join("reports");
+            o.reports = super::args::default_reports(&o.budgets);
         }
         if o.quick && o.bless {
             bail!("--quick runs never bless a baseline: drop --quick to bless");

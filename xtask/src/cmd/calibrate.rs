@@ -94,10 +94,11 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let cal = cfg.calibration.clone().ok_or_else(|| {
         anyhow!("{} has no [calibration] section: name the subject's feature that injects busy work, its build-time variable and the metric it slows", budgets.display())
     })?;
-    let out_dir = out_dir.unwrap_or_else(|| cfg.root.join("reports").join("calibration"));
-    let all_profiles: Vec<String> = cfg.profiles.iter().map(|p| p.name.clone()).collect();
-    let profiles = if profiles.is_empty() { all_profiles } else { profiles };
-    let envs = if envs.is_empty() { cfg.environments.keys().cloned().collect() } else { envs };
+    let out_dir = out_dir.unwrap_or_else(|| super::args::default_reports(&budgets).join("calibration"));
+    // An unknown --profile or --env is an error naming the valid ones, as in
+    // `budget`, never a selection of nothing.
+    let profiles = super::args::select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &profiles, "profile")?;
+    let envs = super::args::select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &envs, "environment")?;
     if let Some(id) = only.iter().find(|id| !cfg.metrics.iter().any(|m| &m.id == *id)) {
         bail!("--metric {id}: {} defines no such metric", budgets.display());
     }

@@ -38,7 +38,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         None => find_budgets()?,
     };
     // Reports live next to the budgets file, as for `budget`.
-    let reports = reports.unwrap_or_else(|| budgets.parent().unwrap_or(Path::new(".")).join("reports"));
+    let reports = reports.unwrap_or_else(|| super::args::default_reports(&budgets));
     super::guarded(&reports, budgets.parent().unwrap_or(Path::new(".")), || merge(&budgets, &reports, &shards))
 }
 
