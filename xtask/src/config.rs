@@ -452,6 +452,12 @@ impl MetricSpec {
     pub fn is_relative(&self) -> bool {
         self.reference_without.is_some()
     }
+
+    /// A heap metric: a scenario that records bytes (the one definition;
+    /// measuring, method texts and config checks all ask this).
+    pub fn is_heap(&self) -> bool {
+        matches!(self.source, Source::Scenario(_)) && HEAP_UNITS.contains(&self.unit.as_str())
+    }
 }
 
 /// A profile after validation.

@@ -180,7 +180,7 @@ pub struct Task {
 impl Task {
     /// A heap metric (bytes), not a timing.
     fn is_heap(&self) -> bool {
-        Quantity::for_unit(&self.metric.unit) == Quantity::Bytes
+        self.metric.is_heap()
     }
 }
 
@@ -194,7 +194,7 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
                 if !matches!(m.source, Source::Scenario(_)) || !m.caps.contains_key(p) || &m.environment != env {
                     continue;
                 }
-                let heap = Quantity::for_unit(&m.unit) == Quantity::Bytes;
+                let heap = m.is_heap();
                 let per_seed = if quick { cfg.protocol.quick_iterations } else { cfg.protocol.latency_iterations };
                 let (iterations, warmup, blocks) = match (heap, quick) {
                     (true, false) => (cfg.protocol.heap_samples, cfg.protocol.heap_warmup, 1),
@@ -920,7 +920,7 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     // Clock floor: the smallest timed statistic behind the figure, in ticks
     // of the page's clock (per operation for batched samples).
     let tick_ms = m.timer_resolution_ms(&metric.environment).filter(|t| *t > 0.0);
-    let timed = Quantity::for_unit(&metric.unit) != Quantity::Bytes;
+    let timed = !metric.is_heap();
     let (resolution_in_unit, clock_ticks) = match (tick_ms, timed) {
         (Some(tick), true) => {
             let unit = if metric.is_relative() { "ms" } else { metric.unit.as_str() };
@@ -937,10 +937,10 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
     };
 
     let comparison = base.map(|b| compare(cfg, st, b, &cand_view, base_view.as_ref().map(|(_, v)| &**v), rng_seed ^ 0xab));
-    let (heap_growth, parts_text) = heap_check(cand, &metric.unit);
+    let (heap_growth, parts_text) = if metric.is_heap() { heap_check(cand, &metric.unit) } else { (None, String::new()) };
 
     let ops = cand.typical_ops();
-    let blocks_text = if Quantity::for_unit(&metric.unit) == Quantity::Bytes {
+    let blocks_text = if metric.is_heap() {
         format!("{} warmup operations, then {} heap samples per seed", task.warmup, task.iterations)
     } else {
         format!(
@@ -1001,9 +1001,6 @@ fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -
 /// Heap metrics: the growth check over each seed's window (`stats::
 /// heap_growth`, in bytes), and the parts of the figure in words.
 fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
-    if Quantity::for_unit(unit) != Quantity::Bytes {
-        return (None, String::new());
-    }
     let per_byte = crate::size::bytes_in_unit(1.0, unit);
     let windows: Vec<Vec<f64>> = cand.samples.seeds.iter().map(|blocks| blocks.iter().flatten().map(|v| v / per_byte).collect()).collect();
     let mut names: Vec<String> = Vec::new();
