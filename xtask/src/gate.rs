@@ -136,12 +136,7 @@ pub fn prior_streak(history: &[Past], warn: f64) -> u32 {
     let mut n = 0;
     for p in history.iter().rev() {
         let Some(v) = p.value else { continue };
-        let band = match p.ci {
-            Some(ci) => stats::band(&ci, warn),
-            None if v > warn => Band::Above,
-            None => Band::Below,
-        };
-        match band {
+        match band_of(v, p.ci.as_ref(), warn) {
             Band::Above => n += 1,
             Band::Straddles => continue,
             Band::Below => break,
@@ -183,6 +178,16 @@ pub fn fmt(v: f64) -> String {
         format!("{v:.3}")
     } else {
         format!("{v:.2e}")
+    }
+}
+
+/// Where a figure lies against a line: with its interval when it has one
+/// (above only when the whole interval is), else by its point.
+fn band_of(value: f64, ci: Option<&stats::Interval>, line: f64) -> Band {
+    match ci {
+        Some(ci) => stats::band(ci, line),
+        None if value > line => Band::Above,
+        None => Band::Below,
     }
 }
 
@@ -229,11 +234,7 @@ pub fn verdict(o: &Observation) -> Verdict {
 
     // The hard cap, like a warn line, is judged with the interval when
     // there is one: above it only when the whole interval is.
-    let above_hard = match o.value_ci {
-        Some(ci) => stats::band(ci, o.caps.hard),
-        None if value > o.caps.hard => Band::Above,
-        None => Band::Below,
-    };
+    let above_hard = band_of(value, o.value_ci, o.caps.hard);
     if above_hard == Band::Above {
         v.status = Status::Fail;
         v.reasons.push(format!("{}{ci_text} is above the hard cap {}", fmt(value), fmt(o.caps.hard)));
@@ -258,12 +259,7 @@ pub fn verdict(o: &Observation) -> Verdict {
             }
             GateKind::Hard => {}
             GateKind::WarnThenBlock => {
-                let band = match o.value_ci {
-                    Some(ci) => stats::band(ci, w),
-                    None if value > w => Band::Above,
-                    None => Band::Below,
-                };
-                match band {
+                match band_of(value, o.value_ci, w) {
                     Band::Below => {}
                     Band::Straddles => {
                         v.status = Status::Warn;
