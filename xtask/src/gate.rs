@@ -464,7 +464,7 @@ mod tests {
         }
     }
 
-    /// Issue 12: the three-way comparison maps to fail / warn / pass.
+    /// The three-way comparison maps to fail / warn / pass.
     #[test]
     fn live_comparison_decides_timing_regressions() {
         let c = caps(1000.0, None);
@@ -488,7 +488,7 @@ mod tests {
         assert!((verdict(&o).baseline_delta_pct.unwrap() - 15.0).abs() < 1e-9);
     }
 
-    /// Issue 14: a heap under its cap that keeps growing fails, in words.
+    /// A heap under its cap that keeps growing fails, in words.
     #[test]
     fn a_growing_heap_fails_whatever_its_p95() {
         let c = caps(24.0, None);
@@ -503,7 +503,7 @@ mod tests {
         assert_eq!(verdict(&o).status, Status::Pass);
     }
 
-    /// Issue 14: a retry that passed does not hide the first failure.
+    /// A retry that passed does not hide the first failure.
     #[test]
     fn a_first_try_failure_is_a_warn_even_when_the_retry_passed() {
         let c = caps(60.0, None);
@@ -516,7 +516,7 @@ mod tests {
         assert!(!v.in_warn_band && v.warn_streak == 0, "a retry never feeds escalation");
     }
 
-    /// Issue 11: a figure within a few clock ticks is unresolved, a fail.
+    /// A figure within a few clock ticks is unresolved, a fail.
     #[test]
     fn a_figure_at_the_clock_floor_is_unresolved_missing_data() {
         let c = caps(2.5, None);
@@ -555,7 +555,7 @@ mod tests {
         assert_eq!(verdict(&o).status, Status::Fail);
     }
 
-    /// Issue 12: band membership is decided with the interval, and a
+    /// Band membership is decided with the interval, and a
     /// straddling interval never feeds the escalation streak.
     #[test]
     fn warn_band_uses_the_interval_and_straddling_never_escalates() {
@@ -578,7 +578,7 @@ mod tests {
         assert_eq!(verdict(&o).status, Status::Pass);
     }
 
-    /// Issue 13: a fail between two warns does not launder the streak, and
+    /// A fail between two warns does not launder the streak, and
     /// a straddling or unmeasured run neither counts nor resets it.
     #[test]
     fn a_fail_between_warns_keeps_the_streak() {
@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).status, Status::Warn);
     }
 
-    /// Issue 13: band membership of past runs is judged against today's
+    /// Band membership of past runs is judged against today's
     /// caps, from the stored values (raising the warn line ends a streak).
     #[test]
     fn past_runs_are_judged_against_todays_warn_line() {

@@ -168,7 +168,7 @@ mod tests {
         }
     }
 
-    /// Issue 13: for a browser on another host the harness binds the
+    /// For a browser on another host the harness binds the
     /// address it is given (here another loopback address, which exists on
     /// every Linux host), and its URLs name that address, not 127.0.0.1.
     #[test]

@@ -662,7 +662,7 @@ pub fn heap_growth(seeds: &[Vec<f64>], parts: &[(String, Vec<Vec<f64>>)]) -> Opt
 
 #[cfg(test)]
 mod tests {
-    // Heap growth (issue 14): fixed series.
+    // Heap growth: fixed series.
     #[test]
     fn a_leak_is_growing_and_a_steady_heap_is_not() {
         const MIB: f64 = 1024.0 * 1024.0;

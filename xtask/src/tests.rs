@@ -677,7 +677,7 @@ fn stripped_module_is_named_through_its_twin() {
     assert!(r.items.iter().filter(|i| i.kind == "function").all(|i| !i.name.contains("::")), "no twin names: {:?}", r.items);
 }
 
-/// Issue 15: with no name section and no twin, exported functions carry
+/// With no name section and no twin, exported functions carry
 /// their export names, and "what keeps it alive" lists real items only.
 #[test]
 fn stripped_module_without_a_twin_is_named_by_its_exports() {
@@ -835,7 +835,7 @@ fn record<'a>(s: &'a Summary, id: &str, profile: &str) -> &'a Record {
     s.records.iter().find(|r| r.metric_id == id && r.profile == profile).unwrap_or_else(|| panic!("no {id} {profile}"))
 }
 
-/// Issue 12: base = candidate (fixed, independent samples) gates green, and
+/// Base = candidate (fixed, independent samples) gates green, and
 /// every timing is compared live and judged unchanged.
 #[test]
 fn fixed_samples_a_over_a_is_unchanged_and_passes() {
@@ -856,7 +856,7 @@ fn fixed_samples_a_over_a_is_unchanged_and_passes() {
     assert!(d.value.unwrap().abs() < 3.0, "{:?}", d.value);
 }
 
-/// Issue 12: a +15 % slowdown of the candidate is "regressed" with its
+/// A +15 % slowdown of the candidate is "regressed" with its
 /// ratio and interval in words, and the run fails.
 #[test]
 fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
@@ -896,7 +896,7 @@ impl crate::measure::Measurer for Logging {
     }
 }
 
-/// Issue 12: an environment's tasks are measured seed by seed (every
+/// An environment's tasks are measured seed by seed (every
 /// task's first seed, then every task's second...), so a host spell of
 /// tens of seconds lands in one seed of many keys, not in all of one key's.
 #[test]
@@ -922,7 +922,7 @@ fn tasks_are_measured_seed_by_seed_across_an_environment() {
     assert_eq!(first_seed.len(), 4, "every task runs its first seed before any task runs its second: {first_seed:?}");
 }
 
-/// Issue 11: a relative metric runs each build paired with its reference
+/// A relative metric runs each build paired with its reference
 /// build in one block (the scenario's `h.pair`), never the reference in a
 /// block of its own, and files the pair's samples as the reference arm's
 /// block of the same round: a +10 % candidate reads as a +10 % overhead,
@@ -957,7 +957,7 @@ fn relative_metric_runs_each_build_paired_with_its_reference() {
     assert_eq!(c.verdict, crate::stats::AbVerdict::Regressed, "{}", c.reason);
 }
 
-/// Issue 12: a base without the reference build of a relative metric makes
+/// A base without the reference build of a relative metric makes
 /// that comparison "not comparable", with the reason, and not a fail.
 #[test]
 fn fixed_samples_missing_base_reference_is_not_comparable() {

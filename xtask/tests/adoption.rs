@@ -1,4 +1,4 @@
-//! Issue 14: a team adopts the gate both ways the README offers, each in a
+//! A team adopts the gate both ways the README offers, each in a
 //! workspace of its own, with no edit to its crate's files:
 //!
 //! - as a library its own `xtask` calls (`wasm_budget_gate::main()`), here a

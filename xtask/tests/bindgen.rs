@@ -1,8 +1,8 @@
-//! Issue 7: a wasm-bindgen crate passes the whole gate (sizes, attribution,
+//! A wasm-bindgen crate passes the whole gate (sizes, attribution,
 //! cold init through the glue, heap), and a wasm-bindgen CLI of another
 //! version on PATH is detected and not used.
 //!
-//! Issue 14: the fixture is a team's crate in its own workspace, gated with
+//! The fixture is a team's crate in its own workspace, gated with
 //! no edit to its files. It pins its toolchain (rust-toolchain.toml), has
 //! its own rustflags (.cargo/config.toml), a release profile that strips
 //! symbols, none of the gate's cargo profiles (their settings live in the
@@ -97,7 +97,7 @@ fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
         .unwrap();
         assert_eq!(attr["attributed_bytes"], attr["file_bytes"]);
         assert!(attr["items"].as_array().unwrap().iter().any(|i| i["name"].as_str().unwrap().contains("bump")), "{}", a["profile"]);
-        // Issue 15: wasm-bindgen's shims (greet's string return goes
+        // wasm-bindgen's shims (greet's string return goes
         // through one) are a named group, never a crate or `(no crate)`;
         // no binaryen-merged function poses as a crate.
         let items = attr["items"].as_array().unwrap();
@@ -108,7 +108,7 @@ fn wasm_bindgen_fixture_passes_the_gate_and_a_mismatched_cli_is_not_used() {
     }
 }
 
-/// Issue 14: a "steady-state heap" that keeps growing fails as growing,
+/// A "steady-state heap" that keeps growing fails as growing,
 /// whatever its p95. The fixture's `leak` feature appends to a history on
 /// every call and never drains it; without it (the test above) the same
 /// scenario passes the growth check.

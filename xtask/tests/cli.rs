@@ -88,7 +88,7 @@ fn build_failure_exits_2_naming_the_profile() {
     assert!(err.contains("build of profile `core-min` failed"), "{err}");
 }
 
-/// Issue 14: the subject builds with its own toolchain. A pin that is not
+/// The subject builds with its own toolchain. A pin that is not
 /// installed stops the run (exit 2) with the command that installs it,
 /// whether it comes from the subject's rust-toolchain.toml or from
 /// `[subject] toolchain`.
@@ -119,7 +119,7 @@ fn a_missing_subject_toolchain_exits_2_with_the_install_command() {
     assert!(err.contains("`1.79.0` (budgets.toml [subject] toolchain) is not installed") && err.contains("rustup toolchain install 1.79.0 "), "{err}");
 }
 
-/// Issue 2's done-when: the real size gate builds all three profiles and
+/// The real size gate builds all three profiles and
 /// passes; shrinking a cap below the measured size fails with exit 1 naming
 /// metric and profile.
 #[test]
@@ -156,7 +156,7 @@ fn size_gate_end_to_end_pass_then_fail_on_a_shrunk_cap() {
     assert!(line.contains("M-PERF-01A") && line.contains("core-trace") && line.contains("above the hard cap"), "{line}");
 }
 
-/// Issue 5's done-when: a deliberately slowed runtime (feature `slow-init`
+/// A deliberately slowed runtime (feature `slow-init`
 /// adds 70 ms of busy work to init) fails M-PERF-02A with exit 1, measured
 /// in the real browser.
 #[test]
@@ -172,7 +172,7 @@ fn slowed_init_fails_cold_init_in_the_browser() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
-    // --quick never exits 1 (issue 13); the figure still reads as a fail.
+    // --quick never exits 1; the figure still reads as a fail.
     assert_eq!(out.status.code(), Some(0), "{text}\n{err}");
     assert!(err.contains("would fail a gating run"), "{err}");
     let line = text.lines().find(|l| l.contains("M-PERF-02A")).expect("02A row");
@@ -229,7 +229,7 @@ fn hung_scenario_is_bounded_retried_and_exits_2() {
     assert_eq!(s["outcome"], "error");
 }
 
-/// Issue 13: `--bless` does not bless a failing run unless `--force` says
+/// `--bless` does not bless a failing run unless `--force` says
 /// so; the run still exits 1 for its failure.
 #[test]
 fn bless_refuses_a_failing_run_unless_forced() {
@@ -253,7 +253,7 @@ fn bless_refuses_a_failing_run_unless_forced() {
     assert!(reports.join("baseline.json").is_file(), "--force blesses it");
 }
 
-/// Issue 13: `--quick` never escalates, never writes the ledger and never
+/// `--quick` never escalates, never writes the ledger and never
 /// exits 1, and says so (fixed samples stand in for the browser).
 #[test]
 fn quick_never_gates() {
@@ -296,7 +296,7 @@ fn quick_never_gates() {
     assert_eq!(s["records"][0]["status"], "fail");
 }
 
-/// Issue 13: an error used to rewrite only summary.json, leaving the last
+/// An error used to rewrite only summary.json, leaving the last
 /// green summary.md and report.html (what CI posts) in place, and a panic
 /// wrote nothing. Now an error, a panic and a failed merge each replace
 /// every report with one that says what failed, and exit 2.

@@ -1,4 +1,4 @@
-//! Desktop Firefox (issue 16), end to end in the real browser: the gate
+//! Desktop Firefox, end to end in the real browser: the gate
 //! provisions Firefox, drives it over WebDriver BiDi, runs the subject's own
 //! scenarios in the shared harness page, and reports the browser and its
 //! clock per environment. A hung Firefox scenario is bounded, retried once

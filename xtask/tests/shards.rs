@@ -1,6 +1,6 @@
-//! Issue 7: shards merge to the unsharded verdicts and sizes, with
+//! Shards merge to the unsharded verdicts and sizes, with
 //! histogram-exact latency figures; and the gate measures through a
-//! Chromium started separately (`--browser-ws`). Issue 13: a merge that
+//! Chromium started separately (`--browser-ws`). A merge that
 //! lacks a shard, or mixes protocols or commits, never passes.
 
 mod common;
@@ -155,7 +155,7 @@ fn pages(ws: &str) -> Option<Vec<String>> {
     Some(v.as_array()?.iter().filter(|t| t["type"] == "page").map(|t| t["url"].as_str().unwrap_or("").to_string()).collect())
 }
 
-/// Issue 13: a hung scenario's tab is closed before the retry (and when the
+/// A hung scenario's tab is closed before the retry (and when the
 /// gate gives up), so a remote browser is not left burning a core on it.
 #[test]
 fn a_hung_tab_is_closed_on_a_remote_browser() {
@@ -196,7 +196,7 @@ fn a_hung_tab_is_closed_on_a_remote_browser() {
     assert!(left.iter().all(|u| !u.contains("index.html")), "harness tabs left open: {left:?}\n{log}");
 }
 
-/// Issue 13: merging only a size shard used to exit 0 with a summary that
+/// Merging only a size shard used to exit 0 with a summary that
 /// looked complete. Every metric x profile x environment of budgets.toml is
 /// expected: each one no shard carried fails and names the shard to rerun.
 #[test]
@@ -243,7 +243,7 @@ fn a_merge_missing_shards_fails_naming_them() {
     assert!(md.contains("is missing"), "{md}");
 }
 
-/// Issue 13: shards measured with other seeds or iteration counts than the
+/// Shards measured with other seeds or iteration counts than the
 /// budgets file the merge gates under are refused (exit 2, error reports).
 #[test]
 fn a_merge_of_shards_with_another_protocol_is_refused() {

@@ -1,5 +1,5 @@
-//! The timing half in the real browser: what each metric measures (issue
-//! 11) and live base/candidate verdicts (issue 12). Runs are `--quick` and
+//! The timing half in the real browser: what each metric measures and live
+//! base/candidate verdicts. Runs are `--quick` and
 //! restricted to one profile and the metrics under test, so each takes
 //! seconds to a minute; the full protocol's figures are benchmarks
 //! (README), not assertions here.
@@ -51,7 +51,7 @@ fn set_features(dir: &Path, features: &str) {
     std::fs::write(&p, text.replace(&line, &format!("features = {features}"))).unwrap();
 }
 
-/// Issue 12's done-when: an injected cold-init slowdown is caught as
+/// An injected cold-init slowdown is caught as
 /// "regressed" against the blessed baseline, with its ratio and interval,
 /// and unchanged code passes against the same baseline.
 #[test]
@@ -75,7 +75,7 @@ fn injected_init_slowdown_is_regressed_and_unchanged_code_passes() {
 
     set_features(&d, "[\"inject-init-busy\"]");
     let (code, s, text) = budget(&d, "reports", &desktop, &env);
-    // A --quick run never exits 1 (issue 13); its figure still fails.
+    // A --quick run never exits 1; its figure still fails.
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("would fail a gating run"), "{text}");
     let r = record(&s, "M-PERF-02A");
@@ -94,7 +94,7 @@ fn injected_init_slowdown_is_regressed_and_unchanged_code_passes() {
     assert!(!text.contains("retrying"), "a clean run retries nothing: {text}");
 }
 
-/// Issue 11: the cancellation response is well above the clock, grows with
+/// The cancellation response is well above the clock, grows with
 /// the work left between the request and the next checkpoint, and does not
 /// grow with the work done before the request.
 #[test]
@@ -122,7 +122,7 @@ fn cancel_response_tracks_work_after_the_request_not_before() {
     assert!((0.75..1.33).contains(&(p / b)), "4x the work before the request stays put: {p} vs {b}");
 }
 
-/// Issue 11: every block runs code of its own compile. V8 shares the
+/// Every block runs code of its own compile. V8 shares the
 /// compiled, tiered-up code of identical bytes, so without the nonce every
 /// block of a build, and both arms of an A/A comparison, ran one compile's
 /// code. The copied `warmInstance` fails a block whose module carries no
@@ -165,7 +165,7 @@ fn edited_scenarios(d: &Path, files: &[(&str, &dyn Fn(String) -> String)]) {
     std::fs::write(&b, common::with_scenarios_dir(&std::fs::read_to_string(&b).unwrap(), &scen)).unwrap();
 }
 
-/// Issue 11: with every function compiled (the eager figure), cold init
+/// With every function compiled (the eager figure), cold init
 /// grows with code that init never calls.
 #[test]
 fn eager_cold_init_grows_with_code_size() {
@@ -184,7 +184,7 @@ fn eager_cold_init_grows_with_code_size() {
     assert!(plain["fingerprint"]["js_flags"]["desktop-eager"].to_string().contains("no-wasm-lazy-compilation"), "{}", plain["fingerprint"]);
 }
 
-/// Issue 11: the mobile throttle is calibrated to the target slowdown, and
+/// The mobile throttle is calibrated to the target slowdown, and
 /// the rate and the achieved factor are in the fingerprint.
 #[test]
 fn mobile_throttle_is_calibrated_and_reported() {

@@ -1,4 +1,4 @@
-//! Issue 6's done-when on the real gate: with a metric's warn band set just
+//! Escalation on the real gate: with a metric's warn band set just
 //! below its measured value, two runs on unchanged code give warn, then
 //! fail. The HTML report of those runs is then rendered in headless
 //! Chromium and its plots are checked (screenshot kept under
@@ -35,7 +35,7 @@ fn warn_then_fail_on_unchanged_code_and_the_html_report_renders() {
 
     // Run 1: learn the real value (passes under the shipped caps). Its own
     // reports directory: the ledger judges past runs against today's caps
-    // (issue 13), so in the gated ledger this run would already count as
+    //, so in the gated ledger this run would already count as
     // the first one in the band drawn below.
     let (code, s, text) = budget(&b, &d.join("learn"));
     assert_eq!(code, 0, "{text}");
