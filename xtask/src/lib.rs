@@ -12,7 +12,7 @@
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
 //! summary  attribute  bindgen  build           records; size analysis; tools
 //! gate  config                                 pure verdicts; validated budgets.toml
-//! toolchain  cargoconf                         the subject's rustup toolchain and cargo config
+//! toolchain  cargoconf  closure                the subject's rustup toolchain, cargo config, dependency closure
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
 //! api                                          a built crate's exports, and the built-ins wired to them
 //! util  wasmfile  tomlspan  builtin            helpers with no crate dependencies; built-in scenarios
