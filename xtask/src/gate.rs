@@ -191,17 +191,24 @@ fn band_of(value: f64, ci: Option<&stats::Interval>, line: f64) -> Band {
     }
 }
 
-fn fail_missing(reason: String, unresolved: bool) -> Verdict {
-    Verdict {
-        status: Status::Fail,
-        in_warn_band: false,
-        warn_streak: 0,
-        band_straddles: false,
-        baseline_delta_pct: None,
-        baseline_regressed: false,
-        unresolved,
-        reasons: vec![reason],
+impl Verdict {
+    /// A verdict with no band, streak or base: a status and its reasons.
+    pub fn plain(status: Status, reasons: Vec<String>) -> Verdict {
+        Verdict {
+            status,
+            in_warn_band: false,
+            warn_streak: 0,
+            band_straddles: false,
+            baseline_delta_pct: None,
+            baseline_regressed: false,
+            unresolved: false,
+            reasons,
+        }
     }
+}
+
+fn fail_missing(reason: String, unresolved: bool) -> Verdict {
+    Verdict { unresolved, ..Verdict::plain(Status::Fail, vec![reason]) }
 }
 
 pub fn verdict(o: &Observation) -> Verdict {
@@ -220,16 +227,7 @@ pub fn verdict(o: &Observation) -> Verdict {
             true,
         );
     }
-    let mut v = Verdict {
-        status: Status::Pass,
-        in_warn_band: false,
-        warn_streak: 0,
-        band_straddles: false,
-        baseline_delta_pct: None,
-        baseline_regressed: false,
-        unresolved: false,
-        reasons: Vec::new(),
-    };
+    let mut v = Verdict::plain(Status::Pass, Vec::new());
     let ci_text = o.value_ci.map(|ci| format!(" (95 % CI {} to {})", fmt(ci.lo), fmt(ci.hi))).unwrap_or_default();
 
     // The hard cap, like a warn line, is judged with the interval when

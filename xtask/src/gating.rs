@@ -236,16 +236,7 @@ fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
         Some(c) => c.reasons(),
         None => vec![format!("no run resolved the dependency closure of profile {profile}: the shard `--profile {profile}` (any environment) is missing")],
     };
-    let verdict = gate::Verdict {
-        status,
-        in_warn_band: false,
-        warn_streak: 0,
-        band_straddles: false,
-        baseline_delta_pct: None,
-        baseline_regressed: false,
-        unresolved: false,
-        reasons,
-    };
+    let verdict = gate::Verdict::plain(status, reasons);
     Some(Record {
         commit: r.commit.into(),
         profile: profile.to_string(),
