@@ -225,11 +225,15 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
 /// its wasm closure that no `allow` entry exempts, hard-capped at 0; the
 /// reasons give each one's chain, each allowed one's reason, and the
 /// changes against the base.
-/// A profile no run resolved (a merge without its size shard) fails as
-/// missing, as any other expected figure does.
+/// A profile that some metric gates but no run resolved (a merge without
+/// its size shard) fails as missing, as any other expected figure does; a
+/// profile nothing gates and nothing built has no record.
 fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
     let policy = r.cfg.dependencies.as_ref()?.get(profile)?;
     let closure = r.arts.iter().find(|a| a.profile == profile).and_then(|a| a.dependencies.as_ref());
+    if closure.is_none() && !r.metrics.iter().any(|m| m.caps.contains_key(profile)) {
+        return None;
+    }
     let violations = closure.map(|c| c.violations());
     let status = if violations == Some(0) { Status::Pass } else { Status::Fail };
     let reasons = match closure {
