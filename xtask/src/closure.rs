@@ -427,14 +427,18 @@ fn tree(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], edg
 pub fn resolve(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], policy: &Policy) -> Result<Closure> {
     let (normal, command) = tree(tc, manifest, package, features, "normal")?;
     let (all, _) = tree(tc, manifest, package, features, "normal,build")?;
+    Ok(evaluate(&parse_tree(&normal)?, &parse_tree(&all)?, &manifests(tc, manifest)?, policy, command))
+}
+
+/// The manifests of every package, from `cargo metadata`.
+fn manifests(tc: &Toolchain, manifest: &Path) -> Result<Manifests> {
     let mut cmd = tc.cargo();
     cmd.args(["metadata", "--format-version", "1", "--filter-platform", TARGET, "--manifest-path"]).arg(manifest);
     let meta = crate::util::run_captured(&mut cmd).context("running cargo metadata")?;
     if !meta.status.success() {
         bail!("cargo metadata --manifest-path {} failed:\n{}", manifest.display(), meta.stderr.trim());
     }
-    let manifests = Manifests::from_metadata(&meta.stdout)?;
-    Ok(evaluate(&parse_tree(&normal)?, &parse_tree(&all)?, &manifests, policy, command))
+    Manifests::from_metadata(&meta.stdout)
 }
 
 /// For a failed build: the chain from the subject to the crate that did
@@ -444,10 +448,8 @@ pub fn chain_to(tc: &Toolchain, manifest: &Path, package: &str, features: &[Stri
     let g = parse_tree(&text).ok()?;
     let parents = g.shipping();
     let target = parents.keys().copied().find(|&n| g.nodes[n].pkg.name == krate)?;
-    let mut cmd = tc.cargo();
-    cmd.args(["metadata", "--format-version", "1", "--filter-platform", TARGET, "--manifest-path"]).arg(manifest);
-    let manifests = crate::util::run_captured(&mut cmd).ok().and_then(|m| Manifests::from_metadata(&m.stdout).ok()).unwrap_or_default();
-    Some(g.chain(&parents, target, &manifests))
+    // Without the manifests the chain still holds; it names no features.
+    Some(g.chain(&parents, target, &manifests(tc, manifest).unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &
     if let (Some(d), Some((b, _))) = (report.diff.as_mut(), base_pair) {
         d.against = rel(b);
     }
-    let dependencies = dependency_closure(cfg, &cfg.manifest, profile, name, &report, base)?;
+    let dependencies = dependency_closure(cfg, profile, name, &report, base)?;
     let files = crate::report::attribution::write(&report, &reports.join("attribution"), name)?;
     let attribution = attribute::Attribution { report, files };
     let references = build_references(cfg, metrics, profile, name, "")?;
@@ -147,13 +147,9 @@ pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &
 /// The profile's wasm dependency closure under the `[dependencies]` policy
 /// (None without one), diffed against the base's, each change joined to
 /// the crate's bytes in this profile's attribution.
-fn dependency_closure(cfg: &Config, manifest: &Path, profile: &Profile, name: &str, report: &attribute::Report, base: Option<&Base>) -> Result<Option<crate::closure::Closure>> {
-    let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
-    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved (a bug in the gate)"))?;
+fn dependency_closure(cfg: &Config, profile: &Profile, name: &str, report: &attribute::Report, base: Option<&Base>) -> Result<Option<crate::closure::Closure>> {
     eprintln!("budget: [{name}] dependency closure");
-    let mut c = crate::closure::resolve(tc, manifest, &cfg.package, &profile.features, policy)?;
-    // Reports name files relative to the project, not by this machine's paths.
-    c.command = c.command.replace(&format!("{}/", cfg.root.display()), "");
+    let Some(mut c) = resolve_closure(cfg, profile, name)? else { return Ok(None) };
     if let Some((b, closure)) = base.and_then(|b| b.profiles.get(name).and_then(|bp| bp.closure.as_ref()).map(|c| (b, c))) {
         let bytes: BTreeMap<String, u64> = report.crates.iter().map(|r| (r.krate.clone(), r.bytes)).collect();
         c.diff = Some(crate::closure::diff(closure, &c.normal, &b.origin, Some(&bytes)));
@@ -161,11 +157,15 @@ fn dependency_closure(cfg: &Config, manifest: &Path, profile: &Profile, name: &s
     Ok(Some(c))
 }
 
-/// The base's normal closure, resolved in its worktree.
-fn base_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option<Vec<crate::closure::Pkg>>> {
+/// The closure of profile `name` of the subject `cfg` names (the candidate,
+/// or the base in its worktree) under its policy; None without one.
+fn resolve_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option<crate::closure::Closure>> {
     let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
-    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the base's toolchain was not resolved (a bug in the gate)"))?;
-    Ok(Some(crate::closure::resolve(tc, &cfg.manifest, &cfg.package, &profile.features, policy)?.normal))
+    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved (a bug in the gate)"))?;
+    let mut c = crate::closure::resolve(tc, &cfg.manifest, &cfg.package, &profile.features, policy)?;
+    // Reports name files relative to the project, not by this machine's paths.
+    c.command = c.command.replace(&format!("{}/", cfg.root.display()), "");
+    Ok(Some(c))
 }
 
 /// `--against REF`: check REF out in a git worktree (under
@@ -214,7 +214,7 @@ pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics
                 named: Some(o.opt.named),
                 sizes: Some(sizes),
                 references,
-                closure: base_closure(&base_cfg, profile, name).with_context(|| format!("the base ({reference}) of profile {name}"))?,
+                closure: resolve_closure(&base_cfg, profile, name).with_context(|| format!("the base ({reference}) of profile {name}"))?.map(|c| c.normal),
             },
         );
     }
