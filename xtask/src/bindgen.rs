@@ -55,19 +55,14 @@ fn version_of(bin: &Path) -> Option<String> {
 
 /// A wasm-bindgen CLI at exactly `version`.
 pub fn cli(version: &str, tools: &Path) -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join("wasm-bindgen");
-            if p.is_file() {
-                match version_of(&p) {
-                    Some(v) if v == version => return Ok(p),
-                    Some(v) => eprintln!(
-                        "budget: {} is wasm-bindgen {v}, but the subject pins {version}; using a matching CLI from the tool cache instead",
-                        p.display()
-                    ),
-                    None => {}
-                }
-            }
+    for p in crate::util::on_path(&["wasm-bindgen"]) {
+        match version_of(&p) {
+            Some(v) if v == version => return Ok(p),
+            Some(v) => eprintln!(
+                "budget: {} is wasm-bindgen {v}, but the subject pins {version}; using a matching CLI from the tool cache instead",
+                p.display()
+            ),
+            None => {}
         }
     }
     let root = tools.join(format!("wasm-bindgen-{version}"));

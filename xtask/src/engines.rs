@@ -3,9 +3,10 @@
 //! browser starts on first use, so a run of Chromium environments never
 //! needs Firefox, and the other way round.
 
-use crate::browser::BrowserMeasurer;
+use crate::browser::chromium::Cdp;
+use crate::browser::firefox::Firefox;
+use crate::browser::PageMeasurer;
 use crate::config::{BrowserKind, Config, Environment};
-use crate::firefox::FirefoxMeasurer;
 use crate::measure::{EnvInfo, Measurer, ScenarioOutput, ScenarioRun};
 use crate::summary::{EnvBrowser, Fingerprint};
 use anyhow::{anyhow, bail, Result};
@@ -19,8 +20,8 @@ pub struct Engines {
     remote: Option<String>,
     /// `--harness-addr`.
     harness: Option<std::net::IpAddr>,
-    chromium: Option<BrowserMeasurer>,
-    firefox: Option<FirefoxMeasurer>,
+    chromium: Option<PageMeasurer<Cdp>>,
+    firefox: Option<PageMeasurer<Firefox>>,
     /// Environments prepared so far: the fingerprint names their browsers.
     prepared: BTreeSet<String>,
 }
@@ -55,7 +56,7 @@ impl Engines {
         Ok(match self.kind(env) {
             BrowserKind::Chromium => {
                 if self.chromium.is_none() {
-                    self.chromium = Some(BrowserMeasurer::start(self.scenario_timeout, self.remote.as_deref(), self.harness)?);
+                    self.chromium = Some(PageMeasurer::start(Cdp::new(self.scenario_timeout, self.remote.as_deref())?, self.harness)?);
                 }
                 self.chromium.as_mut().expect("just started")
             }
@@ -67,7 +68,7 @@ impl Engines {
                     );
                 }
                 if self.firefox.is_none() {
-                    self.firefox = Some(FirefoxMeasurer::start(self.harness)?);
+                    self.firefox = Some(PageMeasurer::start(Firefox::new()?, self.harness)?);
                 }
                 self.firefox.as_mut().expect("just started")
             }
@@ -76,10 +77,6 @@ impl Engines {
 }
 
 impl Measurer for Engines {
-    fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        crate::measure::run_one(self, r)
-    }
-
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
         let Some(first) = runs.first() else { return vec![] };
         if runs.iter().any(|r| self.kind(&r.environment) != self.kind(&first.environment)) {

@@ -8,7 +8,7 @@
 //! cmd::{init, budget, merge, attribute, calibrate}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint       pipeline steps shared by commands
 //! engines                                      the measurer per environment's browser
-//! browser  firefox  report                     the real measurers (CDP, WebDriver BiDi); exporters
+//! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
 //! summary  attribute  bindgen  build           records; size analysis; tools
 //! gate  config                                 pure verdicts; validated budgets.toml
@@ -36,7 +36,6 @@ pub mod closure;
 pub mod cmd;
 pub mod engines;
 pub mod config;
-pub mod firefox;
 pub mod fingerprint;
 pub mod gate;
 pub mod gating;

@@ -130,11 +130,12 @@ pub struct EnvInfo {
 /// headless Chromium (`browser.rs`); [`FixedMeasurer`] returns fixed samples
 /// so the whole pipeline runs in tests without a browser.
 pub trait Measurer {
-    fn run(&mut self, run: &ScenarioRun) -> Result<ScenarioOutput>;
     /// Several runs of one environment, in order; each succeeds or fails on
     /// its own. A browser does them in one round trip.
-    fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
-        runs.iter().map(|r| self.run(r)).collect()
+    fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>>;
+    /// One run: a round of one.
+    fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
+        self.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
     }
     /// Timer resolution of the page measuring environment `env`, in ms.
     fn timer_resolution_ms(&self, env: &str) -> Option<f64>;
@@ -150,12 +151,6 @@ pub trait Measurer {
     fn env_browser(&self, _env: &str) -> Option<crate::summary::EnvBrowser> {
         None
     }
-}
-
-/// `Measurer::run` for measurers that run pages in rounds: one run is a
-/// round of one.
-pub fn run_one(m: &mut dyn Measurer, r: &ScenarioRun) -> Result<ScenarioOutput> {
-    m.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
 }
 
 /// Every run of a round failed with the same error (the browser is gone,
@@ -1145,7 +1140,29 @@ impl Default for FixedMeasurer {
 }
 
 impl Measurer for FixedMeasurer {
-    fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
+    fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
+        runs.iter().map(|r| self.one(r)).collect()
+    }
+
+    fn timer_resolution_ms(&self, _env: &str) -> Option<f64> {
+        Some(0.005)
+    }
+    fn prepare_environment(&mut self, _env: &str, configured: &crate::config::Environment) -> Result<EnvInfo> {
+        Ok(EnvInfo { rate: configured.cpu_throttle, achieved: (configured.cpu_throttle > 1.0).then_some(configured.cpu_throttle) })
+    }
+    fn describe(&self, _env: &str) -> String {
+        "fixed samples (no browser)".into()
+    }
+    fn fingerprint(&self, f: &mut crate::summary::Fingerprint) {
+        f.chromium = "fixed samples (no browser)".into();
+        f.timer_resolution_us = Some(5.0);
+        f.cross_origin_isolated = Some(true);
+    }
+}
+
+impl FixedMeasurer {
+    /// One run's samples, spread evenly around the scenario's centre.
+    fn one(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
         self.calls += 1;
         let centre = match r.quantity {
             Quantity::Bytes => 2.0 * 1024.0 * 1024.0,
@@ -1166,20 +1183,6 @@ impl Measurer for FixedMeasurer {
         let mut out = side(&r.wasm);
         out.pair = r.pair.as_ref().map(|p| Box::new(side(&p.wasm)));
         Ok(out)
-    }
-    fn timer_resolution_ms(&self, _env: &str) -> Option<f64> {
-        Some(0.005)
-    }
-    fn prepare_environment(&mut self, _env: &str, configured: &crate::config::Environment) -> Result<EnvInfo> {
-        Ok(EnvInfo { rate: configured.cpu_throttle, achieved: (configured.cpu_throttle > 1.0).then_some(configured.cpu_throttle) })
-    }
-    fn describe(&self, _env: &str) -> String {
-        "fixed samples (no browser)".into()
-    }
-    fn fingerprint(&self, f: &mut crate::summary::Fingerprint) {
-        f.chromium = "fixed samples (no browser)".into();
-        f.timer_resolution_us = Some(5.0);
-        f.cross_origin_isolated = Some(true);
     }
 }
 

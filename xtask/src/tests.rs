@@ -881,9 +881,9 @@ struct Logging {
 }
 
 impl crate::measure::Measurer for Logging {
-    fn run(&mut self, r: &crate::measure::ScenarioRun) -> anyhow::Result<crate::measure::ScenarioOutput> {
-        self.runs.push(r.clone());
-        self.inner.run(r)
+    fn run_many(&mut self, runs: &[crate::measure::ScenarioRun]) -> Vec<anyhow::Result<crate::measure::ScenarioOutput>> {
+        self.runs.extend(runs.iter().cloned());
+        self.inner.run_many(runs)
     }
     fn timer_resolution_ms(&self, env: &str) -> Option<f64> {
         self.inner.timer_resolution_ms(env)

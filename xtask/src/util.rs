@@ -6,6 +6,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
+/// Every file named one of `names` in the directories of `PATH`, in
+/// `PATH` order (a name's matches before the next name's).
+pub fn on_path(names: &[&str]) -> Vec<PathBuf> {
+    let Some(path) = std::env::var_os("PATH") else { return vec![] };
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    names.iter().flat_map(|n| dirs.iter().map(move |d| d.join(n))).filter(|p| p.is_file()).collect()
+}
+
 /// Output of a finished child process.
 pub struct Captured {
     pub status: ExitStatus,

@@ -91,48 +91,22 @@ fn shards_merge_to_the_unsharded_verdicts_with_exact_histograms() {
     assert!(log.contains("--quick"), "{log}");
 }
 
-/// A Chromium started apart from the gate, as a browser farm would hand
-/// one out: its DevTools endpoint, killed (and its profile removed) on drop.
-struct OwnChrome {
-    child: std::process::Child,
-    profile: std::path::PathBuf,
-    ws: String,
-}
-
-impl OwnChrome {
-    fn start(name: &str) -> OwnChrome {
-        use std::io::BufRead;
-        let exe = wasm_budget_gate::browser::find_or_install().unwrap();
-        let profile = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
-        let mut child = Command::new(&exe)
-            .args(wasm_budget_gate::browser::FLAGS)
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg("about:blank")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let ws = stderr
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.split("DevTools listening on ").nth(1).map(|s| s.trim().to_string()))
-            .expect("DevTools URL");
-        OwnChrome { child, profile, ws }
-    }
-}
-
-impl Drop for OwnChrome {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
-    }
+/// A Chromium started apart from the gate (no V8 flags), as a browser farm
+/// would hand one out: its DevTools endpoint is `endpoint`; it is killed,
+/// and its profile removed, on drop.
+fn own_chrome() -> wasm_budget_gate::browser::process::Launched {
+    use wasm_budget_gate::browser::{chromium, process};
+    let exe = chromium::find_or_install().unwrap();
+    let profile = process::fresh_profile("remote-test").unwrap();
+    let mut cmd = Command::new(&exe);
+    cmd.args(chromium::FLAGS).arg(format!("--user-data-dir={}", profile.display())).arg("about:blank");
+    process::launch(cmd, profile, "Chromium", "DevTools listening on ", "its DevTools endpoint").unwrap()
 }
 
 #[test]
 fn measures_through_a_separately_started_chromium() {
-    let chrome = OwnChrome::start("remote");
-    let ws = chrome.ws.clone();
+    let chrome = own_chrome();
+    let ws = chrome.endpoint.clone();
     let d = scratch("remote", |t| only_metrics(&t, &["M-PERF-01A", "M-PERF-04A"]));
     let (code, log) = run(&[
         "budget", "--quick", "--profile", "core-min", "--env", "desktop", "--browser-ws", &ws,
@@ -150,7 +124,7 @@ fn measures_through_a_separately_started_chromium() {
 /// The DevTools page targets of a browser, from its HTTP endpoint (None
 /// when the endpoint did not answer this time).
 fn pages(ws: &str) -> Option<Vec<String>> {
-    let body = wasm_budget_gate::browser::devtools_http(ws, "/json/list").ok()?;
+    let body = wasm_budget_gate::browser::chromium::devtools_http(ws, "/json/list").ok()?;
     let v: serde_json::Value = serde_json::from_str(&body).ok()?;
     Some(v.as_array()?.iter().filter(|t| t["type"] == "page").map(|t| t["url"].as_str().unwrap_or("").to_string()).collect())
 }
@@ -159,8 +133,8 @@ fn pages(ws: &str) -> Option<Vec<String>> {
 /// gate gives up), so a remote browser is not left burning a core on it.
 #[test]
 fn a_hung_tab_is_closed_on_a_remote_browser() {
-    let chrome = OwnChrome::start("hungtab");
-    let ws = chrome.ws.clone();
+    let chrome = own_chrome();
+    let ws = chrome.endpoint.clone();
     let (_dir, b) = common::scratch_with_scenario("hungtab", "spin", "SPIN", "export default async function (h) { for (;;) {} }\n");
     let d = b.parent().unwrap().to_path_buf();
     // Watch the browser's pages while the gate runs: during the retry, the

@@ -67,9 +67,9 @@ fn warn_then_fail_on_unchanged_code_and_the_html_report_renders() {
     assert_eq!(trend, vec!["warn", "fail"]);
 
     // Render the HTML report in the real browser.
-    let exe = wasm_budget_gate::browser::find_or_install().unwrap();
-    let launched = wasm_budget_gate::browser::launch(&exe, &[]).unwrap();
-    let browser = headless_chrome::Browser::connect(launched.ws_url.clone()).unwrap();
+    let exe = wasm_budget_gate::browser::chromium::find_or_install().unwrap();
+    let launched = wasm_budget_gate::browser::chromium::launch(&exe, &[]).unwrap();
+    let browser = headless_chrome::Browser::connect(launched.endpoint.clone()).unwrap();
     let tab = browser.new_tab().unwrap();
     let url = format!("file://{}", reports.join("report.html").display());
     tab.navigate_to(&url).unwrap().wait_until_navigated().unwrap();
