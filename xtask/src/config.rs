@@ -298,10 +298,10 @@ pub struct Environment {
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BrowserKind {
-    /// Headless Chromium over CDP (`browser.rs`).
+    /// Headless Chromium over CDP (`browser/chromium.rs`).
     #[default]
     Chromium,
-    /// Headless Firefox over WebDriver BiDi (`firefox.rs`).
+    /// Headless Firefox over WebDriver BiDi (`browser/firefox.rs`).
     Firefox,
 }
 
