@@ -975,7 +975,7 @@ fn fixed_samples_missing_base_reference_is_not_comparable() {
     assert_eq!(d.status, Status::Pass);
 }
 
-/// Issues 10 and 13 on fixed numbers: merge re-gates a shard exactly (same
+/// On fixed numbers: merge re-gates a shard exactly (same
 /// per-seed figures and verdicts), and every key budgets.toml defines that
 /// no shard carried (here the mobile and eager environments) fails and
 /// names the shard to rerun.
