@@ -1,0 +1,303 @@
+//! The files as written: `budgets.toml` and `profiles/*.toml`, every table
+//! refusing unknown keys. `mod.rs` holds the validated view built from them.
+
+use super::*;
+
+/// The whole of `budgets.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetsFile {
+    pub schema: u32,
+    pub subject: Subject,
+    pub protocol: Protocol,
+    pub escalation: Escalation,
+    /// Live base/candidate comparison of timings (README, "Measurement protocol").
+    #[serde(default)]
+    pub comparison: Comparison,
+    /// How `cargo xtask calibrate` injects a known slowdown.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+    pub environment: BTreeMap<String, Environment>,
+    pub metric: Vec<Spanned<Metric>>,
+    /// The wasm dependency closure's policy (`crate::closure`).
+    #[serde(default)]
+    pub dependencies: Option<Dependencies>,
+}
+
+/// `[dependencies]`: crates the wasm build must not resolve, and exemptions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependencies {
+    /// The record's metric id (default `M-DEPS-01`).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub forbidden: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow: Vec<crate::closure::Allow>,
+    /// Per profile: entries added to the table's own.
+    #[serde(default)]
+    pub profile: BTreeMap<Spanned<String>, DependencyOverride>,
+}
+
+/// `[dependencies.profile.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DependencyOverride {
+    #[serde(default)]
+    pub forbidden: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub allow: Vec<crate::closure::Allow>,
+}
+
+/// The crate under guard.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subject {
+    /// Path of the subject's `Cargo.toml`, relative to `budgets.toml`.
+    pub manifest: String,
+    /// Cargo package name.
+    pub package: String,
+    /// Directory of profile files, relative to `budgets.toml`.
+    pub profiles_dir: String,
+    /// Profiles to gate, in report order.
+    pub profiles: Spanned<Vec<String>>,
+    /// Directory holding the subject's scenario ES modules.
+    pub scenarios: String,
+    /// The rustup toolchain that builds the subject. Default: the one
+    /// rustup resolves in the subject's directory (its
+    /// `rust-toolchain.toml`), never the gate's own.
+    #[serde(default)]
+    pub toolchain: Option<String>,
+}
+
+/// Measurement protocol (README, "Measurement protocol").
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    pub seeds: Vec<u64>,
+    /// Iterations per seed for latency scenarios (at least 2000 when gating).
+    pub latency_iterations: u32,
+    /// Heap: warmup operations before sampling.
+    pub heap_warmup: u32,
+    /// Heap: samples taken after warmup.
+    pub heap_samples: u32,
+    /// Micro-scale scenarios time this many operations per recorded sample.
+    pub batch: u32,
+    /// Iterations per seed under `--quick` (reports marked not gating).
+    pub quick_iterations: u32,
+    /// Upper bound on one scenario run for one seed, in seconds.
+    pub scenario_timeout_s: u64,
+    /// Latency samples of a seed are taken in this many blocks per arm, the
+    /// unit of repetition of the comparison statistics (`stats.rs`).
+    #[serde(default = "default_blocks")]
+    pub blocks: u32,
+    /// A per-seed figure below this many ticks of the page's clock (per
+    /// operation, for batched samples) is unresolved: missing data, a fail.
+    #[serde(default = "default_clock_floor_ticks")]
+    pub clock_floor_ticks: f64,
+}
+
+fn default_blocks() -> u32 {
+    4
+}
+
+fn default_clock_floor_ticks() -> f64 {
+    10.0
+}
+
+/// `cargo xtask calibrate`: the subject opts in with a cargo feature that
+/// adds busy work of `env` microseconds (read at build time) to the code
+/// `metric` times.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Cargo feature that enables the injected busy work.
+    pub feature: String,
+    /// Build-time environment variable with the size of the busy work.
+    pub env: String,
+    /// Units of that variable per microsecond of busy work (1 when it is
+    /// in microseconds; the runtime's mixing steps run about 400 per us in
+    /// V8's baseline tier, where cold init runs).
+    #[serde(default = "one")]
+    pub steps_per_us: f64,
+    /// The metric whose A/A value sizes the injection (a percentage of it).
+    pub metric: String,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// How timings are compared with their base (`--against REF`, or the blessed
+/// baseline's artifacts).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    /// Seconds the gate may spend adding blocks to comparisons (and bands)
+    /// that are still inconclusive after the protocol's blocks.
+    #[serde(default = "default_extend_budget_s")]
+    pub extend_budget_s: u64,
+    /// Relative (`%`) metrics: a rise of more than this many percentage
+    /// points over the base is a regression (a relative limit means nothing
+    /// near zero).
+    #[serde(default = "default_regression_pp")]
+    pub regression_pp: f64,
+}
+
+impl Default for Comparison {
+    fn default() -> Comparison {
+        Comparison { extend_budget_s: default_extend_budget_s(), regression_pp: default_regression_pp() }
+    }
+}
+
+fn default_extend_budget_s() -> u64 {
+    120
+}
+
+fn default_regression_pp() -> f64 {
+    3.0
+}
+
+/// Escalation and baseline settings (README, "Measurement protocol").
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Consecutive runs in the warn band that make a fail.
+    pub consecutive_warns_to_fail: u32,
+    /// Runs the ledger keeps per key.
+    pub ledger_window: usize,
+    /// A metric worse than the baseline by more than this percentage fails.
+    pub baseline_regression_pct: f64,
+}
+
+/// A measurement environment (desktop, mobile, ...).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Target CPU slowdown (1 = none). Above 1 the gate calibrates the CDP
+    /// throttling rate until a reference workload slows by this factor.
+    pub cpu_throttle: f64,
+    /// Extra V8 flags for this environment's browser (for example
+    /// `--no-wasm-lazy-compilation` for an eager-compilation figure).
+    #[serde(default)]
+    pub js_flags: Vec<String>,
+    /// The engine that measures this environment.
+    #[serde(default)]
+    pub browser: BrowserKind,
+}
+
+/// The browser an environment is measured in.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrowserKind {
+    /// Headless Chromium over CDP (`browser/chromium.rs`).
+    #[default]
+    Chromium,
+    /// Headless Firefox over WebDriver BiDi (`browser/firefox.rs`).
+    Firefox,
+}
+
+impl BrowserKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "chromium",
+            BrowserKind::Firefox => "firefox",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateKind {
+    /// A breach fails at once; a warn band, if any, is advisory.
+    Hard,
+    /// Warn band escalates to fail on the second consecutive run.
+    WarnThenBlock,
+}
+
+/// One budget metric.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub id: String,
+    pub name: String,
+    /// Unit of caps and reported values: bytes, KiB, MiB, ms, us, %.
+    pub unit: Spanned<String>,
+    pub kind: GateKind,
+    /// `size.raw`, `size.gzip`, `size.brotli`, `size.stripped` or
+    /// `scenario:<name>` (an ES module `<name>.js` in the scenarios dir).
+    pub source: Spanned<String>,
+    /// Environment the metric is measured in (scenario metrics only).
+    #[serde(default)]
+    pub environment: Option<Spanned<String>>,
+    /// Profiles this metric applies to; all subject profiles when absent.
+    #[serde(default)]
+    pub profiles: Option<Spanned<Vec<String>>>,
+    /// Hard caps per profile.
+    pub hard: Spanned<BTreeMap<String, Spanned<toml::Value>>>,
+    /// Warn thresholds per profile (advisory for hard metrics).
+    #[serde(default)]
+    pub warn: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    /// Per-seed statistic: `p95` (default) or `median`.
+    #[serde(default)]
+    pub statistic: crate::stats::Statistic,
+    /// A relative metric (unit `%`): the scenario also runs on a reference
+    /// build of the same profile without these features, and the value is
+    /// the candidate's statistic over the reference's, minus 1, in percent.
+    #[serde(default)]
+    pub reference_without_features: Option<Spanned<Vec<String>>>,
+    /// Built-in scenarios (`builtin:<kind>`): the call that is measured.
+    #[serde(default)]
+    pub call: Option<Spanned<crate::builtin::CallSpec>>,
+    /// Built-in scenarios: an untimed call whose result (a handle) the
+    /// measured call and the teardown get.
+    #[serde(default)]
+    pub setup: Option<Spanned<crate::builtin::CallSpec>>,
+    /// Built-in scenarios: an untimed call after the samples.
+    #[serde(default)]
+    pub teardown: Option<Spanned<crate::builtin::CallSpec>>,
+    /// Built-in scenarios on raw-export crates: a provider per imported
+    /// function (`"env.now_ms" = "now"`); the others return 0.
+    #[serde(default)]
+    pub imports: Option<Spanned<BTreeMap<String, String>>>,
+}
+
+// Profiles.
+
+/// A `profiles/<name>.toml` file.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    pub description: String,
+    pub cargo: CargoPosture,
+    pub wasm_opt: WasmOptPosture,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CargoPosture {
+    /// Cargo features of the subject to enable.
+    #[serde(default)]
+    pub features: Option<Spanned<Vec<String>>>,
+    /// Cargo profile (`[profile.<name>]` in the workspace manifest).
+    pub profile: String,
+    /// Extra rustflags for this profile, added to the subject's own
+    /// configured rustflags (its `.cargo/config.toml`).
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+    /// Cargo profile settings the gate passes as
+    /// `--config profile.<profile>.<key>=<value>`, so the subject's
+    /// manifest needs no `[profile.<profile>]` of its own.
+    #[serde(default)]
+    pub settings: Option<Spanned<BTreeMap<String, toml::Value>>>,
+}
+
+/// The cargo profile keys a profile file may set under `[cargo.settings]`.
+pub const CARGO_SETTINGS: &[&str] =
+    &["inherits", "opt-level", "debug", "strip", "debug-assertions", "overflow-checks", "lto", "panic", "incremental", "codegen-units"];
+
+pub const UNITS: &[&str] = &["bytes", "KiB", "MiB", "ms", "us", "%"];
+/// Units of a scenario metric that make it a heap probe (`Quantity::for_unit`).
+pub(super) const HEAP_UNITS: &[&str] = &["bytes", "KiB", "MiB"];
+pub const SIZE_SOURCES: &[&str] = &["size.raw", "size.gzip", "size.brotli", "size.stripped"];
