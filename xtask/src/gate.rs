@@ -2,7 +2,7 @@
 //!
 //! Pure: no I/O, no clock. Everything here is tested with fixed numbers.
 //!
-//! Rules (README "Warn bands" and "Live comparison", `stats.rs` for the interval rules):
+//! Rules (README "Warn bands" and "Live comparison", `stats/` for the interval rules):
 //! - no value (missing data): `fail`. A timing within `clock_floor_ticks`
 //!   ticks of the page's clock is unresolved, which is missing data too;
 //! - above the hard cap: `fail` at once (with an interval: when the whole

@@ -8,7 +8,7 @@
 //! proposals its instructions and types belong to, taking the union.
 
 use anyhow::{anyhow, bail, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use wasmparser::{Operator, Parser, Payload, ValType};
 
 /// One section of a module, in file order.
@@ -340,6 +340,172 @@ pub fn interface(bytes: &[u8], what: &str) -> Result<Interface> {
         out.functions.push(ExportedFn { name, params });
     }
     Ok(out)
+}
+
+// Per-entry readers for attribution: function and data entries, names,
+// indirect calls, imports.
+
+/// Per defined function: the bytes of its code-section entry (body with its
+/// size prefix) plus its function-section entry (type index). twiggy counts
+/// a function the same way. Also returns the two sections' own overhead
+/// (section headers and counts), so everything adds up exactly.
+pub struct FunctionBytes {
+    pub per_function: Vec<u64>,
+    pub bodies: Vec<u64>,
+    /// Function + code section bytes not in any function.
+    pub overhead: u64,
+}
+
+/// Bytes of each entry of a vector section, from one entry's offset to the
+/// next (the last runs to the section's end).
+fn entry_spans<'a, T: wasmparser::FromReader<'a>>(s: &wasmparser::SectionLimited<'a, T>) -> Result<Vec<u64>> {
+    let mut starts = Vec::new();
+    for e in s.clone().into_iter_with_offsets() {
+        starts.push(e?.0);
+    }
+    let end = s.range().end;
+    Ok(starts.iter().enumerate().map(|(i, st)| (starts.get(i + 1).copied().unwrap_or(end) - st) as u64).collect())
+}
+
+pub fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
+    let mut bodies = Vec::new();
+    let mut decls = Vec::new();
+    let mut sections_total = 0u64;
+    let mut prev_end = 0usize;
+    let mut last_end = 8usize;
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        let p = p?;
+        if let Some((_, range)) = p.as_section() {
+            let whole = (range.end - last_end) as u64;
+            last_end = range.end;
+            match &p {
+                wasmparser::Payload::FunctionSection(s) => {
+                    sections_total += whole;
+                    decls = entry_spans(s)?;
+                }
+                wasmparser::Payload::CodeSectionStart { range, .. } => {
+                    sections_total += whole;
+                    let mut r = wasmparser::BinaryReader::new(&bytes[range.start..range.end], range.start);
+                    r.read_var_u32()?;
+                    prev_end = r.original_position();
+                }
+                _ => {}
+            }
+        }
+        if let wasmparser::Payload::CodeSectionEntry(b) = p {
+            let end = b.range().end;
+            bodies.push((end - prev_end) as u64);
+            prev_end = end;
+        }
+    }
+    if decls.len() != bodies.len() {
+        bail!("function section declares {} functions but the code section has {}", decls.len(), bodies.len());
+    }
+    let per_function: Vec<u64> = bodies.iter().zip(&decls).map(|(b, d)| b + d).collect();
+    let overhead = sections_total - per_function.iter().sum::<u64>();
+    Ok(FunctionBytes { per_function, bodies, overhead })
+}
+
+/// Per data segment: its bytes in the data section (entry and payload),
+/// and what `each` makes of its payload. The section's own header and
+/// count are the section size (from [`sections`]) minus these.
+pub fn data_segments<T>(bytes: &[u8], each: impl Fn(&[u8]) -> T) -> Result<(Vec<u64>, Vec<T>)> {
+    for p in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::DataSection(s) = p? {
+            let made = s.clone().into_iter().map(|d| d.map(|d| each(d.data))).collect::<Result<Vec<_>, _>>()?;
+            return Ok((entry_spans(&s)?, made));
+        }
+    }
+    Ok((vec![], vec![]))
+}
+
+/// Which name map of the name section to read.
+#[derive(Clone, Copy, PartialEq)]
+pub enum NameKind {
+    Function,
+    Data,
+}
+
+/// Names from the name section (index -> name) of one kind, if any.
+pub fn section_names(bytes: &[u8], kind: NameKind) -> BTreeMap<u32, String> {
+    let mut out = BTreeMap::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::CustomSection(c) = p {
+            if let wasmparser::KnownCustom::Name(r) = c.as_known() {
+                for n in r.into_iter().flatten() {
+                    let map = match (n, kind) {
+                        (wasmparser::Name::Function(m), NameKind::Function) => m,
+                        (wasmparser::Name::Data(m), NameKind::Data) => m,
+                        _ => continue,
+                    };
+                    for nm in map.into_iter().flatten() {
+                        out.insert(nm.index, nm.name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Function index -> export name (the first export of each function): the
+/// names a module without a name section still carries.
+pub fn export_names(bytes: &[u8]) -> BTreeMap<u32, String> {
+    let mut out = BTreeMap::new();
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::ExportSection(s) = p {
+            for e in s.into_iter().flatten() {
+                if e.kind == wasmparser::ExternalKind::Func {
+                    out.entry(e.index).or_insert_with(|| e.name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// For the paths through the table: per defined function, its type index
+/// and the type indices it calls with `call_indirect`.
+pub struct IndirectCalls {
+    pub types: Vec<u32>,
+    pub calls: Vec<Vec<u32>>,
+}
+
+pub fn indirect_calls(bytes: &[u8]) -> IndirectCalls {
+    let (mut types, mut calls) = (Vec::new(), Vec::new());
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        match p {
+            wasmparser::Payload::FunctionSection(s) => types.extend(s.into_iter().flatten()),
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                let mut called = Vec::new();
+                if let Ok(mut ops) = body.get_operators_reader() {
+                    while !ops.eof() {
+                        match ops.read() {
+                            Ok(wasmparser::Operator::CallIndirect { type_index, .. }) | Ok(wasmparser::Operator::ReturnCallIndirect { type_index, .. }) => called.push(type_index),
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                }
+                called.sort_unstable();
+                called.dedup();
+                calls.push(called);
+            }
+            _ => {}
+        }
+    }
+    IndirectCalls { types, calls }
+}
+
+/// Functions the module imports (they come first in the function index space).
+pub fn imported_functions(bytes: &[u8]) -> u32 {
+    let mut n = 0;
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::ImportSection(s) = p {
+            n += s.into_iter().flatten().filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_))).count() as u32;
+        }
+    }
+    n
 }
 
 #[cfg(test)]

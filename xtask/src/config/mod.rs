@@ -227,7 +227,6 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     use super::error::key_at;
     use super::*;

@@ -89,7 +89,7 @@ pub struct Protocol {
     /// Upper bound on one scenario run for one seed, in seconds.
     pub scenario_timeout_s: u64,
     /// Latency samples of a seed are taken in this many blocks per arm, the
-    /// unit of repetition of the comparison statistics (`stats.rs`).
+    /// unit of repetition of the comparison statistics (`stats/`).
     #[serde(default = "default_blocks")]
     pub blocks: u32,
     /// A per-seed figure below this many ticks of the page's clock (per

@@ -1,7 +1,7 @@
 //! Stage 5, measure: run every scenario metric for every profile and seed,
 //! through a [`Measurer`] (the real one is the harness page in a browser,
 //! `browser/`; tests use fixed samples), and reduce samples with the
-//! protocol in docs/ARCHITECTURE.md, "Measurement, in prose" (`stats.rs`).
+//! protocol in docs/ARCHITECTURE.md, "Measurement, in prose" (`stats/`).
 //!
 //! This file holds the data of the stage (runs, outputs, tasks, results)
 //! and the plan; `schedule.rs` runs the plan, `arms.rs` holds what each arm
@@ -225,7 +225,7 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricResult {
     pub value: f64,
-    /// The value's 95 % interval (hierarchical bootstrap, `stats.rs`).
+    /// The value's 95 % interval (hierarchical bootstrap, `stats/`).
     pub value_ci: Option<stats::Interval>,
     pub per_seed: Vec<SeedValue>,
     pub histogram: HistogramBlob,

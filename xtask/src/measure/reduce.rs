@@ -33,7 +33,7 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
     // Per seed: the figure, and the histogram of what it was computed from
     // (relative metrics: one value per round, this build's block statistic
     // in percent of the reference block's of the same round, so the
-    // histogram's median minus 100 is the seed's overhead; see `stats.rs`
+    // histogram's median minus 100 is the seed's overhead; see `stats/`
     // on paired rounds).
     // The per-seed value is read off the histogram (not the raw samples),
     // so a merge of shards recomputes exactly the same figure.

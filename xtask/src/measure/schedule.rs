@@ -22,7 +22,7 @@ pub struct RunOptions {
 
 /// Run the plan: per task and seed, `blocks` rounds in which every arm runs
 /// one block, in a randomized order per round (duet benchmarking, see
-/// `stats.rs`), seed by seed across an environment's tasks. Then, within `comparison.extend_budget_s`, more rounds for
+/// `stats/`), seed by seed across an environment's tasks. Then, within `comparison.extend_budget_s`, more rounds for
 /// the tasks whose comparison is inconclusive or whose interval straddles a
 /// warn line. A candidate scenario that fails twice stops the run (exit 2)
 /// naming it, so partial data never yields a pass; a base scenario that

@@ -10,7 +10,7 @@ use crate::summary::Record;
 /// Whether a record is more than a plain unchanged pass: a fail or warn, a
 /// size that differs from its base, or a live comparison whose interval
 /// excludes no change by at least half the limit (smaller moves are what
-/// an A/A run shows by chance, see `stats.rs`).
+/// an A/A run shows by chance, see `stats/`).
 pub fn changed(r: &Record) -> bool {
     if r.status != Status::Pass {
         return true;

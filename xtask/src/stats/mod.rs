@@ -120,7 +120,6 @@ impl SplitMix {
 }
 
 #[cfg(test)]
-#[cfg(test)]
 mod tests {
     // Heap growth: fixed series.
     #[test]
