@@ -1,18 +1,17 @@
-//! Gate and report one run: the records of every metric x profile (x
-//! environment) with their verdicts (`assemble`, pure), gated under the
-//! ledger lock and written by every exporter. One path serves `budget` and
+//! Stage 6, gate: the records of every metric x profile (x environment)
+//! with their verdicts (`assemble`), the ledger run they make
+//! (`ledger_run`), and the summary the reports render (`summary`). All
+//! three are pure functions of their arguments; the commands read and write
+//! the ledger around them (`ledger::Session`). One path serves `budget` and
 //! `merge`, so both gate alike.
 
-use crate::artifacts::ProfileArtifacts;
 use crate::config::{self, Config, MetricSpec, Source};
 use crate::gate::{self, Status};
 use crate::ledger::{self, Entry, Ledger, Run};
 use crate::measure::Measured;
-use crate::report;
 use crate::size;
 use crate::summary::{ArtifactInfo, ClockCheck, Fingerprint, ProtocolUsed, Record, Summary, TrendPoint, SCHEMA_VERSION};
-use anyhow::Result;
-use std::path::Path;
+use std::collections::BTreeMap;
 
 /// Everything the gate and the reports need from one run (budget or merge).
 pub struct GateRun<'a> {
@@ -20,9 +19,11 @@ pub struct GateRun<'a> {
     pub metrics: &'a [&'a MetricSpec],
     pub profiles: &'a [String],
     pub arts: &'a [ArtifactInfo],
-    pub contributors_of: &'a dyn Fn(&str) -> Vec<String>,
-    /// key, profile, metric -> the base's size in the metric's unit.
-    pub size_base_of: &'a dyn Fn(&str, &str, &MetricSpec) -> Option<f64>,
+    /// Per profile: what grew it against its base (attribution's top
+    /// contributors), for the reasons of a size fail.
+    pub contributors: BTreeMap<String, Vec<String>>,
+    /// Per size key: the base's size in the metric's unit.
+    pub size_bases: BTreeMap<String, f64>,
     pub measured: &'a Measured,
     pub commit: &'a str,
     pub fingerprint: &'a Fingerprint,
@@ -34,62 +35,47 @@ pub struct GateRun<'a> {
     pub run_tag: &'a str,
     /// The protocol the timings were measured with (None without any).
     pub protocol: Option<ProtocolUsed>,
-    /// Why a key may have no record (merge: which shard is missing).
-    pub missing_reason: &'a dyn Fn(&MetricSpec, &str) -> Option<String>,
+    /// Per key: why it may have no figure (merge: which shard is missing).
+    pub missing: BTreeMap<String, String>,
 }
 
-/// Gate (under the ledger lock, unless quick) and write every report. One
-/// function for `budget` and `merge`, so both gate alike.
-pub fn gate_and_report(r: &GateRun, reports: &Path, arts: &[ProfileArtifacts]) -> Result<(Summary, Ledger)> {
-    let ledger_path = reports.join("ledger.json");
-    let gating = !r.quick;
-    let (records, ledger) = if gating {
-        let run_id = format!("{}-{}{}", r.started, std::process::id(), r.run_tag);
-        let config_id = ledger::identity(&r.cfg.budgets_file, &r.cfg.package);
-        let (ledger, records) = ledger::update(&ledger_path, r.cfg.escalation.ledger_window, |l| {
-            let records = assemble(r, l);
-            let run = Run {
-                id: run_id.clone(),
-                started_unix_s: r.started,
-                commit: r.commit.to_string(),
-                config: config_id.clone(),
-                status: gate::overall(records.iter().map(|x| x.status)),
-                fingerprint: r.fingerprint.clone(),
-                entries: records
-                    .iter()
-                    .map(|x| {
-                        (
-                            ledger::key(&x.metric_id, &x.profile, &x.environment),
-                            Entry {
-                                value: x.value,
-                                lo: x.value_ci.map(|c| c.lo),
-                                hi: x.value_ci.map(|c| c.hi),
-                                status: x.status,
-                                in_warn_band: x.verdict.in_warn_band,
-                            },
-                        )
-                    })
-                    .collect(),
-            };
-            Ok((run, records))
-        })?;
-        (records, ledger)
-    } else {
-        // Not gating: the history is shown in the trend, but it does not
-        // escalate a quick run's figures.
-        let l = Ledger::load(&ledger_path)?;
-        (assemble(r, &Ledger::empty()), l)
-    };
-    let status = gate::overall(records.iter().map(|x| x.status));
-    let summary = Summary {
+/// The ledger's entry of a gated run: its status and each record's figure.
+pub fn ledger_run(r: &GateRun, records: &[Record]) -> Run {
+    Run {
+        id: format!("{}-{}{}", r.started, std::process::id(), r.run_tag),
+        started_unix_s: r.started,
+        commit: r.commit.to_string(),
+        config: ledger::identity(&r.cfg.budgets_file, &r.cfg.package),
+        status: gate::overall(records.iter().map(|x| x.status)),
+        fingerprint: r.fingerprint.clone(),
+        entries: records
+            .iter()
+            .map(|x| {
+                let entry = Entry {
+                    value: x.value,
+                    lo: x.value_ci.map(|c| c.lo),
+                    hi: x.value_ci.map(|c| c.hi),
+                    status: x.status,
+                    in_warn_band: x.verdict.in_warn_band,
+                };
+                (ledger::key(&x.metric_id, &x.profile, &x.environment), entry)
+            })
+            .collect(),
+    }
+}
+
+/// The run's summary: its records, artifacts, fingerprint, and the trend of
+/// the ledger as it stands after the run.
+pub fn summary(r: &GateRun, records: Vec<Record>, ledger: &Ledger) -> Summary {
+    Summary {
         schema_version: SCHEMA_VERSION,
         outcome: "ok".into(),
-        status: Some(status),
+        status: Some(gate::overall(records.iter().map(|x| x.status))),
         commit: r.commit.to_string(),
         started_unix_s: r.started,
         wall_s: r.wall_s,
         quick: r.quick,
-        gating,
+        gating: !r.quick,
         profiles: r.profiles.to_vec(),
         environments: r.environments.clone(),
         fingerprint: r.fingerprint.clone(),
@@ -102,14 +88,11 @@ pub fn gate_and_report(r: &GateRun, reports: &Path, arts: &[ProfileArtifacts]) -
             .map(|x| TrendPoint { run: x.id.clone(), commit: x.commit.clone(), status: x.status })
             .collect(),
         protocol: r.protocol.clone(),
-    };
-    report::write_all(&summary, reports, &ledger, arts, &r.measured.histograms_for_report())?;
-    Ok((summary, ledger))
+    }
 }
 
-
-/// Records for every metric x profile (x environment), with verdicts. Pure
-/// apart from reading its arguments.
+/// Records for every metric x profile (x environment), with verdicts,
+/// escalated on the history in `ledger`.
 pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
     let cfg = r.cfg;
     let config_id = ledger::identity(&cfg.budgets_file, &cfg.package);
@@ -134,7 +117,7 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                     floor_ticks: cfg.protocol.clock_floor_ticks,
                 })
             });
-            let size_base = (r.size_base_of)(&key, p, m);
+            let size_base = r.size_bases.get(&key).copied();
             let history = ledger.history(&key, &config_id);
             let mut verdict = gate::verdict(&gate::Observation {
                 value,
@@ -151,15 +134,15 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 baseline_regression_pct: cfg.escalation.baseline_regression_pct,
             });
             let contributors = match &m.source {
-                Source::Size(_) if verdict.status != Status::Pass || verdict.baseline_delta_pct.is_some_and(|d| d != 0.0) => (r.contributors_of)(p),
+                Source::Size(_) if verdict.status != Status::Pass || verdict.baseline_delta_pct.is_some_and(|d| d != 0.0) => r.contributors.get(p).cloned().unwrap_or_default(),
                 _ => vec![],
             };
             if !contributors.is_empty() && verdict.status != Status::Pass {
                 verdict.reasons.push(format!("top contributors vs base: {}", contributors.join(", ")));
             }
             if value.is_none() {
-                if let Some(why) = (r.missing_reason)(m, p) {
-                    verdict.reasons.push(why);
+                if let Some(why) = r.missing.get(&key) {
+                    verdict.reasons.push(why.clone());
                 }
             }
             let (method, commands, paths, per_seed, histogram, seed_set) = match (&m.source, measured) {

@@ -264,15 +264,53 @@ pub fn identity(budgets_file: &Path, package: &str) -> String {
     format!("{package}@{}", rel.display())
 }
 
+/// The ledger through one run. A gating run holds the lock from reading the
+/// history to appending its run, so a run gated at the same time by another
+/// gate is never lost; a quick run reads the ledger for the trend, is gated
+/// against no history, and appends nothing.
+pub struct Session {
+    path: PathBuf,
+    window: usize,
+    /// Held while the session lives (gating runs only).
+    _lock: Option<Lock>,
+    /// What the run's figures are gated against.
+    history: Ledger,
+    /// The ledger as it stands (equal to `history` for a gating run).
+    current: Ledger,
+}
+
+impl Session {
+    pub fn open(path: &Path, window: usize, gating: bool) -> Result<Session> {
+        let lock = if gating { Some(lock(path, Duration::from_secs(600))?) } else { None };
+        let current = Ledger::load(path)?;
+        let history = if gating { current.clone() } else { Ledger::empty() };
+        Ok(Session { path: path.to_path_buf(), window, _lock: lock, history, current })
+    }
+
+    /// The history the run's verdicts escalate on.
+    pub fn history(&self) -> &Ledger {
+        &self.history
+    }
+
+    /// Append a gating run and write the ledger atomically, then let go of
+    /// the lock; a quick run's session writes nothing. The ledger as it
+    /// now stands, for the reports' trend.
+    pub fn append(mut self, run: Run) -> Result<Ledger> {
+        if self._lock.is_none() {
+            return Ok(self.current);
+        }
+        self.current.append(run, self.window);
+        write_atomic(&self.path, serde_json::to_string_pretty(&self.current)?.as_bytes())?;
+        Ok(self.current)
+    }
+}
+
 /// Read-modify-write the ledger under its lock: load, let `f` compute the
 /// run from the history it sees, append, write atomically.
 pub fn update<T>(path: &Path, window: usize, f: impl FnOnce(&Ledger) -> Result<(Run, T)>) -> Result<(Ledger, T)> {
-    let _lock = lock(path, Duration::from_secs(600))?;
-    let mut ledger = Ledger::load(path)?;
-    let (run, out) = f(&ledger)?;
-    ledger.append(run, window);
-    write_atomic(path, serde_json::to_string_pretty(&ledger)?.as_bytes())?;
-    Ok((ledger, out))
+    let session = Session::open(path, window, true)?;
+    let (run, out) = f(session.history())?;
+    Ok((session.append(run)?, out))
 }
 
 /// `__ledger-stress PATH N TAG [WINDOW]`: N read-modify-write cycles of the

@@ -1,8 +1,9 @@
-//! The subject's artifacts: build -> optimize -> size -> attribute for one
-//! profile (and the reference builds its relative metrics need), and the
-//! base of a live comparison built from a git ref. This is where the gate
-//! runs cargo, wasm-bindgen and binaryen; it serves `budget`, `size` and
-//! `calibrate`.
+//! Stages 1-4 for the subject: build -> optimize -> size -> attribute, one
+//! function each, for one profile (and the reference builds its relative
+//! metrics need), and the base of a live comparison built from a git ref.
+//! This is where the gate runs cargo, wasm-bindgen and binaryen; it serves
+//! `budget`, `size`, `calibrate` and `init`. Attribution is returned as
+//! data: the report stage writes its files.
 
 use crate::artifacts::{reference_key, Base, BaseProfile, ProfileArtifacts, Runnable};
 use crate::attribute;
@@ -17,18 +18,27 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// What building and optimizing one profile variant produced.
-struct Optimized {
-    opt: optimize::Optimized,
-    glue: Option<PathBuf>,
-    input: PathBuf,
-    input_len: u64,
-    build_command: String,
+/// What building one profile variant produced: the optimizer's input.
+pub struct Built {
+    /// `input.wasm` in the variant's working directory: cargo's module, or
+    /// wasm-bindgen's `_bg.wasm`.
+    pub input: PathBuf,
+    pub input_len: u64,
+    /// The wasm-bindgen JS glue, for wasm-bindgen subjects.
+    pub glue: Option<PathBuf>,
+    pub build_command: String,
+    work: PathBuf,
 }
 
-/// Build one profile (or a variant of it) of the subject at `manifest`, and
-/// optimize it. Serves the candidate, its reference builds and the base.
-fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Result<Optimized> {
+/// A built variant, optimized.
+pub struct Optimized {
+    pub built: Built,
+    pub opt: optimize::Optimized,
+}
+
+/// Build one profile (or a variant of it, named `work_name`) of the
+/// subject: cargo, then wasm-bindgen for wasm-bindgen subjects.
+pub fn build(cfg: &Config, profile: &Profile, work_name: &str) -> Result<Built> {
     eprintln!("budget: [{work_name}] build");
     let built = build::build(cfg, profile)?;
     let work = cfg.root.join("target").join("budget").join(work_name);
@@ -52,16 +62,28 @@ fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Resul
     if std::fs::read(&input).ok().as_deref() != Some(&in_bytes[..]) {
         write_atomic(&input, &in_bytes)?;
     }
-    eprintln!("budget: [{work_name}] optimize");
-    let opt = optimize::optimize(&input, &profile.wasm_opt, &work, &build::target_dir(&cfg.root).join("budget").join("cache"))?;
-    Ok(Optimized { opt, glue, input, input_len: in_bytes.len() as u64, build_command })
+    Ok(Built { input, input_len: in_bytes.len() as u64, glue, build_command, work })
+}
+
+/// Optimize a built variant with the profile's wasm-opt settings (cached by
+/// input and settings).
+pub fn optimize(cfg: &Config, profile: &Profile, built: Built) -> Result<Optimized> {
+    eprintln!("budget: [{}] optimize", profile.name);
+    let opt = optimize::optimize(&built.input, &profile.wasm_opt, &built.work, &build::target_dir(&cfg.root).join("budget").join("cache"))?;
+    Ok(Optimized { built, opt })
+}
+
+/// Build and optimize one variant. Serves the reference builds, the base
+/// and `init`.
+fn build_and_optimize(cfg: &Config, profile: &Profile, work_name: &str) -> Result<Optimized> {
+    optimize(cfg, profile, build(cfg, profile, work_name)?)
 }
 
 /// Build and optimize one profile: the shipped artifact and its wasm-bindgen
 /// glue, if any (`init` sizes it and reads its exports).
 pub fn shipped(cfg: &Config, profile: &Profile) -> Result<(PathBuf, Option<PathBuf>)> {
     let o = build_and_optimize(cfg, profile, &profile.name)?;
-    Ok((o.opt.wasm, o.glue))
+    Ok((o.opt.wasm, o.built.glue))
 }
 
 /// The reference builds the selected relative metrics need for a profile:
@@ -92,56 +114,75 @@ fn build_references(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, la
     for (key, mut p) in reference_profiles(metrics, profile, label) {
         p.name = format!("{prefix}{}", p.name);
         let r = build_and_optimize(cfg, &p, &p.name)?;
-        references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.glue });
+        references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.built.glue });
     }
     Ok(references)
 }
 
-/// Build, optimize, size and attribute one profile, and build its
-/// reference variants. `name` is the profile the figures are reported under
-/// (`profile.name` may be a variant's working name, as in calibration).
-pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &[&MetricSpec], reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
-    let o = build_and_optimize(cfg, profile, &profile.name)?;
-    let shipped = std::fs::read(&o.opt.wasm)?;
-    let sizes = size::measure(&shipped, &o.opt.wasm.display().to_string())?;
+/// The sizes of an optimized variant's shipped module.
+pub fn sizes(o: &Optimized) -> Result<size::Sizes> {
+    size::measure(&std::fs::read(&o.opt.wasm)?, &o.opt.wasm.display().to_string())
+}
+
+/// Where the bytes of an optimized profile go, against the base's build of
+/// the same profile when there is one. Files are named relative to the
+/// project, not by this machine's paths.
+pub fn attribute(cfg: &Config, name: &str, o: &Optimized, base: Option<&Base>) -> Result<attribute::Report> {
     eprintln!("budget: [{name}] attribute");
     let base_pair = base.and_then(|b| b.profiles.get(name)).and_then(|bp| bp.named.as_ref().map(|n| (bp.main.wasm.as_path(), n.as_path())));
-    let rel = |p: &Path| p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string();
     let mut report = attribute::for_profile(&o.opt.wasm, &o.opt.named, base_pair)?;
-    // Reports name files relative to the project, not by this machine's paths.
-    report.file = rel(&o.opt.wasm);
-    report.names_from = rel(&o.opt.named);
+    report.file = relative(cfg, &o.opt.wasm);
+    report.names_from = relative(cfg, &o.opt.named);
     if let (Some(d), Some((b, _))) = (report.diff.as_mut(), base_pair) {
-        d.against = rel(b);
+        d.against = relative(cfg, b);
     }
+    Ok(report)
+}
+
+fn relative(cfg: &Config, p: &Path) -> String {
+    p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string()
+}
+
+/// Everything one profile produced, for the stages after it: the stage
+/// calls in order (build, optimize, size, attribute), then the dependency
+/// closure and the reference builds its relative metrics need. `name` is
+/// the profile the figures are reported under (`profile.name` may be a
+/// variant's working name, as in calibration); `reports` is where the
+/// report stage will write the attribution.
+pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &[&MetricSpec], reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
+    let built = build(cfg, profile, &profile.name)?;
+    let o = optimize(cfg, profile, built)?;
+    let sizes = sizes(&o)?;
+    let report = attribute(cfg, name, &o, base)?;
     let dependencies = dependency_closure(cfg, profile, name, &report, base)?;
-    let files = crate::report::attribution::write(&report, &reports.join("attribution"), name)?;
-    let attribution = attribute::Attribution { report, files };
     let references = build_references(cfg, metrics, profile, name, "")?;
+    let files = crate::report::attribution::files(&reports.join("attribution"), name).to_vec();
+    let js_glue = match &o.built.glue {
+        Some(g) => {
+            let js = std::fs::read(g)?;
+            Some((js.len() as u64, size::gzip_len(&js)?))
+        }
+        None => None,
+    };
     let info = ArtifactInfo {
         profile: name.into(),
-        input: rel(&o.input),
-        shipped: rel(&o.opt.wasm),
-        named_twin: rel(&o.opt.named),
+        input: relative(cfg, &o.built.input),
+        shipped: relative(cfg, &o.opt.wasm),
+        named_twin: relative(cfg, &o.opt.named),
         sizes,
-        input_raw_bytes: o.input_len,
+        input_raw_bytes: o.built.input_len,
         features: o.opt.features.clone(),
-        build_command: o.build_command,
+        build_command: o.built.build_command,
         toolchain: cfg.toolchain.as_ref().map(|t| format!("{} ({})", t.name, t.source)).unwrap_or_default(),
         rustc: cfg.toolchain.as_ref().map(|t| t.rustc.clone()).unwrap_or_default(),
         optimize_command: o.opt.command.clone(),
         optimize_cached: o.opt.cached,
-        js_glue: match &o.glue {
-            Some(g) => {
-                let js = std::fs::read(g)?;
-                Some((js.len() as u64, size::gzip_len(&js)?))
-            }
-            None => None,
-        },
-        attribution: attribution.files.iter().map(|f| rel(f)).collect(),
+        js_glue,
+        attribution: files.iter().map(|f| relative(cfg, f)).collect(),
         dependencies,
     };
-    Ok(ProfileArtifacts { info, shipped: o.opt.wasm, named: o.opt.named, glue: o.glue, attribution: Some(attribution), references })
+    let attribution = Some(attribute::Attribution { report, files });
+    Ok(ProfileArtifacts { info, shipped: o.opt.wasm, named: o.opt.named, glue: o.built.glue, attribution, references })
 }
 
 /// The profile's wasm dependency closure under the `[dependencies]` policy
@@ -206,11 +247,11 @@ pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics
         let mut p = profile.clone();
         p.name = format!("base~{name}");
         let o = build_and_optimize(&base_cfg, &p, &p.name).with_context(|| format!("building the base ({reference}) of profile {name}"))?;
-        let sizes = size::measure(&std::fs::read(&o.opt.wasm)?, &o.opt.wasm.display().to_string())?;
+        let sizes = sizes(&o)?;
         out.profiles.insert(
             name.clone(),
             BaseProfile {
-                main: Runnable { wasm: o.opt.wasm, glue: o.glue },
+                main: Runnable { wasm: o.opt.wasm, glue: o.built.glue },
                 named: Some(o.opt.named),
                 sizes: Some(sizes),
                 references,

@@ -3,7 +3,7 @@
 
 use super::args::{Arg, Args};
 use crate::attribute::{analyze, diff};
-use crate::report::attribution::{markdown, write};
+use crate::report::attribution::{files, markdown, write};
 use anyhow::{anyhow, Result};
 use std::path::PathBuf;
 
@@ -35,7 +35,8 @@ pub fn cli(args: &[String]) -> Result<u8> {
     print!("{}", markdown(&report, top));
     if let Some(dir) = out {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("module");
-        for f in write(&report, &dir, stem)? {
+        write(&report, &dir, stem)?;
+        for f in files(&dir, stem) {
             eprintln!("wrote {}", f.display());
         }
     }

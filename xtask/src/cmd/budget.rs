@@ -1,10 +1,11 @@
 //! `cargo xtask budget` and `cargo xtask size`: the pipeline.
 //!
-//! build -> optimize -> size -> attribute -> measure -> gate -> report.
-//! Only build, optimize and measure touch the outside world (in `subject`,
-//! `browser`); gating (`gating::assemble`) is a pure function of the
-//! figures. Timings are compared live with a base (`--against REF`, or the
-//! blessed baseline's artifacts), measured in the same browser session.
+//! build -> optimize -> size -> attribute (`subject`, per profile) ->
+//! measure (`measure`, in `browser/`) -> gate (`gating`, pure) -> ledger
+//! (`ledger::Session`) -> report (`report`). Only build, optimize and
+//! measure touch the outside world; gating is a function of the figures and
+//! the history. Timings are compared live with a base (`--against REF`, or
+//! the blessed baseline's artifacts), measured in the same browser session.
 
 use super::args::{select, Arg, Args};
 use crate::artifacts::{Base, ProfileArtifacts};
@@ -13,13 +14,16 @@ use crate::build;
 use crate::config::{self, MetricSpec, Source};
 use crate::fingerprint;
 use crate::gate::Status;
-use crate::gating::{gate_and_report, GateRun};
+use crate::gating::{self, GateRun};
+use crate::ledger;
 use crate::measure::{self, Measured, Measurer};
+use crate::report;
 use crate::size;
 use crate::subject;
 use crate::summary::{ArtifactInfo, Fingerprint, ProtocolUsed};
 use crate::util::{find_budgets, git_commit, now_s};
 use anyhow::{anyhow, bail, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -153,17 +157,16 @@ fn pipeline(opts: &Options) -> Result<u8> {
     // measure.
     let (measured, fingerprint) = measure_stage(opts, &cfg, &metrics, &profiles, &envs, &arts, base.as_ref())?;
 
-    // gate (under the ledger lock, unless quick) -> report.
+    // gate, against the history the ledger holds (locked until the run is
+    // appended; a quick run is gated against none and appends nothing).
     let infos: Vec<ArtifactInfo> = arts.iter().map(|a| a.info.clone()).collect();
-    let contributors_of = |p: &str| top_contributors(&arts, p);
-    let size_base_of = |key: &str, profile: &str, m: &MetricSpec| size_base(base.as_ref(), blessed.as_ref(), key, profile, m);
     let run = GateRun {
         cfg: &cfg,
         metrics: &metrics,
         profiles: &profiles,
         arts: &infos,
-        contributors_of: &contributors_of,
-        size_base_of: &size_base_of,
+        contributors: arts.iter().filter_map(|a| Some((a.info.profile.clone(), a.attribution.as_ref()?.top_contributors(5)))).collect(),
+        size_bases: size_bases(&metrics, &profiles, base.as_ref(), blessed.as_ref()),
         measured: &measured,
         commit: &commit,
         fingerprint: &fingerprint,
@@ -173,9 +176,17 @@ fn pipeline(opts: &Options) -> Result<u8> {
         environments: if opts.browser { envs.clone() } else { vec!["size".into()] },
         run_tag: "",
         protocol: protocol_used(&cfg, &metrics, opts.quick),
-        missing_reason: &|_, _| None,
+        missing: Default::default(),
     };
-    let (summary, _ledger) = gate_and_report(&run, &opts.reports, &arts)?;
+    let session = ledger::Session::open(&opts.reports.join("ledger.json"), cfg.escalation.ledger_window, !opts.quick)?;
+    let records = gating::assemble(&run, session.history());
+
+    // ledger.
+    let ledger = session.append(gating::ledger_run(&run, &records))?;
+
+    // report.
+    let summary = gating::summary(&run, records, &ledger);
+    report::write_all(&summary, &opts.reports, &ledger, &arts, &measured.histograms_for_report())?;
 
     if opts.quick {
         let failing = summary.records.iter().filter(|r| r.status == Status::Fail).count();
@@ -229,19 +240,22 @@ fn protocol_used(cfg: &config::Config, metrics: &[&MetricSpec], quick: bool) -> 
     })
 }
 
-/// What grew a profile against its base, for the reasons of a size fail.
-fn top_contributors(arts: &[ProfileArtifacts], profile: &str) -> Vec<String> {
-    arts.iter().find(|a| a.info.profile == profile).and_then(|a| a.attribution.as_ref()).map(|a| a.top_contributors(5)).unwrap_or_default()
-}
-
-/// A size metric's base value: the base build's size, else the blessed
+/// Each size key's base value: the base build's size, else the blessed
 /// figure (an old baseline without artifacts).
-fn size_base(base: Option<&Base>, blessed: Option<&baseline::Baseline>, key: &str, profile: &str, m: &MetricSpec) -> Option<f64> {
-    match (&m.source, base.and_then(|b| b.profiles.get(profile)).and_then(|bp| bp.sizes.as_ref())) {
-        (Source::Size(kind), Some(sizes)) => Some(size::in_unit(size::bytes_of(sizes, *kind), &m.unit)),
-        (Source::Size(_), None) => blessed.and_then(|b| b.points.get(key)).map(|p| p.value),
-        _ => None,
+fn size_bases(metrics: &[&MetricSpec], profiles: &[String], base: Option<&Base>, blessed: Option<&baseline::Baseline>) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for m in metrics {
+        let Source::Size(kind) = &m.source else { continue };
+        for p in profiles.iter().filter(|p| m.caps.contains_key(*p)) {
+            let key = ledger::key(&m.id, p, &m.environment);
+            let value = match base.and_then(|b| b.profiles.get(p)).and_then(|bp| bp.sizes.as_ref()) {
+                Some(sizes) => Some(size::in_unit(size::bytes_of(sizes, *kind), &m.unit)),
+                None => blessed.and_then(|b| b.points.get(&key)).map(|x| x.value),
+            };
+            out.extend(value.map(|v| (key, v)));
+        }
     }
+    out
 }
 
 /// `--bless`: a baseline is a state the gate accepts, so a failing run is

@@ -11,7 +11,8 @@
 use super::args::{Arg, Args};
 use crate::config::{self, Config, MetricSpec, Source};
 use crate::gate::Status;
-use crate::gating::{gate_and_report, GateRun};
+use crate::gating::{self, GateRun};
+use crate::report;
 use crate::ledger;
 use crate::measure::Measured;
 use crate::summary::{ArtifactInfo, ProtocolUsed, Summary, SCHEMA_VERSION};
@@ -121,13 +122,17 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
     let envs: Vec<String> = cfg.environments.keys().cloned().collect();
     let metrics: Vec<&MetricSpec> = cfg.metrics.iter().collect();
     let arrived: Vec<String> = summaries.iter().map(shard_label).collect();
-    let missing_reason = |m: &MetricSpec, profile: &str| -> Option<String> {
-        let shard = match &m.source {
-            Source::Size(_) => format!("`--profile {profile}` (any environment)"),
-            Source::Scenario(_) => format!("`--profile {profile} --env {}`", m.environment),
-        };
-        Some(format!("no shard carried this figure: the shard {shard} is missing (merged: {})", arrived.join("; ")))
-    };
+    let mut missing = BTreeMap::new();
+    for m in &metrics {
+        for profile in &profiles {
+            let shard = match &m.source {
+                Source::Size(_) => format!("`--profile {profile}` (any environment)"),
+                Source::Scenario(_) => format!("`--profile {profile} --env {}`", m.environment),
+            };
+            let why = format!("no shard carried this figure: the shard {shard} is missing (merged: {})", arrived.join("; "));
+            missing.insert(ledger::key(&m.id, profile, &m.environment), why);
+        }
+    }
     let mut fingerprint = first.fingerprint.clone();
     for s in &summaries[1..] {
         fingerprint.throttle.extend(s.fingerprint.throttle.clone());
@@ -150,16 +155,14 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         .filter(|r| r.environment == "size")
         .filter_map(|r| r.baseline_value.map(|b| (ledger::key(&r.metric_id, &r.profile, &r.environment), b)))
         .collect();
-    let size_base_of = |key: &str, _: &str, _: &MetricSpec| size_bases.get(key).copied();
-    let no_contributors = |_: &str| Vec::new();
     let timed = summaries.iter().any(|s| s.protocol.is_some());
     let run = GateRun {
         cfg: &cfg,
         metrics: &metrics,
         profiles: &profiles,
         arts: &infos,
-        contributors_of: &no_contributors,
-        size_base_of: &size_base_of,
+        contributors: BTreeMap::new(),
+        size_bases,
         measured: &merged,
         commit: &first.commit,
         fingerprint: &fingerprint,
@@ -169,9 +172,13 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         environments: envs,
         run_tag: "-merge",
         protocol: timed.then(|| ProtocolUsed::of(&cfg.protocol)),
-        missing_reason: &missing_reason,
+        missing,
     };
-    let (summary, _) = gate_and_report(&run, reports, &[])?;
+    let session = ledger::Session::open(&reports.join("ledger.json"), cfg.escalation.ledger_window, true)?;
+    let records = gating::assemble(&run, session.history());
+    let ledger = session.append(gating::ledger_run(&run, &records))?;
+    let summary = gating::summary(&run, records, &ledger);
+    report::write_all(&summary, reports, &ledger, &[], &run.measured.histograms_for_report())?;
     let missing = summary.records.iter().filter(|r| r.value.is_none()).count();
     if missing > 0 {
         eprintln!("merge: {missing} figure(s) of {} have no shard; each fails and names the shard to rerun", cfg.budgets_file.display());

@@ -7,14 +7,17 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// Write `<stem>.json`, `<stem>.md` and `<stem>.html` under `out_dir`.
-pub fn write(report: &Report, out_dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
-    let json = out_dir.join(format!("{stem}.json"));
-    let md = out_dir.join(format!("{stem}.md"));
-    let html = out_dir.join(format!("{stem}.html"));
+pub fn write(report: &Report, out_dir: &Path, stem: &str) -> Result<()> {
+    let [json, md, html] = files(out_dir, stem);
     write_atomic(&json, serde_json::to_string_pretty(report)?.as_bytes())?;
     write_atomic(&md, markdown(report, 20).as_bytes())?;
     write_atomic(&html, super::html::treemap_page(report).as_bytes())?;
-    Ok(vec![json, md, html])
+    Ok(())
+}
+
+/// Where [`write`] puts a profile's attribution: JSON, markdown, treemap.
+pub fn files(out_dir: &Path, stem: &str) -> [PathBuf; 3] {
+    ["json", "md", "html"].map(|ext| out_dir.join(format!("{stem}.{ext}")))
 }
 
 /// Markdown: sections, top N items, crates, monomorphizations, diff.

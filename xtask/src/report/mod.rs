@@ -141,6 +141,9 @@ pub fn write_all(
         attributions: arts.iter().filter_map(|a| a.attribution.as_ref().map(|x| (a.info.profile.as_str(), &x.report))).collect(),
     };
     export(&data, reports)?;
+    for (profile, report) in &data.attributions {
+        attribution::write(report, &reports.join("attribution"), profile)?;
+    }
     print!("{}", terminal::render(summary, std::env::var_os("NO_COLOR").is_none() && is_tty()));
     eprintln!(
         "budget: wrote {} (summary), {} (markdown), {} (html)",

@@ -74,8 +74,7 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
     }
     let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
     let measured = crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
-    let reports = std::env::temp_dir().join(format!("xtask-fixed-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&reports);
+    let reports = common::TempDir::new(&format!("fixed-{name}"));
     let infos: Vec<ArtifactInfo> = cand.iter().map(|a| a.info.clone()).collect();
     let mut fp = Fingerprint::default();
     crate::measure::Measurer::fingerprint(&m, &mut fp);
@@ -84,8 +83,12 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
         metrics: &metrics,
         profiles: &profiles,
         arts: &infos,
-        contributors_of: &|_| vec![],
-        size_base_of: &|_, _, _| Some(34_000.0 / 1024.0),
+        contributors: Default::default(),
+        size_bases: metrics
+            .iter()
+            .filter(|m| matches!(m.source, config::Source::Size(_)))
+            .flat_map(|m| profiles.iter().map(|p| (crate::ledger::key(&m.id, p, &m.environment), 34_000.0 / 1024.0)))
+            .collect(),
         measured: &measured,
         commit: "fixed",
         fingerprint: &fp,
@@ -95,9 +98,13 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
         environments: envs.to_vec(),
         run_tag: "",
         protocol: Some(crate::summary::ProtocolUsed::of(&cfg.protocol)),
-        missing_reason: &|_, _| None,
+        missing: Default::default(),
     };
-    let (summary, _) = crate::gating::gate_and_report(&run, &reports, &cand).unwrap();
+    let session = crate::ledger::Session::open(&reports.join("ledger.json"), cfg.escalation.ledger_window, true).unwrap();
+    let records = crate::gating::assemble(&run, session.history());
+    let ledger = session.append(crate::gating::ledger_run(&run, &records)).unwrap();
+    let summary = crate::gating::summary(&run, records, &ledger);
+    report::write_all(&summary, &reports, &ledger, &cand, &measured.histograms_for_report()).unwrap();
     for f in ["summary.json", "summary.md", "report.html", "ledger.json"] {
         assert!(reports.join(f).is_file(), "{f} written");
     }
