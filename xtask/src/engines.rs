@@ -104,7 +104,7 @@ impl Measurer for Engines {
         }
         for env in &self.prepared {
             if let Some(b) = self.env_browser(env) {
-                f.browsers.insert(env.clone(), b);
+                f.environments.entry(env.clone()).or_default().browser = Some(b);
             }
         }
     }

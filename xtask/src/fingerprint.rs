@@ -25,19 +25,14 @@ pub fn add_environments(f: &mut Fingerprint, cfg: &Config, envs: &[String], meas
         if !envs.contains(name) {
             continue;
         }
-        f.throttle.insert(name.clone(), env.cpu_throttle);
-        if !env.js_flags.is_empty() {
-            f.js_flags.insert(name.clone(), env.js_flags.clone());
-        }
+        let e = f.environments.entry(name.clone()).or_default();
+        e.throttle = env.cpu_throttle;
+        e.js_flags = env.js_flags.clone();
         if let Some(info) = measured.envs.get(name) {
-            f.throttle_rate.insert(name.clone(), info.rate);
-            if let Some(a) = info.achieved {
-                f.throttle_achieved.insert(name.clone(), a);
-            }
+            e.throttle_rate = Some(info.rate);
+            e.throttle_achieved = info.achieved;
         }
-        if let Some(h) = measured.host_ms.get(name).and_then(|v| crate::summary::HostSpeed::of(v)) {
-            f.host_speed.insert(name.clone(), h);
-        }
+        e.host_speed = measured.host_ms.get(name).and_then(|v| crate::summary::HostSpeed::of(v));
     }
 }
 

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 /// Bump when a field changes meaning or disappears.
 /// 2: live comparisons (`comparison`), value intervals, clock checks and
 /// calibrated throttling replaced the noise-based baseline rule.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the fingerprint's per-environment figures are one map,
+/// `environments`, instead of six maps keyed alike.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Where a run's figures were taken.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -25,29 +27,34 @@ pub struct Fingerprint {
     pub browser_origin: String,
     pub host: String,
     pub cpus: usize,
-    /// Target CPU slowdown per environment (1 = none), from budgets.toml.
-    pub throttle: BTreeMap<String, f64>,
-    /// CDP throttling rate applied per environment after calibration.
+    /// How each measured environment was set up and measured.
     #[serde(default)]
-    pub throttle_rate: BTreeMap<String, f64>,
-    /// Slowdown of the reference workload that rate achieved.
-    #[serde(default)]
-    pub throttle_achieved: BTreeMap<String, f64>,
-    /// V8 flags per environment beyond the harness's own.
-    #[serde(default)]
-    pub js_flags: BTreeMap<String, Vec<String>>,
+    pub environments: BTreeMap<String, EnvFingerprint>,
     /// Smallest nonzero step of `performance.now()` seen in the page, in us.
     pub timer_resolution_us: Option<f64>,
     pub cross_origin_isolated: Option<bool>,
-    /// The browser that measured each environment, with its page's clock
-    /// (Chromium and Firefox environments differ in all three).
-    #[serde(default)]
-    pub browsers: BTreeMap<String, EnvBrowser>,
-    /// Per environment: how fast the page's CPU was while it measured (one
-    /// of the things that move absolute timings between runs; the live
-    /// comparisons, measured side by side, do not depend on it).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub host_speed: BTreeMap<String, HostSpeed>,
+}
+
+/// One measured environment in the fingerprint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnvFingerprint {
+    /// Target CPU slowdown (1 = none), from budgets.toml.
+    pub throttle: f64,
+    /// The throttling rate applied after calibration.
+    pub throttle_rate: Option<f64>,
+    /// The slowdown of the reference workload that rate achieved.
+    pub throttle_achieved: Option<f64>,
+    /// V8 flags beyond the harness's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub js_flags: Vec<String>,
+    /// The browser that measured it, with its page's clock (Chromium and
+    /// Firefox environments differ in all three).
+    pub browser: Option<EnvBrowser>,
+    /// How fast the page's CPU was while it measured (one of the things
+    /// that move absolute timings between runs; the live comparisons,
+    /// measured side by side, do not depend on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_speed: Option<HostSpeed>,
 }
 
 /// The host's speed over one environment's measuring: the time of the

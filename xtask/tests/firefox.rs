@@ -50,7 +50,7 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     let s: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(common::schema::check_summary(&s).is_empty(), "{:?}", common::schema::check_summary(&s));
 
-    let fx = &s["fingerprint"]["browsers"]["firefox-desktop"];
+    let fx = &s["fingerprint"]["environments"]["firefox-desktop"]["browser"];
     assert_eq!(fx["kind"], "firefox", "{fx}");
     assert_eq!(fx["protocol"], "WebDriver BiDi", "{fx}");
     assert!(fx["product"].as_str().unwrap().to_lowercase().starts_with("firefox/"), "{fx}");
@@ -58,7 +58,7 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     let tick_us = fx["timer_resolution_us"].as_f64().unwrap();
     assert!(tick_us > 0.0 && tick_us <= 100.0, "isolated Firefox clock {tick_us} us");
     // No Chromium was needed for a Firefox-only run.
-    assert!(!s["fingerprint"]["browsers"].as_object().unwrap().contains_key("desktop"));
+    assert!(!s["fingerprint"]["environments"].as_object().unwrap().contains_key("desktop"));
 
     for id in ["M-PERF-02A-firefox", "M-PERF-03B-firefox"] {
         let r = s["records"].as_array().unwrap().iter().find(|r| r["metric_id"] == id).unwrap_or_else(|| panic!("no {id}"));
@@ -88,7 +88,7 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     let out = common::xtask_cmd().arg("merge").arg(d.join("r/summary.json")).arg("--budgets").arg(&b).arg("--reports").arg(d.join("merged")).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("merged/summary.json")).unwrap()).unwrap();
-    assert_eq!(m["fingerprint"]["browsers"]["firefox-desktop"], *fx);
+    assert_eq!(m["fingerprint"]["environments"]["firefox-desktop"]["browser"], *fx);
     for r in s["records"].as_array().unwrap() {
         let mr = m["records"].as_array().unwrap().iter().find(|x| x["metric_id"] == r["metric_id"] && x["profile"] == r["profile"]).unwrap();
         assert_eq!(mr["value"], r["value"], "{}", r["metric_id"]);

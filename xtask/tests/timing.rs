@@ -181,7 +181,7 @@ fn eager_cold_init_grows_with_code_size() {
     eprintln!("eager cold init: {sp:.1} KiB -> {tp:.3} ms; {sb:.1} KiB -> {tb:.3} ms");
     assert!(sb > 2.0 * sp, "the bloat feature adds code: {sp} -> {sb} KiB");
     assert!(tb > 1.3 * tp, "eager cold init grows with the code: {tp} -> {tb} ms");
-    assert!(plain["fingerprint"]["js_flags"]["desktop-eager"].to_string().contains("no-wasm-lazy-compilation"), "{}", plain["fingerprint"]);
+    assert!(plain["fingerprint"]["environments"]["desktop-eager"]["js_flags"].to_string().contains("no-wasm-lazy-compilation"), "{}", plain["fingerprint"]);
 }
 
 /// The mobile throttle is calibrated to the target slowdown, and
@@ -192,8 +192,8 @@ fn mobile_throttle_is_calibrated_and_reported() {
     let d = scratch("mobile", |t| only_metrics(&t, &["M-PERF-02B"]));
     let (code, s, text) = budget(&d, "reports", &["--env", "mobile"], &[]);
     assert_eq!(code, 0, "{text}");
-    let achieved = s["fingerprint"]["throttle_achieved"]["mobile"].as_f64().unwrap_or_else(|| panic!("{}", s["fingerprint"]));
-    let rate = s["fingerprint"]["throttle_rate"]["mobile"].as_f64().unwrap();
+    let achieved = s["fingerprint"]["environments"]["mobile"]["throttle_achieved"].as_f64().unwrap_or_else(|| panic!("{}", s["fingerprint"]));
+    let rate = s["fingerprint"]["environments"]["mobile"]["throttle_rate"].as_f64().unwrap();
     eprintln!("mobile: CDP rate {rate:.2} achieved {achieved:.2}x");
     assert!((achieved / 4.0 - 1.0).abs() <= 0.15, "achieved {achieved} for a 4x target");
     assert!(std::fs::read_to_string(d.join("reports/summary.md")).unwrap().contains("slowed the reference workload"));

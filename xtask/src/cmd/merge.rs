@@ -135,12 +135,7 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
     }
     let mut fingerprint = first.fingerprint.clone();
     for s in &summaries[1..] {
-        fingerprint.throttle.extend(s.fingerprint.throttle.clone());
-        fingerprint.throttle_rate.extend(s.fingerprint.throttle_rate.clone());
-        fingerprint.throttle_achieved.extend(s.fingerprint.throttle_achieved.clone());
-        fingerprint.js_flags.extend(s.fingerprint.js_flags.clone());
-        fingerprint.browsers.extend(s.fingerprint.browsers.clone());
-        fingerprint.host_speed.extend(s.fingerprint.host_speed.clone());
+        fingerprint.environments.extend(s.fingerprint.environments.clone());
         if fingerprint.chromium.is_empty() {
             fingerprint.chromium = s.fingerprint.chromium.clone();
             fingerprint.timer_resolution_us = s.fingerprint.timer_resolution_us;

@@ -298,8 +298,10 @@ impl Measured {
         let mut by_key: BTreeMap<String, (crate::summary::Record, BTreeMap<u64, Vec<HistogramBlob>>)> = BTreeMap::new();
         let mut envs = BTreeMap::new();
         for s in summaries {
-            for (e, rate) in &s.fingerprint.throttle_rate {
-                envs.insert(e.clone(), EnvInfo { rate: *rate, achieved: s.fingerprint.throttle_achieved.get(e).copied() });
+            for (e, f) in &s.fingerprint.environments {
+                if let Some(rate) = f.throttle_rate {
+                    envs.insert(e.clone(), EnvInfo { rate, achieved: f.throttle_achieved });
+                }
             }
             for r in &s.records {
                 if r.per_seed.is_empty() {

@@ -156,13 +156,16 @@ impl Exporter for Markdown {
                 ticks.join(" · ")
             ));
         }
-        if !s.fingerprint.throttle_achieved.is_empty() {
-            let t: Vec<String> = s
-                .fingerprint
-                .throttle_achieved
-                .iter()
-                .map(|(e, a)| format!("{e}: CDP rate {:.2} slowed the reference workload {a:.2}x (target {}x)", s.fingerprint.throttle_rate.get(e).copied().unwrap_or(0.0), s.fingerprint.throttle.get(e).copied().unwrap_or(0.0)))
-                .collect();
+        let t: Vec<String> = s
+            .fingerprint
+            .environments
+            .iter()
+            .filter_map(|(e, f)| {
+                let a = f.throttle_achieved?;
+                Some(format!("{e}: CDP rate {:.2} slowed the reference workload {a:.2}x (target {}x)", f.throttle_rate.unwrap_or(0.0), f.throttle))
+            })
+            .collect();
+        if !t.is_empty() {
             out.push_str(&format!("\nCPU throttling: {}\n", t.join("; ")));
         }
         let host = super::host_speed_line(&s.fingerprint);

@@ -50,7 +50,7 @@ pub const HOST_SPEED_MEANS: &str = "a fixed JS integer workload timed in the pag
 
 /// The host's speed per environment, one line (empty when none was taken).
 pub fn host_speed_line(f: &crate::summary::Fingerprint) -> String {
-    f.host_speed.iter().map(|(e, h)| format!("{e}: {}", h.text())).collect::<Vec<_>>().join("; ")
+    f.environments.iter().filter_map(|(e, x)| Some(format!("{e}: {}", x.host_speed.as_ref()?.text()))).collect::<Vec<_>>().join("; ")
 }
 
 /// Which browser measured which environments, in words: environments that
@@ -58,7 +58,7 @@ pub fn host_speed_line(f: &crate::summary::Fingerprint) -> String {
 /// its browser (no browser stage, or fixed samples).
 pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for (env, b) in &f.browsers {
+    for (env, b) in f.environments.iter().filter_map(|(e, x)| Some((e, x.browser.as_ref()?))) {
         let clock = match (b.timer_resolution_us, b.cross_origin_isolated) {
             (Some(r), Some(true)) => format!("{r:.1} us clock, cross-origin isolated"),
             (Some(r), _) => format!("{r:.1} us clock, not isolated"),

@@ -70,24 +70,21 @@ fn fixed_summary() -> Summary {
         browser_origin: "launched /usr/bin/chromium".into(),
         host: "ci linux x86_64".into(),
         cpus: 2,
-        throttle: [("desktop".to_string(), 1.0), ("mobile".to_string(), 4.0)].into(),
-        throttle_rate: [("desktop".to_string(), 1.0), ("mobile".to_string(), 5.7)].into(),
-        throttle_achieved: [("mobile".to_string(), 3.96)].into(),
-        js_flags: Default::default(),
         timer_resolution_us: Some(5.0),
         cross_origin_isolated: Some(true),
-        browsers: [
-            ("desktop", "chromium", "Chrome/156.0.8078.73", "CDP", 5.0),
-            ("mobile", "chromium", "Chrome/156.0.8078.73", "CDP", 5.0),
-            ("firefox-desktop", "firefox", "firefox/153.8.0", "WebDriver BiDi", 20.0),
+        environments: [
+            ("desktop", 1.0, Some(1.0), None, "chromium", "Chrome/156.0.8078.73", "CDP", 5.0),
+            ("mobile", 4.0, Some(5.7), Some(3.96), "chromium", "Chrome/156.0.8078.73", "CDP", 5.0),
+            ("firefox-desktop", 1.0, None, None, "firefox", "firefox/153.8.0", "WebDriver BiDi", 20.0),
         ]
         .into_iter()
-        .map(|(env, kind, product, protocol, tick)| {
-            let b = crate::summary::EnvBrowser { kind: kind.into(), product: product.into(), protocol: protocol.into(), timer_resolution_us: Some(tick), cross_origin_isolated: Some(true) };
-            (env.to_string(), b)
+        .map(|(env, throttle, throttle_rate, throttle_achieved, kind, product, protocol, tick)| {
+            let browser = crate::summary::EnvBrowser { kind: kind.into(), product: product.into(), protocol: protocol.into(), timer_resolution_us: Some(tick), cross_origin_isolated: Some(true) };
+            let host_speed = (env == "desktop").then_some(crate::summary::HostSpeed { median_ms: 9.84, min_ms: 9.1, max_ms: 14.25, calls: 230 });
+            let e = crate::summary::EnvFingerprint { throttle, throttle_rate, throttle_achieved, js_flags: vec![], browser: Some(browser), host_speed };
+            (env.to_string(), e)
         })
         .collect(),
-        host_speed: [("desktop".to_string(), crate::summary::HostSpeed { median_ms: 9.84, min_ms: 9.1, max_ms: 14.25, calls: 230 })].into(),
     };
     let h = crate::stats::histogram_of(&[1.0, 1.5, 2.0, 2.5, 3.0]).unwrap();
     let blob = crate::stats::encode(&h).unwrap();
