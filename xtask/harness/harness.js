@@ -63,7 +63,9 @@ function timerResolutionMs() {
 }
 
 // Reference workload for calibrating CPU throttling (and, 1/16 of it, the
-// host's speed in every call, see runMany): fixed integer work.
+// host's speed in every call, see runMany): fixed arithmetic work. The
+// expression is the work being timed, not a random stream (its values are
+// never used), so the precision it loses past 2^53 does not matter here.
 function referenceMs(steps = 3e6) {
   const t0 = performance.now();
   let x = 1;
@@ -298,21 +300,12 @@ function side(spec, bytes, glueUrl, shared) {
     // Which collection: a young-generation one (gc({type: "minor"})) before
     // every sample, and a full one before the block's first sample and every
     // FULL_GC_EVERY-th after it. The previous sample's module, instance and
-    // memory are young garbage, which the minor collection frees (0.4 ms a
-    // sample here); the full one keeps what got promoted from piling up
-    // until V8 would collect it on its own, inside a window. A full collection before every sample
-    // (about 1.8 ms each, plus the sweeping it leaves to helper threads)
-    // took twice the wall time and its after-effects reached into the
-    // window: on one host, median block p50 0.73-0.86 ms with a full GC
-    // every sample against 0.64-0.77 ms with this schedule, same module,
-    // same run. (Collecting fully only every 8th sample with nothing in
-    // between put the samples after it in a slow cluster, 0.35 ms per dead
-    // instance to free, that owned the p95. With minor collections in
-    // between, a full one finds little to free, and the sample after it is
-    // 1 in 32, too few to own a p95: discarding it, or an untimed compile
-    // after it, changed no figure we could resolve.) After the collection,
-    // one macrotask turn lets the tasks it posted to the main thread run
-    // before the clock.
+    // memory are young garbage, which the minor collection frees; the full
+    // one keeps what got promoted from piling up until V8 would collect it
+    // on its own, inside a window. After the collection, one macrotask turn
+    // lets the tasks it posted to the main thread run before the clock.
+    // (Why not a full collection every sample, or only every 8th: the
+    // measurements are in docs/ARCHITECTURE.md, "Cold samples".)
     async prepareCold() {
       const fresh = uniqueBytes(bytes);
       const collected = typeof gc === "function";
@@ -330,9 +323,8 @@ function side(spec, bytes, glueUrl, shared) {
         // above 8 MiB). Synchronously, the window holds the same decode,
         // validation, compilation and instantiation without the hop to a
         // compile thread and back through the task queue: that hop is the
-        // browser's scheduling, not the module's cost, and it was most of
-        // the block-to-block spread of cold-init p95s (same module, block
-        // p95s 0.755-0.945 ms async, 0.580-0.665 ms sync).
+        // browser's scheduling, not the module's cost (docs/ARCHITECTURE.md,
+        // "Cold samples").
         canSync: fresh.length <= SYNC_COMPILE_LIMIT,
       };
     },

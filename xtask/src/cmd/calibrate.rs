@@ -13,7 +13,7 @@
 
 use crate::artifacts::{Base, ProfileArtifacts};
 use super::args::{Arg, Args};
-use crate::config::{self, MetricSpec, Source};
+use crate::config::{self, Config, MetricSpec, Source};
 use crate::measure::{self, Measured};
 use crate::stats::AbVerdict;
 use crate::util::{find_budgets, write_atomic};
@@ -63,80 +63,124 @@ impl Tally {
     }
 }
 
-pub fn cli(args: &[String]) -> Result<u8> {
-    let mut budgets = None;
-    let mut out_dir: Option<PathBuf> = None;
-    let (mut runs, mut pct) = (5u32, 15.0f64);
-    let mut aa_runs: Option<u32> = None;
-    let (mut profiles, mut envs, mut only) = (Vec::new(), Vec::new(), Vec::<String>::new());
-    let mut a = Args::new("calibrate", args);
-    while let Some(arg) = a.next_arg() {
-        match arg {
-            Arg::Flag("--budgets") => budgets = Some(PathBuf::from(a.value("--budgets")?)),
-            Arg::Flag("--reports") => out_dir = Some(PathBuf::from(a.value("--reports")?)),
-            Arg::Flag("--runs") => runs = a.parsed("--runs", "a count")?,
-            Arg::Flag("--aa-runs") => aa_runs = Some(a.parsed("--aa-runs", "a count")?),
-            Arg::Flag("--inject-pct") => pct = a.parsed("--inject-pct", "a number")?,
-            Arg::Flag("--profile") => profiles.push(a.value("--profile")?),
-            Arg::Flag("--env") => envs.push(a.value("--env")?),
-            Arg::Flag("--metric") => only.push(a.value("--metric")?),
-            Arg::Flag(f) => return Err(a.unknown(f)),
-            Arg::Positional(p) => return Err(a.unexpected(p)),
-        }
-    }
-    let budgets = match budgets {
-        Some(b) => b,
-        None => find_budgets()?,
-    };
-    let mut cfg = config::load(&budgets)?;
-    crate::build::prepare_toolchain(&mut cfg)?;
-    let cfg = cfg;
-    let cal = cfg.calibration.clone().ok_or_else(|| {
-        anyhow!("{} has no [calibration] section: name the subject's feature that injects busy work, its build-time variable and the metric it slows", budgets.display())
-    })?;
-    let out_dir = out_dir.unwrap_or_else(|| super::args::default_reports(&budgets).join("calibration"));
-    // An unknown --profile or --env is an error naming the valid ones, as in
-    // `budget`, never a selection of nothing.
-    let profiles = super::args::select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &profiles, "profile")?;
-    let envs = super::args::select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &envs, "environment")?;
-    if let Some(id) = only.iter().find(|id| !cfg.metrics.iter().any(|m| &m.id == *id)) {
-        bail!("--metric {id}: {} defines no such metric", budgets.display());
-    }
-    let metrics: Vec<&MetricSpec> = cfg
-        .metrics
-        .iter()
-        .filter(|m| matches!(m.source, Source::Scenario(_)) && envs.contains(&m.environment))
-        .filter(|m| only.is_empty() || only.contains(&m.id))
-        .collect();
-    if !metrics.iter().any(|m| m.id == cal.metric) {
-        bail!("the calibration metric {} is not among the selected metrics in the selected environments ({}); the injected busy work slows that metric and is sized on its measured ratio; add it with --metric", cal.metric, envs.join(", "));
-    }
-    cfg.check_scenarios(&metrics)?;
-    let mut arts = Vec::new();
-    for name in &profiles {
-        let p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
-        arts.push(crate::subject::profile_artifacts(&cfg, p, name, &metrics, &out_dir, None)?);
-    }
-    let plan = measure::plan(&cfg, &metrics, &profiles, false);
-    let own_base = Base::of(&arts, "A/A: the candidate's own artifact");
-    let measure_once = |arts: &[ProfileArtifacts], base: &Base| -> Result<Measured> {
-        let mut m = crate::engines::Engines::new(&cfg, None, None);
-        measure::run(&cfg, &plan, arts, Some(base), &mut m, measure::RunOptions::default())
-    };
+/// Command-line options of `calibrate`.
+struct Options {
+    budgets: PathBuf,
+    out_dir: Option<PathBuf>,
+    /// Counted runs with the injected slowdown.
+    runs: u32,
+    /// Counted A/A runs (default: `runs`).
+    aa_runs: u32,
+    /// The slowdown to inject, in percent of the gated statistic.
+    pct: f64,
+    profiles: Vec<String>,
+    envs: Vec<String>,
+    metrics: Vec<String>,
+}
 
-    let keys: Vec<(String, bool)> = plan
-        .iter()
-        .map(|t| (crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment), t.metric.is_relative()))
-        .collect();
-    // `runs` fresh-browser measurements of `arts` against `base`, tallied
-    // per key; `seen` sees each run's figures.
-    let aa_runs = aa_runs.unwrap_or(runs).max(1);
-    let tally = |label: &str, runs: u32, arts: &[ProfileArtifacts], base: &Base, seen: &mut dyn FnMut(&Measured)| -> Result<BTreeMap<String, Tally>> {
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let (mut budgets, mut out_dir, mut runs, mut aa_runs, mut pct) = (None, None, 5u32, None, 15.0f64);
+        let (mut profiles, mut envs, mut metrics) = (Vec::new(), Vec::new(), Vec::new());
+        let mut a = Args::new("calibrate", args);
+        while let Some(arg) = a.next_arg() {
+            match arg {
+                Arg::Flag("--budgets") => budgets = Some(PathBuf::from(a.value("--budgets")?)),
+                Arg::Flag("--reports") => out_dir = Some(PathBuf::from(a.value("--reports")?)),
+                Arg::Flag("--runs") => runs = a.parsed("--runs", "a count")?,
+                Arg::Flag("--aa-runs") => aa_runs = Some(a.parsed("--aa-runs", "a count")?),
+                Arg::Flag("--inject-pct") => pct = a.parsed("--inject-pct", "a number")?,
+                Arg::Flag("--profile") => profiles.push(a.value("--profile")?),
+                Arg::Flag("--env") => envs.push(a.value("--env")?),
+                Arg::Flag("--metric") => metrics.push(a.value("--metric")?),
+                Arg::Flag(f) => return Err(a.unknown(f)),
+                Arg::Positional(p) => return Err(a.unexpected(p)),
+            }
+        }
+        let budgets = match budgets {
+            Some(b) => b,
+            None => find_budgets()?,
+        };
+        Ok(Options { budgets, out_dir, runs, aa_runs: aa_runs.unwrap_or(runs).max(1), pct, profiles, envs, metrics })
+    }
+}
+
+/// What every measurement of one calibration shares: the configuration,
+/// the selection, the plan and its keys.
+struct Calibrator<'a> {
+    cfg: &'a Config,
+    cal: config::Calibration,
+    profiles: Vec<String>,
+    metrics: Vec<&'a MetricSpec>,
+    plan: Vec<measure::Task>,
+    /// Every planned key, and whether its metric is relative.
+    keys: Vec<(String, bool)>,
+    out_dir: PathBuf,
+}
+
+impl<'a> Calibrator<'a> {
+    /// The selection of `o` in `cfg`. An unknown --profile, --env or
+    /// --metric is an error naming the valid ones, as in `budget`, never a
+    /// selection of nothing.
+    fn new(cfg: &'a Config, o: &Options) -> Result<Calibrator<'a>> {
+        let budgets = &o.budgets;
+        let cal = cfg.calibration.clone().ok_or_else(|| {
+            anyhow!("{} has no [calibration] section: name the subject's feature that injects busy work, its build-time variable and the metric it slows", budgets.display())
+        })?;
+        let profiles = super::args::select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &o.profiles, "profile")?;
+        let envs = super::args::select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &o.envs, "environment")?;
+        if let Some(id) = o.metrics.iter().find(|id| !cfg.metrics.iter().any(|m| &m.id == *id)) {
+            bail!("--metric {id}: {} defines no such metric", budgets.display());
+        }
+        let metrics: Vec<&MetricSpec> = cfg
+            .metrics
+            .iter()
+            .filter(|m| matches!(m.source, Source::Scenario(_)) && envs.contains(&m.environment))
+            .filter(|m| o.metrics.is_empty() || o.metrics.contains(&m.id))
+            .collect();
+        if !metrics.iter().any(|m| m.id == cal.metric) {
+            bail!("the calibration metric {} is not among the selected metrics in the selected environments ({}); the injected busy work slows that metric and is sized on its measured ratio; add it with --metric", cal.metric, envs.join(", "));
+        }
+        cfg.check_scenarios(&metrics)?;
+        let plan = measure::plan(cfg, &metrics, &profiles, false);
+        let keys = plan.iter().map(|t| (crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment), t.metric.is_relative())).collect();
+        let out_dir = o.out_dir.clone().unwrap_or_else(|| super::args::default_reports(budgets).join("calibration"));
+        Ok(Calibrator { cfg, cal, profiles, metrics, plan, keys, out_dir })
+    }
+
+    /// The calibration metric.
+    fn metric(&self) -> &MetricSpec {
+        self.metrics.iter().find(|m| m.id == self.cal.metric).expect("checked in new")
+    }
+
+    /// Build a profile, plain (`steps` None) or with the calibration
+    /// feature's busy work of `steps`.
+    fn artifacts(&self, name: &str, steps: Option<u64>) -> Result<ProfileArtifacts> {
+        let mut p = self.cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
+        let mut reports = self.out_dir.clone();
+        if let Some(steps) = steps {
+            p.features.push(self.cal.feature.clone());
+            p.build_env.push((self.cal.env.clone(), steps.to_string()));
+            p.name = format!("calibrate~{name}");
+            reports = reports.join("injected");
+        }
+        crate::subject::profile_artifacts(self.cfg, &p, name, &self.metrics, &reports, None)
+    }
+
+    /// One measure stage of `arts` against `base`, in a fresh browser.
+    fn measure_once(&self, arts: &[ProfileArtifacts], base: &Base) -> Result<Measured> {
+        let mut m = crate::engines::Engines::new(self.cfg, None, None);
+        measure::run(self.cfg, &self.plan, arts, Some(base), &mut m, measure::RunOptions::default())
+    }
+
+    /// `runs` measurements of `arts` against `base`, tallied per key;
+    /// `seen` sees each run's figures.
+    fn tally(&self, label: &str, runs: u32, arts: &[ProfileArtifacts], base: &Base, seen: &mut dyn FnMut(&Measured)) -> Result<BTreeMap<String, Tally>> {
         let mut t: BTreeMap<String, Tally> = BTreeMap::new();
         for i in 0..runs {
             eprintln!("calibrate: {label} run {} of {runs}", i + 1);
-            let m = measure_once(arts, base)?;
-            for (k, relative) in &keys {
+            let m = self.measure_once(arts, base)?;
+            for (k, relative) in &self.keys {
                 t.entry(k.clone()).or_default().add(&m, k, *relative);
                 if let Some(c) = m.results.get(k).and_then(|r| r.comparison.as_ref()) {
                     let est = c.estimate.as_ref().map(|e| format!("{:.3} [{:.3}, {:.3}]", e.point, e.lo, e.hi)).unwrap_or_default();
@@ -146,108 +190,138 @@ pub fn cli(args: &[String]) -> Result<u8> {
             seen(&m);
         }
         Ok(t)
-    };
-    let metric = cfg.metrics.iter().find(|x| x.id == cal.metric).ok_or_else(|| anyhow!("no metric {}", cal.metric))?;
+    }
+
+    /// Size the injected busy work so it slows the metric's gated statistic
+    /// by `pct` %. It cannot simply be sized in microseconds:
+    /// `steps_per_us` in budgets.toml is a first guess (a step's cost
+    /// depends on the CPU and the engine; cold init runs it in freshly
+    /// compiled baseline code), and the added time is not the added p95
+    /// (here 127 015 steps added 145 us at the median and read x1.18-x1.29
+    /// on the p95, about 270 us). So sizing runs (uncounted) measure the
+    /// injected builds against the plain ones and read the comparison's own
+    /// ratio; a build whose ratio is more than SIZE_TOLERANCE off
+    /// 1 + pct/100 is rebuilt with its steps scaled by intended/achieved
+    /// excess and measured again. The difference of the two arms' medians
+    /// is printed beside it, as the steps' real rate. Returns the injected
+    /// builds, their steps and the sizing runs' log.
+    fn size_injection(&self, plain: &Base, first_us: &BTreeMap<String, f64>, pct: f64) -> Result<Sized> {
+        let metric = self.metric();
+        let mut steps: BTreeMap<String, u64> = self.profiles.iter().map(|p| (p.clone(), (first_us[p] * self.cal.steps_per_us).round() as u64)).collect();
+        let mut log = Vec::new();
+        let mut slow = Vec::new();
+        for attempt in 1..=MAX_SIZING_RUNS {
+            slow = self.profiles.iter().map(|p| self.artifacts(p, Some(steps[p]))).collect::<Result<Vec<_>>>()?;
+            eprintln!("calibrate: sizing run {attempt} (not counted)");
+            let m = self.measure_once(&slow, plain)?;
+            let mut resized = false;
+            for p in &self.profiles {
+                let r = m.get(&metric.id, p, &metric.environment).ok_or_else(|| anyhow!("the sizing run has no {} for {p}", metric.id))?;
+                let added_us = added_at_median(r)? * 1000.0;
+                let est = r.comparison.as_ref().and_then(|c| c.estimate).ok_or_else(|| anyhow!("the sizing run has no comparison of {} for {p}", metric.id))?;
+                let achieved_pct = (est.point - 1.0) * 100.0;
+                let now = steps[p];
+                eprintln!(
+                    "calibrate: [{p}] {now} steps: x{:.3} [{:.3}, {:.3}] on the gated statistic (intended x{:.3}); {added_us:.0} us added at the median ({:.0} steps/us here)",
+                    est.point,
+                    est.lo,
+                    est.hi,
+                    1.0 + pct / 100.0,
+                    now as f64 / added_us.max(f64::MIN_POSITIVE),
+                );
+                log.push(serde_json::json!({"profile": p, "attempt": attempt, "steps": now, "intended_pct": pct, "achieved_pct": achieved_pct, "ratio": est, "added_us_at_median": added_us}));
+                if let Some(next) = resize_steps(pct, now, achieved_pct, added_us)? {
+                    if attempt < MAX_SIZING_RUNS {
+                        eprintln!("calibrate: [{p}] resizing to {next} steps");
+                        steps.insert(p.clone(), next);
+                        resized = true;
+                    } else {
+                        eprintln!("calibrate: [{p}] still off after {MAX_SIZING_RUNS} sizing runs; the counted runs' ratios below say what was detected");
+                    }
+                }
+            }
+            if !resized {
+                break;
+            }
+        }
+        Ok(Sized { slow, steps, log })
+    }
+}
+
+/// The injected builds, sized.
+struct Sized {
+    slow: Vec<ProfileArtifacts>,
+    steps: BTreeMap<String, u64>,
+    /// One entry per profile and sizing run.
+    log: Vec<serde_json::Value>,
+}
+
+pub fn cli(args: &[String]) -> Result<u8> {
+    let o = Options::parse(args)?;
+    let mut cfg = config::load(&o.budgets)?;
+    crate::build::prepare_toolchain(&mut cfg)?;
+    let c = Calibrator::new(&cfg, &o)?;
+    let arts = c.profiles.iter().map(|p| c.artifacts(p, None)).collect::<Result<Vec<_>>>()?;
+
+    // A/A: the base is the candidate's own artifact.
+    let metric = c.metric();
     let mut aa_values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let aa = tally("A/A", aa_runs, &arts, &own_base, &mut |m| {
-        for p in &profiles {
+    let aa = c.tally("A/A", o.aa_runs, &arts, &Base::of(&arts, "A/A: the candidate's own artifact"), &mut |m| {
+        for p in &c.profiles {
             if let Some(r) = m.get(&metric.id, p, &metric.environment) {
                 aa_values.entry(p.clone()).or_default().push(r.value);
             }
         }
     })?;
+
     // The first guess of the busy work: pct % of the metric's typical A/A
     // value (the median over the A/A runs; the value moves with the host's
     // state from run to run), at budgets.toml's steps_per_us.
-    let mut inject_us: BTreeMap<String, f64> = BTreeMap::new();
-    for p in &profiles {
-        let typical = aa_values.get(p).and_then(|v| crate::stats::median(v)).ok_or_else(|| anyhow!("no A/A value of {} for {p}", cal.metric))?;
-        inject_us.insert(p.clone(), typical * 1000.0 * pct / 100.0);
+    let mut first_us: BTreeMap<String, f64> = BTreeMap::new();
+    for p in &c.profiles {
+        let typical = aa_values.get(p).and_then(|v| crate::stats::median(v)).ok_or_else(|| anyhow!("no A/A value of {} for {p}", metric.id))?;
+        first_us.insert(p.clone(), typical * 1000.0 * o.pct / 100.0);
     }
 
-    // The injected candidate: the same profiles plus the calibration
-    // feature, slowing the metric's gated statistic by pct %. The busy work
-    // cannot simply be sized in microseconds: `steps_per_us` in budgets.toml
-    // is a first guess (a step's cost depends on the CPU and the engine; cold
-    // init runs it in freshly compiled baseline code), and the added time
-    // is not the added p95 (here 127 015 steps added 145 us at the median
-    // and read x1.18-x1.29 on the p95, about 270 us). So sizing runs
-    // (uncounted) measure the injected builds against the plain ones and
-    // read the comparison's own ratio; a build whose ratio is more than
-    // SIZE_TOLERANCE off 1 + pct/100 is rebuilt with its steps scaled by
-    // intended/achieved excess and measured again. The difference of the
-    // two arms' medians is printed beside it, as the steps' real rate.
-    let plain_base = Base::of(&arts, "the uninjected build");
-    let build_slow = |name: &str, steps: u64| -> Result<ProfileArtifacts> {
-        let mut p = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
-        p.features.push(cal.feature.clone());
-        p.build_env.push((cal.env.clone(), steps.to_string()));
-        p.name = format!("calibrate~{name}");
-        crate::subject::profile_artifacts(&cfg, &p, name, &metrics, &out_dir.join("injected"), None)
-    };
-    let mut steps: BTreeMap<String, u64> = profiles.iter().map(|p| (p.clone(), (inject_us[p] * cal.steps_per_us).round() as u64)).collect();
-    let mut sizing = Vec::new();
-    let mut slow = Vec::new();
-    for attempt in 1..=MAX_SIZING_RUNS {
-        slow = profiles.iter().map(|p| build_slow(p, steps[p])).collect::<Result<Vec<_>>>()?;
-        eprintln!("calibrate: sizing run {attempt} (not counted)");
-        let m = measure_once(&slow, &plain_base)?;
-        let mut resized = false;
-        for p in &profiles {
-            let r = m.get(&metric.id, p, &metric.environment).ok_or_else(|| anyhow!("the sizing run has no {} for {p}", cal.metric))?;
-            let added_us = added_at_median(r)? * 1000.0;
-            let est = r.comparison.as_ref().and_then(|c| c.estimate).ok_or_else(|| anyhow!("the sizing run has no comparison of {} for {p}", cal.metric))?;
-            let achieved_pct = (est.point - 1.0) * 100.0;
-            let now = steps[p];
-            eprintln!(
-                "calibrate: [{p}] {now} steps: x{:.3} [{:.3}, {:.3}] on the gated statistic (intended x{:.3}); {added_us:.0} us added at the median ({:.0} steps/us here)",
-                est.point,
-                est.lo,
-                est.hi,
-                1.0 + pct / 100.0,
-                now as f64 / added_us.max(f64::MIN_POSITIVE),
-            );
-            sizing.push(serde_json::json!({"profile": p, "attempt": attempt, "steps": now, "intended_pct": pct, "achieved_pct": achieved_pct, "ratio": est, "added_us_at_median": added_us}));
-            if let Some(next) = resize_steps(pct, now, achieved_pct, added_us)? {
-                if attempt < MAX_SIZING_RUNS {
-                    eprintln!("calibrate: [{p}] resizing to {next} steps");
-                    steps.insert(p.clone(), next);
-                    resized = true;
-                } else {
-                    eprintln!("calibrate: [{p}] still off after {MAX_SIZING_RUNS} sizing runs; the counted runs' ratios below say what was detected");
-                }
-            }
-        }
-        if !resized {
-            break;
-        }
-    }
-    let det = tally("injected", runs, &slow, &plain_base, &mut |_| {})?;
+    // Injected: the same profiles plus the calibration feature.
+    let plain = Base::of(&arts, "the uninjected build");
+    let sized = c.size_injection(&plain, &first_us, o.pct)?;
+    let det = c.tally("injected", o.runs, &sized.slow, &plain, &mut |_| {})?;
 
-    println!("\ncalibration: {aa_runs} A/A runs and {runs} runs with +{pct} % busy work (sized on this host) in the code {} times\n", cal.metric);
-    for p in &profiles {
-        if let Some(last) = sizing.iter().rev().find(|s| s["profile"] == p.as_str()) {
+    report(&c, &o, &aa, &det, &first_us, &sized)?;
+    Ok(0)
+}
+
+/// Print the table of false regressions and detections per key, and write
+/// `calibration.json`.
+fn report(c: &Calibrator, o: &Options, aa: &BTreeMap<String, Tally>, det: &BTreeMap<String, Tally>, first_us: &BTreeMap<String, f64>, sized: &Sized) -> Result<()> {
+    let (runs, pct) = (o.runs, o.pct);
+    println!("\ncalibration: {} A/A runs and {runs} runs with +{pct} % busy work (sized on this host) in the code {} times\n", o.aa_runs, c.cal.metric);
+    for p in &c.profiles {
+        if let Some(last) = sized.log.iter().rev().find(|s| s["profile"] == p.as_str()) {
             println!(
                 "[{p}] injected {} steps: intended +{pct} % on the gated statistic, the last sizing run read {:+.1} % ({:.0} us added at the median)",
-                last["steps"], last["achieved_pct"].as_f64().unwrap_or(f64::NAN), last["added_us_at_median"].as_f64().unwrap_or(f64::NAN)
+                last["steps"],
+                last["achieved_pct"].as_f64().unwrap_or(f64::NAN),
+                last["added_us_at_median"].as_f64().unwrap_or(f64::NAN)
             );
         }
     }
     println!();
     println!("{:<44} {:<48} injected (detections)", "key", "A/A (false regressions)");
-    for (k, _) in &keys {
+    for (k, _) in &c.keys {
         let a = aa.get(k).map(Tally::text).unwrap_or_default();
         let d = det.get(k).map(Tally::text).unwrap_or_default();
         println!("{k:<44} {a:<48} {d}");
     }
     let json = serde_json::json!({
-        "runs": runs, "aa_runs": aa_runs, "inject_pct": pct, "first_guess_us": inject_us, "inject_steps": steps, "sizing": sizing, "calibration_metric": cal.metric,
-        "aa": aa, "injected": det,
+        "runs": runs, "aa_runs": o.aa_runs, "inject_pct": pct, "first_guess_us": first_us, "inject_steps": sized.steps, "sizing": sized.log,
+        "calibration_metric": c.cal.metric, "aa": aa, "injected": det,
     });
-    let path = out_dir.join("calibration.json");
+    let path = c.out_dir.join("calibration.json");
     write_atomic(&path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     eprintln!("calibrate: wrote {}", path.display());
-    Ok(0)
+    Ok(())
 }
 
 /// How far (relative) the injected slowdown may sit from `--inject-pct`
