@@ -152,30 +152,10 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
 
     // Names: from the file itself when it has them, else from the twin.
     let has_names = sections.iter().any(|s| s.name == "custom:name");
-    let mut twin_mismatches = Vec::new();
-    let mut names_from = file.to_path_buf();
-    let mut name_source = bytes.clone();
-    if !has_names {
-        if let Some(n) = named {
-            let twin = std::fs::read(n).with_context(|| format!("reading {}", n.display()))?;
-            let (a, b) = (entry_sizes(&bytes)?.bodies, entry_sizes(&twin)?.bodies);
-            if a.len() != b.len() {
-                twin_mismatches.push(format!("function count differs: shipped {} vs twin {}", a.len(), b.len()));
-            }
-            let tn = section_names(&twin, NameKind::Function);
-            let first = imported_functions(&twin);
-            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-                if x != y {
-                    let nm = tn.get(&(first + i as u32)).map(|s| normalize_name(s)).unwrap_or(format!("code[{i}]"));
-                    twin_mismatches.push(format!("{nm}: shipped {x} bytes vs twin {y} bytes"));
-                }
-            }
-            if twin_mismatches.is_empty() {
-                names_from = n.to_path_buf();
-                name_source = twin;
-            }
-        }
-    }
+    let (names_from, name_source, twin_mismatches) = match named.filter(|_| !has_names) {
+        Some(n) => names_from_twin(file, &bytes, n)?,
+        None => (file.to_path_buf(), bytes.clone(), Vec::new()),
+    };
 
     // Shallow sizes always come from the shipped file: each function body
     // (wasmparser), every other section whole, and the code section's own
@@ -266,22 +246,7 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         return Err(anyhow!("attribution of {what} does not conserve bytes: {attributed_bytes} != {file_bytes}"));
     }
 
-    let mut crates: BTreeMap<String, CrateRow> = BTreeMap::new();
-    let mut monos: BTreeMap<String, Mono> = BTreeMap::new();
-    for it in items.iter().filter(|i| i.kind == "function") {
-        let c = crates.entry(it.krate.clone()).or_insert(CrateRow { krate: it.krate.clone(), bytes: 0, functions: 0 });
-        c.bytes += it.shallow_bytes;
-        c.functions += 1;
-        if let Some(g) = generic_of(&it.name) {
-            let m = monos.entry(g.clone()).or_insert(Mono { generic: g, instantiations: 0, bytes: 0 });
-            m.instantiations += 1;
-            m.bytes += it.shallow_bytes;
-        }
-    }
-    let mut crates: Vec<CrateRow> = crates.into_values().collect();
-    crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.krate.cmp(&b.krate)));
-    let mut monomorphizations: Vec<Mono> = monos.into_values().filter(|m| m.instantiations > 1).collect();
-    monomorphizations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.generic.cmp(&b.generic)));
+    let (crates, monomorphizations) = rollups(&items);
 
     Ok(Report {
         schema_version: SCHEMA_VERSION,
@@ -301,6 +266,50 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         diff: None,
         data_signatures: data_names.iter().cloned().zip(seg_signatures).collect(),
     })
+}
+
+/// The names of a module without a name section, from its named twin
+/// (same build, names kept), used only when every function body has the
+/// same size in both: where the names come from, the bytes that carry
+/// them, and every mismatch found.
+fn names_from_twin(file: &Path, bytes: &[u8], twin_path: &Path) -> Result<(PathBuf, Vec<u8>, Vec<String>)> {
+    let twin = std::fs::read(twin_path).with_context(|| format!("reading {}", twin_path.display()))?;
+    let (a, b) = (entry_sizes(bytes)?.bodies, entry_sizes(&twin)?.bodies);
+    let mut mismatches = Vec::new();
+    if a.len() != b.len() {
+        mismatches.push(format!("function count differs: shipped {} vs twin {}", a.len(), b.len()));
+    }
+    let tn = section_names(&twin, NameKind::Function);
+    let first = imported_functions(&twin);
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        if x != y {
+            let nm = tn.get(&(first + i as u32)).map(|s| normalize_name(s)).unwrap_or(format!("code[{i}]"));
+            mismatches.push(format!("{nm}: shipped {x} bytes vs twin {y} bytes"));
+        }
+    }
+    Ok(if mismatches.is_empty() { (twin_path.to_path_buf(), twin, mismatches) } else { (file.to_path_buf(), bytes.to_vec(), mismatches) })
+}
+
+/// Function bytes rolled up by crate, and generics with more than one
+/// instantiation, each largest first.
+fn rollups(items: &[Item]) -> (Vec<CrateRow>, Vec<Mono>) {
+    let mut crates: BTreeMap<String, CrateRow> = BTreeMap::new();
+    let mut monos: BTreeMap<String, Mono> = BTreeMap::new();
+    for it in items.iter().filter(|i| i.kind == "function") {
+        let c = crates.entry(it.krate.clone()).or_insert(CrateRow { krate: it.krate.clone(), bytes: 0, functions: 0 });
+        c.bytes += it.shallow_bytes;
+        c.functions += 1;
+        if let Some(g) = generic_of(&it.name) {
+            let m = monos.entry(g.clone()).or_insert(Mono { generic: g, instantiations: 0, bytes: 0 });
+            m.instantiations += 1;
+            m.bytes += it.shallow_bytes;
+        }
+    }
+    let mut crates: Vec<CrateRow> = crates.into_values().collect();
+    crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.krate.cmp(&b.krate)));
+    let mut monomorphizations: Vec<Mono> = monos.into_values().filter(|m| m.instantiations > 1).collect();
+    monomorphizations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.generic.cmp(&b.generic)));
+    (crates, monomorphizations)
 }
 
 fn n_display(p: &Path) -> String {
