@@ -162,6 +162,9 @@ pub fn failed_dependency(stderr: &str) -> Option<String> {
 /// never invalidates another's incremental state, a warm run is a true
 /// no-op for cargo, and two gates sharing a target directory never
 /// overwrite each other's `.wasm` between one's build and its read.
+///
+/// Long by design: the cargo command line assembled flag by flag, each
+/// with the reason it is there.
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
     let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)"))?;
     let (ws, profiles) = workspace_profiles(tc, &cfg.manifest);

@@ -211,6 +211,10 @@ fn fail_missing(reason: String, unresolved: bool) -> Verdict {
     Verdict { unresolved, ..Verdict::plain(Status::Fail, vec![reason]) }
 }
 
+/// The verdict of one observation. Long by design: the rules in the order
+/// they apply (no value, below the clock floor, the hard cap, the warn band
+/// and its escalation, the size base, the live comparison, retries, heap
+/// growth), each adding its status and its reason in words.
 pub fn verdict(o: &Observation) -> Verdict {
     let Some(value) = o.value else {
         return fail_missing("no value was measured (missing data is a failure, never a skip)".into(), false);

@@ -92,7 +92,8 @@ pub fn summary(r: &GateRun, records: Vec<Record>, ledger: &Ledger) -> Summary {
 }
 
 /// Records for every metric x profile (x environment), with verdicts,
-/// escalated on the history in `ledger`.
+/// escalated on the history in `ledger`. Long by design: one record's
+/// fields filled in the order of the summary's schema.
 pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
     let cfg = r.cfg;
     let config_id = ledger::identity(&cfg.budgets_file, &cfg.package);

@@ -135,7 +135,8 @@ fn binaryen_name(proposal: &str) -> Option<&'static str> {
 }
 
 /// The binaryen feature names a module needs: `target_features` plus what
-/// its code and types actually use.
+/// its code and types actually use. Long by design: one match arm per
+/// proposal's operators and types, a table more than logic.
 pub fn features(bytes: &[u8], what: &str) -> Result<BTreeSet<&'static str>> {
     check_magic(bytes, what)?;
     let mut set = BTreeSet::new();

@@ -156,6 +156,8 @@ pub(super) fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str)
 }
 
 /// One `[[metric]]`, validated against the profiles and environments.
+/// Long by design: one check per key of the table, in the order a reader
+/// meets them in budgets.toml, each with its located error.
 pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, profiles: &[Profile]) -> Result<MetricSpec, ConfigError> {
     let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
     let m_span = m.span();

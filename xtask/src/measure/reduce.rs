@@ -21,6 +21,9 @@ fn view<'a>(arm: &'a Arm, reference: Option<&Arm>) -> Cow<'a, stats::ArmSamples>
 }
 
 /// Reduce one task's samples to its figure, interval and comparison.
+/// Long by design: it is the protocol's reduction read top to bottom (per
+/// seed, then the gate value, its interval, the clock check, the heap
+/// trend, the comparison, the method text), each step using the last.
 pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -> Result<MetricResult> {
     let task = st.task;
     let metric = &task.metric;

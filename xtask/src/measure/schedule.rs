@@ -27,6 +27,8 @@ pub struct RunOptions {
 /// warn line. A candidate scenario that fails twice stops the run (exit 2)
 /// naming it, so partial data never yields a pass; a base scenario that
 /// fails makes that comparison "not comparable", with the reason.
+/// Long by design: the schedule as one loop (environments, seeds, rounds,
+/// then extensions), so its order is visible in one place.
 pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<&Base>, m: &mut dyn Measurer, opts: RunOptions) -> Result<Measured> {
     let seeds = &cfg.protocol.seeds;
     let mut states = Vec::new();

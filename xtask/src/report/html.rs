@@ -262,6 +262,8 @@ impl Exporter for Html {
         "report.html"
     }
 
+    /// The page, top to bottom. Long by design: a template in the order
+    /// the page reads; each section's markup comes from its own helper.
     fn render(&self, d: &ReportData) -> String {
         let s = d.summary;
         if let Some(e) = &s.error {

@@ -65,6 +65,8 @@ impl Exporter for Markdown {
         "summary.md"
     }
 
+    /// The summary, top to bottom. Long by design: a template in the order
+    /// a reviewer reads it (verdict, what changed, then the folded detail).
     fn render(&self, d: &ReportData) -> String {
         let s = d.summary;
         if let Some(e) = &s.error {
