@@ -138,7 +138,9 @@ async function run(spec) {
 }
 
 // One build's side of a run: the `h` a scenario sees for those bytes, and
-// what was recorded on it.
+// what was recorded on it. Long by design: it is the harness object itself,
+// one short method per member a scenario may call (SCENARIOS.md lists
+// them), closing over this side's samples.
 function side(spec, bytes, glueUrl, shared) {
   const samples = [];
   let opsPerSample = 1;
