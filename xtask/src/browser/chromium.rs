@@ -125,13 +125,8 @@ impl Drop for Cdp {
 }
 
 impl Driver for Cdp {
-    fn engine(&self) -> &'static str {
-        "chromium"
-    }
-
-    fn protocol(&self) -> &'static str {
-        "CDP"
-    }
+    const ENGINE: &'static str = "chromium";
+    const PROTOCOL: &'static str = "CDP";
 
     fn open(&mut self, url: &str, js_flags: &[String]) -> Result<String> {
         self.close_tab();

@@ -140,13 +140,8 @@ impl Firefox {
 }
 
 impl Driver for Firefox {
-    fn engine(&self) -> &'static str {
-        "firefox"
-    }
-
-    fn protocol(&self) -> &'static str {
-        "WebDriver BiDi"
-    }
+    const ENGINE: &'static str = "firefox";
+    const PROTOCOL: &'static str = "WebDriver BiDi";
 
     fn open(&mut self, url: &str, js_flags: &[String]) -> Result<String> {
         if !js_flags.is_empty() {

@@ -27,9 +27,9 @@ use std::time::Duration;
 /// What differs per browser engine.
 pub trait Driver {
     /// The engine's name in reports and the fingerprint ("chromium").
-    fn engine(&self) -> &'static str;
+    const ENGINE: &'static str;
     /// The protocol the gate speaks to it ("CDP").
-    fn protocol(&self) -> &'static str;
+    const PROTOCOL: &'static str;
     /// (Re)start the browser, or reconnect to a remote one, giving it the
     /// V8 flags `js_flags` beyond the engine's own, and load `url` in a
     /// fresh page. Whatever page was open before is let go first. Returns
@@ -43,13 +43,13 @@ pub trait Driver {
         if rate == 1.0 {
             return Ok(());
         }
-        bail!("{} cannot be CPU-throttled", self.engine())
+        bail!("{} cannot be CPU-throttled", Self::ENGINE)
     }
     /// Ok when [`Driver::open`] can give the browser other V8 flags, else
     /// why not (for environment `env`, which needs `flags`).
     fn can_set_js_flags(&self, env: &str, flags: &[String]) -> Result<()> {
         let _ = flags;
-        bail!("environment {env}: {} takes no V8 flags", self.engine())
+        bail!("environment {env}: {} takes no V8 flags", Self::ENGINE)
     }
     /// Where the browser came from, for the fingerprint: `launched PATH`
     /// or `remote URL`.
@@ -229,10 +229,10 @@ impl<D: Driver> Measurer for PageMeasurer<D> {
     }
 
     fn env_browser(&self, _env: &str) -> Option<EnvBrowser> {
-        Some(EnvBrowser::new(self.driver.engine(), &self.version, self.driver.protocol(), self.timer_resolution_ms, self.isolated))
+        Some(EnvBrowser::new(D::ENGINE, &self.version, D::PROTOCOL, self.timer_resolution_ms, self.isolated))
     }
 
     fn describe(&self, _env: &str) -> String {
-        format!("{} via {}", self.version, self.driver.protocol())
+        format!("{} via {}", self.version, D::PROTOCOL)
     }
 }
