@@ -143,17 +143,30 @@ fn relative(cfg: &Config, p: &Path) -> String {
     p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string()
 }
 
-/// Everything one profile produced, for the stages after it: the stage
-/// calls in order (build, optimize, size, attribute), then the dependency
-/// closure and the reference builds its relative metrics need. `name` is
-/// the profile the figures are reported under (`profile.name` may be a
-/// variant's working name, as in calibration); `reports` is where the
-/// report stage will write the attribution.
+/// What the four size stages produced for one profile.
+pub struct Analyzed {
+    pub optimized: Optimized,
+    pub sizes: size::Sizes,
+    pub attribution: attribute::Report,
+}
+
+/// Build, optimize, size and attribute one profile, and assemble its
+/// artifacts: the four stages of `budget` in one call, for `calibrate`.
+/// `name` is the profile the figures are reported under (`profile.name`
+/// may be a variant's working name).
 pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &[&MetricSpec], reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
-    let built = build(cfg, profile, &profile.name)?;
-    let o = optimize(cfg, profile, built)?;
-    let sizes = sizes(&o)?;
-    let report = attribute(cfg, name, &o, base)?;
+    let optimized = optimize(cfg, profile, build(cfg, profile, &profile.name)?)?;
+    let sizes = sizes(&optimized)?;
+    let attribution = attribute(cfg, name, &optimized, base)?;
+    artifacts(cfg, metrics, profile, name, Analyzed { optimized, sizes, attribution }, reports, base)
+}
+
+/// Everything one analyzed profile gives the stages after it: its files
+/// and figures, its dependency closure (diffed against the base's), and the
+/// reference builds its relative metrics need. `reports` is where the
+/// report stage will write the attribution.
+pub fn artifacts(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, name: &str, a: Analyzed, reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
+    let Analyzed { optimized: o, sizes, attribution: report } = a;
     let dependencies = dependency_closure(cfg, profile, name, &report, base)?;
     let references = build_references(cfg, metrics, profile, name, "")?;
     let files = crate::report::attribution::files(&reports.join("attribution"), name).to_vec();

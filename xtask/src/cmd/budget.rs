@@ -145,14 +145,18 @@ fn pipeline(opts: &Options) -> Result<u8> {
         None => blessed.as_ref().map(|b| b.as_base(&opts.reports)),
     };
 
-    // build -> optimize -> size -> attribute, per profile.
-    let arts = profiles
-        .iter()
-        .map(|name| {
-            let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
-            subject::profile_artifacts(&cfg, profile, name, &metrics, &opts.reports, base.as_ref())
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // build -> optimize -> size -> attribute, per profile, and what the
+    // later stages need of it (its dependency closure, its reference builds).
+    let mut arts = Vec::new();
+    for name in &profiles {
+        let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
+        let built = subject::build(&cfg, profile, name)?;
+        let optimized = subject::optimize(&cfg, profile, built)?;
+        let sizes = subject::sizes(&optimized)?;
+        let attribution = subject::attribute(&cfg, name, &optimized, base.as_ref())?;
+        let analyzed = subject::Analyzed { optimized, sizes, attribution };
+        arts.push(subject::artifacts(&cfg, &metrics, profile, name, analyzed, &opts.reports, base.as_ref())?);
+    }
 
     // measure.
     let (measured, fingerprint) = measure_stage(opts, &cfg, &metrics, &profiles, &envs, &arts, base.as_ref())?;
