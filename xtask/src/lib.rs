@@ -11,7 +11,7 @@
 //! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
 //! summary  attribute  bindgen  build           records; size analysis; tools
-//! gate  config                                 pure verdicts; validated budgets.toml
+//! gate  config  bisect                         pure verdicts; validated budgets.toml; a bisect's search
 //! toolchain  cargoconf  closure                the subject's rustup toolchain, cargo config, dependency closure
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
 //! api                                          a built crate's exports, and the built-ins wired to them
@@ -27,6 +27,7 @@ pub mod artifacts;
 pub mod attribute;
 pub mod baseline;
 pub mod bindgen;
+pub mod bisect;
 pub mod browser;
 pub mod build;
 pub mod builtin;
