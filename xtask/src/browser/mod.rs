@@ -103,22 +103,13 @@ impl<D: Driver> PageMeasurer<D> {
             waited += 1;
             std::thread::sleep(Duration::from_millis(50));
         }
-        let p: Value = serde_json::from_str(&self.eval_string("window.__budget.probe()", ready)?)?;
+        let p: Value = serde_json::from_str(&eval_string(&mut self.driver, "window.__budget.probe()", ready)?)?;
         self.timer_resolution_ms = p["timerResolutionMs"].as_f64();
         self.isolated = p["crossOriginIsolated"].as_bool();
         if self.isolated != Some(true) {
             eprintln!("budget: warning: the harness page is not cross-origin isolated in {}; its timers are coarse", self.version);
         }
         Ok(())
-    }
-
-    /// A string-valued expression, guarded: a JS error comes back as an
-    /// error, and so does a promise still pending after `timeout`. The
-    /// transport waits 30 s longer than the page, so a page that blocks its
-    /// own event loop (where the in-page timeout cannot fire) still ends.
-    fn eval_string(&mut self, expr: &str, timeout: Duration) -> Result<String> {
-        let v = self.driver.evaluate(&page::guarded(expr, timeout), timeout + Duration::from_secs(30))?;
-        page::page_result(v.as_str())
     }
 
     fn set_throttle(&mut self, rate: f64) -> Result<()> {
@@ -179,11 +170,17 @@ impl<D: Driver> PageMeasurer<D> {
             self.set_throttle(first.throttle).map_err(|e| anyhow!("environment {}: {e:#}", first.environment))?;
         }
         let PageMeasurer { driver, server, .. } = self;
-        page::run_in_page(server, runs, &mut |expr, timeout| {
-            let v = driver.evaluate(&page::guarded(expr, timeout), timeout + Duration::from_secs(30))?;
-            page::page_result(v.as_str())
-        })
+        page::run_in_page(server, runs, &mut |expr, timeout| eval_string(driver, expr, timeout))
     }
+}
+
+/// A string-valued expression, guarded: a JS error comes back as an
+/// error, and so does a promise still pending after `timeout`. The
+/// transport waits 30 s longer than the page, so a page that blocks its own
+/// event loop (where the in-page timeout cannot fire) still ends.
+fn eval_string(driver: &mut impl Driver, expr: &str, timeout: Duration) -> Result<String> {
+    let v = driver.evaluate(&page::guarded(expr, timeout), timeout + Duration::from_secs(30))?;
+    page::page_result(v.as_str())
 }
 
 impl<D: Driver> Measurer for PageMeasurer<D> {
