@@ -222,22 +222,18 @@ fn resolve_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option
     Ok(Some(c))
 }
 
-/// `--against REF`: check REF out in a git worktree (under
-/// `target/budget/base/`, reused while REF resolves to the same commit) and
-/// build every selected profile there, with this checkout's profiles and
-/// optimizer settings, so only the code differs.
-pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics: &[&MetricSpec]) -> Result<Base> {
+/// A git ref of the subject, checked out in its own worktree (under
+/// `target/budget/base/<commit>/`, reused while it holds that commit): the
+/// configuration that builds it there, and the full commit hash. The
+/// subject's own checkout is never touched. The configuration is this
+/// checkout's (profiles, optimizer settings, scenarios), so only the code
+/// differs, except the toolchain, which is the one the ref pins (a change
+/// may bump it).
+pub fn checkout(cfg: &Config, reference: &str) -> Result<(Config, String)> {
     let subject_dir = cfg.manifest.parent().unwrap_or(&cfg.root);
-    let git = |args: &[&str], dir: &Path| -> Result<String> {
-        let out = Command::new("git").args(args).current_dir(dir).output().context("running git")?;
-        if !out.status.success() {
-            bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"], subject_dir).context("--against needs the subject to be in a git checkout")?);
+    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"], subject_dir).context("building a git ref needs the subject to be in a git checkout")?);
     let sha = git(&["rev-parse", "--verify", &format!("{reference}^{{commit}}")], &top)
-        .with_context(|| format!("--against {reference}: no such commit (a shallow CI clone needs `fetch-depth: 0` or a fetch of the base)"))?;
+        .with_context(|| format!("{reference} is not a commit of this repository (a shallow CI clone needs `fetch-depth: 0` or a fetch of the base)"))?;
     let manifest = std::fs::canonicalize(&cfg.manifest).unwrap_or(cfg.manifest.clone());
     let top = std::fs::canonicalize(&top).unwrap_or(top);
     let rel = manifest.strip_prefix(&top).map(Path::to_path_buf).map_err(|_| anyhow!("the subject manifest {} is not inside its git checkout {}", manifest.display(), top.display()))?;
@@ -246,13 +242,28 @@ pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics
     if !ready {
         let _ = std::fs::remove_dir_all(&wt);
         let _ = git(&["worktree", "prune"], &top);
-        eprintln!("budget: checking out the base {reference} ({}) in {}", &sha[..12], wt.display());
+        eprintln!("budget: checking out {reference} ({}) in {}", &sha[..12], wt.display());
         git(&["worktree", "add", "--force", "--detach", &wt.display().to_string(), &sha], &top)?;
     }
-    let mut base_cfg = cfg.clone();
-    base_cfg.manifest = wt.join(&rel);
-    // The base builds with the toolchain *it* pins (a change may bump it).
-    build::prepare_toolchain(&mut base_cfg).with_context(|| format!("the base {reference}"))?;
+    let mut at = cfg.clone();
+    at.manifest = wt.join(&rel);
+    build::prepare_toolchain(&mut at).with_context(|| format!("the subject at {reference}"))?;
+    Ok((at, sha))
+}
+
+/// `git ARGS` in `dir`: its trimmed stdout, or an error with its stderr.
+pub fn git(args: &[&str], dir: &Path) -> Result<String> {
+    let out = Command::new("git").args(args).current_dir(dir).output().context("running git")?;
+    if !out.status.success() {
+        bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `--against REF`: build every selected profile of REF in its worktree
+/// ([`checkout`]), with this checkout's profiles and optimizer settings.
+pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics: &[&MetricSpec]) -> Result<Base> {
+    let (base_cfg, sha) = checkout(cfg, reference).with_context(|| format!("--against {reference}"))?;
     let mut out = Base { origin: format!("--against {reference} ({})", &sha[..12]), commit: sha.clone(), profiles: BTreeMap::new() };
     for name in profiles {
         let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
