@@ -3,7 +3,7 @@
 //! call the same thing. Only parses arguments and dispatches; each command
 //! is one hop away, in `cmd::*`.
 
-use crate::cmd::{attribute, budget, calibrate, init, merge};
+use crate::cmd::{attribute, bisect, budget, calibrate, init, merge};
 use crate::ledger;
 use std::process::ExitCode;
 
@@ -46,6 +46,17 @@ const COMMANDS: &[(&str, &str)] = &[
         "cargo xtask calibrate [--runs N] [--aa-runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
                    [--metric ID]... [--budgets FILE] [--reports DIR]
     A/A false-regression and injected-slowdown detection rates of the timing verdicts",
+    ),
+    (
+        "bisect",
+        "cargo xtask bisect --good REF --bad REF --metric ID [--profile NAME] [--env NAME]
+                   [--threshold X] [--retries N] [--budgets FILE] [--reports DIR]
+    find the commit that regressed one metric: each tested commit built in its own
+    worktree; sizes compared exactly, timings live against both ends of the range
+    --threshold  size: growth over the good end that marks a commit bad (default: half the range's)
+    --retries    timing: re-measure an inconclusive step with twice the blocks, N times (default 1)
+    exit 0 found (a commit, candidates around skipped ones, or small steps); 1 the ends
+    do not differ; 2 could not run, or a step stayed inconclusive",
     ),
 ];
 
@@ -92,6 +103,7 @@ pub fn main() -> ExitCode {
         Some("attribute") => attribute::cli(&args[1..]),
         Some("merge") => merge::cli(&args[1..]),
         Some("calibrate") => calibrate::cli(&args[1..]),
+        Some("bisect") => bisect::cli(&args[1..]),
         // Internal test hook (not in usage): N locked ledger appends, for the
         // crash-safety and concurrency tests of the ledger.
         Some("__ledger-stress") => ledger::stress_cli(&args[1..]),

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod attribute;
+pub mod bisect;
 pub mod budget;
 pub mod calibrate;
 pub mod init;

@@ -1,0 +1,180 @@
+//! `cargo xtask bisect` on a history written here: 16 commits of a small
+//! raw-export crate, where one commit makes the timed export do 30 % more
+//! work and a later one grows a data table, and every other commit only
+//! edits a notes file. `init` writes the gate's configuration (with fewer
+//! seeds, to keep the test short); bisect must name each commit for its
+//! metric, and say "no regression" (exit 1) over a range without one. The
+//! timing bisect runs in one real Chromium session; the size bisect reuses
+//! its builds.
+
+mod common;
+use common::TempDir;
+use std::path::Path;
+use std::process::Command;
+
+const LIB: &str = r#"const ITERS: u32 = 2000;
+const TABLE_LEN: usize = 64;
+
+const fn table<const N: usize>() -> [u8; N] {
+    let mut t = [0u8; N];
+    let mut x: u32 = 12345;
+    let mut i = 0;
+    while i < N {
+        x = x.wrapping_mul(1103515245).wrapping_add(12345);
+        t[i] = (x >> 24) as u8;
+        i += 1;
+    }
+    t
+}
+
+static TABLE: [u8; TABLE_LEN] = table::<TABLE_LEN>();
+
+#[no_mangle]
+pub extern "C" fn work(n: u32) -> u32 {
+    let mut x = n;
+    for i in 0..ITERS {
+        x = x.wrapping_mul(1664525).wrapping_add(i) ^ (x >> 13);
+    }
+    x
+}
+
+#[no_mangle]
+pub extern "C" fn checksum(i: u32) -> u32 {
+    TABLE[i as usize % TABLE_LEN] as u32
+}
+"#;
+
+const TIMING_CULPRIT: usize = 5;
+const SIZE_CULPRIT: usize = 11;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The history: commit 0 the crate, 1..=15 one change each; the shas.
+fn history(repo: &Path) -> Vec<String> {
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(
+        repo.join("Cargo.toml"),
+        "[package]\nname = \"bisect-subject\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("rust-toolchain.toml"), "[toolchain]\nchannel = \"1.95.0\"\ntargets = [\"wasm32-unknown-unknown\"]\nprofile = \"minimal\"\n").unwrap();
+    std::fs::write(repo.join(".gitignore"), "target\n").unwrap();
+    std::fs::write(repo.join("NOTES.md"), "# notes\n").unwrap();
+    std::fs::write(repo.join("src/lib.rs"), LIB).unwrap();
+    git(repo, &["init", "-q"]);
+    for (k, v) in [("user.email", "bisect@test"), ("user.name", "bisect test")] {
+        git(repo, &["config", k, v]);
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-qm", "c0: the subject"]);
+    let mut shas = vec![git(repo, &["rev-parse", "HEAD"])];
+    for k in 1..16 {
+        let lib = std::fs::read_to_string(repo.join("src/lib.rs")).unwrap();
+        let msg = match k {
+            TIMING_CULPRIT => {
+                std::fs::write(repo.join("src/lib.rs"), lib.replace("ITERS: u32 = 2000", "ITERS: u32 = 2600")).unwrap();
+                format!("c{k}: more work per call")
+            }
+            SIZE_CULPRIT => {
+                std::fs::write(repo.join("src/lib.rs"), lib.replace("TABLE_LEN: usize = 64", "TABLE_LEN: usize = 6144")).unwrap();
+                format!("c{k}: a bigger table")
+            }
+            _ => {
+                let notes = std::fs::read_to_string(repo.join("NOTES.md")).unwrap();
+                std::fs::write(repo.join("NOTES.md"), format!("{notes}step {k}\n")).unwrap();
+                format!("c{k}: notes")
+            }
+        };
+        git(repo, &["commit", "-qam", &msg]);
+        shas.push(git(repo, &["rev-parse", "HEAD"]));
+    }
+    shas
+}
+
+fn xtask(args: &[&str]) -> (Option<i32>, String) {
+    let out = common::xtask_cmd().args(args).output().unwrap();
+    (out.status.code(), format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+fn bisect(budgets: &Path, good: &str, bad: &str, metric: &str, reports: &Path) -> (Option<i32>, String, serde_json::Value) {
+    let (code, text) = xtask(&[
+        "bisect",
+        "--budgets",
+        budgets.to_str().unwrap(),
+        "--good",
+        good,
+        "--bad",
+        bad,
+        "--metric",
+        metric,
+        "--profile",
+        "core-min",
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let json = std::fs::read_to_string(reports.join("bisect.json")).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(serde_json::Value::Null);
+    (code, text, json)
+}
+
+#[test]
+fn bisect_names_the_timing_and_the_size_culprit_and_finds_nothing_where_nothing_changed() {
+    let tmp = TempDir::new("bisect-history");
+    let repo = tmp.join("subject");
+    let shas = history(&repo);
+    let gate = tmp.join("gate");
+    let (code, text) = xtask(&["init", "--manifest", repo.join("Cargo.toml").to_str().unwrap(), "--out", gate.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    // Time `work` (init wires one export; the test names the one it slows),
+    // over three seeds instead of five.
+    let budgets = gate.join("budgets.toml");
+    let text = std::fs::read_to_string(&budgets).unwrap();
+    let text = text.replace("export = \"checksum\"", "export = \"work\"").replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]");
+    assert!(text.contains("call = { export = \"work\"") && text.contains("seeds = [11, 29, 42]\n"), "{text}");
+    std::fs::write(&budgets, text).unwrap();
+    let (good, bad) = (&shas[0], &shas[15]);
+    // (init's build of the crate wrote its Cargo.lock, as any cargo build would.)
+    let status = git(&repo, &["status", "--porcelain"]);
+
+    // Timing: one comparison of the ends, then at most 4 steps of two.
+    let (code, text, r) = bisect(&budgets, good, bad, "CALL", &tmp.join("timing"));
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(r["outcome"], "commit", "{text}");
+    let (lo, hi) = (r["range"][0].as_u64().unwrap() as usize, r["range"][1].as_u64().unwrap() as usize);
+    assert_eq!((lo, hi), (TIMING_CULPRIT - 1, TIMING_CULPRIT), "{text}");
+    assert_eq!(r["commits"][hi]["sha"], shas[TIMING_CULPRIT].as_str());
+    assert!(text.contains("CALL regressed at") && text.contains("c5: more work per call"), "{text}");
+    let steps = r["steps"].as_array().unwrap();
+    assert!((1..=4).contains(&steps.len()), "{} steps\n{text}", steps.len());
+    // The ratio across the culprit is about the 30 % the commit added, and
+    // its interval excludes no change.
+    let across = &r["across"]["estimate"];
+    let (point, lo_ci) = (across["point"].as_f64().unwrap(), across["lo"].as_f64().unwrap());
+    assert!(point > 1.15 && point < 1.45 && lo_ci > 1.0, "across x{point} (lo {lo_ci})\n{text}");
+    assert_eq!(r["comparisons"].as_u64().unwrap() as usize, 1 + 2 * steps.len(), "{text}");
+    // The subject's checkout was not touched: still at the bad end, its
+    // files as they were.
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]), *bad);
+    assert_eq!(git(&repo, &["status", "--porcelain"]), status);
+
+    // Size: exact values, on the builds the timing bisect left.
+    let (code, text, r) = bisect(&budgets, good, bad, "SIZE-GZIP", &tmp.join("size"));
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(r["outcome"], "commit", "{text}");
+    assert_eq!(r["commits"][r["range"][1].as_u64().unwrap() as usize]["sha"], shas[SIZE_CULPRIT].as_str(), "{text}");
+    assert_eq!(r["comparisons"], 0);
+    // The attribution diff says where the bytes went: the data.
+    let crates = r["attribution_diff"]["crates"].as_array().unwrap();
+    assert_eq!(crates[0]["name"], "(data)", "{text}");
+    assert!(crates[0]["delta"].as_i64().unwrap() > 5000, "{text}");
+
+    // No regression between c0 and c4: said so, exit 1, nobody blamed.
+    let (code, text, r) = bisect(&budgets, good, &shas[TIMING_CULPRIT - 1], "CALL", &tmp.join("none"));
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(r["outcome"], "no-regression", "{text}");
+    assert!(r["steps"].as_array().unwrap().is_empty(), "{text}");
+    assert!(text.contains("No regression"), "{text}");
+}
