@@ -359,7 +359,9 @@ impl Report {
             s.push_str(&format!("- a second regression lies after {}: bisect again from there\n", self.name(a)));
         }
         s.push_str(&format!("\n{} builds, {} live comparisons, {:.0} s.\n", self.builds, self.comparisons, self.wall_s));
-        s.push_str("\n## Steps\n\n| # | commit | range | measured | result |\n|---:|---|---|---|---|\n");
+        if !self.steps.is_empty() {
+            s.push_str("\n## Steps\n\n| # | commit | range | measured | result |\n|---:|---|---|---|---|\n");
+        }
         for (i, st) in self.steps.iter().enumerate() {
             let measured = match st.value {
                 Some(v) => self.value(v),

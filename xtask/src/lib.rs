@@ -5,13 +5,13 @@
 //!
 //! ```text
 //! cli                                          argument parsing and dispatch (`main`)
-//! cmd::{init, budget, merge, attribute, calibrate}   commands; cmd::args parses
+//! cmd::{init, budget, merge, attribute, calibrate, bisect}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint       pipeline steps shared by commands
 //! engines                                      the measurer per environment's browser
 //! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
-//! summary  attribute  bindgen  build           records; size analysis; tools
-//! gate  config  bisect                         pure verdicts; validated budgets.toml; a bisect's search
+//! summary  attribute  bindgen  build  bisect   records; size analysis; tools; a bisect's search and report
+//! gate  config                                 pure verdicts; validated budgets.toml
 //! toolchain  cargoconf  closure                the subject's rustup toolchain, cargo config, dependency closure
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
 //! api                                          a built crate's exports, and the built-ins wired to them

@@ -50,8 +50,6 @@ impl<'a> Args<'a> {
     }
 }
 
-/// `wanted` out of `all` (all when nothing is wanted), in `all`'s order; an
-/// unknown name is an error listing the valid ones.
 /// Where reports, ledger and baseline live unless `--reports` says
 /// otherwise: `reports/` next to the budgets file they belong to, so gating
 /// a second project never touches the first's.
@@ -59,6 +57,8 @@ pub fn default_reports(budgets: &std::path::Path) -> std::path::PathBuf {
     budgets.parent().unwrap_or(std::path::Path::new(".")).join("reports")
 }
 
+/// `wanted` out of `all` (all when nothing is wanted), in `all`'s order; an
+/// unknown name is an error listing the valid ones.
 pub fn select(all: &[String], wanted: &[String], what: &str) -> Result<Vec<String>> {
     for w in wanted {
         if !all.contains(w) {

@@ -272,7 +272,7 @@ impl<'a> Bisector<'a> {
         match v {
             AbVerdict::Regressed => Ok(true),
             AbVerdict::Unchanged => {
-                r.verdict = format!("No regression: the bad end against the good end reads unchanged, {words}.");
+                r.verdict = format!("No regression: the bad end against the good end reads {words}.");
                 Ok(false)
             }
             _ => {
