@@ -143,6 +143,9 @@ async function run(spec) {
 // them), closing over this side's samples.
 function side(spec, bytes, glueUrl, shared) {
   const samples = [];
+  // Milliseconds inside the windows this side recorded (the gate's cost
+  // figure: what the protocol times, against the wall time of the run).
+  let windowMs = 0;
   let opsPerSample = 1;
   let note = "";
   const want = (q) => {
@@ -169,8 +172,8 @@ function side(spec, bytes, glueUrl, shared) {
     batch: spec.batch,
     bytes,
     now: () => performance.now(),
-    record(ms) { want("time_ms"); samples.push(ms); },
-    recordBatch(totalMs, n) { want("time_ms"); opsPerSample = n; samples.push(totalMs / n); },
+    record(ms) { want("time_ms"); samples.push(ms); windowMs += ms; },
+    recordBatch(totalMs, n) { want("time_ms"); opsPerSample = n; samples.push(totalMs / n); windowMs += totalMs; },
     recordBytes(b) {
       want("bytes");
       samples.push(b);
@@ -352,6 +355,7 @@ function side(spec, bytes, glueUrl, shared) {
   const result = () => ({
     samples,
     opsPerSample,
+    windowMs,
     note,
     parts: shared.quantity === "bytes" && heapParts["js heap"].length === samples.length ? heapParts : undefined,
   });

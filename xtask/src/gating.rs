@@ -88,6 +88,7 @@ pub fn summary(r: &GateRun, records: Vec<Record>, ledger: &Ledger) -> Summary {
             .map(|x| TrendPoint { run: x.id.clone(), commit: x.commit.clone(), status: x.status })
             .collect(),
         protocol: r.protocol.clone(),
+        cost: r.measured.cost.clone(),
     }
 }
 
@@ -198,6 +199,7 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 comparison,
                 heap_growth: measured.and_then(|x| x.heap_growth.clone()),
                 retried: measured.map(|x| x.retried.clone()).unwrap_or_default(),
+                cost: measured.and_then(|x| x.cost),
             });
         }
     }
@@ -259,6 +261,7 @@ fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
         comparison: None,
         heap_growth: None,
         retried: vec![],
+        cost: None,
     })
 }
 

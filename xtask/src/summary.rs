@@ -174,6 +174,49 @@ pub struct Record {
     /// and passed on the retry (a warn: the figure is the retry's).
     #[serde(default)]
     pub retried: Vec<String>,
+    /// What measuring this figure cost (timings and heap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+}
+
+/// What measuring cost, measured: the seconds inside the timed windows
+/// the protocol asks for, against the wall-clock seconds of the page calls
+/// that ran the blocks (and, per environment, of preparing its browser).
+/// Everything outside the windows is overhead: round trips, realm set-up,
+/// fetching and compiling modules, warm-ups, untimed samples, GC.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Cost {
+    /// Seconds inside timed windows, over every arm (paired reference
+    /// builds included). Heap samples time nothing.
+    pub timed_s: f64,
+    /// Wall seconds of the page calls that ran the blocks (retries too).
+    pub measuring_s: f64,
+    /// Per environment: wall seconds preparing it (starting the browser,
+    /// V8-flag restarts, throttle calibration). 0 per metric.
+    #[serde(default)]
+    pub setup_s: f64,
+}
+
+impl Cost {
+    pub fn wall_s(&self) -> f64 {
+        self.measuring_s + self.setup_s
+    }
+    /// Wall seconds per timed second (None without timed windows).
+    pub fn ratio(&self) -> Option<f64> {
+        (self.timed_s > 0.0).then(|| self.wall_s() / self.timed_s)
+    }
+    pub fn add(&mut self, o: &Cost) {
+        self.timed_s += o.timed_s;
+        self.measuring_s += o.measuring_s;
+        self.setup_s += o.setup_s;
+    }
+    /// `120 s (54 s in timed windows, x2.22)`.
+    pub fn text(&self) -> String {
+        match self.ratio() {
+            Some(r) => format!("{:.0} s ({:.0} s in timed windows, x{r:.2})", self.wall_s(), self.timed_s),
+            None => format!("{:.0} s (no timed windows)", self.wall_s()),
+        }
+    }
 }
 
 /// One run's summary file.
@@ -206,6 +249,9 @@ pub struct Summary {
     /// stage ran). Shards must agree on it to be merged.
     #[serde(default)]
     pub protocol: Option<ProtocolUsed>,
+    /// What measuring cost, per environment (see [`Cost`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cost: BTreeMap<String, Cost>,
 }
 
 /// The parts of `[protocol]` that decide what a timing figure means.
@@ -292,6 +338,7 @@ impl Summary {
             error: Some(message),
             trend: vec![],
             protocol: None,
+            cost: BTreeMap::new(),
         }
     }
 }

@@ -80,8 +80,15 @@ fn shards_merge_to_the_unsharded_verdicts_with_exact_histograms() {
             }
             assert_eq!(m["histogram"]["samples"], s["histogram"]["samples"]);
             assert_eq!(m["value"], s["value"], "{id} {p}: median of per-seed p95s");
+            // It keeps what measuring it cost in its shard.
+            assert_eq!(m["cost"], s["cost"], "{id} {p}: cost");
+            assert!(s["cost"]["timed_s"].as_f64().unwrap() > 0.0, "{id} {p}: {}", s["cost"]);
         }
     }
+    // The merged cost per environment is the shards' summed.
+    let timed = |v: &serde_json::Value| v["cost"]["desktop"]["timed_s"].as_f64().unwrap();
+    let sum: f64 = PROFILES.iter().map(|p| timed(&summary(&d.join(p)))).sum();
+    assert!((timed(&merged) - sum).abs() < 1e-9 * sum, "merged {} vs shards {sum}", timed(&merged));
     // A quick shard is refused.
     let (code, _) = run(&["budget", "--quick", "--profile", "core-min", "--env", "desktop", "--budgets", bs, "--reports", &dir("quick")]);
     assert!(code == 0 || code == 1);

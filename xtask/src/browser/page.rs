@@ -150,6 +150,7 @@ fn side_of(r: &ScenarioRun, v: &serde_json::Value, quantity: Quantity, which: &s
         quantity,
         samples,
         ops_per_sample: v["opsPerSample"].as_u64().unwrap_or(1) as u32,
+        window_ms: v["windowMs"].as_f64().unwrap_or(0.0),
         note: v["note"].as_str().unwrap_or("").to_string(),
         parts: v["parts"]
             .as_object()

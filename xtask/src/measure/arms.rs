@@ -76,6 +76,8 @@ pub(super) struct TaskState<'a> {
     pub(super) block_s: Option<f64>,
     /// The host's speed at each of the task's calls (`ScenarioOutput::host_ms`).
     pub(super) host_ms: Vec<f64>,
+    /// What the task's blocks cost: timed-window and page-call seconds.
+    pub(super) cost: crate::summary::Cost,
 }
 
 impl Arm {

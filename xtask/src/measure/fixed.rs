@@ -65,9 +65,12 @@ impl FixedMeasurer {
         let mut side = |wasm: &std::path::Path| {
             let slow = self.slow_marker.as_ref().is_some_and(|m| wasm.display().to_string().contains(m.as_str()));
             let centre = centre * if slow { self.slowdown } else { 1.0 };
-            let samples = (0..r.iterations).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
+            let samples: Vec<f64> = (0..r.iterations).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
             let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
-            ScenarioOutput { quantity: r.quantity, samples, ops_per_sample: if batched { 512 } else { 1 }, note: format!("fixed samples around {centre}"), parts: vec![], pair: None, host_ms: None }
+            let ops_per_sample = if batched { 512 } else { 1 };
+            // The windows the samples stand for: each sample times its batch.
+            let window_ms = if r.quantity == Quantity::TimeMs { samples.iter().sum::<f64>() * ops_per_sample as f64 } else { 0.0 };
+            ScenarioOutput { quantity: r.quantity, samples, ops_per_sample, window_ms, note: format!("fixed samples around {centre}"), parts: vec![], pair: None, host_ms: None }
         };
         let mut out = side(&r.wasm);
         out.pair = r.pair.as_ref().map(|p| Box::new(side(&p.wasm)));

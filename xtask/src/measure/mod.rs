@@ -116,6 +116,9 @@ pub struct ScenarioOutput {
     pub samples: Vec<f64>,
     /// Operations each sample covers (1 unless batched).
     pub ops_per_sample: u32,
+    /// Milliseconds inside the timed windows behind the samples (this side
+    /// only; 0 for heap samples, which time nothing).
+    pub window_ms: f64,
     /// Free text the scenario wants in the report (what it times).
     pub note: String,
     /// Heap probes: each sample's parts (`js heap`, `wasm memory`), in
@@ -254,6 +257,8 @@ pub struct MetricResult {
     pub statistic: stats::Statistic,
     pub offset: f64,
     pub base_histogram: Option<HistogramBlob>,
+    /// What measuring this key cost.
+    pub cost: Option<crate::summary::Cost>,
 }
 
 /// All measured figures of a run.
@@ -266,6 +271,8 @@ pub struct Measured {
     /// Per environment: the host's speed at every call that measured it
     /// (the reference workload's time in the page, ms).
     pub host_ms: BTreeMap<String, Vec<f64>>,
+    /// Per environment: what measuring it cost (summed over shards).
+    pub cost: BTreeMap<String, crate::summary::Cost>,
 }
 
 impl Measured {
@@ -297,7 +304,11 @@ impl Measured {
     pub fn from_summaries(summaries: &[Summary], cfg: &Config) -> Result<Measured> {
         let mut by_key: BTreeMap<String, (crate::summary::Record, BTreeMap<u64, Vec<HistogramBlob>>)> = BTreeMap::new();
         let mut envs = BTreeMap::new();
+        let mut cost: BTreeMap<String, crate::summary::Cost> = BTreeMap::new();
         for s in summaries {
+            for (e, c) in &s.cost {
+                cost.entry(e.clone()).or_default().add(c);
+            }
             for (e, f) in &s.fingerprint.environments {
                 if let Some(rate) = f.throttle_rate {
                     envs.insert(e.clone(), EnvInfo { rate, achieved: f.throttle_achieved });
@@ -350,10 +361,11 @@ impl Measured {
                     offset,
                     // A shard's base samples are not in its summary.
                     base_histogram: None,
+                    cost: rec.cost,
                 },
             );
         }
-        Ok(Measured { results, envs, host_ms: BTreeMap::new() })
+        Ok(Measured { results, envs, host_ms: BTreeMap::new(), cost })
     }
 }
 

@@ -166,6 +166,7 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
         comparison,
         heap_growth,
         retried: st.retried.clone(),
+        cost: Some(st.cost),
         fingerprint: None,
         statistic: stat,
         offset,

@@ -34,10 +34,12 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let mut states = Vec::new();
     for (index, task) in plan.iter().enumerate() {
         let (arms, base_excluded, artifact) = arms_of(task, arts, base, seeds.len())?;
-        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, retried: Vec::new(), artifact, fixed_batch: None, block_s: None, host_ms: Vec::new() });
+        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, retried: Vec::new(), artifact, fixed_batch: None, block_s: None, host_ms: Vec::new(), cost: Default::default() });
     }
     let mut envs: BTreeMap<String, EnvInfo> = BTreeMap::new();
     let mut current_env: Option<String> = None;
+    // Per environment, the wall seconds spent preparing it.
+    let mut setup_s: BTreeMap<String, f64> = BTreeMap::new();
     let total: usize = states.iter().map(|s| s.task.blocks as usize * s.arms.len() * seeds.len()).sum();
     let mut progress = Progress { done: 0, total, started: std::time::Instant::now() };
 
@@ -53,7 +55,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     while start < states.len() {
         let env = states[start].task.metric.environment.clone();
         let end = start + states[start..].iter().take_while(|s| s.task.metric.environment == env).count();
-        enter_env(cfg, m, &env, &mut current_env, &mut envs)?;
+        enter_env(cfg, m, &env, &mut current_env, &mut envs, &mut setup_s)?;
         // Heap tasks first, and each task's seeds together: bytes know no
         // host spells, and the page's JS heap keeps something of every realm
         // that ran before (with the timings interleaved first, a heap key's
@@ -125,7 +127,7 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
                     break;
                 }
                 let st = &mut states[i];
-                enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs)?;
+                enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs, &mut setup_s)?;
                 progress.total += st.arms.len() * seeds.len();
                 for si in 0..seeds.len() {
                     run_rounds(cfg, m, st, si, st.rounds..st.rounds + 1, &envs, &mut progress)?;
@@ -149,11 +151,16 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
         eprintln!();
     }
     let mut host_ms: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut cost: BTreeMap<String, crate::summary::Cost> = BTreeMap::new();
     for st in &states {
         host_ms.entry(st.task.metric.environment.clone()).or_default().extend(&st.host_ms);
+        cost.entry(st.task.metric.environment.clone()).or_default().add(&st.cost);
+    }
+    for (env, s) in setup_s {
+        cost.entry(env).or_default().setup_s += s;
     }
     host_ms.retain(|_, v| !v.is_empty());
-    Ok(Measured { results, envs, host_ms })
+    Ok(Measured { results, envs, host_ms, cost })
 }
 
 /// Does this result need more blocks? An inconclusive comparison, or an
@@ -171,12 +178,14 @@ pub fn undecided(task: &Task, r: &MetricResult) -> bool {
     }
 }
 
-fn enter_env(cfg: &Config, m: &mut dyn Measurer, env: &str, current: &mut Option<String>, envs: &mut BTreeMap<String, EnvInfo>) -> Result<()> {
+fn enter_env(cfg: &Config, m: &mut dyn Measurer, env: &str, current: &mut Option<String>, envs: &mut BTreeMap<String, EnvInfo>, setup_s: &mut BTreeMap<String, f64>) -> Result<()> {
     if current.as_deref() == Some(env) {
         return Ok(());
     }
     let env_cfg = cfg.environments.get(env).ok_or_else(|| anyhow!("unknown environment {env}"))?;
+    let t = std::time::Instant::now();
     let info = m.prepare_environment(env, env_cfg)?;
+    *setup_s.entry(env.to_string()).or_default() += t.elapsed().as_secs_f64();
     envs.insert(env.to_string(), info);
     *current = Some(env.to_string());
     Ok(())
@@ -260,6 +269,7 @@ fn run_rounds(
         let runs: Vec<ScenarioRun> = chunk.iter().map(|(_, r)| r.clone()).collect();
         let t = std::time::Instant::now();
         let results = m.run_many(&runs);
+        st.cost.measuring_s += t.elapsed().as_secs_f64();
         st.host_ms.extend(results.iter().find_map(|r| r.as_ref().ok().and_then(|o| o.host_ms)));
         if st.block_s.is_none() && results.iter().all(|r| r.is_ok()) {
             st.block_s = Some(t.elapsed().as_secs_f64() / runs.len() as f64);
@@ -294,7 +304,9 @@ fn take_results(
         let what = format!("scenario `{scenario}` for {} ({}, {env}, seed {seed}, {} build)", st.task.metric.id, st.task.profile, role.label());
         let res = res.or_else(|e| {
             eprintln!("budget: {what} failed: {e:#}; retrying once");
+            let t = std::time::Instant::now();
             let again = m.run(&run);
+            st.cost.measuring_s += t.elapsed().as_secs_f64();
             if again.is_ok() {
                 st.retried.push(format!("{what}: {e:#}"));
             }
@@ -313,6 +325,7 @@ fn take_results(
         if out.quantity != run.quantity {
             bail!("scenario `{scenario}` recorded {:?} but {} needs {:?} samples", out.quantity, st.task.metric.id, run.quantity);
         }
+        st.cost.timed_s += (out.window_ms + out.pair.as_ref().map_or(0.0, |p| p.window_ms)) / 1000.0;
         let partner = role.partner().and_then(|p| st.arms.iter().position(|a| a.role == p));
         let pair = match (run.pair.is_some(), partner, out.pair.take()) {
             (false, _, _) => None,

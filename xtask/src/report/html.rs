@@ -323,6 +323,10 @@ impl Exporter for Html {
         if !host.is_empty() {
             out.push_str(&format!("<p title=\"{}\">host speed: {}</p>", esc(super::HOST_SPEED_MEANS), esc(&host)));
         }
+        let cost = super::cost_lines(s);
+        if !cost.is_empty() {
+            out.push_str(&format!("<p title=\"{}\">measuring cost: {}</p>", esc(super::COST_MEANS), esc(&cost.join("; "))));
+        }
         out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
         out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>share of the cap (log scale, 0.1 % to past the cap; black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {

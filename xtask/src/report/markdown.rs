@@ -174,6 +174,10 @@ impl Exporter for Markdown {
         if !host.is_empty() {
             out.push_str(&format!("\nHost speed ({}): {host}\n", super::HOST_SPEED_MEANS));
         }
+        let cost = super::cost_lines(s);
+        if !cost.is_empty() {
+            out.push_str(&format!("\nMeasuring cost ({}): {}. Costliest keys: {}.\n", super::COST_MEANS, cost.join("; "), super::costliest(s, 3).join("; ")));
+        }
         out.push_str("\nSizes per profile, in bytes:\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
         for a in &s.artifacts {
             out.push_str(&format!(

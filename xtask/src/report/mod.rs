@@ -53,6 +53,28 @@ pub fn host_speed_line(f: &crate::summary::Fingerprint) -> String {
     f.environments.iter().filter_map(|(e, x)| Some(format!("{e}: {}", x.host_speed.as_ref()?.text()))).collect::<Vec<_>>().join("; ")
 }
 
+/// What the cost figure is, in words (the markdown line, the HTML title).
+pub const COST_MEANS: &str = "wall seconds of the page calls that ran the blocks, plus preparing each browser, against the seconds inside the timed windows the protocol asks for (every arm); the rest is overhead: round trips, realm set-up, fetching and compiling modules, warm-ups, untimed samples, GC";
+
+/// What measuring cost per environment, and over all of them when there
+/// are several (empty when nothing was measured in a browser).
+pub fn cost_lines(s: &Summary) -> Vec<String> {
+    let mut out: Vec<String> = s.cost.iter().map(|(e, c)| format!("{e}: {}", c.text())).collect();
+    if s.cost.len() > 1 {
+        let mut all = crate::summary::Cost::default();
+        s.cost.values().for_each(|c| all.add(c));
+        out.push(format!("all: {}", all.text()));
+    }
+    out
+}
+
+/// The `n` keys that cost the most wall time, costliest first.
+pub fn costliest(s: &Summary, n: usize) -> Vec<String> {
+    let mut keyed: Vec<(&crate::summary::Record, crate::summary::Cost)> = s.records.iter().filter_map(|r| Some((r, r.cost?))).collect();
+    keyed.sort_by(|a, b| b.1.wall_s().total_cmp(&a.1.wall_s()));
+    keyed.iter().take(n).map(|(r, c)| format!("{} {} {}: {}", r.metric_id, r.profile, r.environment, c.text())).collect()
+}
+
 /// Which browser measured which environments, in words: environments that
 /// share a browser are listed together. Empty when no environment names
 /// its browser (no browser stage, or fixed samples).

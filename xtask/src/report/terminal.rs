@@ -121,5 +121,12 @@ pub fn render(s: &Summary, color: bool) -> String {
             why
         ));
     }
+    let cost = super::cost_lines(s);
+    if !cost.is_empty() {
+        out.push_str(&format!("measuring cost: {}
+", cost.join("; ")));
+        out.push_str(&format!("costliest keys: {}
+", super::costliest(s, 3).join("; ")));
+    }
     out
 }

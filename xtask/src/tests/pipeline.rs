@@ -111,6 +111,13 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
     let violations = common::schema::check_summary(&json);
     assert!(violations.is_empty(), "{violations:#?}");
+    // Every measured key says what it cost: timings spent time in their
+    // windows, heap samples none.
+    for r in summary.records.iter().filter(|r| r.environment != "size" && r.metric_id != "M-DEPS-01") {
+        let c = r.cost.unwrap_or_else(|| panic!("{} {} has no cost", r.metric_id, r.profile));
+        assert_eq!(c.timed_s > 0.0, r.unit != "MiB", "{} {}: {c:?}", r.metric_id, r.profile);
+    }
+    assert!(summary.cost.values().all(|c| c.timed_s > 0.0 && c.measuring_s > 0.0), "{:?}", summary.cost);
     std::fs::remove_dir_all(&reports).unwrap();
     summary
 }

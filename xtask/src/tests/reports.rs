@@ -161,6 +161,9 @@ fn fixed_summary() -> Summary {
             comparison,
             heap_growth: None,
             retried: vec![],
+            // Heap samples time nothing; a timing spends about half its
+            // page time inside its windows.
+            cost: (env != "size").then(|| crate::summary::Cost { timed_s: if unit == "MiB" { 0.0 } else { 21.5 }, measuring_s: 40.0, setup_s: 0.0 }),
         }
     };
     use crate::config::GateKind::*;
@@ -220,6 +223,7 @@ fn fixed_summary() -> Summary {
             TrendPoint { run: "r3".into(), commit: "0123abc".into(), status: Status::Fail },
         ],
         protocol: Some(crate::summary::ProtocolUsed { seeds: vec![11, 29, 42, 73, 101], latency_iterations: 2000, heap_warmup: 200, heap_samples: 500, blocks: 8 }),
+        cost: [("desktop".to_string(), crate::summary::Cost { timed_s: 64.5, measuring_s: 160.0, setup_s: 9.5 })].into_iter().collect(),
     }
 }
 
@@ -408,4 +412,24 @@ fn html_skeleton(html: &str) -> String {
         i += n;
     }
     out
+}
+
+#[test]
+fn the_cost_figure_is_wall_over_timed_seconds_per_environment_and_over_all() {
+    use crate::summary::Cost;
+    let c = Cost { timed_s: 50.0, measuring_s: 90.0, setup_s: 10.0 };
+    assert_eq!((c.wall_s(), c.ratio()), (100.0, Some(2.0)));
+    assert_eq!(c.text(), "100 s (50 s in timed windows, x2.00)");
+    // Heap samples time nothing: no ratio, said in words.
+    let heap = Cost { timed_s: 0.0, measuring_s: 12.0, setup_s: 0.0 };
+    assert_eq!((heap.ratio(), heap.text()), (None, "12 s (no timed windows)".to_string()));
+    let mut s = fixed_summary();
+    s.cost.insert("mobile".into(), Cost { timed_s: 35.5, measuring_s: 60.0, setup_s: 20.0 });
+    assert_eq!(
+        crate::report::cost_lines(&s),
+        ["desktop: 170 s (64 s in timed windows, x2.63)", "mobile: 80 s (36 s in timed windows, x2.25)", "all: 250 s (100 s in timed windows, x2.50)"]
+    );
+    // The costliest keys by wall time, ties in record order.
+    s.records[3].cost = Some(Cost { timed_s: 30.0, measuring_s: 45.0, setup_s: 0.0 });
+    assert_eq!(crate::report::costliest(&s, 2), ["M-PERF-04A core-min desktop: 45 s (30 s in timed windows, x1.50)", "M-PERF-02A core-min desktop: 40 s (22 s in timed windows, x1.86)"]);
 }
