@@ -60,6 +60,18 @@ pub fn timing_step(vs_good: AbVerdict, bad_vs_it: AbVerdict) -> Step {
     }
 }
 
+/// What the search does after a timing step: mark the commit, or stop
+/// with an outcome; and the step's result in words (empty for a plain
+/// good or bad). A split is followed into its earlier half.
+pub fn after_timing_step(step: &Step) -> (Result<Mark, Outcome>, &'static str) {
+    match step {
+        Step::Mark(m) => (Ok(m.clone()), ""),
+        Step::Split => (Ok(Mark::Bad), "split: regressed against both ends; following the earlier regression"),
+        Step::SmallSteps => (Err(Outcome::SmallSteps), "small steps: unchanged against both ends"),
+        Step::Unresolved => (Err(Outcome::Inconclusive), "unresolved after its retries"),
+    }
+}
+
 /// One size step: a commit is bad when its exact value exceeds the good
 /// end's by more than `tolerance` (in the metric's unit; 0 for any growth).
 pub fn size_step(value: f64, good_value: f64, tolerance: f64) -> Mark {
@@ -477,6 +489,19 @@ mod tests {
         for (a, b) in [(Inconclusive, Regressed), (Unchanged, Inconclusive), (NotComparable, Unchanged), (Regressed, NotComparable)] {
             assert_eq!(timing_step(a, b), Step::Unresolved, "{a:?} {b:?}");
         }
+    }
+
+    #[test]
+    fn after_a_timing_step_the_search_marks_or_stops() {
+        assert_eq!(after_timing_step(&Step::Mark(Mark::Good)), (Ok(Mark::Good), ""));
+        // Two regressions: the earlier half is followed.
+        assert_eq!(after_timing_step(&Step::Split).0, Ok(Mark::Bad));
+        // Small steps and an unresolved step end the search, with an answer
+        // (exit 0) and without one (exit 2).
+        let (small, words) = after_timing_step(&Step::SmallSteps);
+        assert_eq!((small, words), (Err(Outcome::SmallSteps), "small steps: unchanged against both ends"));
+        assert_eq!(after_timing_step(&Step::Unresolved).0, Err(Outcome::Inconclusive));
+        assert_eq!((Outcome::SmallSteps.exit_code(), Outcome::Inconclusive.exit_code()), (0, 2));
     }
 
     #[test]

@@ -309,38 +309,22 @@ impl<'a> Bisector<'a> {
             } else {
                 match self.timing(c, range, &mut step.measured) {
                     Err(e) => Mark::Skipped(e),
-                    Ok(Step::Mark(m)) => m,
-                    Ok(Step::Split) => {
-                        r.another_after = Some(c);
-                        step.result = "split: regressed against both ends; following the earlier regression".into();
-                        Mark::Bad
-                    }
-                    Ok(Step::SmallSteps) => {
-                        step.result = "small steps: unchanged against both ends".into();
-                        r.steps.push(step);
-                        r.outcome = Outcome::SmallSteps;
-                        r.range = range;
-                        r.verdict = format!(
-                            "Made of small steps: {} reads unchanged against both {} and {}, so no single commit between them regresses by more than the limit; the per-step ratios are below.",
-                            self.commits[c].short(),
-                            &self.commits[range.0].sha[..12],
-                            &self.commits[range.1].sha[..12]
-                        );
-                        return Ok(());
-                    }
-                    Ok(Step::Unresolved) => {
-                        step.result = "unresolved after its retries".into();
-                        r.steps.push(step);
-                        r.outcome = Outcome::Inconclusive;
-                        r.range = range;
-                        r.verdict = format!(
-                            "Stopped: {} stayed inconclusive after {} retries. The regression lies after {} and up to {}.",
-                            self.commits[c].short(),
-                            self.retries,
-                            self.commits[range.0].short(),
-                            self.commits[range.1].short()
-                        );
-                        return Ok(());
+                    Ok(s) => {
+                        if s == Step::Split {
+                            r.another_after = Some(c);
+                        }
+                        let (next, words) = bisect::after_timing_step(&s);
+                        step.result = words.into();
+                        match next {
+                            Ok(m) => m,
+                            Err(outcome) => {
+                                r.steps.push(step);
+                                r.outcome = outcome;
+                                r.range = range;
+                                r.verdict = self.stopped(outcome, c, range);
+                                return Ok(());
+                            }
+                        }
                     }
                 }
             };
@@ -374,6 +358,16 @@ impl<'a> Bisector<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Why the search stopped at commit `c`, in words.
+    fn stopped(&self, outcome: Outcome, c: usize, (lo, hi): (usize, usize)) -> String {
+        let (it, lo, hi) = (self.commits[c].short(), self.commits[lo].short(), self.commits[hi].short());
+        if outcome == Outcome::SmallSteps {
+            format!("Made of small steps: {it} reads unchanged against both {lo} and {hi}, so no single commit between them regresses by more than the limit; the per-step ratios are below.")
+        } else {
+            format!("Stopped: {it} stayed inconclusive after {} retries. The regression lies after {lo} and up to {hi}.", self.retries)
+        }
     }
 
     /// One timing step: the commit against the range's good end, and the
