@@ -93,6 +93,15 @@ pub fn cli(args: &[String]) -> Result<u8> {
     Ok(report.outcome.exit_code())
 }
 
+/// Why a step has no verdict: its commit cannot be built or its scenario
+/// cannot run on it (the commit is skipped, as `git bisect skip` does), or
+/// the measuring itself failed (the browser: the bisect stops, exit 2, so
+/// a crash never reads as an answer).
+enum Failure {
+    Skip(String),
+    Abort(anyhow::Error),
+}
+
 /// One bisect: the metric, the commits, what was built and measured.
 struct Bisector<'a> {
     cfg: &'a Config,
@@ -165,10 +174,10 @@ impl<'a> Bisector<'a> {
 
     /// Measure commit `cand` live against commit `base` (one task, `blocks`
     /// times the protocol's blocks), in the bisect's browser session.
-    fn compare(&mut self, cand: usize, base: usize, factor: u32) -> std::result::Result<Measured, String> {
+    fn compare(&mut self, cand: usize, base: usize, factor: u32) -> std::result::Result<Measured, Failure> {
         for i in [cand, base] {
             if let Err(e) = self.build(i).map(|_| ()) {
-                return Err(format!("{} could not be built: {e}", self.commits[i].short()));
+                return Err(Failure::Skip(format!("{} could not be built: {e}", self.commits[i].short())));
             }
         }
         let (cfg, metric, profile) = (self.cfg, self.metric, self.profile.clone());
@@ -183,11 +192,11 @@ impl<'a> Bisector<'a> {
         let engines = self.engines.get_or_insert_with(|| crate::engines::Engines::new(cfg, None, None));
         self.comparisons += 1;
         let measured = measure::run(cfg, &plan, std::slice::from_ref(cand_art), Some(&base_b), engines as &mut dyn Measurer, measure::RunOptions::default())
-            .map_err(|e| format!("measuring {} failed: {}", &self.commits[cand].sha[..12], first_line(&format!("{e:#}"))))?;
+            .map_err(|e| Failure::Abort(e.context(format!("measuring {} against {}", self.commits[cand].short(), self.commits[base].short()))))?;
         let c = measured
             .get(&metric.id, &profile, &metric.environment)
             .and_then(|r| r.comparison.clone())
-            .ok_or_else(|| format!("no comparison of {} with {}", &self.commits[cand].sha[..12], &self.commits[base].sha[..12]))?;
+            .ok_or_else(|| Failure::Abort(anyhow!("no comparison of {} with {} (a bug in the gate)", &self.commits[cand].sha[..12], &self.commits[base].sha[..12])))?;
         let m = Measured { candidate: cand, base, verdict: c.verdict, estimate: c.estimate, measure: c.measure, limit: c.limit, blocks: c.blocks, reason: c.reason };
         eprintln!("bisect:   {}", m.describe());
         Ok(m)
@@ -196,7 +205,7 @@ impl<'a> Bisector<'a> {
     /// Compare `cand` with `base` until the verdict resolves or the retries
     /// are spent (each retry with twice the blocks of the last); every
     /// attempt is kept for the report.
-    fn compare_resolved(&mut self, cand: usize, base: usize, kept: &mut Vec<Measured>) -> std::result::Result<AbVerdict, String> {
+    fn compare_resolved(&mut self, cand: usize, base: usize, kept: &mut Vec<Measured>) -> std::result::Result<AbVerdict, Failure> {
         let mut factor = 1;
         for attempt in 0..=self.retries {
             let m = self.compare(cand, base, factor)?;
@@ -265,7 +274,10 @@ impl<'a> Bisector<'a> {
     fn timing_ends(&mut self, r: &mut Report) -> Result<bool> {
         let n = self.commits.len();
         let mut kept = Vec::new();
-        let v = self.compare_resolved(n - 1, 0, &mut kept).map_err(|e| anyhow!("{e}"))?;
+        let v = self.compare_resolved(n - 1, 0, &mut kept).map_err(|f| match f {
+            Failure::Skip(e) => anyhow!("an end of the range: {e}"),
+            Failure::Abort(e) => e,
+        })?;
         let last = kept.pop().expect("one comparison");
         let words = last.describe();
         r.ends = Some(last);
@@ -308,7 +320,8 @@ impl<'a> Bisector<'a> {
                 }
             } else {
                 match self.timing(c, range, &mut step.measured) {
-                    Err(e) => Mark::Skipped(e),
+                    Err(Failure::Skip(e)) => Mark::Skipped(e),
+                    Err(Failure::Abort(e)) => return Err(e.context(format!("bisect step {}", r.steps.len() + 1))),
                     Ok(s) => {
                         if s == Step::Split {
                             r.another_after = Some(c);
@@ -372,12 +385,19 @@ impl<'a> Bisector<'a> {
 
     /// One timing step: the commit against the range's good end, and the
     /// range's bad end against the commit.
-    fn timing(&mut self, c: usize, (lo, hi): (usize, usize), kept: &mut Vec<Measured>) -> std::result::Result<Step, String> {
-        self.build(c)?;
-        let vs_good = self.compare_resolved(c, lo, kept)?;
+    /// The commit runs as the base first: a scenario that cannot run on
+    /// it makes that comparison "not comparable" and the commit is skipped,
+    /// where as the candidate it would stop the run.
+    fn timing(&mut self, c: usize, (lo, hi): (usize, usize), kept: &mut Vec<Measured>) -> std::result::Result<Step, Failure> {
+        self.build(c).map(|_| ()).map_err(Failure::Skip)?;
+        let not_comparable = |kept: &[Measured]| Failure::Skip(kept.last().map(|m| m.reason.clone()).unwrap_or_default());
         let bad_vs_it = self.compare_resolved(hi, c, kept)?;
-        if vs_good == AbVerdict::NotComparable || bad_vs_it == AbVerdict::NotComparable {
-            return Err(kept.iter().rev().find(|m| m.verdict == AbVerdict::NotComparable).map(|m| m.reason.clone()).unwrap_or_default());
+        if bad_vs_it == AbVerdict::NotComparable {
+            return Err(not_comparable(kept));
+        }
+        let vs_good = self.compare_resolved(c, lo, kept)?;
+        if vs_good == AbVerdict::NotComparable {
+            return Err(not_comparable(kept));
         }
         Ok(bisect::timing_step(vs_good, bad_vs_it))
     }
