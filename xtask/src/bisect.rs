@@ -325,7 +325,8 @@ impl Report {
         }
     }
 
-    fn value(&self, v: f64) -> String {
+    /// A value in the metric's unit: `19.914 KiB`.
+    pub fn value(&self, v: f64) -> String {
         format!("{v:.3} {}", self.unit)
     }
 

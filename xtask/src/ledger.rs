@@ -249,13 +249,7 @@ pub fn lock(ledger: &Path, wait: Duration) -> Result<Lock> {
 pub fn identity(budgets_file: &Path, package: &str) -> String {
     let abs = std::path::absolute(budgets_file).unwrap_or_else(|_| budgets_file.to_path_buf());
     let dir = abs.parent().unwrap_or(Path::new("."));
-    let top = std::process::Command::new("git")
-        .args(["rev-parse", "--show-toplevel"])
-        .current_dir(dir)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let top = crate::util::git(&["rev-parse", "--show-toplevel"], dir).ok().map(PathBuf::from);
     let canon = abs.canonicalize().unwrap_or(abs);
     let rel = top
         .and_then(|t| t.canonicalize().ok())

@@ -12,11 +12,10 @@ use crate::config::{Config, MetricSpec, Profile};
 use crate::optimize;
 use crate::size;
 use crate::summary::ArtifactInfo;
-use crate::util::write_atomic;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::util::{git, write_atomic};
+use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// What building one profile variant produced: the optimizer's input.
 pub struct Built {
@@ -249,15 +248,6 @@ pub fn checkout(cfg: &Config, reference: &str) -> Result<(Config, String)> {
     at.manifest = wt.join(&rel);
     build::prepare_toolchain(&mut at).with_context(|| format!("the subject at {reference}"))?;
     Ok((at, sha))
-}
-
-/// `git ARGS` in `dir`: its trimmed stdout, or an error with its stderr.
-pub fn git(args: &[&str], dir: &Path) -> Result<String> {
-    let out = Command::new("git").args(args).current_dir(dir).output().context("running git")?;
-    if !out.status.success() {
-        bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// `--against REF`: build every selected profile of REF in its worktree

@@ -108,24 +108,25 @@ pub fn content_hash(parts: &[&[u8]]) -> String {
     format!("{h:032x}")
 }
 
+/// `git ARGS` in `dir`: its trimmed stdout, or an error with its stderr.
+pub fn git(args: &[&str], dir: &Path) -> Result<String> {
+    let out = Command::new("git").args(args).current_dir(dir).output().context("running git")?;
+    if !out.status.success() {
+        anyhow::bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// The current git commit of the project, or "unknown" outside a checkout.
 pub fn git_commit(root: &Path) -> String {
-    let out = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(root).output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let mut c = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            let dirty = Command::new("git")
-                .args(["status", "--porcelain", "--untracked-files=no"])
-                .current_dir(root)
-                .output()
-                .map(|o| !o.stdout.is_empty())
-                .unwrap_or(false);
-            if dirty {
+    match git(&["rev-parse", "HEAD"], root) {
+        Ok(mut c) => {
+            if git(&["status", "--porcelain", "--untracked-files=no"], root).is_ok_and(|s| !s.is_empty()) {
                 c.push_str("-dirty");
             }
             c
         }
-        _ => "unknown".into(),
+        Err(_) => "unknown".into(),
     }
 }
 

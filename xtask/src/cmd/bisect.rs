@@ -21,7 +21,7 @@ use crate::config::{self, Config, MetricSpec, Source};
 use crate::measure::{self, Measurer};
 use crate::stats::AbVerdict;
 use crate::subject;
-use crate::util::{find_budgets, write_atomic};
+use crate::util::{find_budgets, git, write_atomic};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -262,7 +262,7 @@ impl<'a> Bisector<'a> {
         let bad = self.value(n - 1).map_err(|e| anyhow!("the bad end {} could not be built: {e}", self.commits[n - 1].short()))?;
         r.values.extend([(0, good), (n - 1, bad)]);
         if bad <= good {
-            r.verdict = format!("No regression: {} is {} at the bad end and {} at the good end.", self.metric.id, fmt(bad, &r.unit), fmt(good, &r.unit));
+            r.verdict = format!("No regression: {} is {} at the bad end and {} at the good end.", self.metric.id, r.value(bad), r.value(good));
             return Ok(false);
         }
         let t = self.threshold.unwrap_or((bad - good) / 2.0);
@@ -430,12 +430,12 @@ impl<'a> Bisector<'a> {
 /// `git bisect` would search, each with its subject line and date.
 fn commit_range(cfg: &Config, good: &str, bad: &str) -> Result<Vec<CommitInfo>> {
     let dir = cfg.manifest.parent().unwrap_or(&cfg.root);
-    let sha = |r: &str, flag: &str| subject::git(&["rev-parse", "--verify", &format!("{r}^{{commit}}")], dir).with_context(|| format!("{flag} {r}: not a commit of the subject's repository"));
+    let sha = |r: &str, flag: &str| git(&["rev-parse", "--verify", &format!("{r}^{{commit}}")], dir).with_context(|| format!("{flag} {r}: not a commit of the subject's repository"));
     let (g, b) = (sha(good, "--good")?, sha(bad, "--bad")?);
-    if subject::git(&["merge-base", "--is-ancestor", &g, &b], dir).is_err() {
+    if git(&["merge-base", "--is-ancestor", &g, &b], dir).is_err() {
         bail!("--good {good} is not an ancestor of --bad {bad}: a bisect range runs from an older commit to a newer one");
     }
-    let list = subject::git(&["rev-list", "--first-parent", "--ancestry-path", "--reverse", &format!("{g}..{b}")], dir)?;
+    let list = git(&["rev-list", "--first-parent", "--ancestry-path", "--reverse", &format!("{g}..{b}")], dir)?;
     let mut shas = vec![g];
     shas.extend(list.lines().map(String::from));
     if shas.len() < 2 {
@@ -443,15 +443,11 @@ fn commit_range(cfg: &Config, good: &str, bad: &str) -> Result<Vec<CommitInfo>> 
     }
     shas.iter()
         .map(|s| {
-            let out = subject::git(&["log", "-1", "--format=%H%x00%s%x00%aI", s], dir)?;
+            let out = git(&["log", "-1", "--format=%H%x00%s%x00%aI", s], dir)?;
             let mut f = out.split('\0');
             Ok(CommitInfo { sha: f.next().unwrap_or_default().into(), subject: f.next().unwrap_or_default().into(), date: f.next().unwrap_or_default().into() })
         })
         .collect()
-}
-
-fn fmt(v: f64, unit: &str) -> String {
-    format!("{v:.3} {unit}")
 }
 
 /// An error in one line for the report: its first line, and the first
