@@ -24,8 +24,8 @@ export default async function (h) {
     if (cancelled !== n) throw new Error(`${n - cancelled} of ${n} tasks did not end Cancelled`);
     return dt;
   };
-  // Warm long enough for V8's background tier-up to land.
-  for (const t0 = h.now(); h.now() - t0 < 100; ) batch(8, 0, REST_MAX / 2);
+  // Warm until V8's background tier-up has landed.
+  h.warmUp(() => batch(8, 0, REST_MAX / 2));
   // Batch size: the smallest power of two (from 8) whose batch of
   // mean-sized responses spans 50 clock steps (0.25 ms).
   const n = h.calibrateBatch((k) => batch(k, 0, REST_MAX / 2), 0.25, 8);

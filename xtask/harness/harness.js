@@ -12,6 +12,11 @@ const SYNC_COMPILE_LIMIT = 8 * 1024 * 1024;
 // h.prepareCold collects fully before every this-many-th cold sample (and a
 // young-generation collection before the others).
 const FULL_GC_EVERY = 32;
+// h.warmUp: the drop in time per call that reads as a tier-up, and the
+// shortest and longest warm-up.
+const WARM_DROP = 1.2;
+const WARM_MIN_MS = 20;
+const WARM_MAX_MS = 100;
 
 // Append a custom section with a fresh nonce: the wire bytes differ, so V8's
 // in-memory module cache (keyed on the bytes) misses and every compile is
@@ -207,6 +212,40 @@ function side(spec, bytes, glueUrl, shared) {
       // not stop the doubling early.
       while (n < (1 << 22) && Math.min(time(), time()) < minMs) n *= 2;
       return n;
+    },
+    // Run `f` (a call of the work about to be timed) until the engine's
+    // background tier-up has landed, so no block mixes baseline and
+    // optimized code. Calls run in groups that span 50 clock steps; the
+    // time per call is read as the median of the last five groups (one
+    // interrupted group does not count). A tier-up shows as a drop of more
+    // than WARM_DROP; the warm-up ends once none has come for as long again
+    // as the block has run up to the last one, and at least WARM_MIN_MS,
+    // at most WARM_MAX_MS. The measurements are in docs/ARCHITECTURE.md,
+    // "Warm-up". Returns the milliseconds it ran.
+    warmUp(f) {
+      const t0 = performance.now();
+      const span = 50 * tick();
+      const recent = [];
+      let group = 1;
+      let best = Infinity;
+      let lastDrop = 0;
+      for (;;) {
+        const a = performance.now();
+        for (let k = 0; k < group; k++) f();
+        const b = performance.now();
+        const at = b - t0;
+        if (at >= WARM_MAX_MS) return at;
+        if (b - a < span && group < 1 << 20) {
+          group *= 2;
+          continue;
+        }
+        recent.push((b - a) / group);
+        if (recent.length > 5) recent.shift();
+        const level = [...recent].sort((x, y) => x - y)[recent.length >> 1];
+        if (level * WARM_DROP < best) lastDrop = at;
+        best = Math.min(best, level);
+        if (at >= Math.max(WARM_MIN_MS, 2 * lastDrop)) return at;
+      }
     },
     // wasm-bindgen subjects: the generated glue (--target web), initialized
     // once with the subject's bytes. Also returns the import object the glue

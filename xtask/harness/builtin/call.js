@@ -16,9 +16,7 @@ export default async function (h) {
     : (n) => {
         for (let k = 0; k < n; k++) call(i++, 1);
       };
-  // Long enough for the engine's background tier-up to land, so no block
-  // mixes baseline and optimized code.
-  for (const t0 = h.now(); h.now() - t0 < 100; ) run(own ? h.batch : 1);
+  const warmed = h.warmUp(() => run(own ? h.batch : 1));
   const n = h.calibrateBatch(run, 0.25, own ? h.batch : 1);
   for (let k = 0; k < h.iterations; k++) {
     const t0 = h.now();
@@ -27,7 +25,7 @@ export default async function (h) {
   }
   teardown();
   h.describe(
-    `one call of ${spelled(h.params.call)} ${s.words}${setupWords}, warm (after 100 ms of calls); ` +
+    `one call of ${spelled(h.params.call)} ${s.words}${setupWords}, warm (each block first calls it until the time per call stops dropping, the engine's tier-up: ${warmed.toFixed(0)} ms in the last block); ` +
       (own
         ? `each sample is one call running ${n} operations (the export's own loop), recorded as the mean per operation`
         : n > 1
