@@ -3,7 +3,7 @@
 //! call the same thing. Only parses arguments and dispatches; each command
 //! is one hop away, in `cmd::*`.
 
-use crate::cmd::{attribute, bisect, budget, calibrate, init, merge};
+use crate::cmd::{aa, attribute, bisect, budget, calibrate, init, merge};
 use crate::ledger;
 use std::process::ExitCode;
 
@@ -46,6 +46,13 @@ const COMMANDS: &[(&str, &str)] = &[
         "cargo xtask calibrate [--runs N] [--aa-runs N] [--inject-pct P] [--profile NAME]... [--env NAME]...
                    [--metric ID]... [--budgets FILE] [--reports DIR]
     A/A false-regression and injected-slowdown detection rates of the timing verdicts",
+    ),
+    (
+        "aa",
+        "cargo xtask aa     [--runs N] [--profile NAME]... [--env NAME]... [--budgets FILE] [--reports DIR]
+    the A/A benchmark: N whole `budget --against HEAD` runs (default 5, reports under
+    reports/aa/); per run the light, the count of each live verdict and the cost
+    (seconds inside timed windows against wall seconds); exit 1 if a comparison read regressed",
     ),
     (
         "bisect",
@@ -103,6 +110,7 @@ pub fn main() -> ExitCode {
         Some("attribute") => attribute::cli(&args[1..]),
         Some("merge") => merge::cli(&args[1..]),
         Some("calibrate") => calibrate::cli(&args[1..]),
+        Some("aa") => aa::cli(&args[1..]),
         Some("bisect") => bisect::cli(&args[1..]),
         // Internal test hook (not in usage): N locked ledger appends, for the
         // crash-safety and concurrency tests of the ledger.

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli                                          argument parsing and dispatch (`main`)
-//! cmd::{init, budget, merge, attribute, calibrate, bisect}   commands; cmd::args parses
+//! cmd::{init, budget, merge, attribute, calibrate, aa, bisect}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint       pipeline steps shared by commands
 //! engines                                      the measurer per environment's browser
 //! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters

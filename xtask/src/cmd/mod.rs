@@ -2,6 +2,7 @@
 //! the argument parser and the guard that turns an error or a panic into
 //! error reports (exit 2), so no earlier green report outlives a failed run.
 
+pub mod aa;
 pub mod args;
 pub mod attribute;
 pub mod bisect;
