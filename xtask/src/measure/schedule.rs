@@ -24,7 +24,7 @@ pub struct RunOptions {
 /// one block, in a randomized order per round (duet benchmarking, see
 /// `stats/`), seed by seed across an environment's tasks. Then, within `comparison.extend_budget_s`, more rounds for
 /// the tasks whose comparison is inconclusive or whose interval straddles a
-/// warn line. A candidate scenario that fails twice stops the run (exit 2)
+/// warn line, the cheapest to decide first (`stats::extension_order`). A candidate scenario that fails twice stops the run (exit 2)
 /// naming it, so partial data never yields a pass; a base scenario that
 /// fails makes that comparison "not comparable", with the reason.
 /// Long by design: the schedule as one loop (environments, seeds, rounds,
@@ -116,13 +116,27 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
             if undecided.is_empty() || std::time::Instant::now() >= deadline {
                 break;
             }
+            let left_s = deadline.saturating_duration_since(std::time::Instant::now()).as_secs_f64();
+            let needs: Vec<(usize, Option<f64>)> = undecided.iter().map(|&i| (i, seconds_to_decide(&states[i], &results[&states[i].task.key()]))).collect();
+            let order = stats::extension_order(&needs, left_s);
+            let named = |i: usize| {
+                let t = states[i].task;
+                let need = needs.iter().find(|n| n.0 == i).and_then(|n| n.1).map_or("more blocks cannot decide it".to_string(), |s| format!("about {s:.0}s to decide"));
+                format!("{} {} {} ({need})", t.metric.id, t.profile, t.metric.environment)
+            };
+            let left_out: Vec<String> = undecided.iter().filter(|i| !order.contains(i)).map(|&i| named(i)).collect();
+            if order.is_empty() {
+                eprintln!("budget: {} comparison(s) or band(s) still inconclusive, none decidable in the {left_s:.0}s of the extension budget left: {}", undecided.len(), left_out.join("; "));
+                break;
+            }
             eprintln!(
-                "budget: {} comparison(s) or band(s) still inconclusive; adding a block per arm and seed ({:.0}s of the {}s extension budget left)",
+                "budget: {} comparison(s) or band(s) still inconclusive; a block per arm and seed for {}, cheapest to decide first ({left_s:.0}s of the {}s extension budget left){}",
                 undecided.len(),
-                deadline.saturating_duration_since(std::time::Instant::now()).as_secs_f64(),
-                cfg.comparison.extend_budget_s
+                order.iter().map(|&i| named(i)).collect::<Vec<_>>().join("; "),
+                cfg.comparison.extend_budget_s,
+                if left_out.is_empty() { String::new() } else { format!("; left as they are: {}", left_out.join("; ")) }
             );
-            for i in undecided {
+            for i in order {
                 if std::time::Instant::now() >= deadline {
                     break;
                 }
@@ -176,6 +190,18 @@ pub fn undecided(task: &Task, r: &MetricResult) -> bool {
         }
         _ => false,
     }
+}
+
+/// What deciding an undecided key would cost, in seconds: the rounds its
+/// interval would need (`stats::blocks_factor_to_decide`, or to clear a warn
+/// line) beyond those it ran, at the seconds its rounds took so far.
+fn seconds_to_decide(st: &TaskState, r: &MetricResult) -> Option<f64> {
+    let factor = match r.comparison.as_ref().filter(|c| c.verdict == stats::AbVerdict::Inconclusive) {
+        Some(c) => stats::blocks_factor_to_decide(c.estimate.as_ref()?, if c.measure == "ratio" { 1.0 } else { 0.0 }, c.limit)?,
+        None => stats::blocks_factor_to_clear(r.value_ci.as_ref()?, st.task.metric.caps.get(&st.task.profile)?.warn?)?,
+    };
+    let rounds = st.rounds.max(1) as f64;
+    Some((rounds * (factor - 1.0)).ceil().max(1.0) * st.cost.measuring_s / rounds)
 }
 
 fn enter_env(cfg: &Config, m: &mut dyn Measurer, env: &str, current: &mut Option<String>, envs: &mut BTreeMap<String, EnvInfo>, setup_s: &mut BTreeMap<String, f64>) -> Result<()> {

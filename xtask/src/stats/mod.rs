@@ -59,7 +59,19 @@
 //! beyond the limit and the interval excludes no change); unchanged when
 //! hi <= L (whatever the change is, it is within the limit with 95 %
 //! confidence); otherwise inconclusive, and the gate adds blocks within its
-//! time budget before it reports a warn. Relative metrics (a `%` overhead)
+//! time budget before it reports a warn. The budget goes to the keys
+//! cheapest to decide first (`extension_order`): an interval is taken to
+//! narrow as 1/sqrt(blocks) around its point (the usual rate of a
+//! bootstrap interval of a median of rounds), so a key needs
+//! (half-width / distance to the line it must clear)^2 times its blocks
+//! (`blocks_factor_to_decide`), at the seconds its rounds took so far.
+//! Round-robin gave every undecided key one round per pass, so a key that
+//! needed five times its blocks took the rounds a key one round short of
+//! deciding could have used. (An estimator of the block p95 with less
+//! variance, Harrell-Davis, did not help here: on 13 A/A comparisons of one
+//! run its intervals were as wide as the mid-quantile's, median width ratio
+//! 1.00, range 0.67-1.48; the rounds' spread is the host's, not the
+//! estimator's. docs/ARCHITECTURE.md, "Deciding more keys".) Relative metrics (a `%` overhead)
 //! use a difference in percentage points instead, with 0 as no change.
 //!
 //! **Bands.** Whether a timing sits in a warn band is decided with its own
@@ -455,5 +467,38 @@ mod tests {
         assert!(!straddle_can_close(&i(12.0, 11.0, 13.0), 12.0));
         // Half-width 2, 1.0 away: 4x the blocks.
         assert!(!straddle_can_close(&i(13.0, 11.0, 15.0), 12.0));
+    }
+
+    #[test]
+    fn the_blocks_a_comparison_needs_to_be_decided() {
+        let i = |point, lo, hi| Interval { point, lo, hi };
+        let f = |ci: &Interval| blocks_factor_to_decide(ci, 1.0, 1.10).unwrap();
+        // Cold init in an A/A run (02B core-min): x1.018 [x0.934, x1.202].
+        // Unchanged needs the upper end 0.184 above the point brought to
+        // 0.082: (0.184 / 0.082)^2 = 5.0x the blocks.
+        assert!((f(&i(1.018, 0.934, 1.202)) - 5.03).abs() < 0.01);
+        // Nearly there: x1.002 [x0.98, x1.11] needs (0.108 / 0.098)^2 = 1.2x.
+        assert!((f(&i(1.002, 0.98, 1.11)) - 1.214).abs() < 0.01);
+        // Beyond the limit, regressed is the nearer decision: the lower end
+        // (0.10 below the point) must clear 1 (0.15 below): already would.
+        assert_eq!(f(&i(1.15, 1.05, 1.30)), 1.0);
+        assert!((f(&i(1.15, 0.95, 1.30)) - (0.20f64 / 0.15).powi(2)).abs() < 1e-9);
+        // On the limit: nothing to decide by more data.
+        assert_eq!(blocks_factor_to_decide(&i(1.10, 1.0, 1.2), 1.0, 1.10), None);
+        // A difference in points (no change = 0, limit +3 pp).
+        assert!((blocks_factor_to_decide(&i(1.0, -2.0, 5.0), 0.0, 3.0).unwrap() - 4.0).abs() < 1e-9);
+        // A warn line: half-width 2, 1.0 away.
+        assert_eq!(blocks_factor_to_clear(&i(13.0, 11.0, 15.0), 12.0), Some(4.0));
+    }
+
+    #[test]
+    fn the_extension_goes_to_the_keys_cheapest_to_decide() {
+        // Seconds each undecided key would need; 60 s of budget left.
+        let needs = [(0, Some(90.0)), (1, Some(12.0)), (2, None), (3, Some(400.0)), (4, Some(30.0)), (5, Some(12.0))];
+        // Cheapest first (ties by key); more blocks cannot decide key 2;
+        // key 3 needs more than twice what is left.
+        assert_eq!(extension_order(&needs, 60.0), vec![1, 5, 4, 0]);
+        assert_eq!(extension_order(&needs, 10.0), vec![1, 5]);
+        assert!(extension_order(&needs, 1.0).is_empty());
     }
 }
