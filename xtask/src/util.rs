@@ -117,11 +117,17 @@ pub fn git(args: &[&str], dir: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The tracked files that differ from HEAD (`git status --porcelain`
+/// lines; empty for a clean tree).
+pub fn git_changes(root: &Path) -> Result<String> {
+    git(&["status", "--porcelain", "--untracked-files=no"], root)
+}
+
 /// The current git commit of the project, or "unknown" outside a checkout.
 pub fn git_commit(root: &Path) -> String {
     match git(&["rev-parse", "HEAD"], root) {
         Ok(mut c) => {
-            if git(&["status", "--porcelain", "--untracked-files=no"], root).is_ok_and(|s| !s.is_empty()) {
+            if git_changes(root).is_ok_and(|s| !s.is_empty()) {
                 c.push_str("-dirty");
             }
             c

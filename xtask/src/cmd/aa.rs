@@ -17,7 +17,7 @@
 use super::args::{Arg, Args};
 use crate::stats::AbVerdict;
 use crate::summary::{Cost, Summary};
-use crate::util::{find_budgets, git, write_atomic};
+use crate::util::{find_budgets, git_changes, write_atomic};
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 
@@ -151,8 +151,8 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let o = Options::parse(args)?;
     let root = o.budgets.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
     // A/A only when the candidate is the commit it is compared with.
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"], &root)?;
-    if !dirty.trim().is_empty() {
+    let dirty = git_changes(&root)?;
+    if !dirty.is_empty() {
         bail!("the working tree differs from HEAD, so `--against HEAD` would not be an A/A comparison: commit or stash first\n{}", dirty.trim_end());
     }
     let out = o.reports.clone().unwrap_or_else(|| super::args::default_reports(&o.budgets).join("aa"));
@@ -178,9 +178,6 @@ pub fn cli(args: &[String]) -> Result<u8> {
     }
     let line = series_text(&runs);
     println!("\n{line}");
-    for (i, r) in runs.iter().enumerate() {
-        println!("{}", r.text(i as u32 + 1, o.runs));
-    }
     let json = serde_json::json!({ "runs": runs, "series": line, "select": o.select });
     let path = out.join("aa.json");
     write_atomic(&path, serde_json::to_string_pretty(&json)?.as_bytes())?;
