@@ -30,7 +30,10 @@ fn wasm_opt_version(lock: &str) -> Option<String> {
     let mut lines = lock.lines();
     while let Some(l) = lines.next() {
         if l.trim() == "name = \"wasm-opt\"" {
-            return lines.next().and_then(|v| v.trim().strip_prefix("version = ")).map(|v| v.trim_matches('"').to_string());
+            return lines
+                .next()
+                .and_then(|v| v.trim().strip_prefix("version = "))
+                .map(|v| v.trim_matches('"').to_string());
         }
     }
     None

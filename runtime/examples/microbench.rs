@@ -14,7 +14,10 @@ fn per_op(name: &str, ops: u64, f: impl Fn()) {
         })
         .collect();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("{name:<28} {:>10.1} ns/op (median of 11 rounds of {ops} ops)", v[5]);
+    println!(
+        "{name:<28} {:>10.1} ns/op (median of 11 rounds of {ops} ops)",
+        v[5]
+    );
 }
 
 fn main() {

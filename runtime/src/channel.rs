@@ -47,7 +47,11 @@ impl Channel {
     }
 
     pub(crate) fn stats(&self) -> ChannelStats {
-        ChannelStats { outstanding: self.outstanding as u64, queued: self.queue.len() as u64, ..self.stats }
+        ChannelStats {
+            outstanding: self.outstanding as u64,
+            queued: self.queue.len() as u64,
+            ..self.stats
+        }
     }
 
     fn has_room(&self) -> bool {
@@ -119,7 +123,11 @@ pub(crate) fn try_reserve(rt: &Runtime, ch: ChannelId) -> Option<Permit> {
     }
     chan.outstanding += 1;
     chan.stats.reserved += 1;
-    Some(Permit { rt: rt.clone(), ch, resolved: false })
+    Some(Permit {
+        rt: rt.clone(),
+        ch,
+        resolved: false,
+    })
 }
 
 pub(crate) fn try_recv(rt: &Runtime, ch: ChannelId) -> Option<u64> {
@@ -162,7 +170,9 @@ pub struct Reserve {
 impl Future for Reserve {
     type Output = Result<Permit, Cancelled>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        ready_or_park(&self.cx, self.ch, cx, try_reserve, |c| &mut c.reserve_waiters)
+        ready_or_park(&self.cx, self.ch, cx, try_reserve, |c| {
+            &mut c.reserve_waiters
+        })
     }
 }
 

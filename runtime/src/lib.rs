@@ -116,7 +116,13 @@ impl Core {
     fn new(seed: u64) -> Core {
         Core {
             tasks: Vec::new(),
-            regions: vec![Region { children: Vec::new(), parent: None, open: true, live_children: 0, quiescent: false }],
+            regions: vec![Region {
+                children: Vec::new(),
+                parent: None,
+                open: true,
+                live_children: 0,
+                quiescent: false,
+            }],
             ready: Vec::new(),
             ready_pos: Vec::new(),
             free_tasks: Vec::new(),
@@ -139,7 +145,10 @@ impl Core {
 
     fn make_ready(&mut self, id: u32) {
         let i = id as usize;
-        if i < self.ready_pos.len() && self.ready_pos[i] == NOT_READY && self.tasks[i].future.is_some() {
+        if i < self.ready_pos.len()
+            && self.ready_pos[i] == NOT_READY
+            && self.tasks[i].future.is_some()
+        {
             self.ready_pos[i] = self.ready.len() as u32;
             self.ready.push(id);
         }
@@ -167,11 +176,15 @@ impl Core {
 
     /// The task a handle refers to, unless its slot was released.
     fn live(&self, t: TaskId) -> Option<&Task> {
-        self.tasks.get(t.index() as usize).filter(|x| x.gen == t.gen())
+        self.tasks
+            .get(t.index() as usize)
+            .filter(|x| x.gen == t.gen())
     }
 
     fn live_mut(&mut self, t: TaskId) -> Option<&mut Task> {
-        self.tasks.get_mut(t.index() as usize).filter(|x| x.gen == t.gen())
+        self.tasks
+            .get_mut(t.index() as usize)
+            .filter(|x| x.gen == t.gen())
     }
 
     fn set_phase(&mut self, id: u32, p: Phase) {
@@ -219,7 +232,9 @@ pub(crate) mod ev {
 
 impl Runtime {
     pub fn new(seed: u64) -> Runtime {
-        Runtime { core: Rc::new(RefCell::new(Core::new(seed))) }
+        Runtime {
+            core: Rc::new(RefCell::new(Core::new(seed))),
+        }
     }
 
     /// The root region, open for the runtime's lifetime.
@@ -230,8 +245,17 @@ impl Runtime {
     /// Open a child region.
     pub fn region(&self, parent: RegionId) -> RegionId {
         let mut c = self.core.borrow_mut();
-        assert!(c.regions[parent.0 as usize].open, "cannot open a region inside a closed region");
-        c.regions.push(Region { children: Vec::new(), parent: Some(parent), open: true, live_children: 0, quiescent: false });
+        assert!(
+            c.regions[parent.0 as usize].open,
+            "cannot open a region inside a closed region"
+        );
+        c.regions.push(Region {
+            children: Vec::new(),
+            parent: Some(parent),
+            open: true,
+            live_children: 0,
+            quiescent: false,
+        });
         RegionId(c.regions.len() as u32 - 1)
     }
 
@@ -276,7 +300,10 @@ impl Runtime {
                 }
                 None => {
                     let id = c.tasks.len() as u32;
-                    assert!(id < 1 << 24, "more than 16M task slots (trace events carry 24-bit ids)");
+                    assert!(
+                        id < 1 << 24,
+                        "more than 16M task slots (trace events carry 24-bit ids)"
+                    );
                     c.tasks.push(Task {
                         gen: 0,
                         future: None,
@@ -289,7 +316,10 @@ impl Runtime {
                         name: _name.to_string(),
                     });
                     c.ready_pos.push(NOT_READY);
-                    let w = Waker::from(Arc::new(TaskWaker { id, queue: c.wakes.clone() }));
+                    let w = Waker::from(Arc::new(TaskWaker {
+                        id,
+                        queue: c.wakes.clone(),
+                    }));
                     c.wakers.push(w);
                     (id, 0)
                 }
@@ -299,7 +329,10 @@ impl Runtime {
             c.event(ev::SPAWN, id);
             TaskId::new(id, gen)
         };
-        let fut = f(Cx { rt: self.clone(), id });
+        let fut = f(Cx {
+            rt: self.clone(),
+            id,
+        });
         let mut c = self.core.borrow_mut();
         c.tasks[id.index() as usize].future = Some(Box::pin(fut));
         c.make_ready(id.index());
@@ -329,7 +362,11 @@ impl Runtime {
 
     /// Phases a task went through, in order.
     pub fn phases(&self, t: TaskId) -> Vec<Phase> {
-        self.core.borrow().live(t).map(|t| t.phases.clone()).unwrap_or_default()
+        self.core
+            .borrow()
+            .live(t)
+            .map(|t| t.phases.clone())
+            .unwrap_or_default()
     }
 
     pub fn live_tasks(&self) -> u32 {
@@ -359,7 +396,9 @@ impl Runtime {
             #[cfg(not(feature = "trace"))]
             let pick = c.rng.below(n) as usize;
             let id = c.take_ready(pick);
-            let Some(fut) = c.tasks[id as usize].future.take() else { return true };
+            let Some(fut) = c.tasks[id as usize].future.take() else {
+                return true;
+            };
             c.event(ev::POLL, id);
             (id, fut, c.wakers[id as usize].clone())
         };
@@ -533,7 +572,10 @@ impl Runtime {
             .filter(|(_, t)| t.outcome.is_none() && !c.regions[t.region.0 as usize].open)
             .map(|(i, _t)| {
                 #[cfg(feature = "dev")]
-                return format!("task {i} `{}` in closed region {} has not finished", _t.name, _t.region.0);
+                return format!(
+                    "task {i} `{}` in closed region {} has not finished",
+                    _t.name, _t.region.0
+                );
                 #[cfg(not(feature = "dev"))]
                 format!("task {i}")
             })
@@ -547,7 +589,10 @@ impl Runtime {
         let mut out = String::new();
         for (i, t) in c.tasks.iter().enumerate() {
             if t.outcome.is_none() {
-                out.push_str(&format!("task {i} `{}` is unfinished in phase {:?}\n", t.name, t.phase));
+                out.push_str(&format!(
+                    "task {i} `{}` is unfinished in phase {:?}\n",
+                    t.name, t.phase
+                ));
             }
         }
         for (i, ch) in c.channels.iter().enumerate() {
@@ -594,7 +639,10 @@ impl Cx {
 
     /// Yield to the scheduler once, then checkpoint.
     pub fn yield_now(&self) -> YieldNow {
-        YieldNow { cx: self.clone(), yielded: false }
+        YieldNow {
+            cx: self.clone(),
+            yielded: false,
+        }
     }
 
     /// Spawn a sibling in `region`.
@@ -608,23 +656,36 @@ impl Cx {
 
     /// Wait for a task to finish and observe its outcome.
     pub fn join(&self, t: TaskId) -> Join {
-        Join { rt: self.rt.clone(), t }
+        Join {
+            rt: self.rt.clone(),
+            t,
+        }
     }
 
     /// Sleep until the clock reaches `deadline_us`; a cancel request wakes
     /// the sleeper, which then returns `Err(Cancelled)`.
     pub fn sleep_until(&self, deadline_us: u64) -> Sleep {
-        Sleep { cx: self.clone(), deadline: deadline_us, timer: None }
+        Sleep {
+            cx: self.clone(),
+            deadline: deadline_us,
+            timer: None,
+        }
     }
 
     /// Reserve a channel slot, waiting for capacity.
     pub fn reserve(&self, ch: ChannelId) -> channel::Reserve {
-        channel::Reserve { cx: self.clone(), ch }
+        channel::Reserve {
+            cx: self.clone(),
+            ch,
+        }
     }
 
     /// Receive a message, waiting for one.
     pub fn recv(&self, ch: ChannelId) -> channel::Recv {
-        channel::Recv { cx: self.clone(), ch }
+        channel::Recv {
+            cx: self.clone(),
+            ch,
+        }
     }
 }
 

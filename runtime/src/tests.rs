@@ -27,7 +27,11 @@ fn same_seed_same_order_different_seed_may_differ() {
         v
     };
     assert_eq!(order(42), order(42));
-    assert_ne!(order(42), order(43), "different seeds should schedule differently");
+    assert_ne!(
+        order(42),
+        order(43),
+        "different seeds should schedule differently"
+    );
 }
 
 #[test]
@@ -52,9 +56,15 @@ fn region_close_waits_for_every_child_and_rejects_new_tasks() {
         assert!(rt.close(region), "seed {seed}: close must reach quiescence");
         assert!(rt.is_quiescent(region));
         for t in &ids {
-            assert!(rt.outcome(*t).is_some(), "seed {seed}: task {t:?} outlived its region");
+            assert!(
+                rt.outcome(*t).is_some(),
+                "seed {seed}: task {t:?} outlived its region"
+            );
         }
-        assert!(rt.spawn(region, |_| async { Ok(0) }).is_none(), "closed region accepted a task");
+        assert!(
+            rt.spawn(region, |_| async { Ok(0) }).is_none(),
+            "closed region accepted a task"
+        );
         assert!(rt.orphans().is_empty());
         assert_eq!(rt.live_tasks(), 0);
     }
@@ -94,7 +104,12 @@ fn cancel_phases_in_order_never_skipped_and_observable_to_joiner() {
         rt.run_until_idle();
         assert_eq!(
             rt.phases(victim),
-            vec![Phase::Running, Phase::CancelRequested, Phase::Draining, Phase::Finalized],
+            vec![
+                Phase::Running,
+                Phase::CancelRequested,
+                Phase::Draining,
+                Phase::Finalized
+            ],
             "seed {seed}"
         );
         assert!(*cleaned.borrow(), "seed {seed}: cleanup did not run");
@@ -109,7 +124,15 @@ fn a_task_that_returns_ok_after_cancel_is_still_cancelled() {
     rt.cancel(t);
     rt.run_until_idle();
     assert_eq!(rt.outcome(t), Some(Outcome::Cancelled));
-    assert_eq!(rt.phases(t), vec![Phase::Running, Phase::CancelRequested, Phase::Draining, Phase::Finalized]);
+    assert_eq!(
+        rt.phases(t),
+        vec![
+            Phase::Running,
+            Phase::CancelRequested,
+            Phase::Draining,
+            Phase::Finalized
+        ]
+    );
 }
 
 fn assert_no_leak(rt: &Runtime, ch: ChannelId, what: &str) {
@@ -186,10 +209,12 @@ fn permits_never_leak_on_cancel_timeout_and_lost_race() {
 #[test]
 fn timers_fire_at_deadline_and_cancel() {
     let rt = Runtime::new(5);
-    let t = rt.spawn(rt.root(), |cx| async move {
-        cx.sleep_until(3_500).await?;
-        Ok(cx.runtime().now_us())
-    }).unwrap();
+    let t = rt
+        .spawn(rt.root(), |cx| async move {
+            cx.sleep_until(3_500).await?;
+            Ok(cx.runtime().now_us())
+        })
+        .unwrap();
     rt.run_until_idle();
     assert_eq!(rt.outcome(t), None);
     rt.advance(3_000);
@@ -202,7 +227,12 @@ fn timers_fire_at_deadline_and_cancel() {
     assert!(rt.disarm(id));
     assert!(!rt.disarm(id), "double cancel");
     // Far timers (beyond one wheel revolution) wait for their deadline.
-    let far = rt.spawn(rt.root(), |cx| async move { cx.sleep_until(900_000).await?; Ok(1) }).unwrap();
+    let far = rt
+        .spawn(rt.root(), |cx| async move {
+            cx.sleep_until(900_000).await?;
+            Ok(1)
+        })
+        .unwrap();
     rt.run_until_idle();
     rt.advance(300_000);
     rt.run_until_idle();
@@ -215,7 +245,12 @@ fn timers_fire_at_deadline_and_cancel() {
 #[test]
 fn cancel_wakes_a_sleeper() {
     let rt = Runtime::new(8);
-    let t = rt.spawn(rt.root(), |cx| async move { cx.sleep_until(1 << 40).await?; Ok(0) }).unwrap();
+    let t = rt
+        .spawn(rt.root(), |cx| async move {
+            cx.sleep_until(1 << 40).await?;
+            Ok(0)
+        })
+        .unwrap();
     rt.run_until_idle();
     rt.cancel(t);
     rt.run_until_idle();
@@ -251,7 +286,11 @@ fn recording(seed: u64) -> Vec<u32> {
 fn replay_reproduces_the_recording_for_the_protocol_seeds() {
     for seed in [11u64, 29, 42, 73, 101] {
         let rec = recording(seed);
-        assert!(rec.len() > 50, "seed {seed}: trace too short ({})", rec.len());
+        assert!(
+            rec.len() > 50,
+            "seed {seed}: trace too short ({})",
+            rec.len()
+        );
         // Replay on a runtime with a different seed: the recording, not the
         // generator, decides the order.
         let rt2 = Runtime::new(seed ^ 0xdead);
@@ -283,7 +322,14 @@ fn replay_divergence_names_the_first_mismatch_and_a_short_replay() {
     rt2.start_replay(bent.clone());
     work::mixed(&rt2, 29, 24);
     let d = rt2.finish_replay().unwrap_err();
-    assert_eq!((d.index, d.expected, d.actual), (3, Some(crate::trace::unpack(bent[3])), Some(crate::trace::unpack(rec[3]))));
+    assert_eq!(
+        (d.index, d.expected, d.actual),
+        (
+            3,
+            Some(crate::trace::unpack(bent[3])),
+            Some(crate::trace::unpack(rec[3]))
+        )
+    );
     // A recording longer than the replay: the divergence is where it stopped.
     let mut long = rec.clone();
     long.push(crate::trace::pack(7, 1));
@@ -303,15 +349,28 @@ fn replay_out_of_step_still_follows_the_recorded_order() {
     // event at the replay's position is not the POLL a pick wants, so the
     // pick searches forward for it. The divergence is the inserted event,
     // and the replay still runs every task to its end.
-    let i = rec.iter().enumerate().filter(|(_, &e)| unpack(e).0 == crate::ev::POLL).nth(1).unwrap().0;
+    let i = rec
+        .iter()
+        .enumerate()
+        .filter(|(_, &e)| unpack(e).0 == crate::ev::POLL)
+        .nth(1)
+        .unwrap()
+        .0;
     let mut extra = rec.clone();
     extra.insert(i, pack(7, 1));
     let rt2 = Runtime::new(42 ^ 0xbeef);
     rt2.start_replay(extra);
     let sum = work::mixed(&rt2, 42, 24);
     let d = rt2.finish_replay().unwrap_err();
-    assert_eq!((d.index, d.expected, d.actual), (i, Some((7, 1)), Some(unpack(rec[i]))));
-    assert_eq!(sum, work::mixed(&Runtime::new(42), 42, 24), "the replay polled in the recorded order");
+    assert_eq!(
+        (d.index, d.expected, d.actual),
+        (i, Some((7, 1)), Some(unpack(rec[i])))
+    );
+    assert_eq!(
+        sum,
+        work::mixed(&Runtime::new(42), 42, 24),
+        "the replay polled in the recorded order"
+    );
 }
 
 #[cfg(feature = "dev")]
@@ -320,7 +379,10 @@ fn dev_leak_report_names_tasks_and_permits() {
     let rt = Runtime::new(1);
     let ch = rt.channel(1);
     let p = rt.try_reserve(ch).unwrap();
-    rt.spawn_named(rt.root(), "stuck", |cx| async move { cx.sleep_until(1 << 40).await?; Ok(0) });
+    rt.spawn_named(rt.root(), "stuck", |cx| async move {
+        cx.sleep_until(1 << 40).await?;
+        Ok(0)
+    });
     rt.run_until_idle();
     let r = rt.leak_report();
     assert!(r.contains("`stuck`") && r.contains("1 outstanding"), "{r}");
@@ -374,11 +436,19 @@ fn a_stale_handle_never_resolves_however_often_its_slot_is_reused() {
         let t = rt.spawn(region, move |_| async move { Ok(i) }).unwrap();
         assert_eq!(t.index(), first.index(), "the slot is reused");
         assert!(seen.insert(t), "a handle value is never issued twice");
-        assert_eq!(rt.outcome(first), None, "cycle {i}: the stale handle resolved");
+        assert_eq!(
+            rt.outcome(first),
+            None,
+            "cycle {i}: the stale handle resolved"
+        );
         rt.run_until_idle();
         assert!(rt.close(region) && rt.release(region));
     }
-    assert_eq!(rt.core.borrow().tasks.len(), 1, "one slot served every cycle");
+    assert_eq!(
+        rt.core.borrow().tasks.len(),
+        1,
+        "one slot served every cycle"
+    );
 }
 
 #[test]
@@ -391,7 +461,11 @@ fn a_slot_whose_generation_would_wrap_is_retired() {
     let b = cycle(&rt, 3); // reused at MAX-1, released at MAX: retired
     assert_eq!((a.index(), b.index()), (t.index(), t.index()));
     let c = cycle(&rt, 4);
-    assert_ne!(c.index(), t.index(), "a slot at the end of its generations is not reused");
+    assert_ne!(
+        c.index(),
+        t.index(),
+        "a slot at the end of its generations is not reused"
+    );
     for h in [t, a, b] {
         assert_eq!(rt.outcome(h), None, "{h:?} is stale");
     }
@@ -404,10 +478,19 @@ fn forged_handles_resolve_to_nothing() {
     let region = rt.region(rt.root());
     let t = rt.spawn(region, |_| async { Ok(9) }).unwrap();
     rt.run_until_idle();
-    for forged in [TaskId(t.0 ^ (1 << 32)), TaskId(t.0 + (7 << 32)), TaskId(u64::MAX), TaskId(t.index() as u64 + 1000)] {
+    for forged in [
+        TaskId(t.0 ^ (1 << 32)),
+        TaskId(t.0 + (7 << 32)),
+        TaskId(u64::MAX),
+        TaskId(t.index() as u64 + 1000),
+    ] {
         assert_eq!(rt.outcome(forged), None, "{forged:?}");
         rt.cancel(forged); // no effect, no panic
         assert!(rt.phases(forged).is_empty(), "{forged:?}");
     }
-    assert_eq!(rt.outcome(t), Some(Outcome::Ok(9)), "the real handle still resolves");
+    assert_eq!(
+        rt.outcome(t),
+        Some(Outcome::Ok(9)),
+        "the real handle still resolves"
+    );
 }

@@ -25,7 +25,12 @@ pub struct TimerWheel {
 
 impl TimerWheel {
     pub fn new(now_us: u64) -> TimerWheel {
-        TimerWheel { slots: (0..SLOTS).map(|_| Vec::new()).collect(), now: now_us, next_id: 1, armed: 0 }
+        TimerWheel {
+            slots: (0..SLOTS).map(|_| Vec::new()).collect(),
+            now: now_us,
+            next_id: 1,
+            armed: 0,
+        }
     }
 
     pub fn now(&self) -> u64 {
@@ -45,7 +50,11 @@ impl TimerWheel {
         let id = self.next_id;
         self.next_id += 1;
         let slot = Self::slot(deadline_us);
-        self.slots[slot].push(Entry { id, deadline: deadline_us, waker });
+        self.slots[slot].push(Entry {
+            id,
+            deadline: deadline_us,
+            waker,
+        });
         self.armed += 1;
         TimerId(id << 8 | slot as u64)
     }

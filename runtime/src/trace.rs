@@ -37,7 +37,11 @@ pub struct Divergence {
 
 impl std::fmt::Display for Divergence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "replay diverged at event {}: expected {:?}, got {:?}", self.index, self.expected, self.actual)
+        write!(
+            f,
+            "replay diverged at event {}: expected {:?}, got {:?}",
+            self.index, self.expected, self.actual
+        )
     }
 }
 
@@ -56,7 +60,12 @@ pub(crate) struct Replay {
 
 impl Replay {
     fn new(events: Vec<u32>) -> Replay {
-        Replay { events, emitted: 0, first_mismatch: None, poll_cursor: None }
+        Replay {
+            events,
+            emitted: 0,
+            first_mismatch: None,
+            poll_cursor: None,
+        }
     }
 
     #[inline(always)]
@@ -98,9 +107,14 @@ impl Replay {
     fn next_poll_out_of_step(&mut self) -> Option<u32> {
         let from = match self.poll_cursor {
             Some(c) => c,
-            None => self.first_mismatch.map_or(self.emitted, |(i, _)| i.min(self.emitted)),
+            None => self
+                .first_mismatch
+                .map_or(self.emitted, |(i, _)| i.min(self.emitted)),
         };
-        let found = self.events.get(from..).and_then(|rest| rest.iter().position(|&e| unpack(e).0 == crate::ev::POLL));
+        let found = self
+            .events
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&e| unpack(e).0 == crate::ev::POLL));
         self.poll_cursor = Some(found.map_or(self.events.len(), |k| from + k + 1));
         found.map(|k| unpack(self.events[from + k]).1)
     }
@@ -109,10 +123,16 @@ impl Replay {
     /// mismatched event, or a replay that stopped short of the recording.
     fn divergence(&self) -> Option<Divergence> {
         match self.first_mismatch {
-            Some((i, got)) => Some(Divergence { index: i, expected: self.events.get(i).copied().map(unpack), actual: Some(unpack(got)) }),
-            None if self.emitted < self.events.len() => {
-                Some(Divergence { index: self.emitted, expected: Some(unpack(self.events[self.emitted])), actual: None })
-            }
+            Some((i, got)) => Some(Divergence {
+                index: i,
+                expected: self.events.get(i).copied().map(unpack),
+                actual: Some(unpack(got)),
+            }),
+            None if self.emitted < self.events.len() => Some(Divergence {
+                index: self.emitted,
+                expected: Some(unpack(self.events[self.emitted])),
+                actual: None,
+            }),
             None => None,
         }
     }

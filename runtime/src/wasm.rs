@@ -44,7 +44,9 @@ pub extern "C" fn rt_init(seed: u32) -> u32 {
         // a known slowdown. Pure wasm mixing steps: a spin on the host clock
         // called a JS import thousands of times per sample, and that cost
         // about +35 % of cold init whatever the spin's length (60 or 170 us).
-        let steps: u32 = option_env!("BUDGET_INJECT_INIT_STEPS").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let steps: u32 = option_env!("BUDGET_INJECT_INIT_STEPS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         core::hint::black_box(mix(seed as u64, core::hint::black_box(steps)));
     }
     #[cfg(feature = "slow-init")]
@@ -92,7 +94,9 @@ pub extern "C" fn bench_timer(n: u32) -> u32 {
 #[inline(never)]
 fn mix(mut x: u64, steps: u32) -> u64 {
     for i in 0..steps {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(i as u64 | 1);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(i as u64 | 1);
     }
     x
 }
@@ -105,7 +109,10 @@ struct Park(bool);
 
 impl std::future::Future for Park {
     type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
         if self.0 {
             return std::task::Poll::Ready(());
         }
@@ -126,9 +133,8 @@ pub extern "C" fn cancel_batch_prepare(n: u32, pre: u32, rest: u32) -> u32 {
         s.cancel_region = Some(region);
         s.cancel_tasks.clear();
         for k in 0..n {
-            let t = s
-                .rt
-                .spawn(region, move |cx| async move {
+            let t =
+                s.rt.spawn(region, move |cx| async move {
                     let mut x = k as u64;
                     let mut done = 0;
                     while done < pre {
@@ -152,7 +158,10 @@ pub extern "C" fn cancel_batch_prepare(n: u32, pre: u32, rest: u32) -> u32 {
         }
         // Run every task up to its park (no task is ready after that).
         s.rt.run_until_idle();
-        s.cancel_tasks.iter().filter(|t| s.rt.outcome(**t).is_none()).count() as u32
+        s.cancel_tasks
+            .iter()
+            .filter(|t| s.rt.outcome(**t).is_none())
+            .count() as u32
     })
 }
 
@@ -178,7 +187,9 @@ pub extern "C" fn cancel_batch_fire() -> u32 {
 #[no_mangle]
 pub extern "C" fn cancel_batch_release() -> u32 {
     with(|s| {
-        let Some(region) = s.cancel_region.take() else { return 0 };
+        let Some(region) = s.cancel_region.take() else {
+            return 0;
+        };
         s.cancel_tasks.clear();
         (s.rt.close(region) && s.rt.release(region)) as u32
     })
@@ -266,17 +277,61 @@ mod bloat {
         }
         x
     }
-    macro_rules! l0 { ($x:ident, $k:expr) => { step::<{ $k }>($x) } }
-    macro_rules! l1 { ($x:ident, $k:expr) => { l0!($x, $k * 2) ^ l0!($x, $k * 2 + 1) } }
-    macro_rules! l2 { ($x:ident, $k:expr) => { l1!($x, $k * 2) ^ l1!($x, $k * 2 + 1) } }
-    macro_rules! l3 { ($x:ident, $k:expr) => { l2!($x, $k * 2) ^ l2!($x, $k * 2 + 1) } }
-    macro_rules! l4 { ($x:ident, $k:expr) => { l3!($x, $k * 2) ^ l3!($x, $k * 2 + 1) } }
-    macro_rules! l5 { ($x:ident, $k:expr) => { l4!($x, $k * 2) ^ l4!($x, $k * 2 + 1) } }
-    macro_rules! l6 { ($x:ident, $k:expr) => { l5!($x, $k * 2) ^ l5!($x, $k * 2 + 1) } }
-    macro_rules! l7 { ($x:ident, $k:expr) => { l6!($x, $k * 2) ^ l6!($x, $k * 2 + 1) } }
-    macro_rules! l8 { ($x:ident, $k:expr) => { l7!($x, $k * 2) ^ l7!($x, $k * 2 + 1) } }
-    macro_rules! l9 { ($x:ident, $k:expr) => { l8!($x, $k * 2) ^ l8!($x, $k * 2 + 1) } }
-    macro_rules! l10 { ($x:ident, $k:expr) => { l9!($x, $k * 2) ^ l9!($x, $k * 2 + 1) } }
+    macro_rules! l0 {
+        ($x:ident, $k:expr) => {
+            step::<{ $k }>($x)
+        };
+    }
+    macro_rules! l1 {
+        ($x:ident, $k:expr) => {
+            l0!($x, $k * 2) ^ l0!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l2 {
+        ($x:ident, $k:expr) => {
+            l1!($x, $k * 2) ^ l1!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l3 {
+        ($x:ident, $k:expr) => {
+            l2!($x, $k * 2) ^ l2!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l4 {
+        ($x:ident, $k:expr) => {
+            l3!($x, $k * 2) ^ l3!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l5 {
+        ($x:ident, $k:expr) => {
+            l4!($x, $k * 2) ^ l4!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l6 {
+        ($x:ident, $k:expr) => {
+            l5!($x, $k * 2) ^ l5!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l7 {
+        ($x:ident, $k:expr) => {
+            l6!($x, $k * 2) ^ l6!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l8 {
+        ($x:ident, $k:expr) => {
+            l7!($x, $k * 2) ^ l7!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l9 {
+        ($x:ident, $k:expr) => {
+            l8!($x, $k * 2) ^ l8!($x, $k * 2 + 1)
+        };
+    }
+    macro_rules! l10 {
+        ($x:ident, $k:expr) => {
+            l9!($x, $k * 2) ^ l9!($x, $k * 2 + 1)
+        };
+    }
 
     #[no_mangle]
     pub extern "C" fn bloat_all(x: u64) -> u64 {

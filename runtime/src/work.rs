@@ -8,13 +8,19 @@ pub fn spawn_join(rt: &Runtime, n: u32) -> u64 {
     let region = rt.region(rt.root());
     let mut ids = Vec::with_capacity(n as usize);
     for i in 0..n {
-        ids.push(rt.spawn(region, move |_cx| async move { Ok(i as u64) }).expect("region open"));
+        ids.push(
+            rt.spawn(region, move |_cx| async move { Ok(i as u64) })
+                .expect("region open"),
+        );
     }
     rt.close(region);
-    let sum = ids.iter().map(|t| match rt.outcome(*t) {
-        Some(Outcome::Ok(v)) => v,
-        _ => 0,
-    }).sum();
+    let sum = ids
+        .iter()
+        .map(|t| match rt.outcome(*t) {
+            Some(Outcome::Ok(v)) => v,
+            _ => 0,
+        })
+        .sum();
     rt.release(region);
     sum
 }
@@ -86,10 +92,13 @@ pub fn mixed(rt: &Runtime, seed: u64, tasks: u32) -> u64 {
             break;
         }
     }
-    let sum = drain.and_then(|d| rt.outcome(d)).map(|o| match o {
-        Outcome::Ok(v) => v,
-        Outcome::Cancelled => 0,
-    }).unwrap_or(0);
+    let sum = drain
+        .and_then(|d| rt.outcome(d))
+        .map(|o| match o {
+            Outcome::Ok(v) => v,
+            Outcome::Cancelled => 0,
+        })
+        .unwrap_or(0);
     rt.release(region);
     sum
 }

@@ -77,7 +77,15 @@ pub fn raw_exports(interface: &wasmfile::Interface) -> Vec<Export> {
                 .params
                 .iter()
                 .enumerate()
-                .map(|(i, t)| Param { name: format!("p{i}"), ty: if ["i32", "f32", "f64"].contains(&t.as_str()) { ParamType::Number } else { ParamType::Other(t.clone()) }, optional: false })
+                .map(|(i, t)| Param {
+                    name: format!("p{i}"),
+                    ty: if ["i32", "f32", "f64"].contains(&t.as_str()) {
+                        ParamType::Number
+                    } else {
+                        ParamType::Other(t.clone())
+                    },
+                    optional: false,
+                })
                 .collect(),
         })
         .collect()
@@ -108,15 +116,27 @@ fn parse_params(s: &str) -> Vec<Param> {
     split_params(s)
         .into_iter()
         .map(|p| {
-            let (name, ty) = p.split_once(':').map(|(n, t)| (n.trim(), t.trim())).unwrap_or((p.as_str(), "any"));
+            let (name, ty) = p
+                .split_once(':')
+                .map(|(n, t)| (n.trim(), t.trim()))
+                .unwrap_or((p.as_str(), "any"));
             let optional = name.ends_with('?') || ty.split('|').any(|t| t.trim() == "undefined");
-            let ty = match ty.split('|').map(str::trim).find(|t| *t != "undefined" && *t != "null").unwrap_or(ty) {
+            let ty = match ty
+                .split('|')
+                .map(str::trim)
+                .find(|t| *t != "undefined" && *t != "null")
+                .unwrap_or(ty)
+            {
                 "number" => ParamType::Number,
                 "string" => ParamType::String,
                 "boolean" => ParamType::Bool,
                 other => ParamType::Other(other.to_string()),
             };
-            Param { name: name.trim_end_matches('?').to_string(), ty, optional }
+            Param {
+                name: name.trim_end_matches('?').to_string(),
+                ty,
+                optional,
+            }
         })
         .collect()
 }
@@ -138,7 +158,10 @@ pub fn dts_exports(text: &str) -> Vec<Export> {
             continue;
         }
         if let Some(rest) = t.strip_prefix("export class ") {
-            class = rest.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '$').next().map(String::from);
+            class = rest
+                .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '$')
+                .next()
+                .map(String::from);
             continue;
         }
         if t == "}" {
@@ -152,20 +175,45 @@ pub fn dts_exports(text: &str) -> Vec<Export> {
         };
         match &class {
             None => {
-                let Some(rest) = t.strip_prefix("export function ") else { continue };
-                let Some((name, params)) = sig(rest) else { continue };
+                let Some(rest) = t.strip_prefix("export function ") else {
+                    continue;
+                };
+                let Some((name, params)) = sig(rest) else {
+                    continue;
+                };
                 if name == "initSync" {
                     continue;
                 }
-                out.push(Export { class: None, name, callable: Callable::Function, params: parse_params(&params) });
+                out.push(Export {
+                    class: None,
+                    name,
+                    callable: Callable::Function,
+                    params: parse_params(&params),
+                });
             }
             Some(c) => {
-                if t.starts_with("static ") || t.starts_with("readonly ") || t.starts_with("get ") || t.starts_with("set ") || t.starts_with('[') {
+                if t.starts_with("static ")
+                    || t.starts_with("readonly ")
+                    || t.starts_with("get ")
+                    || t.starts_with("set ")
+                    || t.starts_with('[')
+                {
                     continue;
                 }
-                let Some((name, params)) = sig(t) else { continue };
-                let callable = if name == "constructor" { Callable::Constructor } else { Callable::Method };
-                out.push(Export { class: Some(c.clone()), name, callable, params: parse_params(&params) });
+                let Some((name, params)) = sig(t) else {
+                    continue;
+                };
+                let callable = if name == "constructor" {
+                    Callable::Constructor
+                } else {
+                    Callable::Method
+                };
+                out.push(Export {
+                    class: Some(c.clone()),
+                    name,
+                    callable,
+                    params: parse_params(&params),
+                });
             }
         }
     }
@@ -192,7 +240,9 @@ pub struct Wiring {
 fn init_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["init", "initialize", "start", "setup", "main", "create"].contains(&n.as_str())
-        || ["_init", "_initialize", "_create"].iter().any(|s| n.ends_with(s))
+        || ["_init", "_initialize", "_create"]
+            .iter()
+            .any(|s| n.ends_with(s))
         || ["init_", "create_"].iter().any(|p| n.starts_with(p))
 }
 
@@ -213,7 +263,11 @@ fn literal_args(e: &Export) -> Option<String> {
 }
 
 fn call_text(how: &str, name: &str, args: &str) -> CallText {
-    CallText(if args.is_empty() { format!("{{ {how} = {name:?} }}") } else { format!("{{ {how} = {name:?}, args = [{args}] }}") })
+    CallText(if args.is_empty() {
+        format!("{{ {how} = {name:?} }}")
+    } else {
+        format!("{{ {how} = {name:?}, args = [{args}] }}")
+    })
 }
 
 /// Wire the built-ins to the exports: cold init calls the crate's init
@@ -224,30 +278,71 @@ fn call_text(how: &str, name: &str, args: &str) -> CallText {
 /// with a parameter of another type is not wired.
 pub fn wire(exports: &[Export]) -> Wiring {
     let callable = |e: &&Export| literal_args(e).is_some();
-    let init_fn = exports.iter().filter(|e| e.callable == Callable::Function && init_like(&e.name)).find(callable);
-    let ctor = exports.iter().filter(|e| e.callable == Callable::Constructor).find(callable);
+    let init_fn = exports
+        .iter()
+        .filter(|e| e.callable == Callable::Function && init_like(&e.name))
+        .find(callable);
+    let ctor = exports
+        .iter()
+        .filter(|e| e.callable == Callable::Constructor)
+        .find(callable);
     let cold = match (ctor, init_fn) {
-        (Some(c), _) => Some(call_text("new", c.class.as_deref().unwrap_or_default(), &literal_args(c).unwrap_or_default())),
-        (None, Some(f)) => Some(call_text("export", &f.name, &literal_args(f).unwrap_or_default())),
+        (Some(c), _) => Some(call_text(
+            "new",
+            c.class.as_deref().unwrap_or_default(),
+            &literal_args(c).unwrap_or_default(),
+        )),
+        (None, Some(f)) => Some(call_text(
+            "export",
+            &f.name,
+            &literal_args(f).unwrap_or_default(),
+        )),
         (None, None) => None,
     };
     let skip_method = |n: &str| ["free", "toString", "toJSON"].contains(&n) || n.starts_with("__");
-    let class_call = exports.iter().filter(|e| e.callable == Callable::Constructor).filter(callable).find_map(|c| {
-        let class = c.class.as_deref()?;
-        let m = exports.iter().filter(|e| e.callable == Callable::Method && e.class.as_deref() == Some(class) && !skip_method(&e.name)).find(callable)?;
-        // Every wasm-bindgen class has free(): the handle's memory goes back
-        // after the samples, not at some later collection.
-        Some((
-            Some(call_text("new", class, &literal_args(c).unwrap_or_default())),
-            call_text("method", &m.name, &literal_args(m).unwrap_or_default()),
-            Some(call_text("method", "free", "")),
-        ))
-    });
+    let class_call = exports
+        .iter()
+        .filter(|e| e.callable == Callable::Constructor)
+        .filter(callable)
+        .find_map(|c| {
+            let class = c.class.as_deref()?;
+            let m = exports
+                .iter()
+                .filter(|e| {
+                    e.callable == Callable::Method
+                        && e.class.as_deref() == Some(class)
+                        && !skip_method(&e.name)
+                })
+                .find(callable)?;
+            // Every wasm-bindgen class has free(): the handle's memory goes back
+            // after the samples, not at some later collection.
+            Some((
+                Some(call_text(
+                    "new",
+                    class,
+                    &literal_args(c).unwrap_or_default(),
+                )),
+                call_text("method", &m.name, &literal_args(m).unwrap_or_default()),
+                Some(call_text("method", "free", "")),
+            ))
+        });
     let fn_call = || {
-        let f = exports.iter().filter(|e| e.callable == Callable::Function && !init_like(&e.name) && !e.name.starts_with("__")).find(callable)?;
-        Some((init_fn.map(|i| call_text("export", &i.name, &literal_args(i).unwrap_or_default())), call_text("export", &f.name, &literal_args(f).unwrap_or_default()), None))
+        let f = exports
+            .iter()
+            .filter(|e| {
+                e.callable == Callable::Function && !init_like(&e.name) && !e.name.starts_with("__")
+            })
+            .find(callable)?;
+        Some((
+            init_fn.map(|i| call_text("export", &i.name, &literal_args(i).unwrap_or_default())),
+            call_text("export", &f.name, &literal_args(f).unwrap_or_default()),
+            None,
+        ))
     };
-    Wiring { cold, call: class_call.or_else(fn_call) }
+    Wiring {
+        cold,
+        call: class_call.or_else(fn_call),
+    }
 }
 
 #[cfg(test)]
@@ -284,14 +379,27 @@ export function initSync(module: { module: SyncInitInput } | SyncInitInput): Ini
     fn the_dts_gives_functions_constructors_and_methods_not_the_glue() {
         let e = dts_exports(DTS);
         let spelled: Vec<String> = e.iter().map(Export::spelled).collect();
-        assert_eq!(spelled, ["Store.free()", "new Store(capacity: number)", "Store.insert(key: number, value: string)", "Store.get(key: number)", "greet(name: string)", "load(bytes: Uint8Array, opts: object)"]);
+        assert_eq!(
+            spelled,
+            [
+                "Store.free()",
+                "new Store(capacity: number)",
+                "Store.insert(key: number, value: string)",
+                "Store.get(key: number)",
+                "greet(name: string)",
+                "load(bytes: Uint8Array, opts: object)"
+            ]
+        );
         assert!(e[5].params[1].optional && !e[5].params[0].optional);
     }
 
     #[test]
     fn a_class_is_wired_as_a_handle_with_a_setup_and_a_free() {
         let w = wire(&dts_exports(DTS));
-        assert_eq!(w.cold, Some(CallText("{ new = \"Store\", args = [1] }".into())));
+        assert_eq!(
+            w.cold,
+            Some(CallText("{ new = \"Store\", args = [1] }".into()))
+        );
         let (setup, call, teardown) = w.call.unwrap();
         assert_eq!(setup.unwrap().0, "{ new = \"Store\", args = [1] }");
         assert_eq!(call.0, "{ method = \"insert\", args = [1, \"budget\"] }");
@@ -300,17 +408,34 @@ export function initSync(module: { module: SyncInitInput } | SyncInitInput): Ini
 
     fn raw(functions: &[(&str, &[&str])]) -> Vec<Export> {
         raw_exports(&wasmfile::Interface {
-            functions: functions.iter().map(|(n, p)| wasmfile::ExportedFn { name: n.to_string(), params: p.iter().map(|s| s.to_string()).collect() }).collect(),
+            functions: functions
+                .iter()
+                .map(|(n, p)| wasmfile::ExportedFn {
+                    name: n.to_string(),
+                    params: p.iter().map(|s| s.to_string()).collect(),
+                })
+                .collect(),
             imports: vec![],
         })
     }
 
     #[test]
     fn raw_exports_wire_the_init_as_setup_and_skip_what_data_cannot_call() {
-        let w = wire(&raw(&[("rt_init", &["i32"]), ("wide", &["i64"]), ("push", &["i32", "f64"])]));
+        let w = wire(&raw(&[
+            ("rt_init", &["i32"]),
+            ("wide", &["i64"]),
+            ("push", &["i32", "f64"]),
+        ]));
         assert_eq!(w.cold.unwrap().0, "{ export = \"rt_init\", args = [1] }");
         let (setup, call, teardown) = w.call.unwrap();
-        assert_eq!((setup.unwrap().0.as_str(), call.0.as_str(), teardown), ("{ export = \"rt_init\", args = [1] }", "{ export = \"push\", args = [1, 1] }", None));
+        assert_eq!(
+            (setup.unwrap().0.as_str(), call.0.as_str(), teardown),
+            (
+                "{ export = \"rt_init\", args = [1] }",
+                "{ export = \"push\", args = [1, 1] }",
+                None
+            )
+        );
         // Nothing callable: no call, and cold init instantiates only.
         let w = wire(&raw(&[("wide", &["i64"])]));
         assert_eq!(w, Wiring::default());
@@ -318,6 +443,12 @@ export function initSync(module: { module: SyncInitInput } | SyncInitInput): Ini
 
     #[test]
     fn a_factory_counts_as_the_init() {
-        assert!(init_like("runtime_create") && init_like("rt_init") && init_like("init") && !init_like("initials") && !init_like("recreate_view"));
+        assert!(
+            init_like("runtime_create")
+                && init_like("rt_init")
+                && init_like("init")
+                && !init_like("initials")
+                && !init_like("recreate_view")
+        );
     }
 }

@@ -28,7 +28,10 @@ pub struct ProfileArtifacts {
 
 impl ProfileArtifacts {
     pub fn runnable(&self) -> Runnable {
-        Runnable { wasm: self.shipped.clone(), glue: self.glue.clone() }
+        Runnable {
+            wasm: self.shipped.clone(),
+            glue: self.glue.clone(),
+        }
     }
 }
 
@@ -63,7 +66,11 @@ impl Base {
                 (a.info.profile.clone(), bp)
             })
             .collect();
-        Base { origin: origin.into(), commit: String::new(), profiles }
+        Base {
+            origin: origin.into(),
+            commit: String::new(),
+            profiles,
+        }
     }
 }
 

@@ -44,17 +44,40 @@ impl Baseline {
             if !shipped.is_file() {
                 continue;
             }
-            let named = PathBuf::from(shipped.display().to_string().replace(".shipped.wasm", ".named.wasm"));
-            let sizes = std::fs::read(&shipped).ok().and_then(|b| size::measure(&b, &shipped.display().to_string()).ok());
+            let named = PathBuf::from(
+                shipped
+                    .display()
+                    .to_string()
+                    .replace(".shipped.wasm", ".named.wasm"),
+            );
+            let sizes = std::fs::read(&shipped)
+                .ok()
+                .and_then(|b| size::measure(&b, &shipped.display().to_string()).ok());
             let references = self
                 .references
                 .get(profile)
-                .map(|m| m.iter().filter(|(_, r)| reports.join(r).is_file()).map(|(k, r)| (k.clone(), Runnable { wasm: reports.join(r), glue: None })).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, r)| reports.join(r).is_file())
+                        .map(|(k, r)| {
+                            (
+                                k.clone(),
+                                Runnable {
+                                    wasm: reports.join(r),
+                                    glue: None,
+                                },
+                            )
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             profiles.insert(
                 profile.clone(),
                 BaseProfile {
-                    main: Runnable { wasm: shipped, glue: self.glue.get(profile).map(|g| reports.join(g)) },
+                    main: Runnable {
+                        wasm: shipped,
+                        glue: self.glue.get(profile).map(|g| reports.join(g)),
+                    },
                     named: named.is_file().then_some(named),
                     sizes,
                     references,
@@ -62,7 +85,11 @@ impl Baseline {
                 },
             );
         }
-        Base { origin: format!("the blessed baseline ({})", short(&self.commit)), commit: self.commit.clone(), profiles }
+        Base {
+            origin: format!("the blessed baseline ({})", short(&self.commit)),
+            commit: self.commit.clone(),
+            profiles,
+        }
     }
 }
 
@@ -111,12 +138,18 @@ pub fn bless(summary: &Summary, arts: &[ProfileArtifacts], reports: &Path) -> Re
         if let Some(v) = r.value {
             b.points.insert(
                 ledger::key(&r.metric_id, &r.profile, &r.environment),
-                BaselinePoint { value: v, per_seed: r.per_seed.iter().map(|s| s.value).collect() },
+                BaselinePoint {
+                    value: v,
+                    per_seed: r.per_seed.iter().map(|s| s.value).collect(),
+                },
             );
         }
     }
     let copy = |src: &Path, rel: String| -> Result<String> {
-        write_atomic(&reports.join(&rel), &std::fs::read(src).with_context(|| format!("reading {}", src.display()))?)?;
+        write_atomic(
+            &reports.join(&rel),
+            &std::fs::read(src).with_context(|| format!("reading {}", src.display()))?,
+        )?;
         Ok(rel)
     };
     for a in arts {
@@ -125,19 +158,29 @@ pub fn bless(summary: &Summary, arts: &[ProfileArtifacts], reports: &Path) -> Re
         copy(&a.named, format!("baseline/{p}.named.wasm"))?;
         b.artifacts.insert(p.clone(), shipped);
         if let Some(g) = &a.glue {
-            b.glue.insert(p.clone(), copy(g, format!("baseline/{p}.glue.js"))?);
+            b.glue
+                .insert(p.clone(), copy(g, format!("baseline/{p}.glue.js"))?);
         }
         let mut refs = BTreeMap::new();
         for (k, r) in &a.references {
-            refs.insert(k.clone(), copy(&r.wasm, format!("baseline/{p}.{k}.shipped.wasm"))?);
+            refs.insert(
+                k.clone(),
+                copy(&r.wasm, format!("baseline/{p}.{k}.shipped.wasm"))?,
+            );
         }
         b.references.insert(p.clone(), refs);
         if let Some(c) = &a.info.dependencies {
             b.dependencies.insert(p.clone(), c.normal.clone());
         }
     }
-    write_atomic(&reports.join("baseline.json"), serde_json::to_string_pretty(&b)?.as_bytes())?;
-    eprintln!("budget: blessed {} as the baseline ({} figures)", reports.join("baseline.json").display(), b.points.len());
+    write_atomic(
+        &reports.join("baseline.json"),
+        serde_json::to_string_pretty(&b)?.as_bytes(),
+    )?;
+    eprintln!(
+        "budget: blessed {} as the baseline ({} figures)",
+        reports.join("baseline.json").display(),
+        b.points.len()
+    );
     Ok(())
 }
-

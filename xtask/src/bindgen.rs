@@ -13,9 +13,14 @@ use std::process::Command;
 /// The wasm-bindgen version a subject pins, or None when it does not use
 /// wasm-bindgen.
 pub fn pinned_version(manifest: &Path) -> Result<Option<String>> {
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let v: toml::Value = toml::from_str(&text).map_err(|e| anyhow!("{}: {}", manifest.display(), e.message()))?;
-    let uses = v.get("dependencies").and_then(|d| d.get("wasm-bindgen")).is_some();
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    let v: toml::Value =
+        toml::from_str(&text).map_err(|e| anyhow!("{}: {}", manifest.display(), e.message()))?;
+    let uses = v
+        .get("dependencies")
+        .and_then(|d| d.get("wasm-bindgen"))
+        .is_some();
     if !uses {
         return Ok(None);
     }
@@ -26,12 +31,18 @@ pub fn pinned_version(manifest: &Path) -> Result<Option<String>> {
     let mut lines = text.lines();
     while let Some(l) = lines.next() {
         if l.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|v| v.trim().strip_prefix("version = ")) {
+            if let Some(v) = lines
+                .next()
+                .and_then(|v| v.trim().strip_prefix("version = "))
+            {
                 return Ok(Some(v.trim_matches('"').to_string()));
             }
         }
     }
-    bail!("{} does not pin wasm-bindgen; run `cargo update -p wasm-bindgen`", lock.display())
+    bail!(
+        "{} does not pin wasm-bindgen; run `cargo update -p wasm-bindgen`",
+        lock.display()
+    )
 }
 
 fn find_lockfile(manifest: &Path) -> Option<PathBuf> {
@@ -78,7 +89,10 @@ pub fn cli(version: &str, tools: &Path) -> Result<PathBuf> {
     if bin.is_file() && version_of(&bin).as_deref() == Some(version) {
         return Ok(bin);
     }
-    eprintln!("budget: installing wasm-bindgen-cli {version} into {} (once; a few minutes)", root.display());
+    eprintln!(
+        "budget: installing wasm-bindgen-cli {version} into {} (once; a few minutes)",
+        root.display()
+    );
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     // Not --locked: a registry mirror may lack a patch release the
     // published lockfile names; the CLI's own version is pinned exactly.
@@ -90,7 +104,15 @@ pub fn cli(version: &str, tools: &Path) -> Result<PathBuf> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
     let out = run_captured(&mut cmd).context("running cargo install")?;
     if !out.status.success() || !bin.is_file() {
-        let tail: Vec<&str> = out.stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = out
+            .stderr
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         bail!(
             "could not install wasm-bindgen-cli {version}:\n{}\ninstall it yourself with `cargo install wasm-bindgen-cli --version ={version}` and put it on PATH",
             tail.join("\n")
@@ -112,14 +134,31 @@ pub struct Bindgen {
 pub fn run(cli: &Path, input: &Path, out_dir: &Path, name: &str) -> Result<Bindgen> {
     std::fs::create_dir_all(out_dir)?;
     let mut cmd = Command::new(cli);
-    cmd.arg(input).args(["--target", "web", "--out-name", name, "--keep-debug", "--out-dir"]).arg(out_dir);
+    cmd.arg(input)
+        .args([
+            "--target",
+            "web",
+            "--out-name",
+            name,
+            "--keep-debug",
+            "--out-dir",
+        ])
+        .arg(out_dir);
     let out = run_captured(&mut cmd).with_context(|| format!("running {}", cli.display()))?;
     if !out.status.success() {
-        bail!("wasm-bindgen failed on {}:\n{}", input.display(), out.stderr.trim());
+        bail!(
+            "wasm-bindgen failed on {}:\n{}",
+            input.display(),
+            out.stderr.trim()
+        );
     }
     Ok(Bindgen {
         wasm: out_dir.join(format!("{name}_bg.wasm")),
         glue: out_dir.join(format!("{name}.js")),
-        command: format!("wasm-bindgen {} --target web --out-name {name} --keep-debug --out-dir {}", input.display(), out_dir.display()),
+        command: format!(
+            "wasm-bindgen {} --target web --out-name {name} --keep-debug --out-dir {}",
+            input.display(),
+            out_dir.display()
+        ),
     })
 }

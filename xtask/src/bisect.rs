@@ -66,8 +66,14 @@ pub fn timing_step(vs_good: AbVerdict, bad_vs_it: AbVerdict) -> Step {
 pub fn after_timing_step(step: &Step) -> (Result<Mark, Outcome>, &'static str) {
     match step {
         Step::Mark(m) => (Ok(m.clone()), ""),
-        Step::Split => (Ok(Mark::Bad), "split: regressed against both ends; following the earlier regression"),
-        Step::SmallSteps => (Err(Outcome::SmallSteps), "small steps: unchanged against both ends"),
+        Step::Split => (
+            Ok(Mark::Bad),
+            "split: regressed against both ends; following the earlier regression",
+        ),
+        Step::SmallSteps => (
+            Err(Outcome::SmallSteps),
+            "small steps: unchanged against both ends",
+        ),
         Step::Unresolved => (Err(Outcome::Inconclusive), "unresolved after its retries"),
     }
 }
@@ -96,7 +102,10 @@ pub enum Found {
     /// Skipped commits stand between the last good commit and the first bad
     /// one: the first bad commit is one of `candidates` (in order, the
     /// first bad one last).
-    OneOf { last_good: usize, candidates: Vec<usize> },
+    OneOf {
+        last_good: usize,
+        candidates: Vec<usize>,
+    },
 }
 
 impl Search {
@@ -116,8 +125,14 @@ impl Search {
     /// The last good commit and the first bad commit after it: the range
     /// that still holds the change.
     pub fn range(&self) -> (usize, usize) {
-        let last_good = self.marks.iter().rposition(|m| m == &Some(Mark::Good)).expect("commit 0 is good");
-        let first_bad = (last_good + 1..self.marks.len()).find(|&i| self.marks[i] == Some(Mark::Bad)).expect("the last commit is bad");
+        let last_good = self
+            .marks
+            .iter()
+            .rposition(|m| m == &Some(Mark::Good))
+            .expect("commit 0 is good");
+        let first_bad = (last_good + 1..self.marks.len())
+            .find(|&i| self.marks[i] == Some(Mark::Bad))
+            .expect("the last commit is bad");
         (last_good, first_bad)
     }
 
@@ -132,7 +147,9 @@ impl Search {
     pub fn next(&self) -> Option<usize> {
         let (lo, hi) = self.range();
         let mid2 = lo + hi; // twice the middle, so halves compare exactly
-        self.untested().into_iter().min_by_key(|&i| ((2 * i).abs_diff(mid2), i))
+        self.untested()
+            .into_iter()
+            .min_by_key(|&i| ((2 * i).abs_diff(mid2), i))
     }
 
     /// Steps left at most, if no commit is skipped: a binary search over
@@ -150,9 +167,15 @@ impl Search {
         let (last_good, first_bad) = self.range();
         let between: Vec<usize> = (last_good + 1..first_bad).collect();
         Some(if between.is_empty() {
-            Found::Commit { last_good, first_bad }
+            Found::Commit {
+                last_good,
+                first_bad,
+            }
         } else {
-            Found::OneOf { last_good, candidates: between.into_iter().chain([first_bad]).collect() }
+            Found::OneOf {
+                last_good,
+                candidates: between.into_iter().chain([first_bad]).collect(),
+            }
         })
     }
 
@@ -182,7 +205,11 @@ pub struct CommitInfo {
 impl CommitInfo {
     /// `3f2a1b9c0d1e "subject"`: the short form of the progress lines.
     pub fn short(&self) -> String {
-        format!("{} \"{}\"", &self.sha[..self.sha.len().min(12)], self.clipped())
+        format!(
+            "{} \"{}\"",
+            &self.sha[..self.sha.len().min(12)],
+            self.clipped()
+        )
     }
 
     /// The subject line, clipped to 72 characters for tables and progress.
@@ -226,7 +253,13 @@ impl Measured {
     /// The estimate, its interval and the verdict, in one line.
     pub fn describe(&self) -> String {
         match &self.estimate {
-            Some(e) => format!("{} [{}, {}] {}", self.figure(e.point), self.figure(e.lo), self.figure(e.hi), self.verdict.as_str()),
+            Some(e) => format!(
+                "{} [{}, {}] {}",
+                self.figure(e.point),
+                self.figure(e.lo),
+                self.figure(e.hi),
+                self.verdict.as_str()
+            ),
             None => format!("{} ({})", self.verdict.as_str(), self.reason),
         }
     }
@@ -315,12 +348,20 @@ pub struct Report {
 
 impl Report {
     fn name(&self, i: usize) -> String {
-        self.commits.get(i).map(CommitInfo::short).unwrap_or_else(|| format!("#{i}"))
+        self.commits
+            .get(i)
+            .map(CommitInfo::short)
+            .unwrap_or_else(|| format!("#{i}"))
     }
 
     fn interval(&self, m: &Measured) -> String {
         match m.estimate {
-            Some(_) => format!("{} (limit {}, {} blocks)", m.describe(), m.figure(m.limit), m.blocks),
+            Some(_) => format!(
+                "{} (limit {}, {} blocks)",
+                m.describe(),
+                m.figure(m.limit),
+                m.blocks
+            ),
             None => m.describe(),
         }
     }
@@ -331,23 +372,40 @@ impl Report {
     }
 
     fn growth(&self, from: f64, to: f64) -> String {
-        let pct = if from > 0.0 { format!(", {:+.1} %", (to - from) * 100.0 / from) } else { String::new() };
+        let pct = if from > 0.0 {
+            format!(", {:+.1} %", (to - from) * 100.0 / from)
+        } else {
+            String::new()
+        };
         format!("{:+.3} {}{pct}", to - from, self.unit)
     }
 
     /// The report in markdown: the answer first, then the steps.
     pub fn markdown(&self) -> String {
-        let mut s = format!("# Bisect: {} ({} {}), {} commits\n\n", self.metric, self.profile, self.environment, self.commits.len());
+        let mut s = format!(
+            "# Bisect: {} ({} {}), {} commits\n\n",
+            self.metric,
+            self.profile,
+            self.environment,
+            self.commits.len()
+        );
         s.push_str(&format!("**{}**\n\n", self.verdict));
         let (lo, hi) = self.range;
         match self.outcome {
             Outcome::Commit => {
                 let c = &self.commits[hi];
-                s.push_str(&format!("First bad commit: `{}` {} ({})\n\n", c.sha, c.subject, c.date));
+                s.push_str(&format!(
+                    "First bad commit: `{}` {} ({})\n\n",
+                    c.sha, c.subject, c.date
+                ));
                 s.push_str(&format!("Last good commit: {}\n\n", self.name(lo)));
             }
             _ => {
-                s.push_str(&format!("Range: after {} up to {}\n\n", self.name(lo), self.name(hi)));
+                s.push_str(&format!(
+                    "Range: after {} up to {}\n\n",
+                    self.name(lo),
+                    self.name(hi)
+                ));
                 for &c in &self.candidates {
                     s.push_str(&format!("- candidate {}\n", self.name(c)));
                 }
@@ -357,21 +415,48 @@ impl Report {
             s.push_str(&format!("- bad end vs good end: {}\n", self.interval(m)));
         }
         if let Some(m) = &self.across {
-            s.push_str(&format!("- across the first bad commit: {}\n", self.interval(m)));
+            s.push_str(&format!(
+                "- across the first bad commit: {}\n",
+                self.interval(m)
+            ));
         }
-        if let (Some(g), Some(b)) = (self.values.get(&0), self.values.get(&(self.commits.len() - 1))) {
-            s.push_str(&format!("- good end {}, bad end {} ({})\n", self.value(*g), self.value(*b), self.growth(*g, *b)));
+        if let (Some(g), Some(b)) = (
+            self.values.get(&0),
+            self.values.get(&(self.commits.len() - 1)),
+        ) {
+            s.push_str(&format!(
+                "- good end {}, bad end {} ({})\n",
+                self.value(*g),
+                self.value(*b),
+                self.growth(*g, *b)
+            ));
         }
-        if let (Outcome::Commit, Some(g), Some(b)) = (self.outcome, self.values.get(&lo), self.values.get(&hi)) {
-            s.push_str(&format!("- across the first bad commit: {} -> {} ({})\n", self.value(*g), self.value(*b), self.growth(*g, *b)));
+        if let (Outcome::Commit, Some(g), Some(b)) =
+            (self.outcome, self.values.get(&lo), self.values.get(&hi))
+        {
+            s.push_str(&format!(
+                "- across the first bad commit: {} -> {} ({})\n",
+                self.value(*g),
+                self.value(*b),
+                self.growth(*g, *b)
+            ));
         }
         if let Some(t) = self.threshold {
-            s.push_str(&format!("- a commit was bad when it grew by more than {} over the good end\n", self.value(t)));
+            s.push_str(&format!(
+                "- a commit was bad when it grew by more than {} over the good end\n",
+                self.value(t)
+            ));
         }
         if let Some(a) = self.another_after {
-            s.push_str(&format!("- a second regression lies after {}: bisect again from there\n", self.name(a)));
+            s.push_str(&format!(
+                "- a second regression lies after {}: bisect again from there\n",
+                self.name(a)
+            ));
         }
-        s.push_str(&format!("\n{} builds, {} live comparisons, {:.0} s.\n", self.builds, self.comparisons, self.wall_s));
+        s.push_str(&format!(
+            "\n{} builds, {} live comparisons, {:.0} s.\n",
+            self.builds, self.comparisons, self.wall_s
+        ));
         if !self.steps.is_empty() {
             s.push_str("\n## Steps\n\n| # | commit | range | measured | result |\n|---:|---|---|---|---|\n");
         }
@@ -381,7 +466,14 @@ impl Report {
                 None => st
                     .measured
                     .iter()
-                    .map(|m| format!("{} vs {}: {}", &self.commits[m.candidate].sha[..8], &self.commits[m.base].sha[..8], self.interval(m)))
+                    .map(|m| {
+                        format!(
+                            "{} vs {}: {}",
+                            &self.commits[m.candidate].sha[..8],
+                            &self.commits[m.base].sha[..8],
+                            self.interval(m)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("<br>"),
             };
@@ -406,11 +498,21 @@ impl Report {
         if let Some(d) = &self.attribution_diff {
             s.push_str(&format!("\n## Where the bytes went across the first bad commit ({} -> {} bytes)\n\n| crate | old | new | delta |\n|---|---:|---:|---:|\n", d.old_bytes, d.new_bytes));
             for r in d.crates.iter().take(10) {
-                s.push_str(&format!("| {} | {} | {} | {:+} |\n", r.name, r.old_bytes, r.new_bytes, r.delta));
+                s.push_str(&format!(
+                    "| {} | {} | {} | {:+} |\n",
+                    r.name, r.old_bytes, r.new_bytes, r.delta
+                ));
             }
             s.push_str("\n| item | old | new | delta | change |\n|---|---:|---:|---:|---|\n");
             for r in d.items.iter().take(10) {
-                s.push_str(&format!("| `{}` | {} | {} | {:+} | {} |\n", r.name.replace('|', "\\|"), r.old_bytes, r.new_bytes, r.delta, r.change));
+                s.push_str(&format!(
+                    "| `{}` | {} | {} | {:+} | {} |\n",
+                    r.name.replace('|', "\\|"),
+                    r.old_bytes,
+                    r.new_bytes,
+                    r.delta,
+                    r.change
+                ));
             }
         }
         s
@@ -438,8 +540,19 @@ mod tests {
     fn sixteen_commits_take_at_most_four_steps_to_any_culprit() {
         for culprit in 1..16 {
             let (s, tested) = run(16, |c| if c >= culprit { Mark::Bad } else { Mark::Good });
-            assert_eq!(s.found(), Some(Found::Commit { last_good: culprit - 1, first_bad: culprit }), "culprit {culprit}");
-            assert!(tested.len() <= 4, "culprit {culprit}: {} steps ({tested:?})", tested.len());
+            assert_eq!(
+                s.found(),
+                Some(Found::Commit {
+                    last_good: culprit - 1,
+                    first_bad: culprit
+                }),
+                "culprit {culprit}"
+            );
+            assert!(
+                tested.len() <= 4,
+                "culprit {culprit}: {} steps ({tested:?})",
+                tested.len()
+            );
         }
         assert_eq!(Search::new(16).steps_left(), 4);
     }
@@ -455,9 +568,21 @@ mod tests {
         assert_eq!(s.next(), Some(5));
         s.mark(5, Mark::Bad);
         assert_eq!(s.next(), None);
-        assert_eq!(s.found(), Some(Found::Commit { last_good: 4, first_bad: 5 }));
+        assert_eq!(
+            s.found(),
+            Some(Found::Commit {
+                last_good: 4,
+                first_bad: 5
+            })
+        );
         // Two adjacent commits: nothing to test.
-        assert_eq!(Search::new(2).found(), Some(Found::Commit { last_good: 0, first_bad: 1 }));
+        assert_eq!(
+            Search::new(2).found(),
+            Some(Found::Commit {
+                last_good: 0,
+                first_bad: 1
+            })
+        );
     }
 
     #[test]
@@ -469,7 +594,13 @@ mod tests {
             _ => Mark::Good,
         });
         assert!(tested.contains(&5), "{tested:?}");
-        assert_eq!(s.found(), Some(Found::OneOf { last_good: 4, candidates: vec![5, 6] }));
+        assert_eq!(
+            s.found(),
+            Some(Found::OneOf {
+                last_good: 4,
+                candidates: vec![5, 6]
+            })
+        );
         assert_eq!(s.skipped(), vec![(5, "does not build")]);
         // A skipped commit away from the change costs one step and no
         // ambiguity.
@@ -478,7 +609,13 @@ mod tests {
             c if c >= 7 => Mark::Bad,
             _ => Mark::Good,
         });
-        assert_eq!(s.found(), Some(Found::Commit { last_good: 6, first_bad: 7 }));
+        assert_eq!(
+            s.found(),
+            Some(Found::Commit {
+                last_good: 6,
+                first_bad: 7
+            })
+        );
     }
 
     #[test]
@@ -487,22 +624,45 @@ mod tests {
         assert_eq!(timing_step(Regressed, Unchanged), Step::Mark(Mark::Bad));
         assert_eq!(timing_step(Regressed, Regressed), Step::Split);
         assert_eq!(timing_step(Unchanged, Unchanged), Step::SmallSteps);
-        for (a, b) in [(Inconclusive, Regressed), (Unchanged, Inconclusive), (NotComparable, Unchanged), (Regressed, NotComparable)] {
+        for (a, b) in [
+            (Inconclusive, Regressed),
+            (Unchanged, Inconclusive),
+            (NotComparable, Unchanged),
+            (Regressed, NotComparable),
+        ] {
             assert_eq!(timing_step(a, b), Step::Unresolved, "{a:?} {b:?}");
         }
     }
 
     #[test]
     fn after_a_timing_step_the_search_marks_or_stops() {
-        assert_eq!(after_timing_step(&Step::Mark(Mark::Good)), (Ok(Mark::Good), ""));
+        assert_eq!(
+            after_timing_step(&Step::Mark(Mark::Good)),
+            (Ok(Mark::Good), "")
+        );
         // Two regressions: the earlier half is followed.
         assert_eq!(after_timing_step(&Step::Split).0, Ok(Mark::Bad));
         // Small steps and an unresolved step end the search, with an answer
         // (exit 0) and without one (exit 2).
         let (small, words) = after_timing_step(&Step::SmallSteps);
-        assert_eq!((small, words), (Err(Outcome::SmallSteps), "small steps: unchanged against both ends"));
-        assert_eq!(after_timing_step(&Step::Unresolved).0, Err(Outcome::Inconclusive));
-        assert_eq!((Outcome::SmallSteps.exit_code(), Outcome::Inconclusive.exit_code()), (0, 2));
+        assert_eq!(
+            (small, words),
+            (
+                Err(Outcome::SmallSteps),
+                "small steps: unchanged against both ends"
+            )
+        );
+        assert_eq!(
+            after_timing_step(&Step::Unresolved).0,
+            Err(Outcome::Inconclusive)
+        );
+        assert_eq!(
+            (
+                Outcome::SmallSteps.exit_code(),
+                Outcome::Inconclusive.exit_code()
+            ),
+            (0, 2)
+        );
     }
 
     #[test]
@@ -514,12 +674,22 @@ mod tests {
     }
 
     fn report(outcome: Outcome, range: (usize, usize)) -> Report {
-        let commits = (0..4).map(|i| CommitInfo { sha: format!("{i}{}", "a".repeat(39)), subject: format!("c{i}: change | {i}"), date: "2026-12-05T00:00:00Z".into() }).collect();
+        let commits = (0..4)
+            .map(|i| CommitInfo {
+                sha: format!("{i}{}", "a".repeat(39)),
+                subject: format!("c{i}: change | {i}"),
+                date: "2026-12-05T00:00:00Z".into(),
+            })
+            .collect();
         let m = |candidate, base, point, verdict| Measured {
             candidate,
             base,
             verdict,
-            estimate: Some(Interval { point, lo: point - 0.02, hi: point + 0.02 }),
+            estimate: Some(Interval {
+                point,
+                lo: point - 0.02,
+                hi: point + 0.02,
+            }),
             measure: "ratio".into(),
             limit: 1.1,
             blocks: 8,
@@ -541,7 +711,13 @@ mod tests {
             values: BTreeMap::new(),
             threshold: None,
             another_after: None,
-            steps: vec![StepRecord { commit: 1, range: (0, 3), value: None, measured: vec![m(1, 0, 1.0, Unchanged), m(3, 1, 1.3, Regressed)], result: "good".into() }],
+            steps: vec![StepRecord {
+                commit: 1,
+                range: (0, 3),
+                value: None,
+                measured: vec![m(1, 0, 1.0, Unchanged), m(3, 1, 1.3, Regressed)],
+                result: "good".into(),
+            }],
             skipped: vec![(2, "does not build".into())],
             attribution_diff: None,
             builds: 3,
@@ -565,7 +741,17 @@ mod tests {
         for w in want {
             assert!(md.contains(w), "missing {w:?} in\n{md}");
         }
-        assert_eq!([Outcome::Commit, Outcome::OneOf, Outcome::SmallSteps, Outcome::NoRegression, Outcome::Inconclusive].map(Outcome::exit_code), [0, 0, 0, 1, 2]);
+        assert_eq!(
+            [
+                Outcome::Commit,
+                Outcome::OneOf,
+                Outcome::SmallSteps,
+                Outcome::NoRegression,
+                Outcome::Inconclusive
+            ]
+            .map(Outcome::exit_code),
+            [0, 0, 0, 1, 2]
+        );
         // A relative metric's difference reads in points.
         let mut m = report(Outcome::Commit, (1, 2)).across.unwrap();
         m.measure = "difference_pp".into();

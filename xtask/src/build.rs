@@ -17,11 +17,28 @@ pub use crate::toolchain::TARGET;
 /// Resolve the toolchain that builds the subject (its own, or `[subject]
 /// toolchain`), make sure it has the wasm target, and say which it is.
 pub fn prepare_toolchain(cfg: &mut Config) -> Result<()> {
-    let dir = cfg.manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| cfg.root.clone());
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = cfg
+        .manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cfg.root.clone());
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let tc = crate::toolchain::resolve(&dir, cfg.toolchain_override.as_deref())?;
     tc.ensure_target()?;
-    eprintln!("budget: subject toolchain {} ({}): {}", if tc.name.is_empty() { "cargo on PATH" } else { &tc.name }, tc.source, tc.rustc);
+    eprintln!(
+        "budget: subject toolchain {} ({}): {}",
+        if tc.name.is_empty() {
+            "cargo on PATH"
+        } else {
+            &tc.name
+        },
+        tc.source,
+        tc.rustc
+    );
     cfg.toolchain = Some(tc);
     Ok(())
 }
@@ -40,7 +57,9 @@ pub struct Built {
 /// end-to-end tests point every scratch project at the workspace's, so the
 /// suite builds each subject configuration once.
 pub fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// What the gate adds to the subject's cargo command for one profile: the
@@ -52,14 +71,26 @@ pub struct CargoAdditions {
 }
 
 fn toml_array(flags: &[String]) -> String {
-    toml::Value::Array(flags.iter().map(|f| toml::Value::String(f.clone())).collect()).to_string()
+    toml::Value::Array(
+        flags
+            .iter()
+            .map(|f| toml::Value::String(f.clone()))
+            .collect(),
+    )
+    .to_string()
 }
 
 /// The `--config` values for one profile (pure). `configured` is the
 /// subject's own rustflags, `profiles` its workspace manifest's
 /// `[profile.*]` tables, `env_flags` rustflags the gate's environment
 /// carried (never passed on), `manifest` the workspace manifest (for words).
-pub fn additions(profile: &Profile, configured: &ConfiguredFlags, profiles: &BTreeMap<String, toml::Table>, env_flags: Option<&str>, manifest: &Path) -> Result<CargoAdditions> {
+pub fn additions(
+    profile: &Profile,
+    configured: &ConfiguredFlags,
+    profiles: &BTreeMap<String, toml::Table>,
+    env_flags: Option<&str>,
+    manifest: &Path,
+) -> Result<CargoAdditions> {
     let mut a = CargoAdditions::default();
     let p = &profile.cargo_profile;
     let file = profile.file.display();
@@ -69,15 +100,24 @@ pub fn additions(profile: &Profile, configured: &ConfiguredFlags, profiles: &BTr
             FlagsKey::Target => format!("target.{}.rustflags", crate::toolchain::TARGET),
             FlagsKey::Build => "build.rustflags".to_string(),
         };
-        a.config.push(format!("{key}={}", toml_array(&profile.rustflags)));
+        a.config
+            .push(format!("{key}={}", toml_array(&profile.rustflags)));
     }
     if !configured.flags.is_empty() {
-        let from: Vec<String> = configured.files.iter().map(|f| f.display().to_string()).collect();
+        let from: Vec<String> = configured
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
         a.notes.push(format!(
             "rustflags: the subject's own `{}` (from {}){}",
             configured.flags.join(" "),
             from.join(", "),
-            if profile.rustflags.is_empty() { String::new() } else { format!(", plus the profile's `{}`", profile.rustflags.join(" ")) }
+            if profile.rustflags.is_empty() {
+                String::new()
+            } else {
+                format!(", plus the profile's `{}`", profile.rustflags.join(" "))
+            }
         ));
     }
     if let Some(e) = env_flags.filter(|e| !e.trim().is_empty()) {
@@ -124,21 +164,38 @@ pub fn additions(profile: &Profile, configured: &ConfiguredFlags, profiles: &BTr
 fn workspace_profiles(tc: &Toolchain, manifest: &Path) -> (PathBuf, BTreeMap<String, toml::Table>) {
     let located = tc
         .cargo()
-        .args(["locate-project", "--workspace", "--message-format", "plain", "--manifest-path"])
+        .args([
+            "locate-project",
+            "--workspace",
+            "--message-format",
+            "plain",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
     let ws = located.unwrap_or_else(|| manifest.to_path_buf());
-    let profiles = std::fs::read_to_string(&ws).ok().and_then(|s| s.parse::<toml::Table>().ok()).map(|t| cargoconf::manifest_profiles(&t)).unwrap_or_default();
+    let profiles = std::fs::read_to_string(&ws)
+        .ok()
+        .and_then(|s| s.parse::<toml::Table>().ok())
+        .map(|t| cargoconf::manifest_profiles(&t))
+        .unwrap_or_default();
     (ws, profiles)
 }
 
 /// The subject's configured rustflags for the wasm target.
 fn subject_flags(tc: &Toolchain) -> ConfiguredFlags {
-    let files: Vec<(PathBuf, toml::Table)> =
-        cargoconf::discover(&tc.dir).into_iter().filter_map(|f| std::fs::read_to_string(&f).ok().and_then(|s| s.parse::<toml::Table>().ok()).map(|t| (f, t))).collect();
+    let files: Vec<(PathBuf, toml::Table)> = cargoconf::discover(&tc.dir)
+        .into_iter()
+        .filter_map(|f| {
+            std::fs::read_to_string(&f)
+                .ok()
+                .and_then(|s| s.parse::<toml::Table>().ok())
+                .map(|t| (f, t))
+        })
+        .collect();
     let cfgs = tc
         .rustc()
         .args(["--print", "cfg", "--target", crate::toolchain::TARGET])
@@ -152,7 +209,9 @@ fn subject_flags(tc: &Toolchain) -> ConfiguredFlags {
 
 /// The crate cargo names in `error: could not compile `NAME` (lib) ...`.
 pub fn failed_dependency(stderr: &str) -> Option<String> {
-    let rest = stderr.lines().find_map(|l| l.trim_start().strip_prefix("error: could not compile `"))?;
+    let rest = stderr
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("error: could not compile `"))?;
     Some(rest.split('`').next()?.to_string())
 }
 
@@ -166,9 +225,14 @@ pub fn failed_dependency(stderr: &str) -> Option<String> {
 /// Long by design: the cargo command line assembled flag by flag, each
 /// with the reason it is there.
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
-    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)"))?;
+    let tc = cfg.toolchain.as_ref().ok_or_else(|| {
+        anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)")
+    })?;
     let (ws, profiles) = workspace_profiles(tc, &cfg.manifest);
-    let env_flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().map(|f| f.replace('\x1f', " ")).or_else(|| std::env::var("RUSTFLAGS").ok());
+    let env_flags = std::env::var("CARGO_ENCODED_RUSTFLAGS")
+        .ok()
+        .map(|f| f.replace('\x1f', " "))
+        .or_else(|| std::env::var("RUSTFLAGS").ok());
     let configured = subject_flags(tc);
     let add = additions(profile, &configured, &profiles, env_flags.as_deref(), &ws)?;
     for n in &add.notes {
@@ -186,7 +250,10 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         profile.build_env
     );
     let key = crate::util::content_hash(&[configuration.as_bytes()]);
-    let tdir = target_dir(&cfg.root).join("budget").join("cargo").join(format!("{}-{}", profile.name, &key[..key.len().min(12)]));
+    let tdir = target_dir(&cfg.root)
+        .join("budget")
+        .join("cargo")
+        .join(format!("{}-{}", profile.name, &key[..key.len().min(12)]));
     // `cargo build`, or for a library without a cdylib target (most crates
     // published to crates.io) `cargo rustc --crate-type cdylib`: the same
     // build, linked as the module a page loads, with no edit to the crate.
@@ -212,7 +279,8 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         }
         // The gate's own rustflags (from the xtask's environment) would replace
         // the subject's configured ones; they are dropped (and said, above).
-        cmd.env_remove("RUSTFLAGS").env_remove("CARGO_ENCODED_RUSTFLAGS");
+        cmd.env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
         for (k, v) in &profile.build_env {
             cmd.env(k, v);
         }
@@ -232,8 +300,19 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         let (mut cmd, command) = cargo(sub);
         let out = run_captured(&mut cmd).with_context(|| format!("running {command}"))?;
         if !out.status.success() {
-            let tail: Vec<&str> = out.stderr.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect();
-            let hint = if out.stderr.contains(&format!("profile `{}` is not defined", profile.cargo_profile)) {
+            let tail: Vec<&str> = out
+                .stderr
+                .lines()
+                .rev()
+                .take(25)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let hint = if out.stderr.contains(&format!(
+                "profile `{}` is not defined",
+                profile.cargo_profile
+            )) {
                 format!(
                     "\nhint: put the cargo profile's settings in {} under [cargo.settings] (with inherits = \"release\"), or add [profile.{}] to {}",
                     profile.file.display(),
@@ -245,12 +324,24 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
             };
             // The compiler's first error leads: with a long dependency
             // tree, the tail alone may not show which crate failed.
-            let first = out.stderr.lines().find(|l| l.starts_with("error")).map(|l| format!("first error: {l}\n")).unwrap_or_default();
+            let first = out
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error"))
+                .map(|l| format!("first error: {l}\n"))
+                .unwrap_or_default();
             let chain = failed_dependency(&out.stderr)
                 .filter(|k| k.replace('-', "_") != cfg.package.replace('-', "_"))
-                .and_then(|k| crate::closure::chain_to(tc, &cfg.manifest, &cfg.package, &profile.features, &k).map(|c| format!("`{k}` is a dependency of the wasm build: {c}\n")))
+                .and_then(|k| {
+                    crate::closure::chain_to(tc, &cfg.manifest, &cfg.package, &profile.features, &k)
+                        .map(|c| format!("`{k}` is a dependency of the wasm build: {c}\n"))
+                })
                 .unwrap_or_default();
-            return Err(anyhow!(format!("build of profile `{}` failed ({command}):\n{first}{chain}{}{hint}", profile.name, tail.join("\n"))));
+            return Err(anyhow!(format!(
+                "build of profile `{}` failed ({command}):\n{first}{chain}{}{hint}",
+                profile.name,
+                tail.join("\n")
+            )));
         }
         Ok(command)
     };
@@ -271,7 +362,11 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
     }
     let command = run(if cdylib { "build" } else { "rustc" })?;
     if !wasm.is_file() {
-        return Err(anyhow!(format!("build of profile `{}` produced no {}", profile.name, wasm.display())));
+        return Err(anyhow!(format!(
+            "build of profile `{}` produced no {}",
+            profile.name,
+            wasm.display()
+        )));
     }
     Ok(Built { wasm, command })
 }
@@ -280,8 +375,12 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
 /// `crate_type`). Decided from the manifest, not from a `.wasm` being
 /// there, which an earlier build may have left.
 pub fn declares_cdylib(manifest: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(manifest) else { return false };
-    let Ok(v) = text.parse::<toml::Table>() else { return false };
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return false;
+    };
+    let Ok(v) = text.parse::<toml::Table>() else {
+        return false;
+    };
     let lib = v.get("lib");
     ["crate-type", "crate_type"]
         .iter()
@@ -313,7 +412,11 @@ mod tests {
     }
 
     fn flags(key: FlagsKey, f: &[&str]) -> ConfiguredFlags {
-        ConfiguredFlags { key, flags: f.iter().map(|s| s.to_string()).collect(), files: vec![PathBuf::from("/s/.cargo/config.toml")] }
+        ConfiguredFlags {
+            key,
+            flags: f.iter().map(|s| s.to_string()).collect(),
+            files: vec![PathBuf::from("/s/.cargo/config.toml")],
+        }
     }
 
     const WS: &str = "/s/Cargo.toml";
@@ -323,7 +426,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-cdylib-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let m = dir.join("Cargo.toml");
-        for (text, want) in [("[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n", true), ("[lib]\ncrate_type = [\"cdylib\"]\n", true), ("[lib]\nname = \"x\"\n", false), ("[package]\nname = \"x\"\n", false)] {
+        for (text, want) in [
+            ("[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n", true),
+            ("[lib]\ncrate_type = [\"cdylib\"]\n", true),
+            ("[lib]\nname = \"x\"\n", false),
+            ("[package]\nname = \"x\"\n", false),
+        ] {
             std::fs::write(&m, text).unwrap();
             assert_eq!(declares_cdylib(&m), want, "{text}");
         }
@@ -333,25 +441,91 @@ mod tests {
     #[test]
     fn profile_flags_join_the_subjects_under_its_key() {
         let p = profile("release", &["-C", "target-cpu=mvp"], "");
-        let a = additions(&p, &flags(FlagsKey::Build, &["--cfg", "team"]), &profiles(""), None, Path::new(WS)).unwrap();
+        let a = additions(
+            &p,
+            &flags(FlagsKey::Build, &["--cfg", "team"]),
+            &profiles(""),
+            None,
+            Path::new(WS),
+        )
+        .unwrap();
         assert_eq!(a.config, [r#"build.rustflags=["-C", "target-cpu=mvp"]"#]);
         assert!(a.notes[0].contains("the subject's own `--cfg team` (from /s/.cargo/config.toml), plus the profile's `-C target-cpu=mvp`"), "{:?}", a.notes);
-        let a = additions(&p, &flags(FlagsKey::Target, &["--cfg", "team"]), &profiles(""), None, Path::new(WS)).unwrap();
-        assert_eq!(a.config, [r#"target.wasm32-unknown-unknown.rustflags=["-C", "target-cpu=mvp"]"#]);
+        let a = additions(
+            &p,
+            &flags(FlagsKey::Target, &["--cfg", "team"]),
+            &profiles(""),
+            None,
+            Path::new(WS),
+        )
+        .unwrap();
+        assert_eq!(
+            a.config,
+            [r#"target.wasm32-unknown-unknown.rustflags=["-C", "target-cpu=mvp"]"#]
+        );
         // Flags from the gate's environment are dropped, in words.
-        let a = additions(&p, &flags(FlagsKey::Build, &[]), &profiles(""), Some("-C lto"), Path::new(WS)).unwrap();
-        assert!(a.notes.iter().any(|n| n.contains("`-C lto` from the gate's environment") && n.contains("not passed")), "{:?}", a.notes);
+        let a = additions(
+            &p,
+            &flags(FlagsKey::Build, &[]),
+            &profiles(""),
+            Some("-C lto"),
+            Path::new(WS),
+        )
+        .unwrap();
+        assert!(
+            a.notes
+                .iter()
+                .any(|n| n.contains("`-C lto` from the gate's environment")
+                    && n.contains("not passed")),
+            "{:?}",
+            a.notes
+        );
     }
 
     #[test]
     fn an_undefined_cargo_profile_comes_from_the_profile_file_or_says_how() {
         let none = flags(FlagsKey::Build, &[]);
-        let err = additions(&profile("wasm-min", &[], ""), &none, &profiles(""), None, Path::new(WS)).unwrap_err().to_string();
-        assert!(err.contains("`wasm-min`") && err.contains("[cargo.settings]") && err.contains("[profile.wasm-min]") && err.contains(WS), "{err}");
-        let a = additions(&profile("wasm-min", &[], "opt-level = \"z\"\nlto = \"fat\"\n"), &none, &profiles(""), None, Path::new(WS)).unwrap();
-        assert_eq!(a.config, [r#"profile.wasm-min.inherits="release""#, r#"profile.wasm-min.lto="fat""#, r#"profile.wasm-min.opt-level="z""#]);
+        let err = additions(
+            &profile("wasm-min", &[], ""),
+            &none,
+            &profiles(""),
+            None,
+            Path::new(WS),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`wasm-min`")
+                && err.contains("[cargo.settings]")
+                && err.contains("[profile.wasm-min]")
+                && err.contains(WS),
+            "{err}"
+        );
+        let a = additions(
+            &profile("wasm-min", &[], "opt-level = \"z\"\nlto = \"fat\"\n"),
+            &none,
+            &profiles(""),
+            None,
+            Path::new(WS),
+        )
+        .unwrap();
+        assert_eq!(
+            a.config,
+            [
+                r#"profile.wasm-min.inherits="release""#,
+                r#"profile.wasm-min.lto="fat""#,
+                r#"profile.wasm-min.opt-level="z""#
+            ]
+        );
         // Naming a profile the manifest defines still works, with no settings.
-        let a = additions(&profile("wasm-min", &[], ""), &none, &profiles("[profile.wasm-min]\ninherits = \"release\"\n"), None, Path::new(WS)).unwrap();
+        let a = additions(
+            &profile("wasm-min", &[], ""),
+            &none,
+            &profiles("[profile.wasm-min]\ninherits = \"release\"\n"),
+            None,
+            Path::new(WS),
+        )
+        .unwrap();
         assert!(a.config.is_empty(), "{:?}", a.config);
     }
 
@@ -359,14 +533,33 @@ mod tests {
     fn an_inherited_strip_of_symbols_is_overridden_in_words() {
         let none = flags(FlagsKey::Build, &[]);
         let m = profiles("[profile.release]\nstrip = \"symbols\"\n");
-        let a = additions(&profile("wasm-min", &[], "inherits = \"release\"\n"), &none, &m, None, Path::new(WS)).unwrap();
-        assert!(a.config.contains(&r#"profile.wasm-min.strip="debuginfo""#.to_string()), "{:?}", a.config);
+        let a = additions(
+            &profile("wasm-min", &[], "inherits = \"release\"\n"),
+            &none,
+            &m,
+            None,
+            Path::new(WS),
+        )
+        .unwrap();
+        assert!(
+            a.config
+                .contains(&r#"profile.wasm-min.strip="debuginfo""#.to_string()),
+            "{:?}",
+            a.config
+        );
         assert!(a.notes.iter().any(|n| n.contains("`release` sets strip = \"symbols\" (inherited by `wasm-min`)")), "{:?}", a.notes);
         // The release profile itself, named directly.
         let a = additions(&profile("release", &[], ""), &none, &m, None, Path::new(WS)).unwrap();
         assert_eq!(a.config, [r#"profile.release.strip="debuginfo""#]);
         // A profile that keeps symbols gets no override.
-        let a = additions(&profile("release", &[], ""), &none, &profiles("[profile.release]\nstrip = \"debuginfo\"\n"), None, Path::new(WS)).unwrap();
+        let a = additions(
+            &profile("release", &[], ""),
+            &none,
+            &profiles("[profile.release]\nstrip = \"debuginfo\"\n"),
+            None,
+            Path::new(WS),
+        )
+        .unwrap();
         assert!(a.config.is_empty() && a.notes.is_empty());
     }
 }

@@ -51,7 +51,10 @@ pub const PREFIX: &str = "builtin:";
 /// The module source of a built-in scenario name (`builtin:call`), if it is one.
 pub fn module(scenario: &str) -> Option<&'static str> {
     let kind = scenario.strip_prefix(PREFIX)?;
-    MODULES.iter().find(|(k, _)| *k == kind).map(|(_, src)| *src)
+    MODULES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, src)| *src)
 }
 
 /// One call, as budgets.toml writes it.
@@ -92,22 +95,62 @@ pub struct Problem {
     pub hint: String,
 }
 
-fn problem(key: &str, span: Range<usize>, message: impl Into<String>, hint: impl Into<String>) -> Problem {
-    Problem { key: key.into(), span, message: message.into(), hint: hint.into() }
+fn problem(
+    key: &str,
+    span: Range<usize>,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> Problem {
+    Problem {
+        key: key.into(),
+        span,
+        message: message.into(),
+        hint: hint.into(),
+    }
 }
 
 /// Validate a built-in metric: its kind, its unit and its calls. `span` is
 /// the metric's `source` value. Returns the parameters the harness hands
 /// the module as `h.params`.
-pub fn params(kind: &str, unit: &str, span: Range<usize>, keys: &Keys) -> Result<serde_json::Value, Problem> {
+pub fn params(
+    kind: &str,
+    unit: &str,
+    span: Range<usize>,
+    keys: &Keys,
+) -> Result<serde_json::Value, Problem> {
     if !KINDS.contains(&kind) {
-        return Err(problem("source", span, format!("unknown built-in scenario `{PREFIX}{kind}`"), KINDS.iter().map(|k| format!("{PREFIX}{k}")).collect::<Vec<_>>().join(", ")));
+        return Err(problem(
+            "source",
+            span,
+            format!("unknown built-in scenario `{PREFIX}{kind}`"),
+            KINDS
+                .iter()
+                .map(|k| format!("{PREFIX}{k}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
     }
     let heap = kind == "heap";
-    let unit_ok = if heap { ["bytes", "KiB", "MiB"].contains(&unit) } else { ["ms", "us"].contains(&unit) };
+    let unit_ok = if heap {
+        ["bytes", "KiB", "MiB"].contains(&unit)
+    } else {
+        ["ms", "us"].contains(&unit)
+    };
     if !unit_ok {
-        let want = if heap { "bytes, KiB or MiB" } else { "ms or us" };
-        return Err(problem("unit", span, format!("`{PREFIX}{kind}` records {}, not `{unit}`", if heap { "bytes" } else { "times" }), want));
+        let want = if heap {
+            "bytes, KiB or MiB"
+        } else {
+            "ms or us"
+        };
+        return Err(problem(
+            "unit",
+            span,
+            format!(
+                "`{PREFIX}{kind}` records {}, not `{unit}`",
+                if heap { "bytes" } else { "times" }
+            ),
+            want,
+        ));
     }
     let has_setup = keys.setup.is_some();
     if kind == "cold-init" {
@@ -117,26 +160,81 @@ pub fn params(kind: &str, unit: &str, span: Range<usize>, keys: &Keys) -> Result
             }
         }
     } else if keys.call.is_none() {
-        return Err(problem("call", span, format!("`{PREFIX}{kind}` needs the export to call"), "call = { export = \"name\", args = [...] }, or { method = \"name\" } with a setup"));
+        return Err(problem(
+            "call",
+            span,
+            format!("`{PREFIX}{kind}` needs the export to call"),
+            "call = { export = \"name\", args = [...] }, or { method = \"name\" } with a setup",
+        ));
     }
     let mut out = serde_json::Map::new();
     out.insert("kind".into(), kind.into());
-    let roles = [("setup", keys.setup, "export, new"), ("call", keys.call, if kind == "cold-init" { "export, new" } else { "export, method (with a setup)" }), ("teardown", keys.teardown, "export, method (with a setup)")];
+    let roles = [
+        ("setup", keys.setup, "export, new"),
+        (
+            "call",
+            keys.call,
+            if kind == "cold-init" {
+                "export, new"
+            } else {
+                "export, method (with a setup)"
+            },
+        ),
+        ("teardown", keys.teardown, "export, method (with a setup)"),
+    ];
     for (role, spec, allowed) in roles {
         let Some(spec) = spec else { continue };
         let s = spec.get_ref();
-        let named: Vec<(&str, &String)> = [("export", &s.export), ("method", &s.method), ("new", &s.construct)].into_iter().filter_map(|(k, v)| v.as_ref().map(|v| (k, v))).collect();
+        let named: Vec<(&str, &String)> = [
+            ("export", &s.export),
+            ("method", &s.method),
+            ("new", &s.construct),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect();
         let [(how, name)] = named[..] else {
-            return Err(problem(role, spec.span(), format!("a call names exactly one of export, method or new; this one names {}", if named.is_empty() { "none".to_string() } else { named.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(" and ") }), allowed));
+            return Err(problem(
+                role,
+                spec.span(),
+                format!(
+                    "a call names exactly one of export, method or new; this one names {}",
+                    if named.is_empty() {
+                        "none".to_string()
+                    } else {
+                        named
+                            .iter()
+                            .map(|(k, _)| *k)
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    }
+                ),
+                allowed,
+            ));
         };
         if !allowed.split(", ").any(|a| a.starts_with(how)) {
-            return Err(problem(&format!("{role}.{how}"), spec.span(), format!("a {role} call cannot be `{how}` in `{PREFIX}{kind}`"), allowed));
+            return Err(problem(
+                &format!("{role}.{how}"),
+                spec.span(),
+                format!("a {role} call cannot be `{how}` in `{PREFIX}{kind}`"),
+                allowed,
+            ));
         }
         if how == "method" && !has_setup {
-            return Err(problem(&format!("{role}.method"), spec.span(), "a method needs a handle: add a setup call that returns it".to_string(), "setup = { new = \"Class\" } or setup = { export = \"create\" }"));
+            return Err(problem(
+                &format!("{role}.method"),
+                spec.span(),
+                "a method needs a handle: add a setup call that returns it".to_string(),
+                "setup = { new = \"Class\" } or setup = { export = \"create\" }",
+            ));
         }
         if name.is_empty() {
-            return Err(problem(&format!("{role}.{how}"), spec.span(), "empty name".to_string(), "the name of an export, method or class"));
+            return Err(problem(
+                &format!("{role}.{how}"),
+                spec.span(),
+                "empty name".to_string(),
+                "the name of an export, method or class",
+            ));
         }
         let mut args = Vec::new();
         let mut batched = false;
@@ -161,13 +259,26 @@ pub fn params(kind: &str, unit: &str, span: Range<usize>, keys: &Keys) -> Result
     if let Some(imports) = keys.imports {
         for (name, provider) in imports.get_ref() {
             if !name.contains('.') {
-                return Err(problem(&format!("imports.{name}"), imports.span(), format!("`{name}` is not `module.name`"), "\"env.now_ms\" = \"now\""));
+                return Err(problem(
+                    &format!("imports.{name}"),
+                    imports.span(),
+                    format!("`{name}` is not `module.name`"),
+                    "\"env.now_ms\" = \"now\"",
+                ));
             }
             if !PROVIDERS.contains(&provider.as_str()) {
-                return Err(problem(&format!("imports.{name}"), imports.span(), format!("unknown import provider `{provider}`"), "now (performance.now()), zero (returns 0)"));
+                return Err(problem(
+                    &format!("imports.{name}"),
+                    imports.span(),
+                    format!("unknown import provider `{provider}`"),
+                    "now (performance.now()), zero (returns 0)",
+                ));
             }
         }
-        out.insert("imports".into(), serde_json::to_value(imports.get_ref()).expect("strings"));
+        out.insert(
+            "imports".into(),
+            serde_json::to_value(imports.get_ref()).expect("strings"),
+        );
     }
     Ok(serde_json::Value::Object(out))
 }
@@ -186,8 +297,17 @@ mod tests {
 
     #[test]
     fn a_handle_api_validates_into_the_params_the_module_reads() {
-        let (s, c, t) = (call(r#"{ new = "Store", args = [16] }"#), call(r#"{ method = "insert", args = ["$i", "x", 1.5, true] }"#), call(r#"{ method = "free" }"#));
-        let keys = Keys { setup: Some(&s), call: Some(&c), teardown: Some(&t), imports: None };
+        let (s, c, t) = (
+            call(r#"{ new = "Store", args = [16] }"#),
+            call(r#"{ method = "insert", args = ["$i", "x", 1.5, true] }"#),
+            call(r#"{ method = "free" }"#),
+        );
+        let keys = Keys {
+            setup: Some(&s),
+            call: Some(&c),
+            teardown: Some(&t),
+            imports: None,
+        };
         let p = params("heap", "MiB", 0..1, &keys).unwrap();
         assert_eq!(
             p,
@@ -198,37 +318,136 @@ mod tests {
     #[test]
     fn misuses_name_the_key_and_what_is_valid() {
         let m = call(r#"{ method = "insert" }"#);
-        let e = params("call", "us", 0..1, &Keys { call: Some(&m), ..Keys::default() }).unwrap_err();
-        assert_eq!((e.key.as_str(), e.message.as_str()), ("call.method", "a method needs a handle: add a setup call that returns it"));
+        let e = params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                call: Some(&m),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.message.as_str()),
+            (
+                "call.method",
+                "a method needs a handle: add a setup call that returns it"
+            )
+        );
         let both = call(r#"{ export = "a", new = "B" }"#);
-        let e = params("call", "us", 0..1, &Keys { call: Some(&both), ..Keys::default() }).unwrap_err();
+        let e = params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                call: Some(&both),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.message.contains("names export and new"), "{e:?}");
-        let e = params("heap", "ms", 0..1, &Keys { call: Some(&call(r#"{ export = "a" }"#)), ..Keys::default() }).unwrap_err();
-        assert_eq!((e.key.as_str(), e.hint.as_str()), ("unit", "bytes, KiB or MiB"));
+        let e = params(
+            "heap",
+            "ms",
+            0..1,
+            &Keys {
+                call: Some(&call(r#"{ export = "a" }"#)),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.hint.as_str()),
+            ("unit", "bytes, KiB or MiB")
+        );
         let e = params("call", "us", 0..1, &Keys::default()).unwrap_err();
         assert_eq!(e.key, "call");
         let e = params("cold", "ms", 0..1, &Keys::default()).unwrap_err();
-        assert!(e.message.contains("unknown built-in scenario `builtin:cold`") && e.hint.contains("builtin:cold-init"), "{e:?}");
+        assert!(
+            e.message
+                .contains("unknown built-in scenario `builtin:cold`")
+                && e.hint.contains("builtin:cold-init"),
+            "{e:?}"
+        );
         let n = call(r#"{ export = "f", args = ["$n"] }"#);
-        let e = params("heap", "KiB", 0..1, &Keys { call: Some(&n), ..Keys::default() }).unwrap_err();
+        let e = params(
+            "heap",
+            "KiB",
+            0..1,
+            &Keys {
+                call: Some(&n),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.key, "call.args[0]");
-        assert!(params("call", "us", 0..1, &Keys { call: Some(&n), ..Keys::default() }).is_ok());
+        assert!(params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                call: Some(&n),
+                ..Keys::default()
+            }
+        )
+        .is_ok());
         let s = call(r#"{ export = "create" }"#);
-        let e = params("cold-init", "ms", 0..1, &Keys { setup: Some(&s), ..Keys::default() }).unwrap_err();
+        let e = params(
+            "cold-init",
+            "ms",
+            0..1,
+            &Keys {
+                setup: Some(&s),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.key, "setup");
         let h = call(r#"{ export = "push", args = ["$handle", 1] }"#);
-        let e = params("call", "us", 0..1, &Keys { call: Some(&h), ..Keys::default() }).unwrap_err();
+        let e = params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                call: Some(&h),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.key, "call.args[0]");
-        assert!(params("call", "us", 0..1, &Keys { setup: Some(&call(r#"{ export = "create" }"#)), call: Some(&h), ..Keys::default() }).is_ok());
+        assert!(params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                setup: Some(&call(r#"{ export = "create" }"#)),
+                call: Some(&h),
+                ..Keys::default()
+            }
+        )
+        .is_ok());
         let odd = call(r#"{ export = "f", args = ["$j"] }"#);
-        let e = params("call", "us", 0..1, &Keys { call: Some(&odd), ..Keys::default() }).unwrap_err();
+        let e = params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                call: Some(&odd),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.message.contains("unknown placeholder `$j`"), "{e:?}");
     }
 
     #[test]
     fn every_kind_has_a_module() {
         for k in KINDS {
-            assert!(module(&format!("{PREFIX}{k}")).is_some_and(|m| m.contains("export default")), "{k}");
+            assert!(
+                module(&format!("{PREFIX}{k}")).is_some_and(|m| m.contains("export default")),
+                "{k}"
+            );
         }
         assert!(module("builtin:nope").is_none() && module("cold-init").is_none());
     }

@@ -53,7 +53,9 @@ pub fn discover(dir: &Path) -> Vec<PathBuf> {
         }
         d = x.parent();
     }
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
     if let Some(h) = home {
         for name in ["config.toml", "config"] {
             let f = h.join(name);
@@ -70,14 +72,21 @@ pub fn discover(dir: &Path) -> Vec<PathBuf> {
 fn flag_list(v: &toml::Value) -> Vec<String> {
     match v {
         toml::Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-        toml::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        toml::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 /// The configured rustflags for `target`, given the parsed config files
 /// (deepest first) and the target's cfg set (`rustc --print cfg`).
-pub fn configured_flags(files: &[(PathBuf, toml::Table)], target: &str, cfgs: &[(String, Option<String>)]) -> ConfiguredFlags {
+pub fn configured_flags(
+    files: &[(PathBuf, toml::Table)],
+    target: &str,
+    cfgs: &[(String, Option<String>)],
+) -> ConfiguredFlags {
     let mut target_flags = Vec::new();
     let mut target_files = Vec::new();
     let mut build_flags = Vec::new();
@@ -86,7 +95,11 @@ pub fn configured_flags(files: &[(PathBuf, toml::Table)], target: &str, cfgs: &[
     for (path, t) in files.iter().rev() {
         if let Some(targets) = t.get("target").and_then(|v| v.as_table()) {
             for (k, v) in targets {
-                let applies = k == target || k.strip_prefix("cfg(").and_then(|r| r.strip_suffix(')')).map(|e| cfg_matches(e, cfgs)).unwrap_or(false);
+                let applies = k == target
+                    || k.strip_prefix("cfg(")
+                        .and_then(|r| r.strip_suffix(')'))
+                        .map(|e| cfg_matches(e, cfgs))
+                        .unwrap_or(false);
                 if let (true, Some(f)) = (applies, v.get("rustflags")) {
                     target_flags.extend(flag_list(f));
                     target_files.push(path.clone());
@@ -99,9 +112,17 @@ pub fn configured_flags(files: &[(PathBuf, toml::Table)], target: &str, cfgs: &[
         }
     }
     if !target_files.is_empty() {
-        ConfiguredFlags { key: FlagsKey::Target, flags: target_flags, files: target_files }
+        ConfiguredFlags {
+            key: FlagsKey::Target,
+            flags: target_flags,
+            files: target_files,
+        }
     } else {
-        ConfiguredFlags { key: FlagsKey::Build, flags: build_flags, files: build_files }
+        ConfiguredFlags {
+            key: FlagsKey::Build,
+            flags: build_flags,
+            files: build_files,
+        }
     }
 }
 
@@ -113,9 +134,17 @@ pub fn cfg_matches(expr: &str, cfgs: &[(String, Option<String>)]) -> bool {
         for (op, all) in [("all(", true), ("any(", false)] {
             if let Some(inner) = s.strip_prefix(op).and_then(|r| r.strip_suffix(')')) {
                 let parts = split_top(inner);
-                let vals: Option<Vec<bool>> = parts.iter().filter(|p| !p.trim().is_empty()).map(|p| eval(p, cfgs)).collect();
+                let vals: Option<Vec<bool>> = parts
+                    .iter()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| eval(p, cfgs))
+                    .collect();
                 let vals = vals?;
-                return Some(if all { vals.iter().all(|&v| v) } else { vals.iter().any(|&v| v) });
+                return Some(if all {
+                    vals.iter().all(|&v| v)
+                } else {
+                    vals.iter().any(|&v| v)
+                });
             }
         }
         if let Some(inner) = s.strip_prefix("not(").and_then(|r| r.strip_suffix(')')) {
@@ -124,7 +153,10 @@ pub fn cfg_matches(expr: &str, cfgs: &[(String, Option<String>)]) -> bool {
         match s.split_once('=') {
             Some((k, v)) => {
                 let v = v.trim().strip_prefix('"')?.strip_suffix('"')?;
-                Some(cfgs.iter().any(|(ck, cv)| ck == k.trim() && cv.as_deref() == Some(v)))
+                Some(
+                    cfgs.iter()
+                        .any(|(ck, cv)| ck == k.trim() && cv.as_deref() == Some(v)),
+                )
             }
             None => Some(cfgs.iter().any(|(ck, cv)| ck == s && cv.is_none())),
         }
@@ -154,7 +186,10 @@ pub fn parse_cfgs(text: &str) -> Vec<(String, Option<String>)> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.trim().to_string(), Some(v.trim().trim_matches('"').to_string())),
+            Some((k, v)) => (
+                k.trim().to_string(),
+                Some(v.trim().trim_matches('"').to_string()),
+            ),
             None => (l.trim().to_string(), None),
         })
         .collect()
@@ -165,7 +200,11 @@ pub fn manifest_profiles(manifest: &toml::Table) -> BTreeMap<String, toml::Table
     manifest
         .get("profile")
         .and_then(|p| p.as_table())
-        .map(|t| t.iter().filter_map(|(k, v)| v.as_table().map(|v| (k.clone(), v.clone()))).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| v.as_table().map(|v| (k.clone(), v.clone())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -175,22 +214,37 @@ pub const BUILTIN_PROFILES: &[&str] = &["dev", "release", "test", "bench"];
 /// Follow `inherits` from `name` through the manifest's profiles and
 /// return the first value of `key`, with the profile that set it. `extra`
 /// (the gate's own `--config` settings for `name`) wins over the manifest.
-pub fn inherited<'a>(profiles: &'a BTreeMap<String, toml::Table>, extra: &'a BTreeMap<String, toml::Value>, name: &str, key: &str) -> Option<(String, &'a toml::Value)> {
+pub fn inherited<'a>(
+    profiles: &'a BTreeMap<String, toml::Table>,
+    extra: &'a BTreeMap<String, toml::Value>,
+    name: &str,
+    key: &str,
+) -> Option<(String, &'a toml::Value)> {
     if let Some(v) = extra.get(key) {
         return Some((name.to_string(), v));
     }
     let mut cur = name.to_string();
-    let mut inherits_from_extra = extra.get("inherits").and_then(|v| v.as_str()).map(str::to_string);
+    let mut inherits_from_extra = extra
+        .get("inherits")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     for _ in 0..16 {
         let t = profiles.get(&cur);
         if let Some(v) = t.and_then(|t| t.get(key)) {
             return Some((cur, v));
         }
-        let next = inherits_from_extra.take().or_else(|| t.and_then(|t| t.get("inherits")).and_then(|v| v.as_str()).map(str::to_string)).or_else(|| match cur.as_str() {
-            "test" => Some("dev".to_string()),
-            "bench" => Some("release".to_string()),
-            _ => None,
-        })?;
+        let next = inherits_from_extra
+            .take()
+            .or_else(|| {
+                t.and_then(|t| t.get("inherits"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            })
+            .or_else(|| match cur.as_str() {
+                "test" => Some("dev".to_string()),
+                "bench" => Some("release".to_string()),
+                _ => None,
+            })?;
         cur = next;
     }
     None
@@ -217,7 +271,10 @@ mod tests {
     fn cfg_expressions() {
         let c = wasm_cfgs();
         assert!(cfg_matches("target_arch = \"wasm32\"", &c));
-        assert!(cfg_matches("all(target_family = \"wasm\", not(target_os = \"linux\"))", &c));
+        assert!(cfg_matches(
+            "all(target_family = \"wasm\", not(target_os = \"linux\"))",
+            &c
+        ));
         assert!(!cfg_matches("target_os = \"linux\"", &c));
         assert!(cfg_matches("any(unix, target_arch=\"wasm32\")", &c));
         assert!(!cfg_matches("unix", &c));
@@ -227,8 +284,14 @@ mod tests {
     #[test]
     fn flags_join_under_the_key_cargo_uses() {
         let c = wasm_cfgs();
-        let deep = (PathBuf::from("/p/sub/.cargo/config.toml"), table("[build]\nrustflags = [\"--cfg\", \"deep\"]\n"));
-        let top = (PathBuf::from("/p/.cargo/config.toml"), table("[build]\nrustflags = \"-C opt\"\n"));
+        let deep = (
+            PathBuf::from("/p/sub/.cargo/config.toml"),
+            table("[build]\nrustflags = [\"--cfg\", \"deep\"]\n"),
+        );
+        let top = (
+            PathBuf::from("/p/.cargo/config.toml"),
+            table("[build]\nrustflags = \"-C opt\"\n"),
+        );
         let got = configured_flags(&[deep.clone(), top.clone()], "wasm32-unknown-unknown", &c);
         assert_eq!(got.key, FlagsKey::Build);
         // Lower precedence first, as cargo joins them.
@@ -236,11 +299,23 @@ mod tests {
         // A matching target entry wins over build.rustflags altogether.
         let tgt = (PathBuf::from("/p/.cargo/config.toml"), table("[target.'cfg(target_arch = \"wasm32\")']\nrustflags = [\"--cfg\", \"t\"]\n[target.x86_64-unknown-linux-gnu]\nrustflags = [\"--cfg\", \"native\"]\n"));
         let got = configured_flags(&[deep.clone(), tgt], "wasm32-unknown-unknown", &c);
-        assert_eq!((got.key, got.flags), (FlagsKey::Target, vec!["--cfg".to_string(), "t".to_string()]));
+        assert_eq!(
+            (got.key, got.flags),
+            (FlagsKey::Target, vec!["--cfg".to_string(), "t".to_string()])
+        );
         // An entry for another target leaves build.rustflags in charge.
-        let native = (PathBuf::from("/p/.cargo/config.toml"), table("[target.'cfg(target_os = \"linux\")']\nrustflags = [\"--cfg\", \"native\"]\n"));
+        let native = (
+            PathBuf::from("/p/.cargo/config.toml"),
+            table("[target.'cfg(target_os = \"linux\")']\nrustflags = [\"--cfg\", \"native\"]\n"),
+        );
         let got = configured_flags(&[deep, native], "wasm32-unknown-unknown", &c);
-        assert_eq!((got.key, got.flags), (FlagsKey::Build, vec!["--cfg".to_string(), "deep".to_string()]));
+        assert_eq!(
+            (got.key, got.flags),
+            (
+                FlagsKey::Build,
+                vec!["--cfg".to_string(), "deep".to_string()]
+            )
+        );
     }
 
     #[test]
@@ -253,8 +328,17 @@ mod tests {
         assert!(strips_symbols(v));
         // The gate's own settings win; an undefined profile inherits what
         // they name.
-        let extra: BTreeMap<String, toml::Value> = [("inherits".to_string(), toml::Value::String("release".into()))].into();
-        assert_eq!(inherited(&profiles, &extra, "gate-only", "strip").unwrap().0, "release");
+        let extra: BTreeMap<String, toml::Value> = [(
+            "inherits".to_string(),
+            toml::Value::String("release".into()),
+        )]
+        .into();
+        assert_eq!(
+            inherited(&profiles, &extra, "gate-only", "strip")
+                .unwrap()
+                .0,
+            "release"
+        );
         assert!(inherited(&profiles, &none, "wasm-min", "lto").is_none());
     }
 }

@@ -94,7 +94,10 @@ fn usage() -> String {
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo xtask <command> --help` (or -h): that command's usage, exit 0.
-    if let Some((_, u)) = args.first().and_then(|c| COMMANDS.iter().find(|(n, _)| n == c)) {
+    if let Some((_, u)) = args
+        .first()
+        .and_then(|c| COMMANDS.iter().find(|(n, _)| n == c))
+    {
         if args[1..].iter().any(|a| a == "--help" || a == "-h") {
             println!("usage: {u}");
             if args[0] == "init" {

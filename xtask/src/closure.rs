@@ -66,8 +66,14 @@ impl Finding {
     /// In words: `forbidden `libc 0.2.180` (rule `libc`): app -> ...`.
     pub fn line(&self) -> String {
         match &self.allowed {
-            None => format!("forbidden `{} {}` (rule `{}`): {}", self.krate.name, self.krate.version, self.rule, self.chain),
-            Some(why) => format!("allowed `{} {}` ({why}): {}", self.krate.name, self.krate.version, self.chain),
+            None => format!(
+                "forbidden `{} {}` (rule `{}`): {}",
+                self.krate.name, self.krate.version, self.rule, self.chain
+            ),
+            Some(why) => format!(
+                "allowed `{} {}` ({why}): {}",
+                self.krate.name, self.krate.version, self.chain
+            ),
         }
     }
 }
@@ -107,13 +113,28 @@ impl Diff {
         };
         let mut out = Vec::new();
         for c in &self.added {
-            out.push(format!("new: `{} {}`{}", c.name, c.new.as_deref().unwrap_or("?"), bytes(c, "+")));
+            out.push(format!(
+                "new: `{} {}`{}",
+                c.name,
+                c.new.as_deref().unwrap_or("?"),
+                bytes(c, "+")
+            ));
         }
         for c in &self.changed {
-            out.push(format!("changed: `{}` {} -> {}{}", c.name, c.old.as_deref().unwrap_or("?"), c.new.as_deref().unwrap_or("?"), bytes(c, "")));
+            out.push(format!(
+                "changed: `{}` {} -> {}{}",
+                c.name,
+                c.old.as_deref().unwrap_or("?"),
+                c.new.as_deref().unwrap_or("?"),
+                bytes(c, "")
+            ));
         }
         for c in &self.removed {
-            out.push(format!("removed: `{} {}`", c.name, c.old.as_deref().unwrap_or("?")));
+            out.push(format!(
+                "removed: `{} {}`",
+                c.name,
+                c.old.as_deref().unwrap_or("?")
+            ));
         }
         out
     }
@@ -129,7 +150,11 @@ impl Closure {
     pub fn reasons(&self) -> Vec<String> {
         let mut out: Vec<String> = self.findings.iter().map(Finding::line).collect();
         if let Some(d) = self.diff.as_ref().filter(|d| !d.is_empty()) {
-            out.push(format!("against the base, {}: {}", d.against, d.lines().join("; ")));
+            out.push(format!(
+                "against the base, {}: {}",
+                d.against,
+                d.lines().join("; ")
+            ));
         }
         out
     }
@@ -156,17 +181,35 @@ impl Rule {
     /// Parse `libc` or `nix@<0.27`; the error says what would be valid.
     pub fn parse(text: &str) -> Result<Rule, String> {
         let (name, req) = match text.split_once('@') {
-            Some((n, r)) => (n.trim(), Some(semver::VersionReq::parse(r.trim()).map_err(|e| format!("`{r}` is not a version requirement ({e})"))?)),
+            Some((n, r)) => (
+                n.trim(),
+                Some(
+                    semver::VersionReq::parse(r.trim())
+                        .map_err(|e| format!("`{r}` is not a version requirement ({e})"))?,
+                ),
+            ),
             None => (text.trim(), None),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(format!("`{text}` is not a crate name"));
         }
-        Ok(Rule { text: text.to_string(), name: name.to_string(), req })
+        Ok(Rule {
+            text: text.to_string(),
+            name: name.to_string(),
+            req,
+        })
     }
 
     fn matches(&self, p: &Pkg) -> bool {
-        p.name == self.name && self.req.as_ref().is_none_or(|r| semver::Version::parse(&p.version).is_ok_and(|v| r.matches(&v)))
+        p.name == self.name
+            && self
+                .req
+                .as_ref()
+                .is_none_or(|r| semver::Version::parse(&p.version).is_ok_and(|v| r.matches(&v)))
     }
 }
 
@@ -210,19 +253,43 @@ pub fn parse_tree(text: &str) -> Result<Graph> {
             continue;
         }
         let digits = line.chars().take_while(|c| c.is_ascii_digit()).count();
-        let depth: usize = line[..digits].parse().map_err(|_| anyhow!("cargo tree line {}: no depth prefix in `{line}`", n + 1))?;
-        let (package, features) = line[digits..].rsplit_once('|').ok_or_else(|| anyhow!("cargo tree line {}: no `|` in `{line}`", n + 1))?;
+        let depth: usize = line[..digits]
+            .parse()
+            .map_err(|_| anyhow!("cargo tree line {}: no depth prefix in `{line}`", n + 1))?;
+        let (package, features) = line[digits..]
+            .rsplit_once('|')
+            .ok_or_else(|| anyhow!("cargo tree line {}: no `|` in `{line}`", n + 1))?;
         let mut words = package.split_whitespace();
-        let (Some(name), Some(version)) = (words.next(), words.next()) else { bail!("cargo tree line {}: no `name vVERSION` in `{line}`", n + 1) };
-        let pkg = Pkg { name: name.to_string(), version: version.trim_start_matches('v').to_string() };
-        let features: Vec<String> = features.trim().trim_end_matches("(*)").split(',').map(str::trim).filter(|f| !f.is_empty()).map(String::from).collect();
+        let (Some(name), Some(version)) = (words.next(), words.next()) else {
+            bail!("cargo tree line {}: no `name vVERSION` in `{line}`", n + 1)
+        };
+        let pkg = Pkg {
+            name: name.to_string(),
+            version: version.trim_start_matches('v').to_string(),
+        };
+        let features: Vec<String> = features
+            .trim()
+            .trim_end_matches("(*)")
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(String::from)
+            .collect();
         let id = *index.entry(pkg.clone()).or_insert_with(|| {
-            g.nodes.push(Node { pkg, proc_macro: package.contains("(proc-macro)"), features });
+            g.nodes.push(Node {
+                pkg,
+                proc_macro: package.contains("(proc-macro)"),
+                features,
+            });
             g.edges.push(BTreeSet::new());
             g.nodes.len() - 1
         });
         if depth > stack.len() {
-            bail!("cargo tree line {}: depth {depth} after depth {}", n + 1, stack.len().saturating_sub(1));
+            bail!(
+                "cargo tree line {}: depth {depth} after depth {}",
+                n + 1,
+                stack.len().saturating_sub(1)
+            );
         }
         stack.truncate(depth);
         if let Some(&parent) = stack.last() {
@@ -257,7 +324,12 @@ impl Graph {
 
     /// The shortest chain from the subject to `target`, each optional edge
     /// with the feature of its parent that turned it on.
-    fn chain(&self, parents: &BTreeMap<usize, Option<usize>>, target: usize, manifests: &Manifests) -> String {
+    fn chain(
+        &self,
+        parents: &BTreeMap<usize, Option<usize>>,
+        target: usize,
+        manifests: &Manifests,
+    ) -> String {
         let mut path = vec![target];
         while let Some(Some(p)) = parents.get(path.last().unwrap()) {
             path.push(*p);
@@ -326,8 +398,26 @@ impl Manifests {
         let meta: Meta = serde_json::from_str(json).context("reading cargo metadata's JSON")?;
         let mut packages = BTreeMap::new();
         for p in meta.packages {
-            let deps = p.dependencies.into_iter().filter(|d| d.kind.is_none()).map(|d| DepDecl { package: d.name.clone(), key: d.rename.unwrap_or(d.name), optional: d.optional }).collect();
-            packages.insert(Pkg { name: p.name, version: p.version }, Manifest { deps, features: p.features });
+            let deps = p
+                .dependencies
+                .into_iter()
+                .filter(|d| d.kind.is_none())
+                .map(|d| DepDecl {
+                    package: d.name.clone(),
+                    key: d.rename.unwrap_or(d.name),
+                    optional: d.optional,
+                })
+                .collect();
+            packages.insert(
+                Pkg {
+                    name: p.name,
+                    version: p.version,
+                },
+                Manifest {
+                    deps,
+                    features: p.features,
+                },
+            );
         }
         Ok(Manifests { packages })
     }
@@ -337,10 +427,19 @@ impl Manifests {
     fn enabling_feature(&self, parent: &Node, child: &str) -> Option<String> {
         let m = self.packages.get(&parent.pkg)?;
         let table = &m.features;
-        let key = m.deps.iter().find(|d| d.package == child).filter(|d| d.optional).map(|d| d.key.clone())?;
+        let key = m
+            .deps
+            .iter()
+            .find(|d| d.package == child)
+            .filter(|d| d.optional)
+            .map(|d| d.key.clone())?;
         // `dep:key` and `key/feature` turn the dependency on; a bare `key`
         // does too, unless a feature of that name exists (then it names it).
-        let names = |v: &String| v == &format!("dep:{key}") || v.starts_with(&format!("{key}/")) || (v == &key && !table.contains_key(&key));
+        let names = |v: &String| {
+            v == &format!("dep:{key}")
+                || v.starts_with(&format!("{key}/"))
+                || (v == &key && !table.contains_key(&key))
+        };
         parent
             .features
             .iter()
@@ -353,50 +452,104 @@ impl Manifests {
 /// The closure of a resolved graph: shipping crates, host-only crates (of
 /// the normal tree behind proc-macros, and of `also_host`, the crates of the
 /// tree with build-dependencies), and the policy's findings.
-pub fn evaluate(g: &Graph, also_host: &Graph, manifests: &Manifests, policy: &Policy, command: String) -> Closure {
+pub fn evaluate(
+    g: &Graph,
+    also_host: &Graph,
+    manifests: &Manifests,
+    policy: &Policy,
+    command: String,
+) -> Closure {
     let parents = g.shipping();
-    let normal: BTreeSet<Pkg> = parents.keys().filter(|&&n| n != 0).map(|&n| g.nodes[n].pkg.clone()).collect();
+    let normal: BTreeSet<Pkg> = parents
+        .keys()
+        .filter(|&&n| n != 0)
+        .map(|&n| g.nodes[n].pkg.clone())
+        .collect();
     let root = &g.nodes[0].pkg;
-    let host_only: BTreeSet<Pkg> = g.nodes.iter().chain(also_host.nodes.iter()).map(|n| n.pkg.clone()).filter(|p| p != root && !normal.contains(p)).collect();
+    let host_only: BTreeSet<Pkg> = g
+        .nodes
+        .iter()
+        .chain(also_host.nodes.iter())
+        .map(|n| n.pkg.clone())
+        .filter(|p| p != root && !normal.contains(p))
+        .collect();
     let mut findings = Vec::new();
     for (&n, _) in parents.iter().filter(|(&n, _)| n != 0) {
         let pkg = &g.nodes[n].pkg;
-        let Some(rule) = policy.forbidden.iter().find(|r| r.matches(pkg)) else { continue };
+        let Some(rule) = policy.forbidden.iter().find(|r| r.matches(pkg)) else {
+            continue;
+        };
         findings.push(Finding {
             krate: pkg.clone(),
             rule: rule.text.clone(),
             chain: g.chain(&parents, n, manifests),
-            allowed: policy.allow.iter().find(|a| a.krate == pkg.name).map(|a| a.reason.clone()),
+            allowed: policy
+                .allow
+                .iter()
+                .find(|a| a.krate == pkg.name)
+                .map(|a| a.reason.clone()),
         });
     }
     findings.sort_by(|a, b| a.krate.cmp(&b.krate));
-    Closure { command, normal: normal.into_iter().collect(), host_only: host_only.into_iter().collect(), findings, diff: None }
+    Closure {
+        command,
+        normal: normal.into_iter().collect(),
+        host_only: host_only.into_iter().collect(),
+        findings,
+        diff: None,
+    }
 }
 
 /// Crates added, removed and changed in version between two normal
 /// closures, each joined to its bytes in the candidate's artifact
 /// (`shipped_bytes` by crate name as attribution spells it).
-pub fn diff(base: &[Pkg], candidate: &[Pkg], against: &str, shipped_bytes: Option<&BTreeMap<String, u64>>) -> Diff {
+pub fn diff(
+    base: &[Pkg],
+    candidate: &[Pkg],
+    against: &str,
+    shipped_bytes: Option<&BTreeMap<String, u64>>,
+) -> Diff {
     let versions = |ps: &[Pkg]| -> BTreeMap<String, BTreeSet<String>> {
         let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for p in ps {
-            m.entry(p.name.clone()).or_default().insert(p.version.clone());
+            m.entry(p.name.clone())
+                .or_default()
+                .insert(p.version.clone());
         }
         m
     };
     let (old, new) = (versions(base), versions(candidate));
     let join = |v: &BTreeSet<String>| v.iter().cloned().collect::<Vec<_>>().join(", ");
-    let bytes = |name: &str| shipped_bytes.map(|b| b.get(&name.replace('-', "_")).copied().unwrap_or(0));
-    let mut d = Diff { against: against.to_string(), ..Diff::default() };
+    let bytes =
+        |name: &str| shipped_bytes.map(|b| b.get(&name.replace('-', "_")).copied().unwrap_or(0));
+    let mut d = Diff {
+        against: against.to_string(),
+        ..Diff::default()
+    };
     for (name, nv) in &new {
         match old.get(name) {
-            None => d.added.push(Change { name: name.clone(), old: None, new: Some(join(nv)), shipped_bytes: bytes(name) }),
-            Some(ov) if ov != nv => d.changed.push(Change { name: name.clone(), old: Some(join(ov)), new: Some(join(nv)), shipped_bytes: bytes(name) }),
+            None => d.added.push(Change {
+                name: name.clone(),
+                old: None,
+                new: Some(join(nv)),
+                shipped_bytes: bytes(name),
+            }),
+            Some(ov) if ov != nv => d.changed.push(Change {
+                name: name.clone(),
+                old: Some(join(ov)),
+                new: Some(join(nv)),
+                shipped_bytes: bytes(name),
+            }),
             Some(_) => {}
         }
     }
     for (name, ov) in old.iter().filter(|(n, _)| !new.contains_key(*n)) {
-        d.removed.push(Change { name: name.clone(), old: Some(join(ov)), new: None, shipped_bytes: None });
+        d.removed.push(Change {
+            name: name.clone(),
+            old: Some(join(ov)),
+            new: None,
+            shipped_bytes: None,
+        });
     }
     d
 }
@@ -404,9 +557,29 @@ pub fn diff(base: &[Pkg], candidate: &[Pkg], against: &str, shipped_bytes: Optio
 /// `cargo tree` of one profile, as the build resolves it: the subject's
 /// package, the wasm target, `--no-default-features` and the profile's
 /// `features`. `edges` is cargo tree's `-e` value.
-fn tree(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], edges: &str) -> Result<(String, String)> {
+fn tree(
+    tc: &Toolchain,
+    manifest: &Path,
+    package: &str,
+    features: &[String],
+    edges: &str,
+) -> Result<(String, String)> {
     let mut cmd = tc.cargo();
-    cmd.args(["tree", "--manifest-path"]).arg(manifest).args(["--package", package, "--target", TARGET, "-e", edges, "--prefix", "depth", "--charset", "ascii", "--format", TREE_FORMAT, "--no-default-features"]);
+    cmd.args(["tree", "--manifest-path"]).arg(manifest).args([
+        "--package",
+        package,
+        "--target",
+        TARGET,
+        "-e",
+        edges,
+        "--prefix",
+        "depth",
+        "--charset",
+        "ascii",
+        "--format",
+        TREE_FORMAT,
+        "--no-default-features",
+    ]);
     if !features.is_empty() {
         cmd.arg("--features").arg(features.join(","));
     }
@@ -418,38 +591,78 @@ fn tree(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], edg
     );
     let out = crate::util::run_captured(&mut cmd).with_context(|| format!("running {words}"))?;
     if !out.status.success() {
-        bail!("resolving the dependency closure failed ({words}):\n{}", out.stderr.trim());
+        bail!(
+            "resolving the dependency closure failed ({words}):\n{}",
+            out.stderr.trim()
+        );
     }
     Ok((out.stdout, words))
 }
 
 /// Resolve one profile's closure with cargo and check it against `policy`.
-pub fn resolve(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], policy: &Policy) -> Result<Closure> {
+pub fn resolve(
+    tc: &Toolchain,
+    manifest: &Path,
+    package: &str,
+    features: &[String],
+    policy: &Policy,
+) -> Result<Closure> {
     let (normal, command) = tree(tc, manifest, package, features, "normal")?;
     let (all, _) = tree(tc, manifest, package, features, "normal,build")?;
-    Ok(evaluate(&parse_tree(&normal)?, &parse_tree(&all)?, &manifests(tc, manifest)?, policy, command))
+    Ok(evaluate(
+        &parse_tree(&normal)?,
+        &parse_tree(&all)?,
+        &manifests(tc, manifest)?,
+        policy,
+        command,
+    ))
 }
 
 /// The manifests of every package, from `cargo metadata`.
 fn manifests(tc: &Toolchain, manifest: &Path) -> Result<Manifests> {
     let mut cmd = tc.cargo();
-    cmd.args(["metadata", "--format-version", "1", "--filter-platform", TARGET, "--manifest-path"]).arg(manifest);
+    cmd.args([
+        "metadata",
+        "--format-version",
+        "1",
+        "--filter-platform",
+        TARGET,
+        "--manifest-path",
+    ])
+    .arg(manifest);
     let meta = crate::util::run_captured(&mut cmd).context("running cargo metadata")?;
     if !meta.status.success() {
-        bail!("cargo metadata --manifest-path {} failed:\n{}", manifest.display(), meta.stderr.trim());
+        bail!(
+            "cargo metadata --manifest-path {} failed:\n{}",
+            manifest.display(),
+            meta.stderr.trim()
+        );
     }
     Manifests::from_metadata(&meta.stdout)
 }
 
 /// For a failed build: the chain from the subject to the crate that did
 /// not compile, when it is in the profile's closure.
-pub fn chain_to(tc: &Toolchain, manifest: &Path, package: &str, features: &[String], krate: &str) -> Option<String> {
+pub fn chain_to(
+    tc: &Toolchain,
+    manifest: &Path,
+    package: &str,
+    features: &[String],
+    krate: &str,
+) -> Option<String> {
     let (text, _) = tree(tc, manifest, package, features, "normal").ok()?;
     let g = parse_tree(&text).ok()?;
     let parents = g.shipping();
-    let target = parents.keys().copied().find(|&n| g.nodes[n].pkg.name == krate)?;
+    let target = parents
+        .keys()
+        .copied()
+        .find(|&n| g.nodes[n].pkg.name == krate)?;
     // Without the manifests the chain still holds; it names no features.
-    Some(g.chain(&parents, target, &manifests(tc, manifest).unwrap_or_default()))
+    Some(g.chain(
+        &parents,
+        target,
+        &manifests(tc, manifest).unwrap_or_default(),
+    ))
 }
 
 #[cfg(test)]
@@ -491,24 +704,50 @@ mod tests {
         Policy {
             id: DEFAULT_ID.into(),
             forbidden: forbidden.iter().map(|r| Rule::parse(r).unwrap()).collect(),
-            allow: allow.iter().map(|(k, r)| Allow { krate: k.to_string(), reason: r.to_string() }).collect(),
+            allow: allow
+                .iter()
+                .map(|(k, r)| Allow {
+                    krate: k.to_string(),
+                    reason: r.to_string(),
+                })
+                .collect(),
         }
     }
 
     fn closure(p: &Policy) -> Closure {
         let m = Manifests::from_metadata(METADATA).unwrap();
-        evaluate(&parse_tree(TREE).unwrap(), &parse_tree(TREE_ALL).unwrap(), &m, p, "cargo tree".into())
+        evaluate(
+            &parse_tree(TREE).unwrap(),
+            &parse_tree(TREE_ALL).unwrap(),
+            &m,
+            p,
+            "cargo tree".into(),
+        )
     }
 
     fn names(ps: &[Pkg]) -> Vec<String> {
-        ps.iter().map(|p| format!("{} {}", p.name, p.version)).collect()
+        ps.iter()
+            .map(|p| format!("{} {}", p.name, p.version))
+            .collect()
     }
 
     #[test]
     fn what_ships_and_what_stays_on_the_host() {
         let c = closure(&policy(&[], &[]));
-        assert_eq!(names(&c.normal), ["libc 0.2.180", "log 0.4.22", "net 0.2.0", "polling 3.7.4", "serde 1.0.210"]);
-        assert_eq!(names(&c.host_only), ["cc 1.1.0", "proc-macro2 1.0.86", "serde_derive 1.0.210"]);
+        assert_eq!(
+            names(&c.normal),
+            [
+                "libc 0.2.180",
+                "log 0.4.22",
+                "net 0.2.0",
+                "polling 3.7.4",
+                "serde 1.0.210"
+            ]
+        );
+        assert_eq!(
+            names(&c.host_only),
+            ["cc 1.1.0", "proc-macro2 1.0.86", "serde_derive 1.0.210"]
+        );
         assert!(c.findings.is_empty());
         assert_eq!(c.violations(), 0);
     }
@@ -518,7 +757,13 @@ mod tests {
         let c = closure(&policy(&["libc", "polling", "socket2"], &[]));
         assert_eq!(c.violations(), 2);
         let chains: Vec<&str> = c.findings.iter().map(|f| f.chain.as_str()).collect();
-        assert_eq!(chains, ["app -> log 0.4.22 -> libc 0.2.180", "app (feature \"net\") -> net 0.2.0 (feature \"tcp\") -> polling 3.7.4"]);
+        assert_eq!(
+            chains,
+            [
+                "app -> log 0.4.22 -> libc 0.2.180",
+                "app (feature \"net\") -> net 0.2.0 (feature \"tcp\") -> polling 3.7.4"
+            ]
+        );
         assert_eq!(c.reasons()[1], "forbidden `polling 3.7.4` (rule `polling`): app (feature \"net\") -> net 0.2.0 (feature \"tcp\") -> polling 3.7.4");
     }
 
@@ -539,18 +784,40 @@ mod tests {
     fn a_version_requirement_limits_a_rule() {
         assert_eq!(closure(&policy(&["libc@<0.2"], &[])).violations(), 0);
         assert_eq!(closure(&policy(&["libc@0.2"], &[])).violations(), 1);
-        assert_eq!(closure(&policy(&["polling@>=3, <4"], &[])).findings[0].rule, "polling@>=3, <4");
-        assert!(Rule::parse("libc@banana").unwrap_err().contains("not a version requirement"));
-        assert!(Rule::parse("lib c").unwrap_err().contains("not a crate name"));
+        assert_eq!(
+            closure(&policy(&["polling@>=3, <4"], &[])).findings[0].rule,
+            "polling@>=3, <4"
+        );
+        assert!(Rule::parse("libc@banana")
+            .unwrap_err()
+            .contains("not a version requirement"));
+        assert!(Rule::parse("lib c")
+            .unwrap_err()
+            .contains("not a crate name"));
         assert!(Rule::parse("").is_err());
     }
 
     #[test]
     fn the_diff_names_each_change_with_the_bytes_it_ships() {
-        let pkg = |n: &str, v: &str| Pkg { name: n.into(), version: v.into() };
-        let base = [pkg("itoa", "1.0.10"), pkg("log", "0.4.20"), pkg("memchr", "2.7.0")];
-        let cand = [pkg("itoa", "1.0.10"), pkg("log", "0.4.22"), pkg("serde-json", "1.0.128"), pkg("tempfile", "3.25.0")];
-        let bytes = BTreeMap::from([("serde_json".to_string(), 42_189u64), ("log".to_string(), 300)]);
+        let pkg = |n: &str, v: &str| Pkg {
+            name: n.into(),
+            version: v.into(),
+        };
+        let base = [
+            pkg("itoa", "1.0.10"),
+            pkg("log", "0.4.20"),
+            pkg("memchr", "2.7.0"),
+        ];
+        let cand = [
+            pkg("itoa", "1.0.10"),
+            pkg("log", "0.4.22"),
+            pkg("serde-json", "1.0.128"),
+            pkg("tempfile", "3.25.0"),
+        ];
+        let bytes = BTreeMap::from([
+            ("serde_json".to_string(), 42_189u64),
+            ("log".to_string(), 300),
+        ]);
         let d = diff(&base, &cand, "--against main (3f2a)", Some(&bytes));
         assert_eq!(
             d.lines(),
@@ -562,21 +829,39 @@ mod tests {
             ]
         );
         assert!(diff(&base, &base, "x", None).is_empty());
-        assert_eq!(diff(&base, &cand, "x", None).added[0].shipped_bytes, None, "no attribution: bytes unknown, not zero");
+        assert_eq!(
+            diff(&base, &cand, "x", None).added[0].shipped_bytes,
+            None,
+            "no attribution: bytes unknown, not zero"
+        );
     }
 
     #[test]
     fn two_versions_of_one_crate_diff_as_a_set() {
-        let pkg = |n: &str, v: &str| Pkg { name: n.into(), version: v.into() };
-        let d = diff(&[pkg("getrandom", "0.2.15")], &[pkg("getrandom", "0.2.15"), pkg("getrandom", "0.3.1")], "b", None);
+        let pkg = |n: &str, v: &str| Pkg {
+            name: n.into(),
+            version: v.into(),
+        };
+        let d = diff(
+            &[pkg("getrandom", "0.2.15")],
+            &[pkg("getrandom", "0.2.15"), pkg("getrandom", "0.3.1")],
+            "b",
+            None,
+        );
         assert_eq!(d.lines(), ["changed: `getrandom` 0.2.15 -> 0.2.15, 0.3.1"]);
     }
 
     #[test]
     fn a_malformed_tree_is_an_error_not_an_empty_closure() {
         assert!(parse_tree("").is_err());
-        assert!(parse_tree("app v0.1.0|\n").unwrap_err().to_string().contains("no depth prefix"));
-        assert!(parse_tree("0app v0.1.0|\n2libc v0.2.0|\n").unwrap_err().to_string().contains("depth 2"));
+        assert!(parse_tree("app v0.1.0|\n")
+            .unwrap_err()
+            .to_string()
+            .contains("no depth prefix"));
+        assert!(parse_tree("0app v0.1.0|\n2libc v0.2.0|\n")
+            .unwrap_err()
+            .to_string()
+            .contains("depth 2"));
         assert!(parse_tree("0app\n").is_err());
     }
 }

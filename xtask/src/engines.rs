@@ -29,7 +29,11 @@ pub struct Engines {
 impl Engines {
     pub fn new(cfg: &Config, remote: Option<&str>, harness: Option<std::net::IpAddr>) -> Engines {
         Engines {
-            kinds: cfg.environments.iter().map(|(k, e)| (k.clone(), e.browser)).collect(),
+            kinds: cfg
+                .environments
+                .iter()
+                .map(|(k, e)| (k.clone(), e.browser))
+                .collect(),
             scenario_timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
             remote: remote.map(String::from),
             harness,
@@ -56,7 +60,10 @@ impl Engines {
         Ok(match self.kind(env) {
             BrowserKind::Chromium => {
                 if self.chromium.is_none() {
-                    self.chromium = Some(PageMeasurer::start(Cdp::new(self.scenario_timeout, self.remote.as_deref())?, self.harness)?);
+                    self.chromium = Some(PageMeasurer::start(
+                        Cdp::new(self.scenario_timeout, self.remote.as_deref())?,
+                        self.harness,
+                    )?);
                 }
                 self.chromium.as_mut().expect("just started")
             }
@@ -78,8 +85,13 @@ impl Engines {
 
 impl Measurer for Engines {
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>> {
-        let Some(first) = runs.first() else { return vec![] };
-        if runs.iter().any(|r| self.kind(&r.environment) != self.kind(&first.environment)) {
+        let Some(first) = runs.first() else {
+            return vec![];
+        };
+        if runs
+            .iter()
+            .any(|r| self.kind(&r.environment) != self.kind(&first.environment))
+        {
             return crate::measure::all_failed(runs, &anyhow!("one round mixes browsers"));
         }
         match self.engine(&first.environment) {

@@ -11,10 +11,16 @@ use crate::summary::Fingerprint;
 /// What this machine and toolchain are, before any browser runs.
 pub fn of_host(cfg: &Config) -> Fingerprint {
     Fingerprint {
-        rustc: cfg.toolchain.as_ref().map(|t| t.rustc.clone()).unwrap_or_else(|| "unknown".into()),
+        rustc: cfg
+            .toolchain
+            .as_ref()
+            .map(|t| t.rustc.clone())
+            .unwrap_or_else(|| "unknown".into()),
         binaryen: crate::optimize::binaryen_version().into(),
         host: host_name(),
-        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         ..Default::default()
     }
 }
@@ -32,11 +38,23 @@ pub fn add_environments(f: &mut Fingerprint, cfg: &Config, envs: &[String], meas
             e.throttle_rate = Some(info.rate);
             e.throttle_achieved = info.achieved;
         }
-        e.host_speed = measured.host_ms.get(name).and_then(|v| crate::summary::HostSpeed::of(v));
+        e.host_speed = measured
+            .host_ms
+            .get(name)
+            .and_then(|v| crate::summary::HostSpeed::of(v));
     }
 }
 
 fn host_name() -> String {
-    let name = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
-    format!("{} {} {}", name, std::env::consts::OS, std::env::consts::ARCH).trim().to_string()
+    let name = std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{} {} {}",
+        name,
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+    .trim()
+    .to_string()
 }

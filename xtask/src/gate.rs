@@ -208,7 +208,10 @@ impl Verdict {
 }
 
 fn fail_missing(reason: String, unresolved: bool) -> Verdict {
-    Verdict { unresolved, ..Verdict::plain(Status::Fail, vec![reason]) }
+    Verdict {
+        unresolved,
+        ..Verdict::plain(Status::Fail, vec![reason])
+    }
 }
 
 /// The verdict of one observation. Long by design: the rules in the order
@@ -217,7 +220,10 @@ fn fail_missing(reason: String, unresolved: bool) -> Verdict {
 /// growth), each adding its status and its reason in words.
 pub fn verdict(o: &Observation) -> Verdict {
     let Some(value) = o.value else {
-        return fail_missing("no value was measured (missing data is a failure, never a skip)".into(), false);
+        return fail_missing(
+            "no value was measured (missing data is a failure, never a skip)".into(),
+            false,
+        );
     };
     if let Some(c) = o.clock.filter(|c| !(c.ticks >= c.floor_ticks)) {
         return fail_missing(
@@ -232,14 +238,21 @@ pub fn verdict(o: &Observation) -> Verdict {
         );
     }
     let mut v = Verdict::plain(Status::Pass, Vec::new());
-    let ci_text = o.value_ci.map(|ci| format!(" (95 % CI {} to {})", fmt(ci.lo), fmt(ci.hi))).unwrap_or_default();
+    let ci_text = o
+        .value_ci
+        .map(|ci| format!(" (95 % CI {} to {})", fmt(ci.lo), fmt(ci.hi)))
+        .unwrap_or_default();
 
     // The hard cap, like a warn line, is judged with the interval when
     // there is one: above it only when the whole interval is.
     let above_hard = band_of(value, o.value_ci, o.caps.hard);
     if above_hard == Band::Above {
         v.status = Status::Fail;
-        v.reasons.push(format!("{}{ci_text} is above the hard cap {}", fmt(value), fmt(o.caps.hard)));
+        v.reasons.push(format!(
+            "{}{ci_text} is above the hard cap {}",
+            fmt(value),
+            fmt(o.caps.hard)
+        ));
     } else if above_hard == Band::Straddles && value > o.caps.hard {
         v.status = Status::Warn;
         v.band_straddles = true;
@@ -260,50 +273,75 @@ pub fn verdict(o: &Observation) -> Verdict {
                 ));
             }
             GateKind::Hard => {}
-            GateKind::WarnThenBlock => {
-                match band_of(value, o.value_ci, w) {
-                    Band::Below => {}
-                    Band::Straddles => {
-                        v.status = Status::Warn;
-                        v.band_straddles = true;
-                        v.reasons.push(format!(
+            GateKind::WarnThenBlock => match band_of(value, o.value_ci, w) {
+                Band::Below => {}
+                Band::Straddles => {
+                    v.status = Status::Warn;
+                    v.band_straddles = true;
+                    v.reasons.push(format!(
                             "{}{ci_text} straddles the warn line {}: it may or may not be in the warn band, so this run does not count toward escalation",
                             fmt(value),
                             fmt(w)
                         ));
-                    }
-                    Band::Above => {
-                        v.in_warn_band = true;
-                        let prior = prior_streak(o.history, w);
-                        v.warn_streak = prior + 1;
-                        let limit = o.consecutive_warns_to_fail.max(1);
-                        let band_text = format!("{}{ci_text} is in the warn band ({} < value <= {})", fmt(value), fmt(w), fmt(o.caps.hard));
-                        if v.warn_streak >= limit {
-                            v.status = Status::Fail;
-                            v.reasons.push(format!("{band_text} for the {} consecutive run; {limit} in a row fail", ordinal(v.warn_streak)));
-                        } else {
-                            v.status = Status::Warn;
-                            v.reasons.push(format!("{band_text}, run {} of {limit} before it fails", v.warn_streak));
-                        }
+                }
+                Band::Above => {
+                    v.in_warn_band = true;
+                    let prior = prior_streak(o.history, w);
+                    v.warn_streak = prior + 1;
+                    let limit = o.consecutive_warns_to_fail.max(1);
+                    let band_text = format!(
+                        "{}{ci_text} is in the warn band ({} < value <= {})",
+                        fmt(value),
+                        fmt(w),
+                        fmt(o.caps.hard)
+                    );
+                    if v.warn_streak >= limit {
+                        v.status = Status::Fail;
+                        v.reasons.push(format!(
+                            "{band_text} for the {} consecutive run; {limit} in a row fail",
+                            ordinal(v.warn_streak)
+                        ));
+                    } else {
+                        v.status = Status::Warn;
+                        v.reasons.push(format!(
+                            "{band_text}, run {} of {limit} before it fails",
+                            v.warn_streak
+                        ));
                     }
                 }
-            }
+            },
         }
     }
 
     if let Some(b) = o.size_base {
         let delta = value - b;
-        let pct = if b != 0.0 { delta / b * 100.0 } else if delta == 0.0 { 0.0 } else { f64::INFINITY };
+        let pct = if b != 0.0 {
+            delta / b * 100.0
+        } else if delta == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
         v.baseline_delta_pct = Some(pct);
         if pct > o.baseline_regression_pct {
             v.baseline_regressed = true;
             v.status = Status::Fail;
-            v.reasons.push(format!("{} is {:+.1}% against the base {} (limit +{}%)", fmt(value), pct, fmt(b), o.baseline_regression_pct));
+            v.reasons.push(format!(
+                "{} is {:+.1}% against the base {} (limit +{}%)",
+                fmt(value),
+                pct,
+                fmt(b),
+                o.baseline_regression_pct
+            ));
         }
     }
     if let Some(c) = o.comparison {
         if let Some(e) = &c.estimate {
-            v.baseline_delta_pct = Some(if c.measure == "ratio" { (e.point - 1.0) * 100.0 } else { e.point });
+            v.baseline_delta_pct = Some(if c.measure == "ratio" {
+                (e.point - 1.0) * 100.0
+            } else {
+                e.point
+            });
         }
         match c.verdict {
             AbVerdict::Regressed => {
@@ -328,7 +366,11 @@ pub fn verdict(o: &Observation) -> Verdict {
     }
     if let Some(g) = o.growth.filter(|g| g.growing()) {
         v.status = Status::Fail;
-        let parts: Vec<String> = g.parts.iter().map(|(name, b)| format!("{name} {:+.0} KiB", b / 1024.0)).collect();
+        let parts: Vec<String> = g
+            .parts
+            .iter()
+            .map(|(name, b)| format!("{name} {:+.0} KiB", b / 1024.0))
+            .collect();
         v.reasons.insert(
             0,
             format!(
@@ -370,10 +412,20 @@ mod tests {
 
     /// A history where `true` was a run at 9 and `false` one at 5.
     fn past(hist: &[bool]) -> Vec<Past> {
-        hist.iter().map(|&b| Past { value: Some(if b { 9.0 } else { 5.0 }), ci: None }).collect()
+        hist.iter()
+            .map(|&b| Past {
+                value: Some(if b { 9.0 } else { 5.0 }),
+                ci: None,
+            })
+            .collect()
     }
 
-    fn obs<'a>(value: Option<f64>, kind: GateKind, c: &'a Caps, hist: &'a [Past]) -> Observation<'a> {
+    fn obs<'a>(
+        value: Option<f64>,
+        kind: GateKind,
+        c: &'a Caps,
+        hist: &'a [Past],
+    ) -> Observation<'a> {
         Observation {
             value,
             value_ci: None,
@@ -391,7 +443,15 @@ mod tests {
     }
 
     /// (value, kind, hard, warn, history, expected status, streak).
-    type Row = (f64, GateKind, f64, Option<f64>, &'static [bool], Status, u32);
+    type Row = (
+        f64,
+        GateKind,
+        f64,
+        Option<f64>,
+        &'static [bool],
+        Status,
+        u32,
+    );
 
     #[test]
     fn verdict_table() {
@@ -414,7 +474,15 @@ mod tests {
             (12.5, WarnThenBlock, 12.0, Some(8.0), &[], Fail, 0),
             (651.0, Hard, 650.0, None, &[], Fail, 0),
             // hard metric's advisory band warns and never escalates
-            (600.0, Hard, 650.0, Some(500.0), &[true, true, true], Warn, 0),
+            (
+                600.0,
+                Hard,
+                650.0,
+                Some(500.0),
+                &[true, true, true],
+                Warn,
+                0,
+            ),
             // at the hard cap exactly is not above it
             (650.0, Hard, 650.0, None, &[], Pass, 0),
         ];
@@ -448,7 +516,11 @@ mod tests {
         assert!(v.baseline_regressed);
         assert!((v.baseline_delta_pct.unwrap() - 10.5).abs() < 1e-9);
         o.value = Some(110.0);
-        assert_eq!(verdict(&o).status, Status::Pass, "exactly +10% is within the limit");
+        assert_eq!(
+            verdict(&o).status,
+            Status::Pass,
+            "exactly +10% is within the limit"
+        );
     }
 
     fn comparison(verdict: AbVerdict, point: f64, lo: f64, hi: f64) -> Comparison {
@@ -471,10 +543,22 @@ mod tests {
     fn live_comparison_decides_timing_regressions() {
         let c = caps(1000.0, None);
         let rows = [
-            (comparison(AbVerdict::Regressed, 1.15, 1.12, 1.18), Status::Fail),
-            (comparison(AbVerdict::Inconclusive, 1.08, 0.98, 1.16), Status::Warn),
-            (comparison(AbVerdict::Unchanged, 1.01, 0.97, 1.05), Status::Pass),
-            (comparison(AbVerdict::NotComparable, 1.0, 1.0, 1.0), Status::Pass),
+            (
+                comparison(AbVerdict::Regressed, 1.15, 1.12, 1.18),
+                Status::Fail,
+            ),
+            (
+                comparison(AbVerdict::Inconclusive, 1.08, 0.98, 1.16),
+                Status::Warn,
+            ),
+            (
+                comparison(AbVerdict::Unchanged, 1.01, 0.97, 1.05),
+                Status::Pass,
+            ),
+            (
+                comparison(AbVerdict::NotComparable, 1.0, 1.0, 1.0),
+                Status::Pass,
+            ),
         ];
         for (cmp, want) in &rows {
             let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
@@ -482,7 +566,10 @@ mod tests {
             let v = verdict(&o);
             assert_eq!(v.status, *want, "{cmp:?}: {v:?}");
             if *want != Status::Pass {
-                assert!(v.reasons.iter().any(|r| r.contains(cmp.verdict.as_str())), "{v:?}");
+                assert!(
+                    v.reasons.iter().any(|r| r.contains(cmp.verdict.as_str())),
+                    "{v:?}"
+                );
             }
         }
         let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
@@ -494,13 +581,25 @@ mod tests {
     #[test]
     fn a_growing_heap_fails_whatever_its_p95() {
         let c = caps(24.0, None);
-        let growing = stats::HeapGrowth { growing_seeds: 5, seeds: 5, bytes_per_100_ops: 290.0 * 1024.0, window_ops: 500, parts: vec![("wasm memory".into(), 288.0 * 1024.0), ("js heap".into(), 2048.0)] };
+        let growing = stats::HeapGrowth {
+            growing_seeds: 5,
+            seeds: 5,
+            bytes_per_100_ops: 290.0 * 1024.0,
+            window_ops: 500,
+            parts: vec![
+                ("wasm memory".into(), 288.0 * 1024.0),
+                ("js heap".into(), 2048.0),
+            ],
+        };
         let mut o = obs(Some(2.9), GateKind::Hard, &c, &[]);
         o.growth = Some(&growing);
         let v = verdict(&o);
         assert_eq!(v.status, Status::Fail);
         assert_eq!(v.reasons[0], "heap still growing: +290 KiB per 100 operations (wasm memory +288 KiB, js heap +2 KiB) in 5 of 5 seeds (the medians of each seed's 500-operation window rise through all four quarters); a steady state does not grow, whatever its p95");
-        let steady = stats::HeapGrowth { growing_seeds: 1, ..growing.clone() };
+        let steady = stats::HeapGrowth {
+            growing_seeds: 1,
+            ..growing.clone()
+        };
         o.growth = Some(&steady);
         assert_eq!(verdict(&o).status, Status::Pass);
     }
@@ -514,22 +613,43 @@ mod tests {
         o.retried = &retried;
         let v = verdict(&o);
         assert_eq!(v.status, Status::Warn);
-        assert!(v.reasons[0].starts_with("1 scenario run(s) failed on the first try and passed on the retry") && v.reasons[0].contains("boom"), "{:?}", v.reasons);
-        assert!(!v.in_warn_band && v.warn_streak == 0, "a retry never feeds escalation");
+        assert!(
+            v.reasons[0]
+                .starts_with("1 scenario run(s) failed on the first try and passed on the retry")
+                && v.reasons[0].contains("boom"),
+            "{:?}",
+            v.reasons
+        );
+        assert!(
+            !v.in_warn_band && v.warn_streak == 0,
+            "a retry never feeds escalation"
+        );
     }
 
     /// A figure within a few clock ticks is unresolved, a fail.
     #[test]
     fn a_figure_at_the_clock_floor_is_unresolved_missing_data() {
         let c = caps(2.5, None);
-        let one_tick = ClockCheck { tick_in_unit: 0.005, ticks: 1.0, floor_ticks: 10.0 };
+        let one_tick = ClockCheck {
+            tick_in_unit: 0.005,
+            ticks: 1.0,
+            floor_ticks: 10.0,
+        };
         let mut o = obs(Some(0.005), GateKind::Hard, &c, &[]);
         o.clock = Some(&one_tick);
         let v = verdict(&o);
         assert_eq!(v.status, Status::Fail);
         assert!(v.unresolved);
-        assert!(v.reasons[0].contains("unresolved") && v.reasons[0].contains("1.0 ticks"), "{:?}", v.reasons);
-        let resolved = ClockCheck { tick_in_unit: 0.005, ticks: 42.0, floor_ticks: 10.0 };
+        assert!(
+            v.reasons[0].contains("unresolved") && v.reasons[0].contains("1.0 ticks"),
+            "{:?}",
+            v.reasons
+        );
+        let resolved = ClockCheck {
+            tick_in_unit: 0.005,
+            ticks: 42.0,
+            floor_ticks: 10.0,
+        };
         o.clock = Some(&resolved);
         o.value = Some(0.21);
         assert_eq!(verdict(&o).status, Status::Pass);
@@ -541,8 +661,16 @@ mod tests {
     #[test]
     fn hard_cap_is_judged_with_the_interval() {
         let c = caps(20.0, Some(12.0));
-        let noisy = Interval { point: 21.0, lo: 9.0, hi: 30.0 };
-        let clear = Interval { point: 25.0, lo: 22.0, hi: 28.0 };
+        let noisy = Interval {
+            point: 21.0,
+            lo: 9.0,
+            hi: 30.0,
+        };
+        let clear = Interval {
+            point: 25.0,
+            lo: 22.0,
+            hi: 28.0,
+        };
         let mut o = obs(Some(21.0), GateKind::WarnThenBlock, &c, &[]);
         o.value_ci = Some(&noisy);
         let v = verdict(&o);
@@ -562,18 +690,38 @@ mod tests {
     #[test]
     fn warn_band_uses_the_interval_and_straddling_never_escalates() {
         let c = caps(12.0, Some(8.0));
-        let above = Interval { point: 9.0, lo: 8.6, hi: 9.4 };
-        let straddle = Interval { point: 8.2, lo: 7.7, hi: 8.6 };
-        let below = Interval { point: 7.9, lo: 7.5, hi: 8.0 };
+        let above = Interval {
+            point: 9.0,
+            lo: 8.6,
+            hi: 9.4,
+        };
+        let straddle = Interval {
+            point: 8.2,
+            lo: 7.7,
+            hi: 8.6,
+        };
+        let below = Interval {
+            point: 7.9,
+            lo: 7.5,
+            hi: 8.0,
+        };
         let h = past(&[true]);
         let mut o = obs(Some(9.0), GateKind::WarnThenBlock, &c, &h);
         o.value_ci = Some(&above);
         let v = verdict(&o);
-        assert_eq!((v.status, v.in_warn_band, v.warn_streak), (Status::Fail, true, 2), "{v:?}");
+        assert_eq!(
+            (v.status, v.in_warn_band, v.warn_streak),
+            (Status::Fail, true, 2),
+            "{v:?}"
+        );
         o.value = Some(8.2);
         o.value_ci = Some(&straddle);
         let v = verdict(&o);
-        assert_eq!((v.status, v.in_warn_band, v.band_straddles), (Status::Warn, false, true), "{v:?}");
+        assert_eq!(
+            (v.status, v.in_warn_band, v.band_straddles),
+            (Status::Warn, false, true),
+            "{v:?}"
+        );
         assert!(v.reasons[0].contains("straddles"), "{v:?}");
         o.value = Some(7.9);
         o.value_ci = Some(&below);
@@ -592,33 +740,65 @@ mod tests {
         assert_eq!((v.status, v.warn_streak), (Status::Fail, 3), "{v:?}");
         // warn -> missing data -> warn: the gap does not reset it.
         let h = [p(Some(9.0)), p(None)];
-        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).warn_streak, 2);
+        assert_eq!(
+            verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).warn_streak,
+            2
+        );
         // warn -> straddling -> warn: the straddle neither counts nor resets.
-        let st = Past { value: Some(8.2), ci: Some(Interval { point: 8.2, lo: 7.7, hi: 8.6 }) };
+        let st = Past {
+            value: Some(8.2),
+            ci: Some(Interval {
+                point: 8.2,
+                lo: 7.7,
+                hi: 8.6,
+            }),
+        };
         let h = [p(Some(9.0)), st];
-        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).warn_streak, 2);
+        assert_eq!(
+            verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).warn_streak,
+            2
+        );
         // warn -> pass -> warn: reset.
         let h = [p(Some(9.0)), p(Some(5.0))];
-        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).status, Status::Warn);
+        assert_eq!(
+            verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &c, &h)).status,
+            Status::Warn
+        );
     }
 
     /// Band membership of past runs is judged against today's
     /// caps, from the stored values (raising the warn line ends a streak).
     #[test]
     fn past_runs_are_judged_against_todays_warn_line() {
-        let h = [Past { value: Some(9.0), ci: None }];
+        let h = [Past {
+            value: Some(9.0),
+            ci: None,
+        }];
         let old = caps(12.0, Some(8.0));
-        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &old, &h)).status, Status::Fail);
+        assert_eq!(
+            verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &old, &h)).status,
+            Status::Fail
+        );
         let raised = caps(12.0, Some(8.5));
-        assert_eq!(verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &raised, &h)).status, Status::Fail);
+        assert_eq!(
+            verdict(&obs(Some(9.0), GateKind::WarnThenBlock, &raised, &h)).status,
+            Status::Fail
+        );
         let higher = caps(12.0, Some(9.5));
-        assert_eq!(verdict(&obs(Some(10.0), GateKind::WarnThenBlock, &higher, &h)).warn_streak, 1, "9 is below today's line");
+        assert_eq!(
+            verdict(&obs(Some(10.0), GateKind::WarnThenBlock, &higher, &h)).warn_streak,
+            1,
+            "9 is below today's line"
+        );
     }
 
     #[test]
     fn overall_is_worst() {
         assert_eq!(overall([Status::Pass, Status::Warn]), Status::Warn);
-        assert_eq!(overall([Status::Warn, Status::Fail, Status::Pass]), Status::Fail);
+        assert_eq!(
+            overall([Status::Warn, Status::Fail, Status::Pass]),
+            Status::Fail
+        );
         assert_eq!(overall([]), Status::Pass);
     }
 }

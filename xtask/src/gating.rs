@@ -10,7 +10,10 @@ use crate::gate::{self, Status};
 use crate::ledger::{self, Entry, Ledger, Run};
 use crate::measure::Measured;
 use crate::size;
-use crate::summary::{ArtifactInfo, ClockCheck, Fingerprint, ProtocolUsed, Record, Summary, TrendPoint, SCHEMA_VERSION};
+use crate::summary::{
+    ArtifactInfo, ClockCheck, Fingerprint, ProtocolUsed, Record, Summary, TrendPoint,
+    SCHEMA_VERSION,
+};
 use std::collections::BTreeMap;
 
 /// Everything the gate and the reports need from one run (budget or merge).
@@ -85,7 +88,11 @@ pub fn summary(r: &GateRun, records: Vec<Record>, ledger: &Ledger) -> Summary {
         trend: ledger
             .trend(r.cfg.escalation.ledger_window)
             .into_iter()
-            .map(|x| TrendPoint { run: x.id.clone(), commit: x.commit.clone(), status: x.status })
+            .map(|x| TrendPoint {
+                run: x.id.clone(),
+                commit: x.commit.clone(),
+                status: x.status,
+            })
             .collect(),
         protocol: r.protocol.clone(),
         cost: r.measured.cost.clone(),
@@ -109,7 +116,9 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 Source::Size(_) => None,
             };
             let value = match &m.source {
-                Source::Size(kind) => art.map(|a| size::in_unit(size::bytes_of(&a.sizes, *kind), &m.unit)),
+                Source::Size(kind) => {
+                    art.map(|a| size::in_unit(size::bytes_of(&a.sizes, *kind), &m.unit))
+                }
                 Source::Scenario(_) => measured.map(|x| x.value),
             };
             let clock = measured.and_then(|x| {
@@ -136,36 +145,53 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 baseline_regression_pct: cfg.escalation.baseline_regression_pct,
             });
             let contributors = match &m.source {
-                Source::Size(_) if verdict.status != Status::Pass || verdict.baseline_delta_pct.is_some_and(|d| d != 0.0) => r.contributors.get(p).cloned().unwrap_or_default(),
+                Source::Size(_)
+                    if verdict.status != Status::Pass
+                        || verdict.baseline_delta_pct.is_some_and(|d| d != 0.0) =>
+                {
+                    r.contributors.get(p).cloned().unwrap_or_default()
+                }
                 _ => vec![],
             };
             if !contributors.is_empty() && verdict.status != Status::Pass {
-                verdict.reasons.push(format!("top contributors vs base: {}", contributors.join(", ")));
+                verdict.reasons.push(format!(
+                    "top contributors vs base: {}",
+                    contributors.join(", ")
+                ));
             }
             if value.is_none() {
                 if let Some(why) = r.missing.get(&key) {
                     verdict.reasons.push(why.clone());
                 }
             }
-            let (method, commands, paths, per_seed, histogram, seed_set) = match (&m.source, measured) {
-                (Source::Size(kind), _) => (
-                    size::method(*kind).to_string(),
-                    art.map(|a| vec![a.build_command.clone(), a.optimize_command.clone()]).unwrap_or_default(),
-                    art.map(|a| vec![a.shipped.clone()]).unwrap_or_default(),
-                    vec![],
-                    None,
-                    vec![],
-                ),
-                (Source::Scenario(_), Some(x)) => (
-                    x.method.clone(),
-                    x.commands.clone(),
-                    x.artifact_paths.clone(),
-                    x.per_seed.clone(),
-                    Some(x.histogram.clone()),
-                    x.per_seed.iter().map(|s| s.seed).collect(),
-                ),
-                (Source::Scenario(_), None) => ("not measured".into(), vec![], vec![], vec![], None, cfg.protocol.seeds.clone()),
-            };
+            let (method, commands, paths, per_seed, histogram, seed_set) =
+                match (&m.source, measured) {
+                    (Source::Size(kind), _) => (
+                        size::method(*kind).to_string(),
+                        art.map(|a| vec![a.build_command.clone(), a.optimize_command.clone()])
+                            .unwrap_or_default(),
+                        art.map(|a| vec![a.shipped.clone()]).unwrap_or_default(),
+                        vec![],
+                        None,
+                        vec![],
+                    ),
+                    (Source::Scenario(_), Some(x)) => (
+                        x.method.clone(),
+                        x.commands.clone(),
+                        x.artifact_paths.clone(),
+                        x.per_seed.clone(),
+                        Some(x.histogram.clone()),
+                        x.per_seed.iter().map(|s| s.seed).collect(),
+                    ),
+                    (Source::Scenario(_), None) => (
+                        "not measured".into(),
+                        vec![],
+                        vec![],
+                        vec![],
+                        None,
+                        cfg.protocol.seeds.clone(),
+                    ),
+                };
             let comparison = measured.and_then(|x| x.comparison.clone());
             out.push(Record {
                 commit: r.commit.into(),
@@ -188,12 +214,15 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 method,
                 per_seed,
                 histogram,
-                baseline_value: size_base.or_else(|| comparison.as_ref().and_then(|c| c.base_value)),
+                baseline_value: size_base
+                    .or_else(|| comparison.as_ref().and_then(|c| c.base_value)),
                 contributors,
                 verdict,
                 // A merged record keeps the fingerprint of the shard that
                 // measured it.
-                fingerprint: measured.and_then(|x| x.fingerprint.clone()).unwrap_or_else(|| r.fingerprint.clone()),
+                fingerprint: measured
+                    .and_then(|x| x.fingerprint.clone())
+                    .unwrap_or_else(|| r.fingerprint.clone()),
                 value_ci: measured.and_then(|x| x.value_ci),
                 clock,
                 comparison,
@@ -216,12 +245,20 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
 /// profile nothing gates and nothing built has no record.
 fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
     let policy = r.cfg.dependencies.as_ref()?.get(profile)?;
-    let closure = r.arts.iter().find(|a| a.profile == profile).and_then(|a| a.dependencies.as_ref());
+    let closure = r
+        .arts
+        .iter()
+        .find(|a| a.profile == profile)
+        .and_then(|a| a.dependencies.as_ref());
     if closure.is_none() && !r.metrics.iter().any(|m| m.caps.contains_key(profile)) {
         return None;
     }
     let violations = closure.map(|c| c.violations());
-    let status = if violations == Some(0) { Status::Pass } else { Status::Fail };
+    let status = if violations == Some(0) {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
     let reasons = match closure {
         Some(c) => c.reasons(),
         None => vec![format!("no run resolved the dependency closure of profile {profile}: the shard `--profile {profile}` (any environment) is missing")],
@@ -264,4 +301,3 @@ fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
         cost: None,
     })
 }
-

@@ -86,7 +86,10 @@ pub fn key(metric: &str, profile: &str, environment: &str) -> String {
 
 impl Ledger {
     pub fn empty() -> Ledger {
-        Ledger { schema_version: LEDGER_SCHEMA, runs: vec![] }
+        Ledger {
+            schema_version: LEDGER_SCHEMA,
+            runs: vec![],
+        }
     }
 
     /// Parse ledger text, upgrading older schemas.
@@ -97,9 +100,10 @@ impl Ledger {
         );
         let v: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| anyhow!("ledger {} is corrupt ({e}); {recover}", path.display()))?;
-        let schema = v.get("schema_version").and_then(|s| s.as_u64()).ok_or_else(|| {
-            anyhow!("ledger {} has no schema_version; {recover}", path.display())
-        })?;
+        let schema = v
+            .get("schema_version")
+            .and_then(|s| s.as_u64())
+            .ok_or_else(|| anyhow!("ledger {} has no schema_version; {recover}", path.display()))?;
         match schema {
             1 => {
                 let old: LedgerV1 = serde_json::from_value(v)
@@ -236,7 +240,12 @@ pub fn lock(ledger: &Path, wait: Duration) -> Result<Lock> {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {} (the file system must support file locks)", path.display()))
+                return Err(e).with_context(|| {
+                    format!(
+                        "locking {} (the file system must support file locks)",
+                        path.display()
+                    )
+                })
             }
         }
     }
@@ -249,7 +258,9 @@ pub fn lock(ledger: &Path, wait: Duration) -> Result<Lock> {
 pub fn identity(budgets_file: &Path, package: &str) -> String {
     let abs = std::path::absolute(budgets_file).unwrap_or_else(|_| budgets_file.to_path_buf());
     let dir = abs.parent().unwrap_or(Path::new("."));
-    let top = crate::util::git(&["rev-parse", "--show-toplevel"], dir).ok().map(PathBuf::from);
+    let top = crate::util::git(&["rev-parse", "--show-toplevel"], dir)
+        .ok()
+        .map(PathBuf::from);
     let canon = abs.canonicalize().unwrap_or(abs);
     let rel = top
         .and_then(|t| t.canonicalize().ok())
@@ -275,10 +286,24 @@ pub struct Session {
 
 impl Session {
     pub fn open(path: &Path, window: usize, gating: bool) -> Result<Session> {
-        let lock = if gating { Some(lock(path, Duration::from_secs(600))?) } else { None };
+        let lock = if gating {
+            Some(lock(path, Duration::from_secs(600))?)
+        } else {
+            None
+        };
         let current = Ledger::load(path)?;
-        let history = if gating { current.clone() } else { Ledger::empty() };
-        Ok(Session { path: path.to_path_buf(), window, _lock: lock, history, current })
+        let history = if gating {
+            current.clone()
+        } else {
+            Ledger::empty()
+        };
+        Ok(Session {
+            path: path.to_path_buf(),
+            window,
+            _lock: lock,
+            history,
+            current,
+        })
     }
 
     /// The history the run's verdicts escalate on.
@@ -294,14 +319,21 @@ impl Session {
             return Ok(self.current);
         }
         self.current.append(run, self.window);
-        write_atomic(&self.path, serde_json::to_string_pretty(&self.current)?.as_bytes())?;
+        write_atomic(
+            &self.path,
+            serde_json::to_string_pretty(&self.current)?.as_bytes(),
+        )?;
         Ok(self.current)
     }
 }
 
 /// Read-modify-write the ledger under its lock: load, let `f` compute the
 /// run from the history it sees, append, write atomically.
-pub fn update<T>(path: &Path, window: usize, f: impl FnOnce(&Ledger) -> Result<(Run, T)>) -> Result<(Ledger, T)> {
+pub fn update<T>(
+    path: &Path,
+    window: usize,
+    f: impl FnOnce(&Ledger) -> Result<(Run, T)>,
+) -> Result<(Ledger, T)> {
     let session = Session::open(path, window, true)?;
     let (run, out) = f(session.history())?;
     Ok((session.append(run)?, out))
@@ -312,14 +344,25 @@ pub fn update<T>(path: &Path, window: usize, f: impl FnOnce(&Ledger) -> Result<(
 /// payload so a write takes long enough to be interrupted. Used by the tests
 /// that kill a gate mid-write and run two gates at once.
 pub fn stress_cli(args: &[String]) -> Result<u8> {
-    let [path, n, tag, rest @ ..] = args else { bail!("usage: __ledger-stress PATH N TAG [WINDOW]") };
+    let [path, n, tag, rest @ ..] = args else {
+        bail!("usage: __ledger-stress PATH N TAG [WINDOW]")
+    };
     let n: u32 = n.parse()?;
     let window: usize = rest.first().map(|w| w.parse()).transpose()?.unwrap_or(1000);
     for i in 0..n {
         update(Path::new(path), window, |_| {
             let mut entries = BTreeMap::new();
             for k in 0..400 {
-                entries.insert(format!("{tag}|M-{k:03}|p|env"), Entry { value: Some(i as f64), lo: None, hi: None, status: Status::Pass, in_warn_band: false });
+                entries.insert(
+                    format!("{tag}|M-{k:03}|p|env"),
+                    Entry {
+                        value: Some(i as f64),
+                        lo: None,
+                        hi: None,
+                        status: Status::Pass,
+                        in_warn_band: false,
+                    },
+                );
             }
             let run = Run {
                 id: format!("{tag}-{i}"),
@@ -350,7 +393,18 @@ mod tests {
             fingerprint: Fingerprint::default(),
             entries: keys
                 .iter()
-                .map(|(k, band)| (k.to_string(), Entry { value: Some(if *band { 9.0 } else { 1.0 }), lo: None, hi: None, status: Status::Pass, in_warn_band: *band }))
+                .map(|(k, band)| {
+                    (
+                        k.to_string(),
+                        Entry {
+                            value: Some(if *band { 9.0 } else { 1.0 }),
+                            lo: None,
+                            hi: None,
+                            status: Status::Pass,
+                            in_warn_band: *band,
+                        },
+                    )
+                })
                 .collect(),
         }
     }
@@ -369,7 +423,13 @@ mod tests {
             l.append(run(&i.to_string(), &[("a", false)]), 8);
         }
         assert!(l.runs.iter().any(|r| r.id == "b0"), "b's only run is kept");
-        assert_eq!(l.history("b", "rt@budgets.toml").iter().map(|p| p.value).collect::<Vec<_>>(), vec![Some(9.0)]);
+        assert_eq!(
+            l.history("b", "rt@budgets.toml")
+                .iter()
+                .map(|p| p.value)
+                .collect::<Vec<_>>(),
+            vec![Some(9.0)]
+        );
     }
 
     #[test]
@@ -378,9 +438,18 @@ mod tests {
             "entries":{"M|p|desktop":{"value":9.0,"status":"warn"},"N|p|size":{"value":1.0,"status":"pass"}}}]}"#;
         let l = Ledger::parse(v1, Path::new("ledger.json")).unwrap();
         assert_eq!(l.schema_version, LEDGER_SCHEMA);
-        assert_eq!(l.history("M|p|desktop", "any@budgets.toml")[0].value, Some(9.0));
-        assert_eq!(l.history("N|p|size", "any@budgets.toml")[0].value, Some(1.0));
-        assert_eq!(l.runs[0].config, "", "a run from before schema 3 counts for any configuration");
+        assert_eq!(
+            l.history("M|p|desktop", "any@budgets.toml")[0].value,
+            Some(9.0)
+        );
+        assert_eq!(
+            l.history("N|p|size", "any@budgets.toml")[0].value,
+            Some(1.0)
+        );
+        assert_eq!(
+            l.runs[0].config, "",
+            "a run from before schema 3 counts for any configuration"
+        );
     }
 
     #[test]
@@ -406,19 +475,30 @@ mod tests {
         // A lock file left behind, naming a process that is alive (pid 1):
         // a pid heuristic waits for it forever; a file lock is free.
         std::fs::write(dir.join("ledger.json.lock"), "1").unwrap();
-        let held = lock(&ledger, Duration::from_millis(200)).expect("a leftover lock file does not hold the lock");
-        let e = lock(&ledger, Duration::from_millis(200)).err().expect("a second holder must wait").to_string();
+        let held = lock(&ledger, Duration::from_millis(200))
+            .expect("a leftover lock file does not hold the lock");
+        let e = lock(&ledger, Duration::from_millis(200))
+            .err()
+            .expect("a second holder must wait")
+            .to_string();
         assert!(e.contains("locked by another gate"), "{e}");
         drop(held);
-        assert!(dir.join("ledger.json.lock").exists(), "the lock file stays in place");
+        assert!(
+            dir.join("ledger.json.lock").exists(),
+            "the lock file stays in place"
+        );
         lock(&ledger, Duration::from_millis(200)).expect("free again once the holder is gone");
     }
 
     #[test]
     fn corrupt_or_future_is_an_error_that_says_how_to_recover() {
-        let e = Ledger::parse("{not json", Path::new("l.json")).unwrap_err().to_string();
+        let e = Ledger::parse("{not json", Path::new("l.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("corrupt") && e.contains("to recover"), "{e}");
-        let e = Ledger::parse(r#"{"schema_version":99,"runs":[]}"#, Path::new("l.json")).unwrap_err().to_string();
+        let e = Ledger::parse(r#"{"schema_version":99,"runs":[]}"#, Path::new("l.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("newer") && e.contains("to recover"), "{e}");
     }
 }

@@ -35,8 +35,8 @@ pub mod cargoconf;
 pub mod cli;
 pub mod closure;
 pub mod cmd;
-pub mod engines;
 pub mod config;
+pub mod engines;
 pub mod fingerprint;
 pub mod gate;
 pub mod gating;
@@ -49,11 +49,11 @@ pub mod size;
 pub mod stats;
 pub mod subject;
 pub mod summary;
+#[cfg(test)]
+mod tests;
 pub mod tomlspan;
 pub mod toolchain;
 pub mod util;
 pub mod wasmfile;
-#[cfg(test)]
-mod tests;
 
 pub use cli::main;

@@ -42,7 +42,6 @@ fn default_level() -> String {
 /// The optimization levels `level` accepts.
 pub const LEVELS: &[&str] = &["0", "1", "2", "3", "4", "s", "z"];
 
-
 /// Binaryen's version as the linked `wasm-opt` crate carries it (crate
 /// 0.116.x wraps binaryen version_116). Read from the crate's own metadata at
 /// build time of the xtask, so the cache key changes when binaryen does.
@@ -84,7 +83,9 @@ fn options(p: &WasmOptPosture, features: &[&str], keep_names: bool) -> Result<Op
     };
     o.mvp_features_only();
     for f in features {
-        let feat: Feature = f.parse().map_err(|_| anyhow!("binaryen does not know feature {f}"))?;
+        let feat: Feature = f
+            .parse()
+            .map_err(|_| anyhow!("binaryen does not know feature {f}"))?;
         o.enable_feature(feat);
     }
     // Names survive only when debug info is on; the twin keeps them, the
@@ -132,7 +133,12 @@ fn command_line(p: &WasmOptPosture, features: &[&str]) -> String {
 }
 
 /// Optimize `input` for a profile into `out_dir/{shipped,named}.wasm`.
-pub fn optimize(input: &Path, posture: &WasmOptPosture, out_dir: &Path, cache_dir: &Path) -> Result<Optimized> {
+pub fn optimize(
+    input: &Path,
+    posture: &WasmOptPosture,
+    out_dir: &Path,
+    cache_dir: &Path,
+) -> Result<Optimized> {
     let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
     let what = input.display().to_string();
     let feats = wasmfile::features(&bytes, &what)?;
@@ -154,7 +160,12 @@ pub fn optimize(input: &Path, posture: &WasmOptPosture, out_dir: &Path, cache_di
     }
 
     let settings = serde_json::to_vec(posture)?;
-    let key = content_hash(&[&bytes, &settings, feats.join(",").as_bytes(), binaryen_version().as_bytes()]);
+    let key = content_hash(&[
+        &bytes,
+        &settings,
+        feats.join(",").as_bytes(),
+        binaryen_version().as_bytes(),
+    ]);
     let mut all_cached = true;
     for (out, keep_names, tag) in [(&shipped, false, "shipped"), (&named, true, "named")] {
         let cached = cache_dir.join(format!("{key}.{tag}.wasm"));

@@ -49,7 +49,8 @@ impl Server {
     /// Listen on `ip` (a free port). Anything that can reach `ip` can fetch
     /// the routes while the run lasts: the caller warns about that.
     pub fn start_on(ip: std::net::IpAddr) -> Result<Server> {
-        let listener = TcpListener::bind((ip, 0)).with_context(|| format!("binding the harness server to {ip}"))?;
+        let listener = TcpListener::bind((ip, 0))
+            .with_context(|| format!("binding the harness server to {ip}"))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let routes: Arc<RwLock<BTreeMap<String, Body>>> = Arc::default();
@@ -64,21 +65,36 @@ impl Server {
                             let _ = serve(stream, &r);
                         });
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5))
+                    }
                     Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
         });
-        Ok(Server { port, ip, routes, stop, thread: Some(thread) })
+        Ok(Server {
+            port,
+            ip,
+            routes,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     pub fn route(&self, path: &str, body: Body) {
-        self.routes.write().expect("routes lock").insert(path.to_string(), body);
+        self.routes
+            .write()
+            .expect("routes lock")
+            .insert(path.to_string(), body);
     }
 
     pub fn url(&self, path: &str) -> String {
         // `SocketAddr` brackets an IPv6 host, as a URL needs.
-        format!("http://{}{}", std::net::SocketAddr::new(self.ip, self.port), path)
+        format!(
+            "http://{}{}",
+            std::net::SocketAddr::new(self.ip, self.port),
+            path
+        )
     }
 }
 
@@ -149,7 +165,11 @@ mod tests {
 
     fn get_at(host: &str, port: u16, path: &str) -> String {
         let mut s = TcpStream::connect((host, port)).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut buf = vec![0u8; 4096];
         let n = s.read(&mut buf).unwrap();
         String::from_utf8_lossy(&buf[..n]).into_owned()
@@ -163,8 +183,16 @@ mod tests {
         assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
         assert!(ok.contains("Cross-Origin-Opener-Policy: same-origin"));
         assert!(ok.contains("Cross-Origin-Embedder-Policy: require-corp"));
-        for bad in ["/../Cargo.toml", "/a.js/../../etc/passwd", "/%2e%2e/etc/passwd", "/etc/passwd"] {
-            assert!(get(srv.port, bad).starts_with("HTTP/1.1 404"), "{bad} must not be served");
+        for bad in [
+            "/../Cargo.toml",
+            "/a.js/../../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/etc/passwd",
+        ] {
+            assert!(
+                get(srv.port, bad).starts_with("HTTP/1.1 404"),
+                "{bad} must not be served"
+            );
         }
     }
 
@@ -176,11 +204,20 @@ mod tests {
         let ip: std::net::IpAddr = "127.0.0.2".parse().unwrap();
         let srv = Server::start_on(ip).unwrap();
         srv.route("/index.html", Body::Static("<p>hi"));
-        assert_eq!(srv.url("/index.html"), format!("http://127.0.0.2:{}/index.html", srv.port));
+        assert_eq!(
+            srv.url("/index.html"),
+            format!("http://127.0.0.2:{}/index.html", srv.port)
+        );
         assert!(get_at("127.0.0.2", srv.port, "/index.html").starts_with("HTTP/1.1 200"));
         // Not also on 127.0.0.1: exactly the address asked for.
         assert!(TcpStream::connect(("127.0.0.1", srv.port)).is_err());
-        let v6 = Server { port: 8, ip: "::1".parse().unwrap(), routes: Arc::default(), stop: Arc::default(), thread: None };
+        let v6 = Server {
+            port: 8,
+            ip: "::1".parse().unwrap(),
+            routes: Arc::default(),
+            stop: Arc::default(),
+            thread: None,
+        };
         assert_eq!(v6.url("/x"), "http://[::1]:8/x");
     }
 }

@@ -15,7 +15,6 @@ pub enum SizeKind {
     Stripped,
 }
 
-
 /// Size figures of one artifact, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sizes {
@@ -37,7 +36,11 @@ pub fn gzip_len(bytes: &[u8]) -> Result<u64> {
 
 pub fn brotli_len(bytes: &[u8]) -> Result<u64> {
     let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
     Ok(out.len() as u64)
 }

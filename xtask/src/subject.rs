@@ -53,7 +53,12 @@ pub fn build(cfg: &Config, profile: &Profile, work_name: &str) -> Result<Built> 
             eprintln!("budget: [{work_name}] wasm-bindgen {version}");
             // The user-wide tool cache, shared by every subject.
             let cli = crate::bindgen::cli(&version, &crate::util::tool_cache())?;
-            let bg = crate::bindgen::run(&cli, &built.wasm, &work.join("bindgen"), &cfg.package.replace('-', "_"))?;
+            let bg = crate::bindgen::run(
+                &cli,
+                &built.wasm,
+                &work.join("bindgen"),
+                &cfg.package.replace('-', "_"),
+            )?;
             build_command = format!("{build_command} && {}", bg.command);
             (std::fs::read(&bg.wasm)?, Some(bg.glue))
         }
@@ -61,14 +66,25 @@ pub fn build(cfg: &Config, profile: &Profile, work_name: &str) -> Result<Built> 
     if std::fs::read(&input).ok().as_deref() != Some(&in_bytes[..]) {
         write_atomic(&input, &in_bytes)?;
     }
-    Ok(Built { input, input_len: in_bytes.len() as u64, glue, build_command, work })
+    Ok(Built {
+        input,
+        input_len: in_bytes.len() as u64,
+        glue,
+        build_command,
+        work,
+    })
 }
 
 /// Optimize a built variant with the profile's wasm-opt settings (cached by
 /// input and settings).
 pub fn optimize(cfg: &Config, profile: &Profile, built: Built) -> Result<Optimized> {
     eprintln!("budget: [{}] optimize", profile.name);
-    let opt = optimize::optimize(&built.input, &profile.wasm_opt, &built.work, &build::target_dir(&cfg.root).join("budget").join("cache"))?;
+    let opt = optimize::optimize(
+        &built.input,
+        &profile.wasm_opt,
+        &built.work,
+        &build::target_dir(&cfg.root).join("budget").join("cache"),
+    )?;
     Ok(Optimized { built, opt })
 }
 
@@ -87,10 +103,16 @@ pub fn shipped(cfg: &Config, profile: &Profile) -> Result<(PathBuf, Option<PathB
 
 /// The reference builds the selected relative metrics need for a profile:
 /// (key, the profile without those features).
-fn reference_profiles(metrics: &[&MetricSpec], profile: &Profile, label: &str) -> Vec<(String, Profile)> {
+fn reference_profiles(
+    metrics: &[&MetricSpec],
+    profile: &Profile,
+    label: &str,
+) -> Vec<(String, Profile)> {
     let mut out: Vec<(String, Profile)> = Vec::new();
     for m in metrics {
-        let Some(without) = &m.reference_without else { continue };
+        let Some(without) = &m.reference_without else {
+            continue;
+        };
         if !m.caps.contains_key(label) {
             continue;
         }
@@ -108,27 +130,51 @@ fn reference_profiles(metrics: &[&MetricSpec], profile: &Profile, label: &str) -
 
 /// Build and optimize the reference builds a profile needs (working names
 /// prefixed with `prefix`, so the base's never overwrite the candidate's).
-fn build_references(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, label: &str, prefix: &str) -> Result<BTreeMap<String, Runnable>> {
+fn build_references(
+    cfg: &Config,
+    metrics: &[&MetricSpec],
+    profile: &Profile,
+    label: &str,
+    prefix: &str,
+) -> Result<BTreeMap<String, Runnable>> {
     let mut references = BTreeMap::new();
     for (key, mut p) in reference_profiles(metrics, profile, label) {
         p.name = format!("{prefix}{}", p.name);
         let r = build_and_optimize(cfg, &p, &p.name)?;
-        references.insert(key, Runnable { wasm: r.opt.wasm, glue: r.built.glue });
+        references.insert(
+            key,
+            Runnable {
+                wasm: r.opt.wasm,
+                glue: r.built.glue,
+            },
+        );
     }
     Ok(references)
 }
 
 /// The sizes of an optimized variant's shipped module.
 pub fn sizes(o: &Optimized) -> Result<size::Sizes> {
-    size::measure(&std::fs::read(&o.opt.wasm)?, &o.opt.wasm.display().to_string())
+    size::measure(
+        &std::fs::read(&o.opt.wasm)?,
+        &o.opt.wasm.display().to_string(),
+    )
 }
 
 /// Where the bytes of an optimized profile go, against the base's build of
 /// the same profile when there is one. Files are named relative to the
 /// project, not by this machine's paths.
-pub fn attribute(cfg: &Config, name: &str, o: &Optimized, base: Option<&Base>) -> Result<attribute::Report> {
+pub fn attribute(
+    cfg: &Config,
+    name: &str,
+    o: &Optimized,
+    base: Option<&Base>,
+) -> Result<attribute::Report> {
     eprintln!("budget: [{name}] attribute");
-    let base_pair = base.and_then(|b| b.profiles.get(name)).and_then(|bp| bp.named.as_ref().map(|n| (bp.main.wasm.as_path(), n.as_path())));
+    let base_pair = base.and_then(|b| b.profiles.get(name)).and_then(|bp| {
+        bp.named
+            .as_ref()
+            .map(|n| (bp.main.wasm.as_path(), n.as_path()))
+    });
     let mut report = attribute::for_profile(&o.opt.wasm, &o.opt.named, base_pair)?;
     report.file = relative(cfg, &o.opt.wasm);
     report.names_from = relative(cfg, &o.opt.named);
@@ -153,19 +199,50 @@ pub struct Analyzed {
 /// artifacts: the four stages of `budget` in one call, for `calibrate`.
 /// `name` is the profile the figures are reported under (`profile.name`
 /// may be a variant's working name).
-pub fn profile_artifacts(cfg: &Config, profile: &Profile, name: &str, metrics: &[&MetricSpec], reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
+pub fn profile_artifacts(
+    cfg: &Config,
+    profile: &Profile,
+    name: &str,
+    metrics: &[&MetricSpec],
+    reports: &Path,
+    base: Option<&Base>,
+) -> Result<ProfileArtifacts> {
     let optimized = optimize(cfg, profile, build(cfg, profile, &profile.name)?)?;
     let sizes = sizes(&optimized)?;
     let attribution = attribute(cfg, name, &optimized, base)?;
-    artifacts(cfg, metrics, profile, name, Analyzed { optimized, sizes, attribution }, reports, base)
+    artifacts(
+        cfg,
+        metrics,
+        profile,
+        name,
+        Analyzed {
+            optimized,
+            sizes,
+            attribution,
+        },
+        reports,
+        base,
+    )
 }
 
 /// Everything one analyzed profile gives the stages after it: its files
 /// and figures, its dependency closure (diffed against the base's), and the
 /// reference builds its relative metrics need. `reports` is where the
 /// report stage will write the attribution.
-pub fn artifacts(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, name: &str, a: Analyzed, reports: &Path, base: Option<&Base>) -> Result<ProfileArtifacts> {
-    let Analyzed { optimized: o, sizes, attribution: report } = a;
+pub fn artifacts(
+    cfg: &Config,
+    metrics: &[&MetricSpec],
+    profile: &Profile,
+    name: &str,
+    a: Analyzed,
+    reports: &Path,
+    base: Option<&Base>,
+) -> Result<ProfileArtifacts> {
+    let Analyzed {
+        optimized: o,
+        sizes,
+        attribution: report,
+    } = a;
     let dependencies = dependency_closure(cfg, profile, name, &report, base)?;
     let references = build_references(cfg, metrics, profile, name, "")?;
     let files = crate::report::attribution::files(&reports.join("attribution"), name).to_vec();
@@ -185,8 +262,16 @@ pub fn artifacts(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, name:
         input_raw_bytes: o.built.input_len,
         features: o.opt.features.clone(),
         build_command: o.built.build_command,
-        toolchain: cfg.toolchain.as_ref().map(|t| format!("{} ({})", t.name, t.source)).unwrap_or_default(),
-        rustc: cfg.toolchain.as_ref().map(|t| t.rustc.clone()).unwrap_or_default(),
+        toolchain: cfg
+            .toolchain
+            .as_ref()
+            .map(|t| format!("{} ({})", t.name, t.source))
+            .unwrap_or_default(),
+        rustc: cfg
+            .toolchain
+            .as_ref()
+            .map(|t| t.rustc.clone())
+            .unwrap_or_default(),
         optimize_command: o.opt.command.clone(),
         optimize_cached: o.opt.cached,
         js_glue,
@@ -194,28 +279,67 @@ pub fn artifacts(cfg: &Config, metrics: &[&MetricSpec], profile: &Profile, name:
         dependencies,
     };
     let attribution = Some(attribute::Attribution { report, files });
-    Ok(ProfileArtifacts { info, shipped: o.opt.wasm, named: o.opt.named, glue: o.built.glue, attribution, references })
+    Ok(ProfileArtifacts {
+        info,
+        shipped: o.opt.wasm,
+        named: o.opt.named,
+        glue: o.built.glue,
+        attribution,
+        references,
+    })
 }
 
 /// The profile's wasm dependency closure under the `[dependencies]` policy
 /// (None without one), diffed against the base's, each change joined to
 /// the crate's bytes in this profile's attribution.
-fn dependency_closure(cfg: &Config, profile: &Profile, name: &str, report: &attribute::Report, base: Option<&Base>) -> Result<Option<crate::closure::Closure>> {
+fn dependency_closure(
+    cfg: &Config,
+    profile: &Profile,
+    name: &str,
+    report: &attribute::Report,
+    base: Option<&Base>,
+) -> Result<Option<crate::closure::Closure>> {
     eprintln!("budget: [{name}] dependency closure");
-    let Some(mut c) = resolve_closure(cfg, profile, name)? else { return Ok(None) };
-    if let Some((b, closure)) = base.and_then(|b| b.profiles.get(name).and_then(|bp| bp.closure.as_ref()).map(|c| (b, c))) {
-        let bytes: BTreeMap<String, u64> = report.crates.iter().map(|r| (r.krate.clone(), r.bytes)).collect();
-        c.diff = Some(crate::closure::diff(closure, &c.normal, &b.origin, Some(&bytes)));
+    let Some(mut c) = resolve_closure(cfg, profile, name)? else {
+        return Ok(None);
+    };
+    if let Some((b, closure)) = base.and_then(|b| {
+        b.profiles
+            .get(name)
+            .and_then(|bp| bp.closure.as_ref())
+            .map(|c| (b, c))
+    }) {
+        let bytes: BTreeMap<String, u64> = report
+            .crates
+            .iter()
+            .map(|r| (r.krate.clone(), r.bytes))
+            .collect();
+        c.diff = Some(crate::closure::diff(
+            closure,
+            &c.normal,
+            &b.origin,
+            Some(&bytes),
+        ));
     }
     Ok(Some(c))
 }
 
 /// The closure of profile `name` of the subject `cfg` names (the candidate,
 /// or the base in its worktree) under its policy; None without one.
-fn resolve_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option<crate::closure::Closure>> {
-    let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else { return Ok(None) };
-    let tc = cfg.toolchain.as_ref().ok_or_else(|| anyhow!("the subject's toolchain was not resolved (a bug in the gate)"))?;
-    let mut c = crate::closure::resolve(tc, &cfg.manifest, &cfg.package, &profile.features, policy)?;
+fn resolve_closure(
+    cfg: &Config,
+    profile: &Profile,
+    name: &str,
+) -> Result<Option<crate::closure::Closure>> {
+    let Some(policy) = cfg.dependencies.as_ref().and_then(|d| d.get(name)) else {
+        return Ok(None);
+    };
+    let tc = cfg
+        .toolchain
+        .as_ref()
+        .ok_or_else(|| anyhow!("the subject's toolchain was not resolved (a bug in the gate)"))?;
+    let mut c =
+        crate::closure::resolve(tc, &cfg.manifest, &cfg.package, &profile.features, policy)?;
     // Reports name files relative to the project, not by this machine's paths.
     c.command = c.command.replace(&format!("{}/", cfg.root.display()), "");
     Ok(Some(c))
@@ -230,19 +354,53 @@ fn resolve_closure(cfg: &Config, profile: &Profile, name: &str) -> Result<Option
 /// may bump it).
 pub fn checkout(cfg: &Config, reference: &str) -> Result<(Config, String)> {
     let subject_dir = cfg.manifest.parent().unwrap_or(&cfg.root);
-    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"], subject_dir).context("building a git ref needs the subject to be in a git checkout")?);
+    let top = PathBuf::from(
+        git(&["rev-parse", "--show-toplevel"], subject_dir)
+            .context("building a git ref needs the subject to be in a git checkout")?,
+    );
     let sha = git(&["rev-parse", "--verify", &format!("{reference}^{{commit}}")], &top)
         .with_context(|| format!("{reference} is not a commit of this repository (a shallow CI clone needs `fetch-depth: 0` or a fetch of the base)"))?;
     let manifest = std::fs::canonicalize(&cfg.manifest).unwrap_or(cfg.manifest.clone());
     let top = std::fs::canonicalize(&top).unwrap_or(top);
-    let rel = manifest.strip_prefix(&top).map(Path::to_path_buf).map_err(|_| anyhow!("the subject manifest {} is not inside its git checkout {}", manifest.display(), top.display()))?;
-    let wt = cfg.root.join("target").join("budget").join("base").join(&sha[..12]);
-    let ready = wt.join(&rel).is_file() && git(&["rev-parse", "HEAD"], &wt).map(|h| h == sha).unwrap_or(false);
+    let rel = manifest
+        .strip_prefix(&top)
+        .map(Path::to_path_buf)
+        .map_err(|_| {
+            anyhow!(
+                "the subject manifest {} is not inside its git checkout {}",
+                manifest.display(),
+                top.display()
+            )
+        })?;
+    let wt = cfg
+        .root
+        .join("target")
+        .join("budget")
+        .join("base")
+        .join(&sha[..12]);
+    let ready = wt.join(&rel).is_file()
+        && git(&["rev-parse", "HEAD"], &wt)
+            .map(|h| h == sha)
+            .unwrap_or(false);
     if !ready {
         let _ = std::fs::remove_dir_all(&wt);
         let _ = git(&["worktree", "prune"], &top);
-        eprintln!("budget: checking out {reference} ({}) in {}", &sha[..12], wt.display());
-        git(&["worktree", "add", "--force", "--detach", &wt.display().to_string(), &sha], &top)?;
+        eprintln!(
+            "budget: checking out {reference} ({}) in {}",
+            &sha[..12],
+            wt.display()
+        );
+        git(
+            &[
+                "worktree",
+                "add",
+                "--force",
+                "--detach",
+                &wt.display().to_string(),
+                &sha,
+            ],
+            &top,
+        )?;
     }
     let mut at = cfg.clone();
     at.manifest = wt.join(&rel);
@@ -252,24 +410,42 @@ pub fn checkout(cfg: &Config, reference: &str) -> Result<(Config, String)> {
 
 /// `--against REF`: build every selected profile of REF in its worktree
 /// ([`checkout`]), with this checkout's profiles and optimizer settings.
-pub fn base_from_ref(cfg: &Config, reference: &str, profiles: &[String], metrics: &[&MetricSpec]) -> Result<Base> {
-    let (base_cfg, sha) = checkout(cfg, reference).with_context(|| format!("--against {reference}"))?;
-    let mut out = Base { origin: format!("--against {reference} ({})", &sha[..12]), commit: sha.clone(), profiles: BTreeMap::new() };
+pub fn base_from_ref(
+    cfg: &Config,
+    reference: &str,
+    profiles: &[String],
+    metrics: &[&MetricSpec],
+) -> Result<Base> {
+    let (base_cfg, sha) =
+        checkout(cfg, reference).with_context(|| format!("--against {reference}"))?;
+    let mut out = Base {
+        origin: format!("--against {reference} ({})", &sha[..12]),
+        commit: sha.clone(),
+        profiles: BTreeMap::new(),
+    };
     for name in profiles {
-        let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
+        let profile = cfg
+            .profile(name)
+            .ok_or_else(|| anyhow!("unknown profile {name}"))?;
         let references = build_references(&base_cfg, metrics, profile, name, "base~")?;
         let mut p = profile.clone();
         p.name = format!("base~{name}");
-        let o = build_and_optimize(&base_cfg, &p, &p.name).with_context(|| format!("building the base ({reference}) of profile {name}"))?;
+        let o = build_and_optimize(&base_cfg, &p, &p.name)
+            .with_context(|| format!("building the base ({reference}) of profile {name}"))?;
         let sizes = sizes(&o)?;
         out.profiles.insert(
             name.clone(),
             BaseProfile {
-                main: Runnable { wasm: o.opt.wasm, glue: o.built.glue },
+                main: Runnable {
+                    wasm: o.opt.wasm,
+                    glue: o.built.glue,
+                },
                 named: Some(o.opt.named),
                 sizes: Some(sizes),
                 references,
-                closure: resolve_closure(&base_cfg, profile, name).with_context(|| format!("the base ({reference}) of profile {name}"))?.map(|c| c.normal),
+                closure: resolve_closure(&base_cfg, profile, name)
+                    .with_context(|| format!("the base ({reference}) of profile {name}"))?
+                    .map(|c| c.normal),
             },
         );
     }

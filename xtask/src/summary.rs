@@ -82,7 +82,10 @@ impl HostSpeed {
 
     /// In words, for reports: `median 9.8 ms (9.1-14.2 over 230 calls)`.
     pub fn text(&self) -> String {
-        format!("median {:.1} ms ({:.1}-{:.1} over {} calls)", self.median_ms, self.min_ms, self.max_ms, self.calls)
+        format!(
+            "median {:.1} ms ({:.1}-{:.1} over {} calls)",
+            self.median_ms, self.min_ms, self.max_ms, self.calls
+        )
     }
 }
 
@@ -101,7 +104,13 @@ pub struct EnvBrowser {
 
 impl EnvBrowser {
     /// A measurer's browser, from its page's timer step in milliseconds.
-    pub fn new(kind: &str, product: &str, protocol: &str, timer_resolution_ms: Option<f64>, cross_origin_isolated: Option<bool>) -> EnvBrowser {
+    pub fn new(
+        kind: &str,
+        product: &str,
+        protocol: &str,
+        timer_resolution_ms: Option<f64>,
+        cross_origin_isolated: Option<bool>,
+    ) -> EnvBrowser {
         EnvBrowser {
             kind: kind.into(),
             product: product.into(),
@@ -213,7 +222,11 @@ impl Cost {
     /// `120 s (54 s in timed windows, x2.22)`.
     pub fn text(&self) -> String {
         match self.ratio() {
-            Some(r) => format!("{:.0} s ({:.0} s in timed windows, x{r:.2})", self.wall_s(), self.timed_s),
+            Some(r) => format!(
+                "{:.0} s ({:.0} s in timed windows, x{r:.2})",
+                self.wall_s(),
+                self.timed_s
+            ),
             None => format!("{:.0} s (no timed windows)", self.wall_s()),
         }
     }

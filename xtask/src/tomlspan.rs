@@ -63,7 +63,10 @@ impl Spans {
     fn table(&mut self, prefix: &str, t: &Table) {
         for (k, item) in t.iter() {
             let path = join(prefix, k);
-            self.note(&path, t.key(k).and_then(|k| k.span()).or_else(|| item.span()));
+            self.note(
+                &path,
+                t.key(k).and_then(|k| k.span()).or_else(|| item.span()),
+            );
             match item {
                 Item::Table(inner) => self.table(&path, inner),
                 Item::ArrayOfTables(a) => {
@@ -125,7 +128,11 @@ mod tests {
     fn finds_every_non_finite_float() {
         let src = "[a]\nx = nan\ny = [1.0, -inf]\nz = { w = +inf }\nok = 2.5\n";
         let s = Spans::of(src);
-        let keys: Vec<(&str, usize)> = s.nonfinite().iter().map(|(k, sp)| (k.as_str(), line_of(src, sp.start))).collect();
+        let keys: Vec<(&str, usize)> = s
+            .nonfinite()
+            .iter()
+            .map(|(k, sp)| (k.as_str(), line_of(src, sp.start)))
+            .collect();
         assert_eq!(keys, vec![("a.x", 2), ("a.y[1]", 3), ("a.z.w", 4)]);
     }
 }

@@ -33,7 +33,13 @@ pub struct Toolchain {
 
 /// rustup's and cargo's variables that would carry the gate's own toolchain
 /// into the subject's build.
-const GATE_TOOLCHAIN_VARS: &[&str] = &["RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOURCE", "CARGO", "RUSTC", "RUSTDOC"];
+const GATE_TOOLCHAIN_VARS: &[&str] = &[
+    "RUSTUP_TOOLCHAIN",
+    "RUSTUP_TOOLCHAIN_SOURCE",
+    "CARGO",
+    "RUSTC",
+    "RUSTDOC",
+];
 
 /// Whether `var` is one cargo sets for the program it runs (the gate under
 /// `cargo xtask`, or a test of it): it describes the gate's own package, not
@@ -41,8 +47,17 @@ const GATE_TOOLCHAIN_VARS: &[&str] = &["RUSTUP_TOOLCHAIN", "RUSTUP_TOOLCHAIN_SOU
 /// on such names, so passing them on makes cargo rebuild those crates each
 /// time the gate is started another way.
 fn is_cargo_run_var(var: &str) -> bool {
-    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"].iter().any(|p| var.starts_with(p))
-        || ["CARGO_CRATE_NAME", "CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&var)
+    ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_EXE_"]
+        .iter()
+        .any(|p| var.starts_with(p))
+        || [
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "OUT_DIR",
+        ]
+        .contains(&var)
 }
 
 /// Remove from `c`'s environment the gate's toolchain variables and what
@@ -76,7 +91,10 @@ fn rustup(dir: &Path) -> Command {
 
 /// The install command a user runs for a missing toolchain.
 pub fn install_hint(name: &str) -> String {
-    format!("rustup toolchain install {name} --profile minimal --target {}", TARGET)
+    format!(
+        "rustup toolchain install {name} --profile minimal --target {}",
+        TARGET
+    )
 }
 
 /// Resolve the subject's toolchain: `configured` (from `[subject]`), else
@@ -85,14 +103,24 @@ pub fn install_hint(name: &str) -> String {
 pub fn resolve(dir: &Path, configured: Option<&str>) -> Result<Toolchain> {
     let dir = dir.to_path_buf();
     let (name, source) = match configured {
-        Some(t) => (t.to_string(), "budgets.toml [subject] toolchain".to_string()),
+        Some(t) => (
+            t.to_string(),
+            "budgets.toml [subject] toolchain".to_string(),
+        ),
         None => {
             let out = match rustup(&dir).args(["show", "active-toolchain"]).output() {
                 Ok(o) => o,
                 // No rustup: cargo and rustc on PATH are all there is.
                 Err(_) => {
-                    let rustc = version_of(Command::new("rustc").arg("--version").current_dir(&dir)).unwrap_or_else(|| "unknown".into());
-                    return Ok(Toolchain { name: String::new(), source: "no rustup: cargo on PATH".into(), rustc, dir });
+                    let rustc =
+                        version_of(Command::new("rustc").arg("--version").current_dir(&dir))
+                            .unwrap_or_else(|| "unknown".into());
+                    return Ok(Toolchain {
+                        name: String::new(),
+                        source: "no rustup: cargo on PATH".into(),
+                        rustc,
+                        dir,
+                    });
                 }
             };
             let stdout = String::from_utf8_lossy(&out.stdout);
@@ -100,7 +128,13 @@ pub fn resolve(dir: &Path, configured: Option<&str>) -> Result<Toolchain> {
             if !out.status.success() {
                 bail!(not_installed_message(&stderr, &dir));
             }
-            parse_active(&stdout).ok_or_else(|| anyhow!("`rustup show active-toolchain` in {} printed nothing usable: {}", dir.display(), stdout.trim()))?
+            parse_active(&stdout).ok_or_else(|| {
+                anyhow!(
+                    "`rustup show active-toolchain` in {} printed nothing usable: {}",
+                    dir.display(),
+                    stdout.trim()
+                )
+            })?
         }
     };
     let mut c = rustup(&dir);
@@ -113,21 +147,46 @@ pub fn resolve(dir: &Path, configured: Option<&str>) -> Result<Toolchain> {
         );
     }
     let rustc = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    Ok(Toolchain { name, source, rustc, dir })
+    Ok(Toolchain {
+        name,
+        source,
+        rustc,
+        dir,
+    })
 }
 
 /// `NAME (REASON)` from `rustup show active-toolchain`.
 fn parse_active(stdout: &str) -> Option<(String, String)> {
     let line = stdout.lines().find(|l| !l.trim().is_empty())?.trim();
     let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
-    let source = rest.trim().trim_start_matches('(').trim_end_matches(')').to_string();
-    Some((name.to_string(), if source.is_empty() { "rustup's active toolchain".into() } else { source }))
+    let source = rest
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .to_string();
+    Some((
+        name.to_string(),
+        if source.is_empty() {
+            "rustup's active toolchain".into()
+        } else {
+            source
+        },
+    ))
 }
 
 /// rustup's refusal, rewritten as what to do.
 fn not_installed_message(stderr: &str, dir: &Path) -> String {
-    let quoted = stderr.split('\'').nth(1).filter(|s| !s.contains('/')).map(str::to_string);
-    let cause = stderr.lines().map(str::trim).find(|l| l.contains("toolchain file") || l.contains("specifies")).unwrap_or("").to_string();
+    let quoted = stderr
+        .split('\'')
+        .nth(1)
+        .filter(|s| !s.contains('/'))
+        .map(str::to_string);
+    let cause = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("toolchain file") || l.contains("specifies"))
+        .unwrap_or("")
+        .to_string();
     match quoted {
         Some(name) => format!(
             "the subject's toolchain `{name}` is not installed{}: run `{}` (RUSTUP_AUTO_INSTALL=0 keeps rustup from doing it), or set `toolchain` in [subject] of budgets.toml",
@@ -140,7 +199,9 @@ fn not_installed_message(stderr: &str, dir: &Path) -> String {
 
 fn version_of(c: &mut Command) -> Option<String> {
     let o = c.output().ok()?;
-    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
 impl Toolchain {
@@ -188,19 +249,31 @@ impl Toolchain {
             return Ok(());
         }
         let installed = || -> Option<bool> {
-            let o = rustup(&self.dir).args(["target", "list", "--installed", "--toolchain", &self.name]).output().ok()?;
-            o.status.success().then(|| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET))
+            let o = rustup(&self.dir)
+                .args(["target", "list", "--installed", "--toolchain", &self.name])
+                .output()
+                .ok()?;
+            o.status.success().then(|| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l.trim() == TARGET)
+            })
         };
         match installed() {
             None | Some(true) => return Ok(()),
             Some(false) => {}
         }
-        let _lock = crate::util::lock_exclusive(&std::env::temp_dir().join("xtask-rustup-target-add.lock"))?;
+        let _lock = crate::util::lock_exclusive(
+            &std::env::temp_dir().join("xtask-rustup-target-add.lock"),
+        )?;
         if installed() == Some(true) {
             return Ok(());
         }
         eprintln!("budget: the {TARGET} target is missing from {}; installing it with `rustup target add --toolchain {} {TARGET}`", self.name, self.name);
-        let status = rustup(&self.dir).args(["target", "add", "--toolchain", &self.name, TARGET]).status().context("running rustup")?;
+        let status = rustup(&self.dir)
+            .args(["target", "add", "--toolchain", &self.name, TARGET])
+            .status()
+            .context("running rustup")?;
         if !status.success() {
             bail!("could not install the {TARGET} target; run `rustup target add --toolchain {} {TARGET}` and retry", self.name);
         }
@@ -215,10 +288,18 @@ mod tests {
     #[test]
     fn reads_rustups_active_line() {
         assert_eq!(
-            parse_active("1.95.0-x86_64-unknown-linux-gnu (overridden by '/w/rust-toolchain.toml')\n"),
-            Some(("1.95.0-x86_64-unknown-linux-gnu".into(), "overridden by '/w/rust-toolchain.toml'".into()))
+            parse_active(
+                "1.95.0-x86_64-unknown-linux-gnu (overridden by '/w/rust-toolchain.toml')\n"
+            ),
+            Some((
+                "1.95.0-x86_64-unknown-linux-gnu".into(),
+                "overridden by '/w/rust-toolchain.toml'".into()
+            ))
         );
-        assert_eq!(parse_active("stable-x86_64-unknown-linux-gnu\n").unwrap().1, "rustup's active toolchain");
+        assert_eq!(
+            parse_active("stable-x86_64-unknown-linux-gnu\n").unwrap().1,
+            "rustup's active toolchain"
+        );
         assert_eq!(parse_active("\n"), None);
     }
 
@@ -226,7 +307,10 @@ mod tests {
     fn a_missing_pin_names_the_install_command() {
         let stderr = "error: override toolchain '1.80.0-x86_64-unknown-linux-gnu' is not installed\n\nCaused by:\n    the toolchain file at '/tmp/tc/rust-toolchain.toml' specifies an uninstalled toolchain\n";
         let m = not_installed_message(stderr, Path::new("/tmp/tc"));
-        assert!(m.contains("`1.80.0-x86_64-unknown-linux-gnu` is not installed"), "{m}");
+        assert!(
+            m.contains("`1.80.0-x86_64-unknown-linux-gnu` is not installed"),
+            "{m}"
+        );
         assert!(m.contains("rustup toolchain install 1.80.0-x86_64-unknown-linux-gnu --profile minimal --target wasm32-unknown-unknown"), "{m}");
         assert!(m.contains("/tmp/tc/rust-toolchain.toml"), "{m}");
     }

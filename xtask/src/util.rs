@@ -9,9 +9,15 @@ use std::process::{Command, ExitStatus};
 /// Every file named one of `names` in the directories of `PATH`, in
 /// `PATH` order (a name's matches before the next name's).
 pub fn on_path(names: &[&str]) -> Vec<PathBuf> {
-    let Some(path) = std::env::var_os("PATH") else { return vec![] };
+    let Some(path) = std::env::var_os("PATH") else {
+        return vec![];
+    };
     let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    names.iter().flat_map(|n| dirs.iter().map(move |d| d.join(n))).filter(|p| p.is_file()).collect()
+    names
+        .iter()
+        .flat_map(|n| dirs.iter().map(move |d| d.join(n)))
+        .filter(|p| p.is_file())
+        .collect()
 }
 
 /// Output of a finished child process.
@@ -47,8 +53,14 @@ pub fn find_budgets() -> Result<PathBuf> {
 /// process dies, so nothing is ever stale. For machine-wide one-at-a-time
 /// steps (installing a target or a tool) that may wait as long as they take.
 pub fn lock_exclusive(path: &Path) -> Result<std::fs::File> {
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
-    file.lock().with_context(|| format!("locking {}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
     Ok(file)
 }
 
@@ -58,7 +70,11 @@ pub fn lock_exclusive(path: &Path) -> Result<std::fs::File> {
 /// `~/.cache/wasm-budget-gate`, else `$CARGO_HOME/wasm-budget-gate`, else
 /// the system temp directory's.
 pub fn tool_cache() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("XDG_CACHE_HOME")
         .or_else(|| env("HOME").map(|h| h.join(".cache")))
         .or_else(|| env("CARGO_HOME"))
@@ -78,11 +94,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id()
     ));
     {
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -110,9 +128,17 @@ pub fn content_hash(parts: &[&[u8]]) -> String {
 
 /// `git ARGS` in `dir`: its trimmed stdout, or an error with its stderr.
 pub fn git(args: &[&str], dir: &Path) -> Result<String> {
-    let out = Command::new("git").args(args).current_dir(dir).output().context("running git")?;
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running git")?;
     if !out.status.success() {
-        anyhow::bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        anyhow::bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -143,7 +169,10 @@ pub fn kib(bytes: u64) -> String {
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub fn now_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

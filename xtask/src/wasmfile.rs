@@ -25,7 +25,10 @@ pub struct Section {
 /// non-wasm artifact gets one clear message.
 pub fn check_magic(bytes: &[u8], what: &str) -> Result<()> {
     if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
-        bail!("{what} is not a WebAssembly module (no \\0asm magic; {} bytes)", bytes.len());
+        bail!(
+            "{what} is not a WebAssembly module (no \\0asm magic; {} bytes)",
+            bytes.len()
+        );
     }
     if bytes[4..8] != [1, 0, 0, 0] {
         bail!("{what} is a WebAssembly component or unknown version, not a core module");
@@ -64,10 +67,17 @@ pub fn sections(bytes: &[u8], what: &str) -> Result<Vec<Section>> {
         let bytes_total = (range.end - last_end) as u64;
         last_end = range.end;
         let custom = name.starts_with("custom:");
-        out.push(Section { name, bytes: bytes_total, custom });
+        out.push(Section {
+            name,
+            bytes: bytes_total,
+            custom,
+        });
     }
     if last_end != bytes.len() {
-        bail!("{what}: {} trailing bytes after the last section", bytes.len() - last_end);
+        bail!(
+            "{what}: {} trailing bytes after the last section",
+            bytes.len() - last_end
+        );
     }
     Ok(out)
 }
@@ -163,7 +173,9 @@ pub fn features(bytes: &[u8], what: &str) -> Result<BTreeSet<&'static str>> {
                 let mut r = wasmparser::BinaryReader::new(data, 0);
                 if let Ok(n) = r.read_var_u32() {
                     for _ in 0..n {
-                        let (Ok(prefix), Ok(name)) = (r.read_u8(), r.read_string()) else { break };
+                        let (Ok(prefix), Ok(name)) = (r.read_u8(), r.read_string()) else {
+                            break;
+                        };
                         if prefix == b'+' {
                             add(name, &mut set);
                         }
@@ -241,12 +253,16 @@ pub fn features(bytes: &[u8], what: &str) -> Result<BTreeSet<&'static str>> {
                     .get_operators_reader()
                     .map_err(|e| anyhow!("{what}: malformed code: {e}"))?;
                 while !ops.eof() {
-                    let op = ops.read().map_err(|e| anyhow!("{what}: malformed code: {e}"))?;
+                    let op = ops
+                        .read()
+                        .map_err(|e| anyhow!("{what}: malformed code: {e}"))?;
                     match &op {
                         Operator::CallIndirect { table_index, .. } if *table_index != 0 => {
                             set.insert("reference-types");
                         }
-                        Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
+                        Operator::Block { blockty }
+                        | Operator::Loop { blockty }
+                        | Operator::If { blockty } => {
                             if matches!(blockty, wasmparser::BlockType::FuncType(_)) {
                                 set.insert("multivalue");
                             }
@@ -298,7 +314,9 @@ pub fn interface(bytes: &[u8], what: &str) -> Result<Interface> {
                 for rg in s {
                     for ty in rg.map_err(|e| anyhow!("{what}: {e}"))?.types() {
                         types.push(match &ty.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => f.params().iter().map(|t| t.to_string()).collect(),
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                f.params().iter().map(|t| t.to_string()).collect()
+                            }
                             _ => vec!["(not a function type)".into()],
                         });
                     }
@@ -317,7 +335,8 @@ pub fn interface(bytes: &[u8], what: &str) -> Result<Interface> {
                         wasmparser::TypeRef::Global(_) => "global",
                         wasmparser::TypeRef::Tag(_) => "tag",
                     };
-                    out.imports.push((format!("{}.{}", imp.module, imp.name), kind));
+                    out.imports
+                        .push((format!("{}.{}", imp.module, imp.name), kind));
                 }
             }
             Payload::FunctionSection(s) => {
@@ -337,7 +356,11 @@ pub fn interface(bytes: &[u8], what: &str) -> Result<Interface> {
         }
     }
     for (name, index) in exports {
-        let params = funcs.get(index as usize).and_then(|t| types.get(*t as usize)).cloned().ok_or_else(|| anyhow!("{what}: export `{name}` names no function"))?;
+        let params = funcs
+            .get(index as usize)
+            .and_then(|t| types.get(*t as usize))
+            .cloned()
+            .ok_or_else(|| anyhow!("{what}: export `{name}` names no function"))?;
         out.functions.push(ExportedFn { name, params });
     }
     Ok(out)
@@ -359,13 +382,19 @@ pub struct FunctionBytes {
 
 /// Bytes of each entry of a vector section, from one entry's offset to the
 /// next (the last runs to the section's end).
-fn entry_spans<'a, T: wasmparser::FromReader<'a>>(s: &wasmparser::SectionLimited<'a, T>) -> Result<Vec<u64>> {
+fn entry_spans<'a, T: wasmparser::FromReader<'a>>(
+    s: &wasmparser::SectionLimited<'a, T>,
+) -> Result<Vec<u64>> {
     let mut starts = Vec::new();
     for e in s.clone().into_iter_with_offsets() {
         starts.push(e?.0);
     }
     let end = s.range().end;
-    Ok(starts.iter().enumerate().map(|(i, st)| (starts.get(i + 1).copied().unwrap_or(end) - st) as u64).collect())
+    Ok(starts
+        .iter()
+        .enumerate()
+        .map(|(i, st)| (starts.get(i + 1).copied().unwrap_or(end) - st) as u64)
+        .collect())
 }
 
 pub fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
@@ -386,7 +415,8 @@ pub fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
                 }
                 wasmparser::Payload::CodeSectionStart { range, .. } => {
                     sections_total += whole;
-                    let mut r = wasmparser::BinaryReader::new(&bytes[range.start..range.end], range.start);
+                    let mut r =
+                        wasmparser::BinaryReader::new(&bytes[range.start..range.end], range.start);
                     r.read_var_u32()?;
                     prev_end = r.original_position();
                 }
@@ -400,11 +430,19 @@ pub fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
         }
     }
     if decls.len() != bodies.len() {
-        bail!("function section declares {} functions but the code section has {}", decls.len(), bodies.len());
+        bail!(
+            "function section declares {} functions but the code section has {}",
+            decls.len(),
+            bodies.len()
+        );
     }
     let per_function: Vec<u64> = bodies.iter().zip(&decls).map(|(b, d)| b + d).collect();
     let overhead = sections_total - per_function.iter().sum::<u64>();
-    Ok(FunctionBytes { per_function, bodies, overhead })
+    Ok(FunctionBytes {
+        per_function,
+        bodies,
+        overhead,
+    })
 }
 
 /// Per data segment: its bytes in the data section (entry and payload),
@@ -413,7 +451,11 @@ pub fn entry_sizes(bytes: &[u8]) -> Result<FunctionBytes> {
 pub fn data_segments<T>(bytes: &[u8], each: impl Fn(&[u8]) -> T) -> Result<(Vec<u64>, Vec<T>)> {
     for p in wasmparser::Parser::new(0).parse_all(bytes) {
         if let wasmparser::Payload::DataSection(s) = p? {
-            let made = s.clone().into_iter().map(|d| d.map(|d| each(d.data))).collect::<Result<Vec<_>, _>>()?;
+            let made = s
+                .clone()
+                .into_iter()
+                .map(|d| d.map(|d| each(d.data)))
+                .collect::<Result<Vec<_>, _>>()?;
             return Ok((entry_spans(&s)?, made));
         }
     }
@@ -482,7 +524,10 @@ pub fn indirect_calls(bytes: &[u8]) -> IndirectCalls {
                 if let Ok(mut ops) = body.get_operators_reader() {
                     while !ops.eof() {
                         match ops.read() {
-                            Ok(wasmparser::Operator::CallIndirect { type_index, .. }) | Ok(wasmparser::Operator::ReturnCallIndirect { type_index, .. }) => called.push(type_index),
+                            Ok(wasmparser::Operator::CallIndirect { type_index, .. })
+                            | Ok(wasmparser::Operator::ReturnCallIndirect { type_index, .. }) => {
+                                called.push(type_index)
+                            }
                             Ok(_) => {}
                             Err(_) => break,
                         }
@@ -503,7 +548,11 @@ pub fn imported_functions(bytes: &[u8]) -> u32 {
     let mut n = 0;
     for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
         if let wasmparser::Payload::ImportSection(s) = p {
-            n += s.into_iter().flatten().filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_))).count() as u32;
+            n += s
+                .into_iter()
+                .flatten()
+                .filter(|i| matches!(i.ty, wasmparser::TypeRef::Func(_)))
+                .count() as u32;
         }
     }
     n
@@ -518,17 +567,26 @@ mod tests {
         // (type (func (param i32 i64))) (import "env" "now" (func (type 0)))
         // (func (type 0)) (export "f" (func 1))
         let bytes: &[u8] = &[
-            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 2, 0x7f, 0x7e, 0, 2, 11, 1, 3, b'e', b'n', b'v', 3, b'n', b'o', b'w', 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, b'f', 0, 1, 10, 4, 1, 2, 0,
-            0x0b,
+            0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 2, 0x7f, 0x7e, 0, 2, 11, 1, 3, b'e',
+            b'n', b'v', 3, b'n', b'o', b'w', 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, b'f', 0, 1, 10, 4, 1, 2,
+            0, 0x0b,
         ];
         let i = interface(bytes, "t.wasm").unwrap();
-        assert_eq!(i.functions, [ExportedFn { name: "f".into(), params: vec!["i32".into(), "i64".into()] }]);
+        assert_eq!(
+            i.functions,
+            [ExportedFn {
+                name: "f".into(),
+                params: vec!["i32".into(), "i64".into()]
+            }]
+        );
         assert_eq!(i.imports, [("env.now".to_string(), "function")]);
     }
 
     #[test]
     fn rejects_non_wasm() {
-        let err = check_magic(b"hello world", "x.wasm").unwrap_err().to_string();
+        let err = check_magic(b"hello world", "x.wasm")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a WebAssembly module"), "{err}");
     }
 

@@ -36,9 +36,16 @@ fn team_repo(name: &str, member: &str, xtask: impl FnOnce(&Path)) -> PathBuf {
     // The gate's pinned toolchain and lockfile: the team's gate resolves the
     // versions the gate was tested with. The workspace manifest carries the
     // README's `[profile.dev]` block (binaryen and the gate built optimized).
-    std::fs::copy(root().join("rust-toolchain.toml"), team.join("rust-toolchain.toml")).unwrap();
+    std::fs::copy(
+        root().join("rust-toolchain.toml"),
+        team.join("rust-toolchain.toml"),
+    )
+    .unwrap();
     std::fs::copy(root().join("Cargo.lock"), team.join("Cargo.lock")).unwrap();
-    let gate: toml::Table = std::fs::read_to_string(root().join("Cargo.toml")).unwrap().parse().unwrap();
+    let gate: toml::Table = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut profile = toml::Table::new();
     profile.insert("dev".into(), gate["profile"]["dev"].clone());
     let mut profiles = toml::Table::new();
@@ -58,10 +65,16 @@ fn team_repo(name: &str, member: &str, xtask: impl FnOnce(&Path)) -> PathBuf {
 /// dependencies, binaryen above all, are not compiled again; its binaries
 /// go to the team's own target directory, never over the suite's `xtask`.
 fn cargo_xtask(team: &Path, args: &[&str]) -> Output {
-    let shared = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let shared = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     let build_dir = toml::Value::String(shared.display().to_string());
     let mut c = Command::new("cargo");
-    c.arg("--config").arg(format!("build.build-dir={build_dir}")).arg("xtask").args(args).current_dir(team);
+    c.arg("--config")
+        .arg(format!("build.build-dir={build_dir}"))
+        .arg("xtask")
+        .args(args)
+        .current_dir(team);
     c.env_remove("CARGO_TARGET_DIR");
     wasm_budget_gate::toolchain::without_gate_env(&mut c);
     c.output().unwrap()
@@ -70,26 +83,60 @@ fn cargo_xtask(team: &Path, args: &[&str]) -> Output {
 /// What both paths must show: the crate built as it is, gated, with its
 /// reports next to the team's budgets.toml.
 fn check_gated(team: &Path, out: &Output, metrics: &[&str]) {
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(!stderr.contains("retrying"), "a clean run retries nothing:\n{stderr}");
-    assert!(stderr.contains("subject toolchain 1.95.0-") && stderr.contains("web/rust-toolchain.toml"), "{stderr}");
-    assert!(stderr.contains("rustflags: the subject's own `--cfg fixture_config_flag`"), "{stderr}");
-    assert!(stderr.contains("sets strip = \"symbols\" (inherited by `wasm-min`)"), "{stderr}");
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(team.join("reports/summary.json")).unwrap()).unwrap();
-    assert!(common::schema::check_summary(&s).is_empty(), "{:?}", common::schema::check_summary(&s));
+    assert!(
+        !stderr.contains("retrying"),
+        "a clean run retries nothing:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("subject toolchain 1.95.0-") && stderr.contains("web/rust-toolchain.toml"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("rustflags: the subject's own `--cfg fixture_config_flag`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sets strip = \"symbols\" (inherited by `wasm-min`)"),
+        "{stderr}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(team.join("reports/summary.json")).unwrap())
+            .unwrap();
+    assert!(
+        common::schema::check_summary(&s).is_empty(),
+        "{:?}",
+        common::schema::check_summary(&s)
+    );
     // The binaryen version came from a lockfile (the copy's is the team's,
     // two levels up).
-    assert!(s["fingerprint"]["binaryen"].as_str().unwrap().starts_with("binaryen version_116 (wasm-opt crate 0.116."), "{}", s["fingerprint"]);
+    assert!(
+        s["fingerprint"]["binaryen"]
+            .as_str()
+            .unwrap()
+            .starts_with("binaryen version_116 (wasm-opt crate 0.116."),
+        "{}",
+        s["fingerprint"]
+    );
     let recs = s["records"].as_array().unwrap();
     for id in metrics {
-        let r = recs.iter().find(|r| r["metric_id"] == *id && r["profile"] == "core-min").unwrap_or_else(|| panic!("{id}: {s}"));
+        let r = recs
+            .iter()
+            .find(|r| r["metric_id"] == *id && r["profile"] == "core-min")
+            .unwrap_or_else(|| panic!("{id}: {s}"));
         assert_eq!(r["status"], "pass", "{r}");
         assert!(r["value"].as_f64().unwrap() > 0.0, "{r}");
     }
     let a = &s["artifacts"][0];
     let shipped = std::fs::read(team.join(a["shipped"].as_str().unwrap())).unwrap();
-    assert!(shipped.windows(23).any(|w| w == b"built_with_config_flags"), "the crate's own rustflags reached the build");
+    assert!(
+        shipped.windows(23).any(|w| w == b"built_with_config_flags"),
+        "the crate's own rustflags reached the build"
+    );
     // The team's `cargo xtask` binary is its own.
     assert!(team.join("target/debug/xtask").is_file());
 }
@@ -104,13 +151,25 @@ fn a_team_xtask_calling_the_gate_as_a_library_gates_the_crate_unedited() {
             format!("[package]\nname = \"xtask\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nwasm-budget-gate = {{ path = {dep} }}\n"),
         )
         .unwrap();
-        std::fs::write(team.join("xtask/src/main.rs"), "fn main() -> std::process::ExitCode {\n    wasm_budget_gate::main()\n}\n").unwrap();
+        std::fs::write(
+            team.join("xtask/src/main.rs"),
+            "fn main() -> std::process::ExitCode {\n    wasm_budget_gate::main()\n}\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(team.join(".cargo")).unwrap();
-        std::fs::write(team.join(".cargo/config.toml"), "[alias]\nxtask = \"run --package xtask --\"\n").unwrap();
+        std::fs::write(
+            team.join(".cargo/config.toml"),
+            "[alias]\nxtask = \"run --package xtask --\"\n",
+        )
+        .unwrap();
     });
     // Through the browser too: cold init through the glue, and heap.
     let out = cargo_xtask(&team, &["budget", "--quick", "--profile", "core-min"]);
-    check_gated(&team, &out, &["B-SIZE-RAW", "B-SIZE-GZ", "B-INIT", "B-HEAP"]);
+    check_gated(
+        &team,
+        &out,
+        &["B-SIZE-RAW", "B-SIZE-GZ", "B-INIT", "B-HEAP"],
+    );
     let _ = std::fs::remove_dir_all(&team);
 }
 
@@ -122,9 +181,17 @@ fn a_copy_of_the_gate_directory_gates_the_crate_unedited() {
     let team = team_repo("copy", "tools/wasm-budget-gate", |team| {
         // The README's copy: xtask/ without the gate's own tests (they need
         // the gate's repository), and the gate's alias.
-        copy_tree(&root().join("xtask"), &team.join("tools/wasm-budget-gate"), &["tests"]);
+        copy_tree(
+            &root().join("xtask"),
+            &team.join("tools/wasm-budget-gate"),
+            &["tests"],
+        );
         std::fs::create_dir_all(team.join(".cargo")).unwrap();
-        std::fs::copy(root().join(".cargo/config.toml"), team.join(".cargo/config.toml")).unwrap();
+        std::fs::copy(
+            root().join(".cargo/config.toml"),
+            team.join(".cargo/config.toml"),
+        )
+        .unwrap();
     });
     let out = cargo_xtask(&team, &["size", "--profile", "core-min"]);
     check_gated(&team, &out, &["B-SIZE-RAW", "B-SIZE-GZ"]);

@@ -48,8 +48,16 @@ const TIMING_CULPRIT: usize = 5;
 const SIZE_CULPRIT: usize = 11;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -76,11 +84,19 @@ fn history(repo: &Path) -> Vec<String> {
         let lib = std::fs::read_to_string(repo.join("src/lib.rs")).unwrap();
         let msg = match k {
             TIMING_CULPRIT => {
-                std::fs::write(repo.join("src/lib.rs"), lib.replace("ITERS: u32 = 2000", "ITERS: u32 = 2600")).unwrap();
+                std::fs::write(
+                    repo.join("src/lib.rs"),
+                    lib.replace("ITERS: u32 = 2000", "ITERS: u32 = 2600"),
+                )
+                .unwrap();
                 format!("c{k}: more work per call")
             }
             SIZE_CULPRIT => {
-                std::fs::write(repo.join("src/lib.rs"), lib.replace("TABLE_LEN: usize = 64", "TABLE_LEN: usize = 6144")).unwrap();
+                std::fs::write(
+                    repo.join("src/lib.rs"),
+                    lib.replace("TABLE_LEN: usize = 64", "TABLE_LEN: usize = 6144"),
+                )
+                .unwrap();
                 format!("c{k}: a bigger table")
             }
             _ => {
@@ -97,10 +113,23 @@ fn history(repo: &Path) -> Vec<String> {
 
 fn xtask(args: &[&str]) -> (Option<i32>, String) {
     let out = common::xtask_cmd().args(args).output().unwrap();
-    (out.status.code(), format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.code(),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
-fn bisect(budgets: &Path, good: &str, bad: &str, metric: &str, reports: &Path) -> (Option<i32>, String, serde_json::Value) {
+fn bisect(
+    budgets: &Path,
+    good: &str,
+    bad: &str,
+    metric: &str,
+    reports: &Path,
+) -> (Option<i32>, String, serde_json::Value) {
     let (code, text) = xtask(&[
         "bisect",
         "--budgets",
@@ -116,7 +145,9 @@ fn bisect(budgets: &Path, good: &str, bad: &str, metric: &str, reports: &Path) -
         "--reports",
         reports.to_str().unwrap(),
     ]);
-    let json = std::fs::read_to_string(reports.join("bisect.json")).map(|s| serde_json::from_str(&s).unwrap()).unwrap_or(serde_json::Value::Null);
+    let json = std::fs::read_to_string(reports.join("bisect.json"))
+        .map(|s| serde_json::from_str(&s).unwrap())
+        .unwrap_or(serde_json::Value::Null);
     (code, text, json)
 }
 
@@ -126,14 +157,25 @@ fn bisect_names_the_timing_and_the_size_culprit_and_finds_nothing_where_nothing_
     let repo = tmp.join("subject");
     let shas = history(&repo);
     let gate = tmp.join("gate");
-    let (code, text) = xtask(&["init", "--manifest", repo.join("Cargo.toml").to_str().unwrap(), "--out", gate.to_str().unwrap()]);
+    let (code, text) = xtask(&[
+        "init",
+        "--manifest",
+        repo.join("Cargo.toml").to_str().unwrap(),
+        "--out",
+        gate.to_str().unwrap(),
+    ]);
     assert_eq!(code, Some(0), "{text}");
     // Time `work` (init wires one export; the test names the one it slows),
     // over three seeds instead of five.
     let budgets = gate.join("budgets.toml");
     let text = std::fs::read_to_string(&budgets).unwrap();
-    let text = text.replace("export = \"checksum\"", "export = \"work\"").replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]");
-    assert!(text.contains("call = { export = \"work\"") && text.contains("seeds = [11, 29, 42]\n"), "{text}");
+    let text = text
+        .replace("export = \"checksum\"", "export = \"work\"")
+        .replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]");
+    assert!(
+        text.contains("call = { export = \"work\"") && text.contains("seeds = [11, 29, 42]\n"),
+        "{text}"
+    );
     std::fs::write(&budgets, text).unwrap();
     let (good, bad) = (&shas[0], &shas[15]);
     // (init's build of the crate wrote its Cargo.lock, as any cargo build would.)
@@ -143,18 +185,38 @@ fn bisect_names_the_timing_and_the_size_culprit_and_finds_nothing_where_nothing_
     let (code, text, r) = bisect(&budgets, good, bad, "CALL", &tmp.join("timing"));
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(r["outcome"], "commit", "{text}");
-    let (lo, hi) = (r["range"][0].as_u64().unwrap() as usize, r["range"][1].as_u64().unwrap() as usize);
+    let (lo, hi) = (
+        r["range"][0].as_u64().unwrap() as usize,
+        r["range"][1].as_u64().unwrap() as usize,
+    );
     assert_eq!((lo, hi), (TIMING_CULPRIT - 1, TIMING_CULPRIT), "{text}");
     assert_eq!(r["commits"][hi]["sha"], shas[TIMING_CULPRIT].as_str());
-    assert!(text.contains("CALL regressed at") && text.contains("c5: more work per call"), "{text}");
+    assert!(
+        text.contains("CALL regressed at") && text.contains("c5: more work per call"),
+        "{text}"
+    );
     let steps = r["steps"].as_array().unwrap();
-    assert!((1..=4).contains(&steps.len()), "{} steps\n{text}", steps.len());
+    assert!(
+        (1..=4).contains(&steps.len()),
+        "{} steps\n{text}",
+        steps.len()
+    );
     // The ratio across the culprit is about the 30 % the commit added, and
     // its interval excludes no change.
     let across = &r["across"]["estimate"];
-    let (point, lo_ci) = (across["point"].as_f64().unwrap(), across["lo"].as_f64().unwrap());
-    assert!(point > 1.15 && point < 1.45 && lo_ci > 1.0, "across x{point} (lo {lo_ci})\n{text}");
-    assert_eq!(r["comparisons"].as_u64().unwrap() as usize, 1 + 2 * steps.len(), "{text}");
+    let (point, lo_ci) = (
+        across["point"].as_f64().unwrap(),
+        across["lo"].as_f64().unwrap(),
+    );
+    assert!(
+        point > 1.15 && point < 1.45 && lo_ci > 1.0,
+        "across x{point} (lo {lo_ci})\n{text}"
+    );
+    assert_eq!(
+        r["comparisons"].as_u64().unwrap() as usize,
+        1 + 2 * steps.len(),
+        "{text}"
+    );
     // The subject's checkout was not touched: still at the bad end, its
     // files as they were.
     assert_eq!(git(&repo, &["rev-parse", "HEAD"]), *bad);
@@ -164,7 +226,11 @@ fn bisect_names_the_timing_and_the_size_culprit_and_finds_nothing_where_nothing_
     let (code, text, r) = bisect(&budgets, good, bad, "SIZE-GZIP", &tmp.join("size"));
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(r["outcome"], "commit", "{text}");
-    assert_eq!(r["commits"][r["range"][1].as_u64().unwrap() as usize]["sha"], shas[SIZE_CULPRIT].as_str(), "{text}");
+    assert_eq!(
+        r["commits"][r["range"][1].as_u64().unwrap() as usize]["sha"],
+        shas[SIZE_CULPRIT].as_str(),
+        "{text}"
+    );
     assert_eq!(r["comparisons"], 0);
     // The attribution diff says where the bytes went: the data.
     let crates = r["attribution_diff"]["crates"].as_array().unwrap();
@@ -172,7 +238,13 @@ fn bisect_names_the_timing_and_the_size_culprit_and_finds_nothing_where_nothing_
     assert!(crates[0]["delta"].as_i64().unwrap() > 5000, "{text}");
 
     // No regression between c0 and c4: said so, exit 1, nobody blamed.
-    let (code, text, r) = bisect(&budgets, good, &shas[TIMING_CULPRIT - 1], "CALL", &tmp.join("none"));
+    let (code, text, r) = bisect(
+        &budgets,
+        good,
+        &shas[TIMING_CULPRIT - 1],
+        "CALL",
+        &tmp.join("none"),
+    );
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(r["outcome"], "no-regression", "{text}");
     assert!(r["steps"].as_array().unwrap().is_empty(), "{text}");

@@ -14,7 +14,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn firefox_processes() -> usize {
     // Every Firefox the gate starts has a profile directory named so.
-    let out = std::process::Command::new("pgrep").args(["-f", "budget-firefox-"]).output().unwrap();
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", "budget-firefox-"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
@@ -22,7 +25,13 @@ fn firefox_processes() -> usize {
 /// file `b`, reports in `<dir of b>/r`: (exit code, stderr).
 fn budget_in_firefox(b: &std::path::Path, extra: &[&str]) -> (Option<i32>, String) {
     let out = common::xtask_cmd()
-        .args(["budget", "--profile", "core-min", "--env", "firefox-desktop"])
+        .args([
+            "budget",
+            "--profile",
+            "core-min",
+            "--env",
+            "firefox-desktop",
+        ])
         .args(extra)
         .arg("--budgets")
         .arg(b)
@@ -30,7 +39,10 @@ fn budget_in_firefox(b: &std::path::Path, extra: &[&str]) -> (Option<i32>, Strin
         .arg(b.parent().unwrap().join("r"))
         .output()
         .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -39,8 +51,14 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     // The two metrics, for core-min only: one full-protocol shard covers them.
     let d = common::scratch("firefox", |t| {
         common::only_metrics(&t, &["M-PERF-02A-firefox", "M-PERF-03B-firefox"])
-            .replace("hard = { core-min = 60, core-trace = 85, full-dev = 130 }", "profiles = [\"core-min\"]\nhard = { core-min = 60 }")
-            .replace("hard = { core-min = 2.5, core-trace = 3.5, full-dev = 5.0 }", "profiles = [\"core-min\"]\nhard = { core-min = 2.5 }")
+            .replace(
+                "hard = { core-min = 60, core-trace = 85, full-dev = 130 }",
+                "profiles = [\"core-min\"]\nhard = { core-min = 60 }",
+            )
+            .replace(
+                "hard = { core-min = 2.5, core-trace = 3.5, full-dev = 5.0 }",
+                "profiles = [\"core-min\"]\nhard = { core-min = 2.5 }",
+            )
     });
     let b = d.join("budgets.toml");
     let (code, err) = budget_in_firefox(&b, &[]);
@@ -48,20 +66,45 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     assert!(!err.contains("retrying"), "no scenario failed: {err}");
     let text = std::fs::read_to_string(d.join("r/summary.json")).unwrap();
     let s: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(common::schema::check_summary(&s).is_empty(), "{:?}", common::schema::check_summary(&s));
+    assert!(
+        common::schema::check_summary(&s).is_empty(),
+        "{:?}",
+        common::schema::check_summary(&s)
+    );
 
     let fx = &s["fingerprint"]["environments"]["firefox-desktop"]["browser"];
     assert_eq!(fx["kind"], "firefox", "{fx}");
     assert_eq!(fx["protocol"], "WebDriver BiDi", "{fx}");
-    assert!(fx["product"].as_str().unwrap().to_lowercase().starts_with("firefox/"), "{fx}");
-    assert_eq!(fx["cross_origin_isolated"], true, "COOP/COEP honoured: {fx}");
+    assert!(
+        fx["product"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .starts_with("firefox/"),
+        "{fx}"
+    );
+    assert_eq!(
+        fx["cross_origin_isolated"], true,
+        "COOP/COEP honoured: {fx}"
+    );
     let tick_us = fx["timer_resolution_us"].as_f64().unwrap();
-    assert!(tick_us > 0.0 && tick_us <= 100.0, "isolated Firefox clock {tick_us} us");
+    assert!(
+        tick_us > 0.0 && tick_us <= 100.0,
+        "isolated Firefox clock {tick_us} us"
+    );
     // No Chromium was needed for a Firefox-only run.
-    assert!(!s["fingerprint"]["environments"].as_object().unwrap().contains_key("desktop"));
+    assert!(!s["fingerprint"]["environments"]
+        .as_object()
+        .unwrap()
+        .contains_key("desktop"));
 
     for id in ["M-PERF-02A-firefox", "M-PERF-03B-firefox"] {
-        let r = s["records"].as_array().unwrap().iter().find(|r| r["metric_id"] == id).unwrap_or_else(|| panic!("no {id}"));
+        let r = s["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric_id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"));
         assert_eq!(r["environment"], "firefox-desktop");
         assert_eq!(r["status"], "pass", "{r}");
         let v = r["value"].as_f64().unwrap();
@@ -69,28 +112,77 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
         // Above the clock floor, in this page's own (coarser) ticks.
         let clock = &r["clock"];
         if id.contains("02A") {
-            assert!((clock["tick_in_unit"].as_f64().unwrap() - tick_us / 1000.0).abs() < 1e-9, "Firefox's own tick: {clock}");
+            assert!(
+                (clock["tick_in_unit"].as_f64().unwrap() - tick_us / 1000.0).abs() < 1e-9,
+                "Firefox's own tick: {clock}"
+            );
         }
-        assert!(clock["ticks"].as_f64().unwrap() >= clock["floor_ticks"].as_f64().unwrap(), "{id} resolved: {clock}");
-        assert!(r["commands"][0].as_str().unwrap().contains("via WebDriver BiDi"), "{r}");
+        assert!(
+            clock["ticks"].as_f64().unwrap() >= clock["floor_ticks"].as_f64().unwrap(),
+            "{id} resolved: {clock}"
+        );
+        assert!(
+            r["commands"][0]
+                .as_str()
+                .unwrap()
+                .contains("via WebDriver BiDi"),
+            "{r}"
+        );
         let seeds = r["per_seed"].as_array().unwrap();
         assert_eq!(seeds.len(), 5);
-        assert!(seeds.iter().all(|x| x["samples"].as_u64().unwrap() >= 2000), "the full protocol: {r}");
+        assert!(
+            seeds.iter().all(|x| x["samples"].as_u64().unwrap() >= 2000),
+            "the full protocol: {r}"
+        );
     }
-    let cold = s["records"].as_array().unwrap().iter().find(|r| r["metric_id"] == "M-PERF-02A-firefox").unwrap();
+    let cold = s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric_id"] == "M-PERF-02A-firefox")
+        .unwrap();
     let method = cold["method"].as_str().unwrap();
-    assert!(method.contains("SpiderMonkey") && method.contains("no GC is forced"), "the figure says what it covers here: {method}");
+    assert!(
+        method.contains("SpiderMonkey") && method.contains("no GC is forced"),
+        "the figure says what it covers here: {method}"
+    );
     let md = std::fs::read_to_string(d.join("r/summary.md")).unwrap();
-    assert!(md.contains("firefox-desktop: firefox/") && md.contains("WebDriver BiDi"), "{md}");
+    assert!(
+        md.contains("firefox-desktop: firefox/") && md.contains("WebDriver BiDi"),
+        "{md}"
+    );
     assert_eq!(firefox_processes(), 0, "no Firefox outlives the gate");
 
     // A Firefox shard merges like any other: same figures, same browser.
-    let out = common::xtask_cmd().arg("merge").arg(d.join("r/summary.json")).arg("--budgets").arg(&b).arg("--reports").arg(d.join("merged")).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("merged/summary.json")).unwrap()).unwrap();
-    assert_eq!(m["fingerprint"]["environments"]["firefox-desktop"]["browser"], *fx);
+    let out = common::xtask_cmd()
+        .arg("merge")
+        .arg(d.join("r/summary.json"))
+        .arg("--budgets")
+        .arg(&b)
+        .arg("--reports")
+        .arg(d.join("merged"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("merged/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        m["fingerprint"]["environments"]["firefox-desktop"]["browser"],
+        *fx
+    );
     for r in s["records"].as_array().unwrap() {
-        let mr = m["records"].as_array().unwrap().iter().find(|x| x["metric_id"] == r["metric_id"] && x["profile"] == r["profile"]).unwrap();
+        let mr = m["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["metric_id"] == r["metric_id"] && x["profile"] == r["profile"])
+            .unwrap();
         assert_eq!(mr["value"], r["value"], "{}", r["metric_id"]);
         assert_eq!(mr["status"], r["status"]);
     }
@@ -99,14 +191,26 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
 #[test]
 fn a_hung_firefox_scenario_is_bounded_retried_and_exits_2() {
     let _one = serial();
-    let (_dir, b) = common::scratch_with_scenario_in("ffhang", "hang", "HANG", "export default async function (h) { await new Promise(() => {}); }\n", "firefox-desktop");
+    let (_dir, b) = common::scratch_with_scenario_in(
+        "ffhang",
+        "hang",
+        "HANG",
+        "export default async function (h) { await new Promise(() => {}); }\n",
+        "firefox-desktop",
+    );
     let d = b.parent().unwrap().to_path_buf();
     let t = std::time::Instant::now();
     let (code, err) = budget_in_firefox(&b, &["--quick"]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("retrying once") && err.contains("scenario `hang`") && err.contains("failed twice"), "{err}");
+    assert!(
+        err.contains("retrying once")
+            && err.contains("scenario `hang`")
+            && err.contains("failed twice"),
+        "{err}"
+    );
     assert!(t.elapsed().as_secs() < 120, "bounded time");
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("r/summary.json")).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r/summary.json")).unwrap()).unwrap();
     assert_eq!(s["outcome"], "error");
     assert_eq!(firefox_processes(), 0, "no Firefox outlives the gate");
 }

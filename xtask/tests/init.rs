@@ -34,7 +34,14 @@ fn new_crate(dir: &Path, name: &str, deps: &str, features: &str, lib: &str) {
 
 fn xtask(args: &[&str]) -> (Option<i32>, String) {
     let out: Output = common::xtask_cmd().args(args).output().unwrap();
-    (out.status.code(), format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.code(),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 fn arg(p: &Path) -> &str {
@@ -43,37 +50,79 @@ fn arg(p: &Path) -> &str {
 
 /// `init` then `budget --env desktop --profile core-min`; the summary.
 fn init_and_budget(krate: &Path, gate: &Path) -> serde_json::Value {
-    let (code, text) = xtask(&["init", "--manifest", arg(&krate.join("Cargo.toml")), "--out", arg(gate)]);
+    let (code, text) = xtask(&[
+        "init",
+        "--manifest",
+        arg(&krate.join("Cargo.toml")),
+        "--out",
+        arg(gate),
+    ]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("next: cargo xtask budget --budgets"), "{text}");
+    assert!(
+        text.contains("next: cargo xtask budget --budgets"),
+        "{text}"
+    );
     // init wrote the configuration, and nothing in the crate.
-    for f in ["budgets.toml", "profiles/core-min.toml", "profiles/full-dev.toml"] {
+    for f in [
+        "budgets.toml",
+        "profiles/core-min.toml",
+        "profiles/full-dev.toml",
+    ] {
         assert!(gate.join(f).is_file(), "{f}\n{text}");
     }
     assert!(!krate.join("budgets.toml").exists() && !krate.join("profiles").exists());
     let budgets = std::fs::read_to_string(gate.join("budgets.toml")).unwrap();
-    assert!(!budgets.contains("# source = \"builtin:call\""), "init left the call unwired:\n{budgets}");
-    let (code, text) = xtask(&["budget", "--budgets", arg(&gate.join("budgets.toml")), "--env", "desktop", "--profile", "core-min"]);
+    assert!(
+        !budgets.contains("# source = \"builtin:call\""),
+        "init left the call unwired:\n{budgets}"
+    );
+    let (code, text) = xtask(&[
+        "budget",
+        "--budgets",
+        arg(&gate.join("budgets.toml")),
+        "--env",
+        "desktop",
+        "--profile",
+        "core-min",
+    ]);
     assert_eq!(code, Some(0), "{text}");
-    serde_json::from_str(&std::fs::read_to_string(gate.join("reports/summary.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(gate.join("reports/summary.json")).unwrap())
+        .unwrap()
 }
 
 fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    s["records"].as_array().unwrap().iter().find(|r| r["metric_id"] == id && r["profile"] == "core-min").unwrap_or_else(|| panic!("no {id}: {s}"))
+    s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric_id"] == id && r["profile"] == "core-min")
+        .unwrap_or_else(|| panic!("no {id}: {s}"))
 }
 
 /// Every figure init wired is a real, passing measurement; the method
 /// says what was timed.
 fn check_figures(s: &serde_json::Value, call_words: &str) {
-    assert!(common::schema::check_summary(s).is_empty(), "{:?}", common::schema::check_summary(s));
+    assert!(
+        common::schema::check_summary(s).is_empty(),
+        "{:?}",
+        common::schema::check_summary(s)
+    );
     for id in ["SIZE-RAW", "SIZE-GZIP", "INIT", "CALL", "HEAP"] {
         let r = record(s, id);
         assert_eq!(r["status"], "pass", "{r}");
         assert!(r["value"].as_f64().is_some_and(|v| v > 0.0), "{r}");
     }
     let call = record(s, "CALL");
-    assert!(call["method"].as_str().unwrap().contains(call_words), "{call}");
-    assert_eq!(record(s, "HEAP")["heap_growth"]["seeds"], 5, "{}", record(s, "HEAP"));
+    assert!(
+        call["method"].as_str().unwrap().contains(call_words),
+        "{call}"
+    );
+    assert_eq!(
+        record(s, "HEAP")["heap_growth"]["seeds"],
+        5,
+        "{}",
+        record(s, "HEAP")
+    );
 }
 
 #[test]
@@ -114,19 +163,41 @@ pub extern "C" fn checksum(n: u32) -> u32 {
     );
     let s = init_and_budget(&raw, &dir.join("gate-raw"));
     let budgets = std::fs::read_to_string(dir.join("gate-raw/budgets.toml")).unwrap();
-    assert!(budgets.contains("imports = { \"env.host_now\" = \"now\" }"), "{budgets}");
-    assert!(budgets.contains("call = { export = \"demo_init\", args = [1] }"), "{budgets}");
+    assert!(
+        budgets.contains("imports = { \"env.host_now\" = \"now\" }"),
+        "{budgets}"
+    );
+    assert!(
+        budgets.contains("call = { export = \"demo_init\", args = [1] }"),
+        "{budgets}"
+    );
     check_figures(&s, "checksum(1)");
 
     // Run again: init refuses to overwrite what it wrote.
-    let (code, text) = xtask(&["init", "--manifest", arg(&raw.join("Cargo.toml")), "--out", arg(&dir.join("gate-raw"))]);
+    let (code, text) = xtask(&[
+        "init",
+        "--manifest",
+        arg(&raw.join("Cargo.toml")),
+        "--out",
+        arg(&dir.join("gate-raw")),
+    ]);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("init would overwrite") && text.contains("--force"), "{text}");
+    assert!(
+        text.contains("init would overwrite") && text.contains("--force"),
+        "{text}"
+    );
 
     // wasm-bindgen, a handle-based API. The wasm-bindgen version of the
     // repository's fixture, so the suite installs one CLI.
     let lock = std::fs::read_to_string(root().join("tests/bindgen-fixture/Cargo.lock")).unwrap();
-    let version = lock.split("name = \"wasm-bindgen\"\nversion = \"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let version = lock
+        .split("name = \"wasm-bindgen\"\nversion = \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let bg = dir.join("handledemo");
     new_crate(
         &bg,
@@ -155,24 +226,59 @@ impl Window {
 }
 "#,
     );
-    std::fs::write(bg.join("Cargo.lock"), lock.replace("name = \"bindgen-fixture\"", "name = \"handledemo\"")).unwrap();
+    std::fs::write(
+        bg.join("Cargo.lock"),
+        lock.replace("name = \"bindgen-fixture\"", "name = \"handledemo\""),
+    )
+    .unwrap();
     let s = init_and_budget(&bg, &dir.join("gate-bg"));
     let budgets = std::fs::read_to_string(dir.join("gate-bg/budgets.toml")).unwrap();
-    assert!(budgets.contains("setup = { new = \"Window\" }") && budgets.contains("call = { method = \"push\", args = [1] }") && budgets.contains("teardown = { method = \"free\" }"), "{budgets}");
+    assert!(
+        budgets.contains("setup = { new = \"Window\" }")
+            && budgets.contains("call = { method = \"push\", args = [1] }")
+            && budgets.contains("teardown = { method = \"free\" }"),
+        "{budgets}"
+    );
     // The diagnostic feature got a profile of its own.
-    assert!(std::fs::read_to_string(dir.join("gate-bg/profiles/core-trace.toml")).unwrap().contains("\"console-log\""));
+    assert!(
+        std::fs::read_to_string(dir.join("gate-bg/profiles/core-trace.toml"))
+            .unwrap()
+            .contains("\"console-log\"")
+    );
     check_figures(&s, "handle.push(1)");
-    assert!(record(&s, "INIT")["method"].as_str().unwrap().contains("new Window()"), "{}", record(&s, "INIT"));
+    assert!(
+        record(&s, "INIT")["method"]
+            .as_str()
+            .unwrap()
+            .contains("new Window()"),
+        "{}",
+        record(&s, "INIT")
+    );
 
     // A crate that does not build for wasm32: exit 2, naming the crate and
     // the compiler's first error, and no configuration left behind.
     let bad = dir.join("nativeonly");
-    new_crate(&bad, "nativeonly", "", "", "#[cfg(target_arch = \"wasm32\")]\ncompile_error!(\"nativeonly needs an OS\");\n");
-    let (code, text) = xtask(&["init", "--manifest", arg(&bad.join("Cargo.toml")), "--out", arg(&dir.join("gate-bad"))]);
+    new_crate(
+        &bad,
+        "nativeonly",
+        "",
+        "",
+        "#[cfg(target_arch = \"wasm32\")]\ncompile_error!(\"nativeonly needs an OS\");\n",
+    );
+    let (code, text) = xtask(&[
+        "init",
+        "--manifest",
+        arg(&bad.join("Cargo.toml")),
+        "--out",
+        arg(&dir.join("gate-bad")),
+    ]);
     assert_eq!(code, Some(2), "{text}");
-    assert!(text.contains("`nativeonly` does not build for wasm32-unknown-unknown") && text.contains("error: nativeonly needs an OS"), "{text}");
+    assert!(
+        text.contains("`nativeonly` does not build for wasm32-unknown-unknown")
+            && text.contains("error: nativeonly needs an OS"),
+        "{text}"
+    );
     assert!(!dir.join("gate-bad/budgets.toml").exists());
-
 }
 
 /// `--help` is the first thing a newcomer types: each command's usage, exit 0.
@@ -181,6 +287,9 @@ fn every_command_answers_help() {
     for cmd in ["init", "budget", "size", "attribute", "merge", "calibrate"] {
         let (code, text) = xtask(&[cmd, "--help"]);
         assert_eq!(code, Some(0), "{cmd}: {text}");
-        assert!(text.contains(&format!("cargo xtask {cmd}")), "{cmd}: {text}");
+        assert!(
+            text.contains(&format!("cargo xtask {cmd}")),
+            "{cmd}: {text}"
+        );
     }
 }

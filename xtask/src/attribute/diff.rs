@@ -25,7 +25,10 @@ pub(crate) fn signature(data: &[u8]) -> Vec<u64> {
         w[..data.len()].copy_from_slice(data);
         Box::new(std::iter::once(u64::from_le_bytes(w) ^ data.len() as u64))
     } else {
-        Box::new(data.windows(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))))
+        Box::new(
+            data.windows(8)
+                .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))),
+        )
     };
     for x in windows {
         let base = mix(x);
@@ -57,7 +60,13 @@ pub(super) fn diff_rows(old: BTreeMap<String, u64>, new: BTreeMap<String, u64>) 
                 _ if nb < ob => "shrank",
                 _ => return None,
             };
-            Some(DiffRow { name: k.clone(), old_bytes: ob, new_bytes: nb, delta: nb as i64 - ob as i64, change: change.into() })
+            Some(DiffRow {
+                name: k.clone(),
+                old_bytes: ob,
+                new_bytes: nb,
+                delta: nb as i64 - ob as i64,
+                change: change.into(),
+            })
         })
         .collect();
     rows.sort_by(|a, b| b.delta.abs().cmp(&a.delta.abs()).then(a.name.cmp(&b.name)));
@@ -75,14 +84,24 @@ pub fn diff(old: &Report, new: &Report, against: &str) -> Diff {
         }
         m
     };
-    let crate_key = |i: &Item| Some(if i.kind == "function" { i.krate.clone() } else { format!("({})", i.kind) });
+    let crate_key = |i: &Item| {
+        Some(if i.kind == "function" {
+            i.krate.clone()
+        } else {
+            format!("({})", i.kind)
+        })
+    };
     let item_key = |i: &Item| Some(i.name.clone());
     Diff {
         against: against.into(),
         old_bytes: old.file_bytes,
         new_bytes: new.file_bytes,
         crates: diff_rows(sum_by(old, &crate_key), sum_by(new, &crate_key)),
-        items: pair_renumbered_data(diff_rows(sum_by(old, &item_key), sum_by(new, &item_key)), old, new),
+        items: pair_renumbered_data(
+            diff_rows(sum_by(old, &item_key), sum_by(new, &item_key)),
+            old,
+            new,
+        ),
     }
 }
 
@@ -96,9 +115,14 @@ pub(super) const SAME_SEGMENT: f64 = 0.5;
 /// one row under the new name that says the old one; a pair of the same
 /// size is unchanged and has no row.
 pub(super) fn pair_renumbered_data(rows: Vec<DiffRow>, old: &Report, new: &Report) -> Vec<DiffRow> {
-    let (mut gone, mut came, mut rest): (Vec<DiffRow>, Vec<DiffRow>, Vec<DiffRow>) = (vec![], vec![], vec![]);
+    let (mut gone, mut came, mut rest): (Vec<DiffRow>, Vec<DiffRow>, Vec<DiffRow>) =
+        (vec![], vec![], vec![]);
     for r in rows {
-        match (r.change.as_str(), old.data_signatures.get(&r.name), new.data_signatures.get(&r.name)) {
+        match (
+            r.change.as_str(),
+            old.data_signatures.get(&r.name),
+            new.data_signatures.get(&r.name),
+        ) {
             ("vanished", Some(_), _) => gone.push(r),
             ("appeared", _, Some(_)) => came.push(r),
             _ => rest.push(r),
@@ -129,15 +153,30 @@ pub(super) fn pair_renumbered_data(rows: Vec<DiffRow>, old: &Report, new: &Repor
             _ => continue,
         };
         rest.push(DiffRow {
-            name: format!("{} (was {}, {:.0} % alike)", c.name, g.name.trim_start_matches("data segment "), sim * 100.0),
+            name: format!(
+                "{} (was {}, {:.0} % alike)",
+                c.name,
+                g.name.trim_start_matches("data segment "),
+                sim * 100.0
+            ),
             old_bytes: g.old_bytes,
             new_bytes: c.new_bytes,
             delta,
             change: how.into(),
         });
     }
-    rest.extend(gone.into_iter().zip(used_g).filter(|(_, u)| !u).map(|(r, _)| r));
-    rest.extend(came.into_iter().zip(used_c).filter(|(_, u)| !u).map(|(r, _)| r));
+    rest.extend(
+        gone.into_iter()
+            .zip(used_g)
+            .filter(|(_, u)| !u)
+            .map(|(r, _)| r),
+    );
+    rest.extend(
+        came.into_iter()
+            .zip(used_c)
+            .filter(|(_, u)| !u)
+            .map(|(r, _)| r),
+    );
     rest.sort_by(|a, b| b.delta.abs().cmp(&a.delta.abs()).then(a.name.cmp(&b.name)));
     rest
 }
@@ -151,15 +190,30 @@ mod tests {
     fn a_renumbered_data_segment_is_paired_by_content() {
         // A table of 12363 bytes moves from .rodata.66 to .rodata.64 and
         // loses 1099 bytes; an unrelated segment appears beside it.
-        let table: Vec<u8> = (0..12363u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        let other: Vec<u8> = (0..4000u32).map(|i| (i.wrapping_mul(40503) >> 5) as u8 ^ 0x5a).collect();
+        let table: Vec<u8> = (0..12363u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let other: Vec<u8> = (0..4000u32)
+            .map(|i| (i.wrapping_mul(40503) >> 5) as u8 ^ 0x5a)
+            .collect();
         let mk = |segs: &[(&str, &[u8])]| {
-            let mut r = analyze(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/named.wasm"), None).unwrap();
+            let mut r = analyze(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../tests/fixtures/named.wasm"),
+                None,
+            )
+            .unwrap();
             r.items.retain(|i| i.kind != "data");
             r.data_signatures.clear();
             for (n, d) in segs {
                 let name = format!("data segment {n}");
-                r.items.push(Item { name: name.clone(), kind: "data".into(), shallow_bytes: d.len() as u64, retained_bytes: d.len() as u64, krate: String::new() });
+                r.items.push(Item {
+                    name: name.clone(),
+                    kind: "data".into(),
+                    shallow_bytes: d.len() as u64,
+                    retained_bytes: d.len() as u64,
+                    krate: String::new(),
+                });
                 r.data_signatures.insert(name, signature(d));
             }
             r
@@ -167,16 +221,51 @@ mod tests {
         let old = mk(&[(".rodata.66", &table)]);
         let new = mk(&[(".rodata.64", &table[..11264]), (".rodata.65", &other)]);
         let d = diff(&old, &new, "base");
-        let data: Vec<&DiffRow> = d.items.iter().filter(|r| r.name.starts_with("data segment")).collect();
+        let data: Vec<&DiffRow> = d
+            .items
+            .iter()
+            .filter(|r| r.name.starts_with("data segment"))
+            .collect();
         assert_eq!(data.len(), 2, "{data:#?}");
-        let moved = data.iter().find(|r| r.name.starts_with("data segment .rodata.64 (was .rodata.66")).expect("paired");
-        assert_eq!((moved.old_bytes, moved.new_bytes, moved.delta, moved.change.as_str()), (12363, 11264, -1099, "shrank"));
-        let fresh = data.iter().find(|r| r.name == "data segment .rodata.65").expect("the unrelated one stays new");
+        let moved = data
+            .iter()
+            .find(|r| {
+                r.name
+                    .starts_with("data segment .rodata.64 (was .rodata.66")
+            })
+            .expect("paired");
+        assert_eq!(
+            (
+                moved.old_bytes,
+                moved.new_bytes,
+                moved.delta,
+                moved.change.as_str()
+            ),
+            (12363, 11264, -1099, "shrank")
+        );
+        let fresh = data
+            .iter()
+            .find(|r| r.name == "data segment .rodata.65")
+            .expect("the unrelated one stays new");
         assert_eq!(fresh.change, "appeared");
         // Renumbered with the same bytes: unchanged, no row at all.
-        let same = diff(&mk(&[(".rodata.66", &table)]), &mk(&[(".rodata.64", &table)]), "base");
-        assert!(same.items.iter().all(|r| !r.name.starts_with("data segment")), "{:#?}", same.items);
-        assert!(same.crates.iter().all(|r| r.name != "(data)"), "{:#?}", same.crates);
+        let same = diff(
+            &mk(&[(".rodata.66", &table)]),
+            &mk(&[(".rodata.64", &table)]),
+            "base",
+        );
+        assert!(
+            same.items
+                .iter()
+                .all(|r| !r.name.starts_with("data segment")),
+            "{:#?}",
+            same.items
+        );
+        assert!(
+            same.crates.iter().all(|r| r.name != "(data)"),
+            "{:#?}",
+            same.crates
+        );
         // Unalike bytes never pair.
         assert!(resemblance(&signature(&table), &signature(&other)) < SAME_SEGMENT);
         assert!(resemblance(&signature(&table), &signature(&table[..11264])) > 0.8);
@@ -184,10 +273,24 @@ mod tests {
 
     #[test]
     fn diff_classifies() {
-        let old = BTreeMap::from([("a".to_string(), 10u64), ("b".to_string(), 5), ("c".to_string(), 7)]);
-        let new = BTreeMap::from([("a".to_string(), 12u64), ("b".to_string(), 5), ("d".to_string(), 1)]);
+        let old = BTreeMap::from([
+            ("a".to_string(), 10u64),
+            ("b".to_string(), 5),
+            ("c".to_string(), 7),
+        ]);
+        let new = BTreeMap::from([
+            ("a".to_string(), 12u64),
+            ("b".to_string(), 5),
+            ("d".to_string(), 1),
+        ]);
         let rows = diff_rows(old, new);
-        let by: BTreeMap<_, _> = rows.iter().map(|r| (r.name.as_str(), r.change.as_str())).collect();
-        assert_eq!(by, BTreeMap::from([("a", "grew"), ("c", "vanished"), ("d", "appeared")]));
+        let by: BTreeMap<_, _> = rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.change.as_str()))
+            .collect();
+        assert_eq!(
+            by,
+            BTreeMap::from([("a", "grew"), ("c", "vanished"), ("d", "appeared")])
+        );
     }
 }

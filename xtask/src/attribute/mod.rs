@@ -27,13 +27,16 @@ pub use diff::diff;
 pub(crate) use diff::signature;
 pub use naming::{crate_of, demangle, module_of, normalize_name};
 
-use crate::wasmfile::{self, data_segments, entry_sizes, export_names, imported_functions, section_names, NameKind, Section};
-use naming::generic_of;
-use twiggy::twiggy_items;
+use crate::wasmfile::{
+    self, data_segments, entry_sizes, export_names, imported_functions, section_names, NameKind,
+    Section,
+};
 use anyhow::{anyhow, Context, Result};
+use naming::generic_of;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use twiggy::twiggy_items;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -125,11 +128,20 @@ pub struct Attribution {
 impl Attribution {
     /// "+12.4 KiB: serde_json +9.1 KiB, ..." style contributors vs baseline.
     pub fn top_contributors(&self, n: usize) -> Vec<String> {
-        let Some(d) = &self.report.diff else { return vec![] };
+        let Some(d) = &self.report.diff else {
+            return vec![];
+        };
         let mut rows: Vec<&DiffRow> = d.crates.iter().filter(|r| r.delta != 0).collect();
         rows.sort_by_key(|r| -r.delta.abs());
-        let mut out = vec![format!("{} total", signed_kib(d.new_bytes as i64 - d.old_bytes as i64))];
-        out.extend(rows.into_iter().take(n).map(|r| format!("{} {}", r.name, signed_kib(r.delta))));
+        let mut out = vec![format!(
+            "{} total",
+            signed_kib(d.new_bytes as i64 - d.old_bytes as i64)
+        )];
+        out.extend(
+            rows.into_iter()
+                .take(n)
+                .map(|r| format!("{} {}", r.name, signed_kib(r.delta))),
+        );
         out
     }
 }
@@ -138,7 +150,11 @@ pub fn signed_kib(delta: i64) -> String {
     if delta.abs() < 1024 {
         return format!("{delta:+} B");
     }
-    format!("{}{:.1} KiB", if delta >= 0 { "+" } else { "-" }, delta.unsigned_abs() as f64 / 1024.0)
+    format!(
+        "{}{:.1} KiB",
+        if delta >= 0 { "+" } else { "-" },
+        delta.unsigned_abs() as f64 / 1024.0
+    )
 }
 
 /// Attribute `file` (the shipped artifact), taking names from `named`
@@ -166,15 +182,36 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     // No name section and no twin: the export names are the names there
     // are (a stripped wasm-bindgen module keeps every export's).
     let by_export = !has_names && names_from == file;
-    let names = if by_export { export_names(&bytes) } else { section_names(&name_source, NameKind::Function) };
+    let names = if by_export {
+        export_names(&bytes)
+    } else {
+        section_names(&name_source, NameKind::Function)
+    };
     let first = imported_functions(&name_source);
     let code_names: Vec<String> = (0..fb.per_function.len())
-        .map(|i| names.get(&(first + i as u32)).map(|n| if by_export { n.clone() } else { normalize_name(n) }).unwrap_or_else(|| format!("code[{i}]")))
+        .map(|i| {
+            names
+                .get(&(first + i as u32))
+                .map(|n| {
+                    if by_export {
+                        n.clone()
+                    } else {
+                        normalize_name(n)
+                    }
+                })
+                .unwrap_or_else(|| format!("code[{i}]"))
+        })
         .collect();
     let (segs, seg_signatures) = data_segments(&bytes, signature)?;
     let data_names: Vec<String> = {
         let dn = section_names(&name_source, NameKind::Data);
-        (0..segs.len()).map(|i| dn.get(&(i as u32)).map(|n| format!("data segment {n}")).unwrap_or_else(|| format!("data[{i}]"))).collect()
+        (0..segs.len())
+            .map(|i| {
+                dn.get(&(i as u32))
+                    .map(|n| format!("data segment {n}"))
+                    .unwrap_or_else(|| format!("data[{i}]"))
+            })
+            .collect()
     };
     let (retained, paths, mode, mut note) = match twiggy_items(&name_source, &code_names, &data_names) {
         Ok((r, paths)) if r.len() == fb.per_function.len() => (r, paths, "twiggy", String::new()),
@@ -195,7 +232,13 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     for (i, b) in fb.per_function.iter().enumerate() {
         let name = code_names[i].clone();
         let retained_bytes = retained.get(i).copied().unwrap_or(*b).max(*b);
-        items.push(Item { krate: crate_of(&name), name, kind: "function".into(), shallow_bytes: *b, retained_bytes });
+        items.push(Item {
+            krate: crate_of(&name),
+            name,
+            kind: "function".into(),
+            shallow_bytes: *b,
+            retained_bytes,
+        });
     }
     if fb.overhead > 0 {
         items.push(Item {
@@ -214,36 +257,75 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
         } else if sec.name == "data" {
             let overhead = sec.bytes - segs.iter().sum::<u64>();
             for (i, b) in segs.iter().enumerate() {
-                let name = data_names.get(i).cloned().unwrap_or_else(|| format!("data[{i}]"));
-                items.push(Item { name, kind: "data".into(), shallow_bytes: *b, retained_bytes: *b, krate: String::new() });
+                let name = data_names
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("data[{i}]"));
+                items.push(Item {
+                    name,
+                    kind: "data".into(),
+                    shallow_bytes: *b,
+                    retained_bytes: *b,
+                    krate: String::new(),
+                });
             }
-            ("data section header and count".to_string(), overhead, "section")
+            (
+                "data section header and count".to_string(),
+                overhead,
+                "section",
+            )
         } else {
             (format!("section {}", sec.name), sec.bytes, "section")
         };
-        items.push(Item { name, kind: kind.into(), shallow_bytes: b, retained_bytes: b, krate: String::new() });
+        items.push(Item {
+            name,
+            kind: kind.into(),
+            shallow_bytes: b,
+            retained_bytes: b,
+            krate: String::new(),
+        });
     }
     // The 8-byte preamble (magic + version).
-    items.push(Item { name: "module header (magic, version)".into(), kind: "section".into(), shallow_bytes: 8, retained_bytes: 8, krate: String::new() });
+    items.push(Item {
+        name: "module header (magic, version)".into(),
+        kind: "section".into(),
+        shallow_bytes: 8,
+        retained_bytes: 8,
+        krate: String::new(),
+    });
     if names_from != file {
         note.push_str(if note.is_empty() { "" } else { "; " });
-        note.push_str(&format!("names from the twin {} (every function body matches the shipped file in size)", n_display(&names_from)));
+        note.push_str(&format!(
+            "names from the twin {} (every function body matches the shipped file in size)",
+            n_display(&names_from)
+        ));
     } else if !has_names {
         note.push_str(if note.is_empty() { "" } else { "; " });
-        let exported = (0..fb.per_function.len()).filter(|i| names.contains_key(&(first + *i as u32))).count();
+        let exported = (0..fb.per_function.len())
+            .filter(|i| names.contains_key(&(first + *i as u32)))
+            .count();
         note.push_str(&format!(
             "the module has no name section and no matching twin: {exported} of {} functions are named by their export names, the rest by index",
             fb.per_function.len()
         ));
     }
     if !twin_mismatches.is_empty() {
-        note.push_str(&format!("; the named twin does not match the shipped file ({} differences): names not used", twin_mismatches.len()));
+        note.push_str(&format!(
+            "; the named twin does not match the shipped file ({} differences): names not used",
+            twin_mismatches.len()
+        ));
     }
     items.retain(|i| i.shallow_bytes > 0 || i.kind == "function");
-    items.sort_by(|a, b| b.shallow_bytes.cmp(&a.shallow_bytes).then(a.name.cmp(&b.name)));
+    items.sort_by(|a, b| {
+        b.shallow_bytes
+            .cmp(&a.shallow_bytes)
+            .then(a.name.cmp(&b.name))
+    });
     let attributed_bytes: u64 = items.iter().map(|i| i.shallow_bytes).sum();
     if attributed_bytes != file_bytes {
-        return Err(anyhow!("attribution of {what} does not conserve bytes: {attributed_bytes} != {file_bytes}"));
+        return Err(anyhow!(
+            "attribution of {what} does not conserve bytes: {attributed_bytes} != {file_bytes}"
+        ));
     }
 
     let (crates, monomorphizations) = rollups(&items);
@@ -272,22 +354,38 @@ pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
 /// (same build, names kept), used only when every function body has the
 /// same size in both: where the names come from, the bytes that carry
 /// them, and every mismatch found.
-fn names_from_twin(file: &Path, bytes: &[u8], twin_path: &Path) -> Result<(PathBuf, Vec<u8>, Vec<String>)> {
-    let twin = std::fs::read(twin_path).with_context(|| format!("reading {}", twin_path.display()))?;
+fn names_from_twin(
+    file: &Path,
+    bytes: &[u8],
+    twin_path: &Path,
+) -> Result<(PathBuf, Vec<u8>, Vec<String>)> {
+    let twin =
+        std::fs::read(twin_path).with_context(|| format!("reading {}", twin_path.display()))?;
     let (a, b) = (entry_sizes(bytes)?.bodies, entry_sizes(&twin)?.bodies);
     let mut mismatches = Vec::new();
     if a.len() != b.len() {
-        mismatches.push(format!("function count differs: shipped {} vs twin {}", a.len(), b.len()));
+        mismatches.push(format!(
+            "function count differs: shipped {} vs twin {}",
+            a.len(),
+            b.len()
+        ));
     }
     let tn = section_names(&twin, NameKind::Function);
     let first = imported_functions(&twin);
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
         if x != y {
-            let nm = tn.get(&(first + i as u32)).map(|s| normalize_name(s)).unwrap_or(format!("code[{i}]"));
+            let nm = tn
+                .get(&(first + i as u32))
+                .map(|s| normalize_name(s))
+                .unwrap_or(format!("code[{i}]"));
             mismatches.push(format!("{nm}: shipped {x} bytes vs twin {y} bytes"));
         }
     }
-    Ok(if mismatches.is_empty() { (twin_path.to_path_buf(), twin, mismatches) } else { (file.to_path_buf(), bytes.to_vec(), mismatches) })
+    Ok(if mismatches.is_empty() {
+        (twin_path.to_path_buf(), twin, mismatches)
+    } else {
+        (file.to_path_buf(), bytes.to_vec(), mismatches)
+    })
 }
 
 /// Function bytes rolled up by crate, and generics with more than one
@@ -296,18 +394,29 @@ fn rollups(items: &[Item]) -> (Vec<CrateRow>, Vec<Mono>) {
     let mut crates: BTreeMap<String, CrateRow> = BTreeMap::new();
     let mut monos: BTreeMap<String, Mono> = BTreeMap::new();
     for it in items.iter().filter(|i| i.kind == "function") {
-        let c = crates.entry(it.krate.clone()).or_insert(CrateRow { krate: it.krate.clone(), bytes: 0, functions: 0 });
+        let c = crates.entry(it.krate.clone()).or_insert(CrateRow {
+            krate: it.krate.clone(),
+            bytes: 0,
+            functions: 0,
+        });
         c.bytes += it.shallow_bytes;
         c.functions += 1;
         if let Some(g) = generic_of(&it.name) {
-            let m = monos.entry(g.clone()).or_insert(Mono { generic: g, instantiations: 0, bytes: 0 });
+            let m = monos.entry(g.clone()).or_insert(Mono {
+                generic: g,
+                instantiations: 0,
+                bytes: 0,
+            });
             m.instantiations += 1;
             m.bytes += it.shallow_bytes;
         }
     }
     let mut crates: Vec<CrateRow> = crates.into_values().collect();
     crates.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.krate.cmp(&b.krate)));
-    let mut monomorphizations: Vec<Mono> = monos.into_values().filter(|m| m.instantiations > 1).collect();
+    let mut monomorphizations: Vec<Mono> = monos
+        .into_values()
+        .filter(|m| m.instantiations > 1)
+        .collect();
     monomorphizations.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.generic.cmp(&b.generic)));
     (crates, monomorphizations)
 }

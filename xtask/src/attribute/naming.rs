@@ -20,7 +20,10 @@
 /// - other names without a path (exports by their export name) go to
 ///   `(no crate)`.
 pub fn crate_of(name: &str) -> String {
-    if name.ends_with(" multivalue shim") || name.ends_with(" externref shim") || name.starts_with("__wbg_") {
+    if name.ends_with(" multivalue shim")
+        || name.ends_with(" externref shim")
+        || name.starts_with("__wbg_")
+    {
         return "(wasm-bindgen shims)".into();
     }
     if name.starts_with("byn$mgfn") {
@@ -70,7 +73,9 @@ pub(super) fn self_crate(name: &str) -> String {
     loop {
         let before = s;
         s = s.trim_start_matches('<').trim_start();
-        for p in ["impl ", "&mut ", "&", "*const ", "*mut ", "dyn ", "mut ", "[", "("] {
+        for p in [
+            "impl ", "&mut ", "&", "*const ", "*mut ", "dyn ", "mut ", "[", "(",
+        ] {
             if let Some(r) = s.strip_prefix(p) {
                 s = r;
             }
@@ -79,7 +84,9 @@ pub(super) fn self_crate(name: &str) -> String {
             break;
         }
     }
-    let end = s.find([':', '<', ' ', '>', ';', ']', ',']).unwrap_or(s.len());
+    let end = s
+        .find([':', '<', ' ', '>', ';', ']', ','])
+        .unwrap_or(s.len());
     if end == s.len() || !s[end..].starts_with("::") || end == 0 {
         return "(no crate)".into();
     }
@@ -94,7 +101,10 @@ pub(super) fn self_crate(name: &str) -> String {
 /// -> `vec::Vec`; empty at the crate root and for names without a crate.
 pub fn module_of(name: &str) -> String {
     let krate = crate_of(name);
-    let Some(start) = name.find(&format!("{krate}::")).filter(|_| krate != "(no crate)") else {
+    let Some(start) = name
+        .find(&format!("{krate}::"))
+        .filter(|_| krate != "(no crate)")
+    else {
         return String::new();
     };
     let (mut path, mut depth, mut whole) = (String::new(), 0usize, true);
@@ -143,7 +153,10 @@ pub fn normalize_name(name: &str) -> String {
     while i < b.len() {
         // `[` + hex digits + `]`: a v0 crate disambiguator.
         if b[i] == b'[' {
-            let j = b[i + 1..].iter().position(|c| !c.is_ascii_hexdigit()).map(|p| i + 1 + p);
+            let j = b[i + 1..]
+                .iter()
+                .position(|c| !c.is_ascii_hexdigit())
+                .map(|p| i + 1 + p);
             if let Some(j) = j {
                 if j > i + 1 && b[j] == b']' {
                     i = j + 1;
@@ -176,7 +189,10 @@ pub(super) fn generic_of(name: &str) -> Option<String> {
     let mut had_args = false;
     let mut chars = name.chars().peekable();
     while let Some(c) = chars.next() {
-        let after_segment = out.chars().last().is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '}');
+        let after_segment = out
+            .chars()
+            .last()
+            .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '}');
         if c == '<' && after_segment {
             // Skip the whole argument list, nested brackets included.
             let mut depth = 1;
@@ -208,7 +224,10 @@ mod tests {
     #[test]
     fn crate_rule() {
         assert_eq!(crate_of("runtime::sched::Scheduler::pick"), "runtime");
-        assert_eq!(crate_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"), "alloc");
+        assert_eq!(
+            crate_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"),
+            "alloc"
+        );
         assert_eq!(crate_of("<&T as core::fmt::Debug>::fmt"), "core");
         assert_eq!(crate_of("<u32 as core::fmt::Display>::fmt"), "core");
         assert_eq!(crate_of("<&str as core::any::Any>::type_id"), "core");
@@ -216,24 +235,45 @@ mod tests {
         assert_eq!(crate_of("__wbg_store_free"), "(wasm-bindgen shims)");
         assert_eq!(crate_of("memcmp"), "compiler_builtins");
         assert_eq!(crate_of("store_trim"), "(no crate)");
-        assert_eq!(crate_of("<&core::fmt::Arguments as core::fmt::Display>::fmt"), "core");
+        assert_eq!(
+            crate_of("<&core::fmt::Arguments as core::fmt::Display>::fmt"),
+            "core"
+        );
         assert_eq!(crate_of("<[T] as core::fmt::Debug>::fmt"), "core");
         assert_eq!(crate_of("core::ptr::drop_in_place<runtime::Task>"), "core");
         assert_eq!(crate_of("<impl runtime::Foo>::bar"), "runtime");
         assert_eq!(crate_of("memcpy"), "compiler_builtins");
-        assert_eq!(crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc");
+        assert_eq!(
+            crate_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"),
+            "dlmalloc"
+        );
         assert_eq!(crate_of("greet multivalue shim"), "(wasm-bindgen shims)");
-        assert_eq!(crate_of("byn$mgfn-shared$core::fmt::write"), "(binaryen merged functions)");
+        assert_eq!(
+            crate_of("byn$mgfn-shared$core::fmt::write"),
+            "(binaryen merged functions)"
+        );
     }
 
     #[test]
     fn module_rule() {
-        assert_eq!(module_of("runtime::chan::Channel<T>::send"), "chan::Channel");
-        assert_eq!(module_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"), "vec::Vec");
+        assert_eq!(
+            module_of("runtime::chan::Channel<T>::send"),
+            "chan::Channel"
+        );
+        assert_eq!(
+            module_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop"),
+            "vec::Vec"
+        );
         assert_eq!(module_of("core::ptr::drop_in_place<runtime::Task>"), "ptr");
         assert_eq!(module_of("<impl runtime::Foo>::bar"), "Foo");
-        assert_eq!(module_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"), "dlmalloc::Dlmalloc");
-        assert_eq!(module_of("runtime::work::mixed::{{closure}}"), "work::mixed");
+        assert_eq!(
+            module_of("dlmalloc::dlmalloc::Dlmalloc<A>::malloc"),
+            "dlmalloc::Dlmalloc"
+        );
+        assert_eq!(
+            module_of("runtime::work::mixed::{{closure}}"),
+            "work::mixed"
+        );
         assert_eq!(module_of("runtime::rt_init"), "");
         assert_eq!(module_of("memcpy"), "");
         // An impl for a type without a crate sits under its trait.
@@ -242,15 +282,33 @@ mod tests {
 
     #[test]
     fn generic_strips_arguments() {
-        assert_eq!(generic_of("core::ptr::drop_in_place<runtime::Task>").unwrap(), "core::ptr::drop_in_place<..>");
+        assert_eq!(
+            generic_of("core::ptr::drop_in_place<runtime::Task>").unwrap(),
+            "core::ptr::drop_in_place<..>"
+        );
         assert_eq!(generic_of("a::b"), None);
         // Instantiations of one generic item group; two impls do not.
-        assert_eq!(generic_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop").unwrap(), "<alloc::vec::Vec<..> as core::ops::drop::Drop>::drop");
-        assert_eq!(generic_of("<alloc::vec::Vec<runtime::Task> as core::ops::drop::Drop>::drop").unwrap(), "<alloc::vec::Vec<..> as core::ops::drop::Drop>::drop");
+        assert_eq!(
+            generic_of("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop").unwrap(),
+            "<alloc::vec::Vec<..> as core::ops::drop::Drop>::drop"
+        );
+        assert_eq!(
+            generic_of("<alloc::vec::Vec<runtime::Task> as core::ops::drop::Drop>::drop").unwrap(),
+            "<alloc::vec::Vec<..> as core::ops::drop::Drop>::drop"
+        );
         assert_eq!(generic_of("<runtime::A as core::fmt::Debug>::fmt"), None);
         assert_eq!(generic_of("<&T as core::fmt::Debug>::fmt"), None);
-        assert_eq!(generic_of("<impl runtime::Foo<u8>>::bar").unwrap(), "<impl runtime::Foo<..>>::bar");
-        assert_eq!(generic_of("alloc::raw_vec::RawVec<T,A>::grow_one").unwrap(), "alloc::raw_vec::RawVec<..>::grow_one");
-        assert_eq!(generic_of("<core::iter::Map<I,F> as core::iter::Iterator>::next").unwrap(), "<core::iter::Map<..> as core::iter::Iterator>::next");
+        assert_eq!(
+            generic_of("<impl runtime::Foo<u8>>::bar").unwrap(),
+            "<impl runtime::Foo<..>>::bar"
+        );
+        assert_eq!(
+            generic_of("alloc::raw_vec::RawVec<T,A>::grow_one").unwrap(),
+            "alloc::raw_vec::RawVec<..>::grow_one"
+        );
+        assert_eq!(
+            generic_of("<core::iter::Map<I,F> as core::iter::Iterator>::next").unwrap(),
+            "<core::iter::Map<..> as core::iter::Iterator>::next"
+        );
     }
 }

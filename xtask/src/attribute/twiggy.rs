@@ -15,7 +15,11 @@ use std::collections::BTreeMap;
 /// Retained sizes in item order, and each named item's retaining paths.
 pub(super) type RetainedAndPaths = (Vec<u64>, BTreeMap<String, Vec<String>>);
 
-pub(super) fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[String]) -> Result<RetainedAndPaths> {
+pub(super) fn twiggy_items(
+    bytes: &[u8],
+    code_names: &[String],
+    data_names: &[String],
+) -> Result<RetainedAndPaths> {
     let data = bytes.to_vec();
     let parsed = std::panic::catch_unwind(move || twiggy_parser::parse(&data));
     let mut items = match parsed {
@@ -29,13 +33,34 @@ pub(super) fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[St
     // Code items come in Id order, which is code-section order: the i-th
     // is defined function i. Match by position, not by name (several
     // monomorphizations can share a display name).
-    let code: Vec<twiggy_ir::Id> = items.iter().filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Code(_))).map(|it| it.id()).collect();
-    let out: Vec<u64> = code.iter().map(|id| items.retained_size(*id) as u64).collect();
+    let code: Vec<twiggy_ir::Id> = items
+        .iter()
+        .filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Code(_)))
+        .map(|it| it.id())
+        .collect();
+    let out: Vec<u64> = code
+        .iter()
+        .map(|id| items.retained_size(*id) as u64)
+        .collect();
     // twiggy's data items are the data segments, in order, and the globals
     // (`global[N]`).
-    let data: Vec<twiggy_ir::Id> = items.iter().filter(|it| matches!(it.kind(), twiggy_ir::ItemKind::Data(_)) && !it.name().starts_with("global[")).map(|it| it.id()).collect();
+    let data: Vec<twiggy_ir::Id> = items
+        .iter()
+        .filter(|it| {
+            matches!(it.kind(), twiggy_ir::ItemKind::Data(_)) && !it.name().starts_with("global[")
+        })
+        .map(|it| it.id())
+        .collect();
     let name_of = |id: twiggy_ir::Id| -> String {
-        let ours = code.iter().position(|c| *c == id).and_then(|i| code_names.get(i)).or_else(|| data.iter().position(|d| *d == id).and_then(|i| data_names.get(i)));
+        let ours = code
+            .iter()
+            .position(|c| *c == id)
+            .and_then(|i| code_names.get(i))
+            .or_else(|| {
+                data.iter()
+                    .position(|d| *d == id)
+                    .and_then(|i| data_names.get(i))
+            });
         match ours {
             Some(n) => n.clone(),
             None => normalize_name(items[id].name()),
@@ -53,7 +78,9 @@ pub(super) fn twiggy_items(bytes: &[u8], code_names: &[String], data_names: &[St
     // its type indirectly: continue the path there (the caller that keeps
     // the most alive), instead of stopping at `elem <- table`.
     let indirect = indirect_calls(bytes);
-    let through_table = |cur: twiggy_ir::Id, seen: &std::collections::BTreeSet<twiggy_ir::Id>| -> Option<(u32, twiggy_ir::Id)> {
+    let through_table = |cur: twiggy_ir::Id,
+                         seen: &std::collections::BTreeSet<twiggy_ir::Id>|
+     -> Option<(u32, twiggy_ir::Id)> {
         let ty = *indirect.types.get(code.iter().position(|c| *c == cur)?)?;
         let caller = (0..code.len().min(indirect.calls.len()))
             .filter(|g| indirect.calls[*g].contains(&ty) && !seen.contains(&code[*g]))

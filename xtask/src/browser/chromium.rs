@@ -65,12 +65,22 @@ pub fn find_or_install() -> Result<PathBuf> {
 pub fn launch(exe: &Path, extra_js_flags: &[String]) -> Result<Launched> {
     let profile_dir = process::fresh_profile("chromium")?;
     let mut cmd = Command::new(exe);
-    let js: Vec<&str> = JS_FLAGS.iter().copied().chain(extra_js_flags.iter().map(String::as_str)).collect();
+    let js: Vec<&str> = JS_FLAGS
+        .iter()
+        .copied()
+        .chain(extra_js_flags.iter().map(String::as_str))
+        .collect();
     cmd.args(FLAGS)
         .arg(format!("--js-flags={}", js.join(" ")))
         .arg(format!("--user-data-dir={}", profile_dir.display()))
         .arg("about:blank");
-    process::launch(cmd, profile_dir, "Chromium", "DevTools listening on ", "its DevTools endpoint")
+    process::launch(
+        cmd,
+        profile_dir,
+        "Chromium",
+        "DevTools listening on ",
+        "its DevTools endpoint",
+    )
 }
 
 /// Where the Chromium comes from.
@@ -99,7 +109,13 @@ impl Cdp {
             Some(url) => Origin::Remote(url.to_string()),
             None => Origin::Launched(find_or_install()?),
         };
-        Ok(Cdp { origin, scenario_timeout, tab: None, browser: None, launched: None })
+        Ok(Cdp {
+            origin,
+            scenario_timeout,
+            tab: None,
+            browser: None,
+            launched: None,
+        })
     }
 
     /// Close our harness tab in a remote browser, which would otherwise keep
@@ -111,7 +127,9 @@ impl Cdp {
     /// also starve the retry's tab, which shares its renderer process.
     fn close_tab(&mut self) {
         let Some(tab) = self.tab.take() else { return };
-        let Origin::Remote(ws) = &self.origin else { return };
+        let Origin::Remote(ws) = &self.origin else {
+            return;
+        };
         if let Err(e) = devtools_http(ws, &format!("/json/close/{}", tab.get_target_id())) {
             eprintln!("budget: could not close the harness tab: {e:#}");
         }
@@ -144,27 +162,46 @@ impl Driver for Cdp {
         // The CDP transport gives up on a call after this long without a
         // message: it bounds a scenario that blocks the page's event loop
         // (the in-page timeout cannot fire then).
-        let browser = Browser::connect_with_timeout(ws.clone(), self.scenario_timeout + Duration::from_secs(30))
-            .map_err(|e| anyhow!("connecting to the browser at {ws}: {e}"))?;
-        let version = browser.get_version().map_err(|e| anyhow!("asking the browser its version: {e}"))?.product;
-        let tab = browser.new_tab().map_err(|e| anyhow!("opening a tab: {e}"))?;
+        let browser = Browser::connect_with_timeout(
+            ws.clone(),
+            self.scenario_timeout + Duration::from_secs(30),
+        )
+        .map_err(|e| anyhow!("connecting to the browser at {ws}: {e}"))?;
+        let version = browser
+            .get_version()
+            .map_err(|e| anyhow!("asking the browser its version: {e}"))?
+            .product;
+        let tab = browser
+            .new_tab()
+            .map_err(|e| anyhow!("opening a tab: {e}"))?;
         tab.set_default_timeout(Duration::from_secs(60));
-        tab.navigate_to(url).and_then(|t| t.wait_until_navigated()).map_err(|e| anyhow!("loading the harness page: {e}"))?;
+        tab.navigate_to(url)
+            .and_then(|t| t.wait_until_navigated())
+            .map_err(|e| anyhow!("loading the harness page: {e}"))?;
         self.tab = Some(tab);
         self.browser = Some(browser);
         Ok(version)
     }
 
     fn evaluate(&mut self, expr: &str, timeout: Duration) -> Result<Value> {
-        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no Chromium tab"))?;
+        let tab = self
+            .tab
+            .as_ref()
+            .ok_or_else(|| anyhow!("no Chromium tab"))?;
         tab.set_default_timeout(timeout);
-        let r = tab.evaluate(expr, true).map_err(|e| anyhow!("browser: {e}"))?;
+        let r = tab
+            .evaluate(expr, true)
+            .map_err(|e| anyhow!("browser: {e}"))?;
         Ok(r.value.unwrap_or(Value::Null))
     }
 
     fn set_cpu_throttle(&mut self, rate: f64) -> Result<()> {
-        let tab = self.tab.as_ref().ok_or_else(|| anyhow!("no Chromium tab"))?;
-        tab.call_method(Emulation::SetCPUThrottlingRate { rate }).map_err(|e| anyhow!("setting CPU throttling to {rate}x: {e}"))?;
+        let tab = self
+            .tab
+            .as_ref()
+            .ok_or_else(|| anyhow!("no Chromium tab"))?;
+        tab.call_method(Emulation::SetCPUThrottlingRate { rate })
+            .map_err(|e| anyhow!("setting CPU throttling to {rate}x: {e}"))?;
         Ok(())
     }
 
@@ -195,13 +232,18 @@ pub fn devtools_http(ws: &str, path: &str) -> Result<String> {
     let (host, addr) = super::process::ws_addr(ws)?;
     let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     c.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(c, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut raw = Vec::new();
     // Chromium closes the connection after the body; a read timeout ends
     // the wait otherwise, with what arrived.
     let _ = c.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow!("no HTTP response from {host}{path}"))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow!("no HTTP response from {host}{path}"))?;
     if !head.starts_with("HTTP/1.1 200") {
         bail!("{host}{path}: {}", head.lines().next().unwrap_or(""));
     }

@@ -52,25 +52,40 @@ pub const PROVISION: Provision = Provision {
     env_var: "FIREFOX",
     binaries: &["firefox", "firefox-esr"],
     apt_package: "firefox-esr",
-    otherwise: "point $FIREFOX at a firefox binary, or leave the Firefox environments out with --env",
+    otherwise:
+        "point $FIREFOX at a firefox binary, or leave the Firefox environments out with --env",
 };
 
 /// Start headless Firefox with a fresh profile and wait (bounded) for its
 /// BiDi endpoint (`ws://127.0.0.1:PORT`, the result's `endpoint`).
 fn launch(exe: &Path) -> Result<Launched> {
     let profile_dir = process::fresh_profile("firefox")?;
-    let prefs: String = PREFS.iter().map(|(k, v)| format!("user_pref(\"{k}\", {v});\n")).collect();
+    let prefs: String = PREFS
+        .iter()
+        .map(|(k, v)| format!("user_pref(\"{k}\", {v});\n"))
+        .collect();
     if let Err(e) = std::fs::write(profile_dir.join("user.js"), prefs) {
         let _ = std::fs::remove_dir_all(&profile_dir);
         return Err(e).context("writing the Firefox profile's user.js");
     }
     let mut cmd = Command::new(exe);
-    cmd.args(["--headless", "--no-remote", "--remote-debugging-port=0", "--profile"])
-        .arg(&profile_dir)
-        .arg("about:blank")
-        .env("MOZ_CRASHREPORTER_DISABLE", "1")
-        .env("MOZ_DISABLE_AUTO_SAFE_MODE", "1");
-    process::launch(cmd, profile_dir, "Firefox", "WebDriver BiDi listening on ", "its WebDriver BiDi endpoint")
+    cmd.args([
+        "--headless",
+        "--no-remote",
+        "--remote-debugging-port=0",
+        "--profile",
+    ])
+    .arg(&profile_dir)
+    .arg("about:blank")
+    .env("MOZ_CRASHREPORTER_DISABLE", "1")
+    .env("MOZ_DISABLE_AUTO_SAFE_MODE", "1");
+    process::launch(
+        cmd,
+        profile_dir,
+        "Firefox",
+        "WebDriver BiDi listening on ",
+        "its WebDriver BiDi endpoint",
+    )
 }
 
 /// A WebDriver BiDi session over one websocket: commands in, their results
@@ -83,10 +98,12 @@ struct Bidi {
 impl Bidi {
     fn connect(root: &str) -> Result<Bidi> {
         let (_, addr) = super::process::ws_addr(root)?;
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).with_context(|| format!("connecting to Firefox's BiDi endpoint {root}"))?;
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .with_context(|| format!("connecting to Firefox's BiDi endpoint {root}"))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let url = format!("{}/session", root.trim_end_matches('/'));
-        let (ws, _) = tungstenite::client(url.as_str(), stream).map_err(|e| anyhow!("opening the BiDi websocket {url}: {e}"))?;
+        let (ws, _) = tungstenite::client(url.as_str(), stream)
+            .map_err(|e| anyhow!("opening the BiDi websocket {url}: {e}"))?;
         Ok(Bidi { ws, next_id: 1 })
     }
 
@@ -96,29 +113,44 @@ impl Bidi {
         self.next_id += 1;
         let deadline = Instant::now() + timeout;
         self.ws
-            .send(tungstenite::Message::text(json!({ "id": id, "method": method, "params": params }).to_string()))
+            .send(tungstenite::Message::text(
+                json!({ "id": id, "method": method, "params": params }).to_string(),
+            ))
             .map_err(|e| anyhow!("BiDi {method}: sending: {e}"))?;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 bail!("BiDi {method}: no answer within {} s", timeout.as_secs());
             }
-            self.ws.get_mut().set_read_timeout(Some(left.max(Duration::from_millis(10))))?;
+            self.ws
+                .get_mut()
+                .set_read_timeout(Some(left.max(Duration::from_millis(10))))?;
             let msg = match self.ws.read() {
                 Ok(m) => m,
-                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
                     bail!("BiDi {method}: no answer within {} s", timeout.as_secs())
                 }
                 Err(e) => bail!("BiDi {method}: the connection to Firefox failed: {e}"),
             };
             let Ok(text) = msg.to_text() else { continue };
-            let Ok(v) = serde_json::from_str::<Value>(text) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
             if v["id"].as_u64() != Some(id) {
                 continue;
             }
             return match v["type"].as_str() {
                 Some("success") => Ok(v["result"].clone()),
-                _ => bail!("BiDi {method}: {} ({})", v["error"].as_str().unwrap_or("error"), v["message"].as_str().unwrap_or("")),
+                _ => bail!(
+                    "BiDi {method}: {} ({})",
+                    v["error"].as_str().unwrap_or("error"),
+                    v["message"].as_str().unwrap_or("")
+                ),
             };
         }
     }
@@ -135,7 +167,11 @@ pub struct Firefox {
 impl Firefox {
     /// Firefox, found or installed now.
     pub fn new() -> Result<Firefox> {
-        Ok(Firefox { exe: process::find_or_install(&PROVISION)?, page: None, launched: None })
+        Ok(Firefox {
+            exe: process::find_or_install(&PROVISION)?,
+            page: None,
+            launched: None,
+        })
     }
 }
 
@@ -155,17 +191,31 @@ impl Driver for Firefox {
         let t = Duration::from_secs(30);
         let session = bidi.call("session.new", json!({ "capabilities": {} }), t)?;
         let caps = &session["capabilities"];
-        let version = format!("{}/{}", caps["browserName"].as_str().unwrap_or("firefox"), caps["browserVersion"].as_str().unwrap_or("?"));
+        let version = format!(
+            "{}/{}",
+            caps["browserName"].as_str().unwrap_or("firefox"),
+            caps["browserVersion"].as_str().unwrap_or("?")
+        );
         let tree = bidi.call("browsingContext.getTree", json!({}), t)?;
-        let context = tree["contexts"][0]["context"].as_str().ok_or_else(|| anyhow!("Firefox reported no browsing context"))?.to_string();
-        bidi.call("browsingContext.navigate", json!({ "context": context, "url": url, "wait": "complete" }), Duration::from_secs(60))
-            .context("loading the harness page in Firefox")?;
+        let context = tree["contexts"][0]["context"]
+            .as_str()
+            .ok_or_else(|| anyhow!("Firefox reported no browsing context"))?
+            .to_string();
+        bidi.call(
+            "browsingContext.navigate",
+            json!({ "context": context, "url": url, "wait": "complete" }),
+            Duration::from_secs(60),
+        )
+        .context("loading the harness page in Firefox")?;
         self.page = Some((bidi, context));
         Ok(version)
     }
 
     fn evaluate(&mut self, expr: &str, timeout: Duration) -> Result<Value> {
-        let (bidi, context) = self.page.as_mut().ok_or_else(|| anyhow!("no Firefox page"))?;
+        let (bidi, context) = self
+            .page
+            .as_mut()
+            .ok_or_else(|| anyhow!("no Firefox page"))?;
         let r = bidi.call(
             "script.evaluate",
             json!({ "expression": expr, "target": { "context": context }, "awaitPromise": true, "resultOwnership": "none" }),
@@ -173,7 +223,12 @@ impl Driver for Firefox {
         )?;
         match r["type"].as_str() {
             Some("success") => Ok(r["result"]["value"].clone()),
-            _ => bail!("in the page: {}", r["exceptionDetails"]["text"].as_str().unwrap_or("an exception")),
+            _ => bail!(
+                "in the page: {}",
+                r["exceptionDetails"]["text"]
+                    .as_str()
+                    .unwrap_or("an exception")
+            ),
         }
     }
 

@@ -93,17 +93,31 @@ impl<D: Driver> PageMeasurer<D> {
     /// (Re)start the browser, wait for the harness page and probe its clock.
     fn connect(&mut self) -> Result<()> {
         self.current_rate = 1.0;
-        self.version = self.driver.open(&self.server.url("/index.html"), &self.js_flags)?;
+        self.version = self
+            .driver
+            .open(&self.server.url("/index.html"), &self.js_flags)?;
         let ready = Duration::from_secs(30);
         let mut waited = 0;
-        while self.driver.evaluate("window.__budgetReady === true", ready)?.as_bool() != Some(true) {
+        while self
+            .driver
+            .evaluate("window.__budgetReady === true", ready)?
+            .as_bool()
+            != Some(true)
+        {
             if waited >= 200 {
-                bail!("the harness page did not become ready in {} within 10 s", self.version);
+                bail!(
+                    "the harness page did not become ready in {} within 10 s",
+                    self.version
+                );
             }
             waited += 1;
             std::thread::sleep(Duration::from_millis(50));
         }
-        let p: Value = serde_json::from_str(&eval_string(&mut self.driver, "window.__budget.probe()", ready)?)?;
+        let p: Value = serde_json::from_str(&eval_string(
+            &mut self.driver,
+            "window.__budget.probe()",
+            ready,
+        )?)?;
         self.timer_resolution_ms = p["timerResolutionMs"].as_f64();
         self.isolated = p["crossOriginIsolated"].as_bool();
         if self.isolated != Some(true) {
@@ -122,8 +136,13 @@ impl<D: Driver> PageMeasurer<D> {
     fn reference_ms(&mut self) -> Result<f64> {
         let mut v = Vec::new();
         for _ in 0..7 {
-            let ms = self.driver.evaluate("window.__budget.reference()", Duration::from_secs(30))?;
-            v.push(ms.as_f64().ok_or_else(|| anyhow!("the reference workload returned nothing"))?);
+            let ms = self
+                .driver
+                .evaluate("window.__budget.reference()", Duration::from_secs(30))?;
+            v.push(
+                ms.as_f64()
+                    .ok_or_else(|| anyhow!("the reference workload returned nothing"))?,
+            );
         }
         crate::stats::median(&v).ok_or_else(|| anyhow!("no reference samples"))
     }
@@ -149,7 +168,8 @@ impl<D: Driver> PageMeasurer<D> {
                 break;
             }
             // The slowdown grows about linearly with the rate above 1.
-            rate = (1.0 + (rate - 1.0) * (target - 1.0) / (factor - 1.0).max(0.05)).clamp(1.0, 40.0);
+            rate =
+                (1.0 + (rate - 1.0) * (target - 1.0) / (factor - 1.0).max(0.05)).clamp(1.0, 40.0);
         }
         let (rate, achieved) = best.expect("at least one calibration step");
         if (achieved / target - 1.0).abs() > 0.15 {
@@ -157,20 +177,28 @@ impl<D: Driver> PageMeasurer<D> {
                 "CPU throttling could not be calibrated: the best rate {rate:.2} slowed the reference workload {achieved:.2}x, more than 15 % off the target {target}x (the machine may be too loaded or too noisy; rerun on a quiet machine)"
             );
         }
-        Ok(EnvInfo { rate, achieved: Some(achieved) })
+        Ok(EnvInfo {
+            rate,
+            achieved: Some(achieved),
+        })
     }
 
     /// One round of runs of one environment, in one evaluation.
     fn try_run_many(&mut self, runs: &[ScenarioRun]) -> Result<Vec<Result<ScenarioOutput>>> {
-        let Some(first) = runs.first() else { return Ok(vec![]) };
+        let Some(first) = runs.first() else {
+            return Ok(vec![]);
+        };
         if runs.iter().any(|r| r.throttle != first.throttle) {
             bail!("one round mixes throttle rates");
         }
         if self.current_rate != first.throttle {
-            self.set_throttle(first.throttle).map_err(|e| anyhow!("environment {}: {e:#}", first.environment))?;
+            self.set_throttle(first.throttle)
+                .map_err(|e| anyhow!("environment {}: {e:#}", first.environment))?;
         }
         let PageMeasurer { driver, server, .. } = self;
-        page::run_in_page(server, runs, &mut |expr, timeout| eval_string(driver, expr, timeout))
+        page::run_in_page(server, runs, &mut |expr, timeout| {
+            eval_string(driver, expr, timeout)
+        })
     }
 }
 
@@ -179,7 +207,10 @@ impl<D: Driver> PageMeasurer<D> {
 /// transport waits 30 s longer than the page, so a page that blocks its own
 /// event loop (where the in-page timeout cannot fire) still ends.
 fn eval_string(driver: &mut impl Driver, expr: &str, timeout: Duration) -> Result<String> {
-    let v = driver.evaluate(&page::guarded(expr, timeout), timeout + Duration::from_secs(30))?;
+    let v = driver.evaluate(
+        &page::guarded(expr, timeout),
+        timeout + Duration::from_secs(30),
+    )?;
     page::page_result(v.as_str())
 }
 
@@ -203,17 +234,25 @@ impl<D: Driver> Measurer for PageMeasurer<D> {
     fn prepare_environment(&mut self, env: &str, configured: &Environment) -> Result<EnvInfo> {
         if configured.js_flags != self.js_flags {
             self.driver.can_set_js_flags(env, &configured.js_flags)?;
-            eprintln!("budget: environment {env}: restarting the browser with V8 flags {:?}", configured.js_flags);
+            eprintln!(
+                "budget: environment {env}: restarting the browser with V8 flags {:?}",
+                configured.js_flags
+            );
             self.js_flags = configured.js_flags.clone();
             self.connect()?;
         }
         if configured.cpu_throttle <= 1.0 {
-            return Ok(EnvInfo { rate: 1.0, achieved: None });
+            return Ok(EnvInfo {
+                rate: 1.0,
+                achieved: None,
+            });
         }
         if let Some(info) = self.rates.get(env) {
             return Ok(*info);
         }
-        let info = self.calibrate_throttle(env, configured.cpu_throttle).map_err(|e| anyhow!("environment {env}: {e:#}"))?;
+        let info = self
+            .calibrate_throttle(env, configured.cpu_throttle)
+            .map_err(|e| anyhow!("environment {env}: {e:#}"))?;
         self.rates.insert(env.to_string(), info);
         Ok(info)
     }
@@ -226,7 +265,13 @@ impl<D: Driver> Measurer for PageMeasurer<D> {
     }
 
     fn env_browser(&self, _env: &str) -> Option<EnvBrowser> {
-        Some(EnvBrowser::new(D::ENGINE, &self.version, D::PROTOCOL, self.timer_resolution_ms, self.isolated))
+        Some(EnvBrowser::new(
+            D::ENGINE,
+            &self.version,
+            D::PROTOCOL,
+            self.timer_resolution_ms,
+            self.isolated,
+        ))
     }
 
     fn describe(&self, _env: &str) -> String {

@@ -78,7 +78,12 @@ pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
 }
 
 /// Serve one build's module (and glue); their URLs.
-fn register_build(server: &Server, profile: &str, wasm: &Path, glue: Option<&PathBuf>) -> (String, Option<String>) {
+fn register_build(
+    server: &Server,
+    profile: &str,
+    wasm: &Path,
+    glue: Option<&PathBuf>,
+) -> (String, Option<String>) {
     // One URL per file: base and candidate of a profile must never share
     // one, or the page's module map would hand one the other's glue.
     let tag = &crate::util::content_hash(&[wasm.display().to_string().as_bytes()])[..12];
@@ -95,20 +100,49 @@ fn register_build(server: &Server, profile: &str, wasm: &Path, glue: Option<&Pat
 /// Run several scenario runs in the harness page through one evaluation
 /// (`eval(expression, timeout)` resolves the page's string): one round trip
 /// per round of blocks, not three per block. Each run succeeds or fails on
-/// its own. 
-pub fn run_in_page(server: &Server, runs: &[ScenarioRun], eval: &mut dyn FnMut(&str, Duration) -> Result<String>) -> Result<Vec<Result<ScenarioOutput>>> {
-    let Some(first) = runs.first() else { return Ok(vec![]) };
+/// its own.
+pub fn run_in_page(
+    server: &Server,
+    runs: &[ScenarioRun],
+    eval: &mut dyn FnMut(&str, Duration) -> Result<String>,
+) -> Result<Vec<Result<ScenarioOutput>>> {
+    let Some(first) = runs.first() else {
+        return Ok(vec![]);
+    };
     let specs: Vec<serde_json::Value> = runs.iter().map(|r| register(server, r)).collect();
     let timeout = runs.iter().map(|r| r.timeout).sum::<Duration>();
     let t = std::time::Instant::now();
-    let text = eval(&format!("window.__budget.runMany({})", serde_json::Value::Array(specs)), timeout)?;
-    let all: Vec<serde_json::Value> = serde_json::from_str(&text).context("scenario results are not JSON")?;
+    let text = eval(
+        &format!(
+            "window.__budget.runMany({})",
+            serde_json::Value::Array(specs)
+        ),
+        timeout,
+    )?;
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&text).context("scenario results are not JSON")?;
     if all.len() != runs.len() {
-        bail!("the page returned {} results for {} runs", all.len(), runs.len());
+        bail!(
+            "the page returned {} results for {} runs",
+            all.len(),
+            runs.len()
+        );
     }
     if std::env::var_os("BUDGET_DEBUG_BLOCKS").is_some() {
-        let page: f64 = all.iter().map(|v| v["ok"]["setupMs"].as_f64().unwrap_or(0.0) + v["ok"]["scenarioMs"].as_f64().unwrap_or(0.0)).sum();
-        eprintln!("round {} seed {}: {} runs, round trip {:.0} ms, in the page {page:.0} ms", first.scenario, first.seed, runs.len(), t.elapsed().as_secs_f64() * 1000.0);
+        let page: f64 = all
+            .iter()
+            .map(|v| {
+                v["ok"]["setupMs"].as_f64().unwrap_or(0.0)
+                    + v["ok"]["scenarioMs"].as_f64().unwrap_or(0.0)
+            })
+            .sum();
+        eprintln!(
+            "round {} seed {}: {} runs, round trip {:.0} ms, in the page {page:.0} ms",
+            first.scenario,
+            first.seed,
+            runs.len(),
+            t.elapsed().as_secs_f64() * 1000.0
+        );
     }
     Ok(runs
         .iter()
@@ -128,23 +162,42 @@ fn output_of(r: &ScenarioRun, v: &serde_json::Value) -> Result<ScenarioOutput> {
     let quantity = Quantity::parse(v["quantity"].as_str().unwrap_or(""))?;
     let mut out = side_of(r, v, quantity, "")?;
     out.pair = match (&r.pair, v.get("pair").filter(|p| !p.is_null())) {
-        (Some(_), Some(p)) => Some(Box::new(side_of(r, p, quantity, " on the paired reference build")?)),
-        (Some(_), None) => bail!("the run was paired with a reference build but the page returned no samples of it"),
+        (Some(_), Some(p)) => Some(Box::new(side_of(
+            r,
+            p,
+            quantity,
+            " on the paired reference build",
+        )?)),
+        (Some(_), None) => bail!(
+            "the run was paired with a reference build but the page returned no samples of it"
+        ),
         (None, _) => None,
     };
     Ok(out)
 }
 
 /// One side of a scenario's result (a paired run has two).
-fn side_of(r: &ScenarioRun, v: &serde_json::Value, quantity: Quantity, which: &str) -> Result<ScenarioOutput> {
+fn side_of(
+    r: &ScenarioRun,
+    v: &serde_json::Value,
+    quantity: Quantity,
+    which: &str,
+) -> Result<ScenarioOutput> {
     let samples: Vec<f64> = v["samples"]
         .as_array()
         .ok_or_else(|| anyhow!("scenario result has no samples{which}"))?
         .iter()
-        .map(|x| x.as_f64().ok_or_else(|| anyhow!("non-numeric sample {x}{which}")))
+        .map(|x| {
+            x.as_f64()
+                .ok_or_else(|| anyhow!("non-numeric sample {x}{which}"))
+        })
         .collect::<Result<_>>()?;
     if (samples.len() as u32) < r.iterations {
-        bail!("scenario recorded {} samples{which}, the protocol asks for {}", samples.len(), r.iterations);
+        bail!(
+            "scenario recorded {} samples{which}, the protocol asks for {}",
+            samples.len(),
+            r.iterations
+        );
     }
     Ok(ScenarioOutput {
         quantity,
@@ -154,7 +207,18 @@ fn side_of(r: &ScenarioRun, v: &serde_json::Value, quantity: Quantity, which: &s
         note: v["note"].as_str().unwrap_or("").to_string(),
         parts: v["parts"]
             .as_object()
-            .map(|o| o.iter().map(|(k, xs)| (k.clone(), xs.as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default())).collect())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, xs)| {
+                        (
+                            k.clone(),
+                            xs.as_array()
+                                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default(),
         pair: None,
         host_ms: None,

@@ -30,18 +30,35 @@ pub fn find_or_install(p: &Provision) -> Result<PathBuf> {
         if path.is_file() {
             return Ok(path);
         }
-        bail!("${} is set to {}, which does not exist", p.env_var, path.display());
+        bail!(
+            "${} is set to {}, which does not exist",
+            p.env_var,
+            path.display()
+        );
     }
     let found = || crate::util::on_path(p.binaries).into_iter().next();
     if let Some(path) = found() {
         return Ok(path);
     }
     let install = format!("apt-get update && apt-get install -y {}", p.apt_package);
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
     if root && Path::new("/usr/bin/apt-get").is_file() {
-        eprintln!("budget: no {} found; installing Debian's {} ({install})", p.name, p.apt_package);
+        eprintln!(
+            "budget: no {} found; installing Debian's {} ({install})",
+            p.name, p.apt_package
+        );
         let ok = Command::new("sh")
-            .args(["-c", &format!("apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q {}", p.apt_package)])
+            .args([
+                "-c",
+                &format!(
+                    "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q {}",
+                    p.apt_package
+                ),
+            ])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
@@ -50,9 +67,16 @@ pub fn find_or_install(p: &Provision) -> Result<PathBuf> {
                 return Ok(path);
             }
         }
-        bail!("installing {} with apt-get failed; run `{install}` and retry", p.apt_package);
+        bail!(
+            "installing {} with apt-get failed; run `{install}` and retry",
+            p.apt_package
+        );
     }
-    bail!("no {} found. Install one and retry:\n  Debian/Ubuntu: sudo {install}\n  or {}", p.name, p.otherwise)
+    bail!(
+        "no {} found. Install one and retry:\n  Debian/Ubuntu: sudo {install}\n  or {}",
+        p.name,
+        p.otherwise
+    )
 }
 
 /// A browser we started: killed with its helper processes, and its profile
@@ -73,7 +97,10 @@ impl Drop for Launched {
 
 /// A fresh, empty profile directory for one launch of `engine`.
 pub fn fresh_profile(engine: &str) -> Result<PathBuf> {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let dir = std::env::temp_dir().join(format!("budget-{engine}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
@@ -82,9 +109,19 @@ pub fn fresh_profile(engine: &str) -> Result<PathBuf> {
 /// Start a browser (`cmd`, already given `profile_dir`) that announces its
 /// endpoint on stderr after `marker`. The profile directory belongs to the
 /// result from here on, and is removed with it, or now if the start fails.
-pub fn launch(cmd: Command, profile_dir: PathBuf, name: &str, marker: &'static str, what: &str) -> Result<Launched> {
+pub fn launch(
+    cmd: Command,
+    profile_dir: PathBuf,
+    name: &str,
+    marker: &'static str,
+    what: &str,
+) -> Result<Launched> {
     match spawn_announcing(cmd, name, marker, what) {
-        Ok((child, endpoint)) => Ok(Launched { child, profile_dir, endpoint }),
+        Ok((child, endpoint)) => Ok(Launched {
+            child,
+            profile_dir,
+            endpoint,
+        }),
         Err(e) => {
             let _ = std::fs::remove_dir_all(&profile_dir);
             Err(e)
@@ -98,8 +135,15 @@ pub fn launch(cmd: Command, profile_dir: PathBuf, name: &str, marker: &'static s
 /// processes can be killed with it); wait at most 30 s for the line holding
 /// `marker`, and return what follows it. The child's stderr keeps being
 /// drained, so it never blocks on a full pipe.
-pub fn spawn_announcing(mut cmd: Command, name: &str, marker: &'static str, what: &str) -> Result<(Child, String)> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+pub fn spawn_announcing(
+    mut cmd: Command,
+    name: &str,
+    marker: &'static str,
+    what: &str,
+) -> Result<(Child, String)> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
@@ -133,7 +177,13 @@ pub fn spawn_announcing(mut cmd: Command, name: &str, marker: &'static str, what
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return fail(&mut child, format!("{name} did not open {what} within 30 s; its output:\n{}", seen.join("\n")));
+            return fail(
+                &mut child,
+                format!(
+                    "{name} did not open {what} within 30 s; its output:\n{}",
+                    seen.join("\n")
+                ),
+            );
         }
         match rx.recv_timeout(left.min(Duration::from_millis(200))) {
             Ok(line) => {
@@ -144,7 +194,13 @@ pub fn spawn_announcing(mut cmd: Command, name: &str, marker: &'static str, what
             }
             Err(_) => {
                 if let Ok(Some(st)) = child.try_wait() {
-                    return fail(&mut child, format!("{name} exited at start ({st}); its output:\n{}", seen.join("\n")));
+                    return fail(
+                        &mut child,
+                        format!(
+                            "{name} exited at start ({st}); its output:\n{}",
+                            seen.join("\n")
+                        ),
+                    );
                 }
             }
         }
@@ -165,7 +221,12 @@ pub fn kill_group(child: &mut Child) {
 
 /// `HOST:PORT` of a `ws://HOST:PORT/...` URL, resolved.
 pub fn ws_addr(ws: &str) -> Result<(String, std::net::SocketAddr)> {
-    let host = ws.strip_prefix("ws://").and_then(|r| r.split('/').next()).ok_or_else(|| anyhow!("`{ws}` is not a ws:// URL"))?;
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?.next().ok_or_else(|| anyhow!("{host} does not resolve"))?;
+    let host = ws
+        .strip_prefix("ws://")
+        .and_then(|r| r.split('/').next())
+        .ok_or_else(|| anyhow!("`{ws}` is not a ws:// URL"))?;
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
+        .next()
+        .ok_or_else(|| anyhow!("{host} does not resolve"))?;
     Ok((host.to_string(), addr))
 }

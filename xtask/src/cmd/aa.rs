@@ -53,7 +53,12 @@ impl Options {
             Some(b) => b,
             None => find_budgets()?,
         };
-        Ok(Options { runs, budgets, reports, select })
+        Ok(Options {
+            runs,
+            budgets,
+            reports,
+            select,
+        })
     }
 }
 
@@ -96,11 +101,19 @@ impl AaRun {
             }
             if c.verdict != AbVerdict::Unchanged {
                 let fig = match &c.estimate {
-                    Some(e) if c.measure == "ratio" => format!(" x{:.3} [x{:.3}, x{:.3}]", e.point, e.lo, e.hi),
+                    Some(e) if c.measure == "ratio" => {
+                        format!(" x{:.3} [x{:.3}, x{:.3}]", e.point, e.lo, e.hi)
+                    }
                     Some(e) => format!(" {:+.2} pp [{:+.2}, {:+.2}]", e.point, e.lo, e.hi),
                     None => String::new(),
                 };
-                run.not_unchanged.push(format!("{} {} {}: {}{fig}", r.metric_id, r.profile, r.environment, c.verdict.as_str()));
+                run.not_unchanged.push(format!(
+                    "{} {} {}: {}{fig}",
+                    r.metric_id,
+                    r.profile,
+                    r.environment,
+                    c.verdict.as_str()
+                ));
             }
         }
         s.cost.values().for_each(|c| run.cost.add(c));
@@ -120,7 +133,11 @@ impl AaRun {
             self.cost.text(),
         );
         if self.cost.timed_s > 0.0 {
-            t.push_str(&format!(" · whole run {:.0} s (x{:.2} its timed seconds)", self.wall_s, self.wall_s / self.cost.timed_s));
+            t.push_str(&format!(
+                " · whole run {:.0} s (x{:.2} its timed seconds)",
+                self.wall_s,
+                self.wall_s / self.cost.timed_s
+            ));
         }
         for k in &self.not_unchanged {
             t.push_str(&format!("\n    {k}"));
@@ -149,29 +166,55 @@ pub fn series_text(runs: &[AaRun]) -> String {
 
 pub fn cli(args: &[String]) -> Result<u8> {
     let o = Options::parse(args)?;
-    let root = o.budgets.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+    let root = o
+        .budgets
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf();
     // A/A only when the candidate is the commit it is compared with.
     let dirty = git_changes(&root)?;
     if !dirty.is_empty() {
         bail!("the working tree differs from HEAD, so `--against HEAD` would not be an A/A comparison: commit or stash first\n{}", dirty.trim_end());
     }
-    let out = o.reports.clone().unwrap_or_else(|| super::args::default_reports(&o.budgets).join("aa"));
+    let out = o
+        .reports
+        .clone()
+        .unwrap_or_else(|| super::args::default_reports(&o.budgets).join("aa"));
     let mut runs = Vec::new();
     for i in 1..=o.runs {
         let dir = out.join(format!("run-{i}"));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
-        eprintln!("aa: run {i} of {}: cargo xtask budget --against HEAD {} (reports in {})", o.runs, o.select.join(" "), dir.display());
-        let mut argv: Vec<String> = vec!["--against".into(), "HEAD".into(), "--budgets".into(), o.budgets.display().to_string(), "--reports".into(), dir.display().to_string()];
+        eprintln!(
+            "aa: run {i} of {}: cargo xtask budget --against HEAD {} (reports in {})",
+            o.runs,
+            o.select.join(" "),
+            dir.display()
+        );
+        let mut argv: Vec<String> = vec![
+            "--against".into(),
+            "HEAD".into(),
+            "--budgets".into(),
+            o.budgets.display().to_string(),
+            "--reports".into(),
+            dir.display().to_string(),
+        ];
         argv.extend(o.select.iter().cloned());
-        let code = super::budget::Options::parse(&argv, true).and_then(super::budget::run).with_context(|| format!("A/A run {i}"))?;
+        let code = super::budget::Options::parse(&argv, true)
+            .and_then(super::budget::run)
+            .with_context(|| format!("A/A run {i}"))?;
         if code == 2 {
-            bail!("A/A run {i} could not do its job (exit 2); see {}", dir.display());
+            bail!(
+                "A/A run {i} could not do its job (exit 2); see {}",
+                dir.display()
+            );
         }
         let path = dir.join("summary.json");
-        let s: Summary = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
-            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let s: Summary = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
         let run = AaRun::of(&s);
         println!("{}", run.text(i, o.runs));
         runs.push(run);
@@ -182,22 +225,40 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let path = out.join("aa.json");
     write_atomic(&path, serde_json::to_string_pretty(&json)?.as_bytes())?;
     eprintln!("aa: wrote {}", path.display());
-    Ok(if runs.iter().any(|r| r.regressed > 0) { 1 } else { 0 })
+    Ok(if runs.iter().any(|r| r.regressed > 0) {
+        1
+    } else {
+        0
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(light: &'static str, verdicts: (usize, usize, usize), timed: f64, measuring: f64, wall: f64) -> AaRun {
+    fn run(
+        light: &'static str,
+        verdicts: (usize, usize, usize),
+        timed: f64,
+        measuring: f64,
+        wall: f64,
+    ) -> AaRun {
         AaRun {
             light,
             unchanged: verdicts.0,
             inconclusive: verdicts.1,
             regressed: verdicts.2,
             not_comparable: 0,
-            not_unchanged: if verdicts.1 > 0 { vec!["M-PERF-02B core-min mobile: inconclusive x1.018 [x0.934, x1.202]".into()] } else { vec![] },
-            cost: Cost { timed_s: timed, measuring_s: measuring, setup_s: 0.0 },
+            not_unchanged: if verdicts.1 > 0 {
+                vec!["M-PERF-02B core-min mobile: inconclusive x1.018 [x0.934, x1.202]".into()]
+            } else {
+                vec![]
+            },
+            cost: Cost {
+                timed_s: timed,
+                measuring_s: measuring,
+                setup_s: 0.0,
+            },
             wall_s: wall,
         }
     }

@@ -20,33 +20,50 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     pub fn new(command: &'static str, args: &'a [String]) -> Args<'a> {
-        Args { command, it: args.iter() }
+        Args {
+            command,
+            it: args.iter(),
+        }
     }
 
     pub fn next_arg(&mut self) -> Option<Arg<'a>> {
         let a = self.it.next()?;
-        Some(if a.starts_with("--") { Arg::Flag(a.as_str()) } else { Arg::Positional(a.as_str()) })
+        Some(if a.starts_with("--") {
+            Arg::Flag(a.as_str())
+        } else {
+            Arg::Positional(a.as_str())
+        })
     }
 
     /// The value after `flag`.
     pub fn value(&mut self, flag: &str) -> Result<String> {
-        self.it.next().cloned().ok_or_else(|| anyhow!("`cargo xtask {}`: {flag} needs a value", self.command))
+        self.it
+            .next()
+            .cloned()
+            .ok_or_else(|| anyhow!("`cargo xtask {}`: {flag} needs a value", self.command))
     }
 
     /// The value after `flag`, parsed; `what` says what it must be.
     pub fn parsed<T: std::str::FromStr>(&mut self, flag: &str, what: &str) -> Result<T> {
         let v = self.value(flag)?;
-        v.parse().map_err(|_| anyhow!("`cargo xtask {}`: {flag} `{v}` is not {what}", self.command))
+        v.parse()
+            .map_err(|_| anyhow!("`cargo xtask {}`: {flag} `{v}` is not {what}", self.command))
     }
 
     /// The error for a flag the command does not know.
     pub fn unknown(&self, flag: &str) -> anyhow::Error {
-        anyhow!("`cargo xtask {}`: unknown option `{flag}` (see `cargo xtask help`)", self.command)
+        anyhow!(
+            "`cargo xtask {}`: unknown option `{flag}` (see `cargo xtask help`)",
+            self.command
+        )
     }
 
     /// The error for a positional the command does not take.
     pub fn unexpected(&self, value: &str) -> anyhow::Error {
-        anyhow!("`cargo xtask {}`: unexpected argument `{value}` (see `cargo xtask help`)", self.command)
+        anyhow!(
+            "`cargo xtask {}`: unexpected argument `{value}` (see `cargo xtask help`)",
+            self.command
+        )
     }
 }
 
@@ -54,7 +71,10 @@ impl<'a> Args<'a> {
 /// otherwise: `reports/` next to the budgets file they belong to, so gating
 /// a second project never touches the first's.
 pub fn default_reports(budgets: &std::path::Path) -> std::path::PathBuf {
-    budgets.parent().unwrap_or(std::path::Path::new(".")).join("reports")
+    budgets
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("reports")
 }
 
 /// `wanted` out of `all` (all when nothing is wanted), in `all`'s order; an
@@ -65,7 +85,11 @@ pub fn select(all: &[String], wanted: &[String], what: &str) -> Result<Vec<Strin
             bail!("unknown {what} `{w}`; valid: {}", all.join(", "));
         }
     }
-    Ok(all.iter().filter(|a| wanted.is_empty() || wanted.contains(a)).cloned().collect())
+    Ok(all
+        .iter()
+        .filter(|a| wanted.is_empty() || wanted.contains(a))
+        .cloned()
+        .collect())
 }
 
 #[cfg(test)]
@@ -81,11 +105,17 @@ mod tests {
         let v = strings(&["--top", "x", "file.wasm", "--out"]);
         let mut a = Args::new("attribute", &v);
         assert!(matches!(a.next_arg(), Some(Arg::Flag("--top"))));
-        let e = a.parsed::<usize>("--top", "a number").unwrap_err().to_string();
+        let e = a
+            .parsed::<usize>("--top", "a number")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "`cargo xtask attribute`: --top `x` is not a number");
         assert!(matches!(a.next_arg(), Some(Arg::Positional("file.wasm"))));
         assert!(matches!(a.next_arg(), Some(Arg::Flag("--out"))));
-        assert_eq!(a.value("--out").unwrap_err().to_string(), "`cargo xtask attribute`: --out needs a value");
+        assert_eq!(
+            a.value("--out").unwrap_err().to_string(),
+            "`cargo xtask attribute`: --out needs a value"
+        );
         assert!(a.next_arg().is_none());
     }
 
@@ -93,8 +123,16 @@ mod tests {
     fn select_keeps_the_configured_order_and_rejects_unknown_names() {
         let all = strings(&["core-min", "core-trace", "full-dev"]);
         assert_eq!(select(&all, &[], "profile").unwrap(), all);
-        assert_eq!(select(&all, &strings(&["full-dev", "core-min"]), "profile").unwrap(), strings(&["core-min", "full-dev"]));
-        let e = select(&all, &strings(&["core"]), "profile").unwrap_err().to_string();
-        assert_eq!(e, "unknown profile `core`; valid: core-min, core-trace, full-dev");
+        assert_eq!(
+            select(&all, &strings(&["full-dev", "core-min"]), "profile").unwrap(),
+            strings(&["core-min", "full-dev"])
+        );
+        let e = select(&all, &strings(&["core"]), "profile")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "unknown profile `core`; valid: core-min, core-trace, full-dev"
+        );
     }
 }

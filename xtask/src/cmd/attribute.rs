@@ -34,7 +34,10 @@ pub fn cli(args: &[String]) -> Result<u8> {
     }
     print!("{}", markdown(&report, top));
     if let Some(dir) = out {
-        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("module");
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("module");
         write(&report, &dir, stem)?;
         for f in files(&dir, stem) {
             eprintln!("wrote {}", f.display());
@@ -42,4 +45,3 @@ pub fn cli(args: &[String]) -> Result<u8> {
     }
     Ok(0)
 }
-

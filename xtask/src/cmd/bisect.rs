@@ -16,7 +16,9 @@
 
 use super::args::{Arg, Args};
 use crate::artifacts::{Base, ProfileArtifacts};
-use crate::bisect::{self, CommitInfo, Found, Mark, Measured, Outcome, Report, Search, Step, StepRecord};
+use crate::bisect::{
+    self, CommitInfo, Found, Mark, Measured, Outcome, Report, Search, Step, StepRecord,
+};
 use crate::config::{self, Config, MetricSpec, Source};
 use crate::measure::{self, Measurer};
 use crate::stats::AbVerdict;
@@ -44,7 +46,8 @@ struct Options {
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
-        let (mut budgets, mut reports, mut good, mut bad, mut metric) = (None, None, None, None, None);
+        let (mut budgets, mut reports, mut good, mut bad, mut metric) =
+            (None, None, None, None, None);
         let (mut profile, mut env, mut threshold, mut retries) = (None, None, None, 1);
         let mut a = Args::new("bisect", args);
         while let Some(arg) = a.next_arg() {
@@ -56,19 +59,36 @@ impl Options {
                 Arg::Flag("--metric") => metric = Some(a.value("--metric")?),
                 Arg::Flag("--profile") => profile = Some(a.value("--profile")?),
                 Arg::Flag("--env") => env = Some(a.value("--env")?),
-                Arg::Flag("--threshold") => threshold = Some(a.parsed("--threshold", "a number (in the metric's unit)")?),
+                Arg::Flag("--threshold") => {
+                    threshold = Some(a.parsed("--threshold", "a number (in the metric's unit)")?)
+                }
                 Arg::Flag("--retries") => retries = a.parsed("--retries", "a count")?,
                 Arg::Flag(f) => return Err(a.unknown(f)),
                 Arg::Positional(p) => return Err(a.unexpected(p)),
             }
         }
-        let need = |v: Option<String>, flag: &str| v.ok_or_else(|| anyhow!("`cargo xtask bisect` needs {flag} (see `cargo xtask bisect --help`)"));
+        let need = |v: Option<String>, flag: &str| {
+            v.ok_or_else(|| {
+                anyhow!("`cargo xtask bisect` needs {flag} (see `cargo xtask bisect --help`)")
+            })
+        };
         let budgets = match budgets {
             Some(b) => b,
             None => find_budgets()?,
         };
-        let reports = reports.unwrap_or_else(|| super::args::default_reports(&budgets).join("bisect"));
-        Ok(Options { good: need(good, "--good REF")?, bad: need(bad, "--bad REF")?, metric: need(metric, "--metric ID")?, budgets, reports, profile, env, threshold, retries })
+        let reports =
+            reports.unwrap_or_else(|| super::args::default_reports(&budgets).join("bisect"));
+        Ok(Options {
+            good: need(good, "--good REF")?,
+            bad: need(bad, "--bad REF")?,
+            metric: need(metric, "--metric ID")?,
+            budgets,
+            reports,
+            profile,
+            env,
+            threshold,
+            retries,
+        })
     }
 }
 
@@ -85,11 +105,18 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let mut report = b.run()?;
     report.wall_s = t0.elapsed().as_secs_f64();
     std::fs::create_dir_all(&o.reports)?;
-    write_atomic(&o.reports.join("bisect.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    write_atomic(
+        &o.reports.join("bisect.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     let md = report.markdown();
     write_atomic(&o.reports.join("bisect.md"), md.as_bytes())?;
     println!("{md}");
-    eprintln!("bisect: wrote {} and bisect.json (exit {})", o.reports.join("bisect.md").display(), report.outcome.exit_code());
+    eprintln!(
+        "bisect: wrote {} and bisect.json (exit {})",
+        o.reports.join("bisect.md").display(),
+        report.outcome.exit_code()
+    );
     Ok(report.outcome.exit_code())
 }
 
@@ -123,24 +150,63 @@ impl<'a> Bisector<'a> {
         let budgets = o.budgets.display();
         let named: Vec<&MetricSpec> = cfg.metrics.iter().filter(|m| m.id == o.metric).collect();
         if named.is_empty() {
-            bail!("--metric {}: {budgets} defines no such metric; it defines {}", o.metric, cfg.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "));
+            bail!(
+                "--metric {}: {budgets} defines no such metric; it defines {}",
+                o.metric,
+                cfg.metrics
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         let metric = match &o.env {
-            Some(e) => named.iter().find(|m| matches!(m.source, Source::Size(_)) || &m.environment == e).ok_or_else(|| {
-                anyhow!("--metric {} is not measured in environment {e}; it is in {}", o.metric, named.iter().map(|m| m.environment.as_str()).collect::<Vec<_>>().join(", "))
-            })?,
+            Some(e) => named
+                .iter()
+                .find(|m| matches!(m.source, Source::Size(_)) || &m.environment == e)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "--metric {} is not measured in environment {e}; it is in {}",
+                        o.metric,
+                        named
+                            .iter()
+                            .map(|m| m.environment.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
             None => named[0],
         };
         let profile = match &o.profile {
             Some(p) if metric.caps.contains_key(p) => p.clone(),
-            Some(p) => bail!("--profile {p}: {} has no budget for it in {budgets}; it has {}", o.metric, metric.caps.keys().cloned().collect::<Vec<_>>().join(", ")),
-            None => cfg.profiles.iter().map(|p| p.name.clone()).find(|p| metric.caps.contains_key(p)).ok_or_else(|| anyhow!("{} has no budget for any profile", o.metric))?,
+            Some(p) => bail!(
+                "--profile {p}: {} has no budget for it in {budgets}; it has {}",
+                o.metric,
+                metric.caps.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            None => cfg
+                .profiles
+                .iter()
+                .map(|p| p.name.clone())
+                .find(|p| metric.caps.contains_key(p))
+                .ok_or_else(|| anyhow!("{} has no budget for any profile", o.metric))?,
         };
         if let Source::Scenario(_) = metric.source {
             cfg.check_scenarios(&[metric])?;
         }
         let commits = commit_range(cfg, &o.good, &o.bad)?;
-        Ok(Bisector { cfg, metric, profile, commits, builds: BTreeMap::new(), engines: None, comparisons: 0, threshold: o.threshold, retries: o.retries, reports: o.reports.clone() })
+        Ok(Bisector {
+            cfg,
+            metric,
+            profile,
+            commits,
+            builds: BTreeMap::new(),
+            engines: None,
+            comparisons: 0,
+            threshold: o.threshold,
+            retries: o.retries,
+            reports: o.reports.clone(),
+        })
     }
 
     fn is_size(&self) -> bool {
@@ -156,48 +222,109 @@ impl<'a> Bisector<'a> {
                 let (mut at, sha) = subject::checkout(self.cfg, &c.sha)?;
                 // Only the metric's figure is wanted: no dependency closure.
                 at.dependencies = None;
-                let mut p = self.cfg.profile(&self.profile).ok_or_else(|| anyhow!("unknown profile {}", self.profile))?.clone();
+                let mut p = self
+                    .cfg
+                    .profile(&self.profile)
+                    .ok_or_else(|| anyhow!("unknown profile {}", self.profile))?
+                    .clone();
                 p.name = format!("bisect~{}~{}", &sha[..12], self.profile);
-                subject::profile_artifacts(&at, &p, &self.profile, &[self.metric], &self.reports.join("work"), None)
+                subject::profile_artifacts(
+                    &at,
+                    &p,
+                    &self.profile,
+                    &[self.metric],
+                    &self.reports.join("work"),
+                    None,
+                )
             })();
-            self.builds.insert(i, built.map_err(|e| first_line(&format!("{e:#}"))));
+            self.builds
+                .insert(i, built.map_err(|e| first_line(&format!("{e:#}"))));
         }
         self.builds[&i].as_ref().map_err(Clone::clone)
     }
 
     /// A size commit's exact value.
     fn value(&mut self, i: usize) -> std::result::Result<f64, String> {
-        let Source::Size(kind) = self.metric.source else { unreachable!("a size bisect") };
+        let Source::Size(kind) = self.metric.source else {
+            unreachable!("a size bisect")
+        };
         let unit = self.metric.unit.clone();
-        self.build(i).map(|a| crate::size::in_unit(crate::size::bytes_of(&a.info.sizes, kind), &unit))
+        self.build(i)
+            .map(|a| crate::size::in_unit(crate::size::bytes_of(&a.info.sizes, kind), &unit))
     }
 
     /// Measure commit `cand` live against commit `base` (one task, `blocks`
     /// times the protocol's blocks), in the bisect's browser session.
-    fn compare(&mut self, cand: usize, base: usize, factor: u32) -> std::result::Result<Measured, Failure> {
+    fn compare(
+        &mut self,
+        cand: usize,
+        base: usize,
+        factor: u32,
+    ) -> std::result::Result<Measured, Failure> {
         for i in [cand, base] {
             if let Err(e) = self.build(i).map(|_| ()) {
-                return Err(Failure::Skip(format!("{} could not be built: {e}", self.commits[i].short())));
+                return Err(Failure::Skip(format!(
+                    "{} could not be built: {e}",
+                    self.commits[i].short()
+                )));
             }
         }
         let (cfg, metric, profile) = (self.cfg, self.metric, self.profile.clone());
         let cand_art = self.builds[&cand].as_ref().expect("built");
         let base_art = self.builds[&base].as_ref().expect("built");
-        let base_b = Base::of(std::slice::from_ref(base_art), &format!("{} (bisect)", &self.commits[base].sha[..12]));
+        let base_b = Base::of(
+            std::slice::from_ref(base_art),
+            &format!("{} (bisect)", &self.commits[base].sha[..12]),
+        );
         let mut plan = measure::plan(cfg, &[metric], std::slice::from_ref(&profile), false);
         for t in &mut plan {
             t.blocks *= factor;
         }
-        eprintln!("bisect: measuring {} against {} ({} blocks)", &self.commits[cand].sha[..12], &self.commits[base].sha[..12], plan.first().map(|t| t.blocks).unwrap_or(0));
-        let engines = self.engines.get_or_insert_with(|| crate::engines::Engines::new(cfg, None, None));
+        eprintln!(
+            "bisect: measuring {} against {} ({} blocks)",
+            &self.commits[cand].sha[..12],
+            &self.commits[base].sha[..12],
+            plan.first().map(|t| t.blocks).unwrap_or(0)
+        );
+        let engines = self
+            .engines
+            .get_or_insert_with(|| crate::engines::Engines::new(cfg, None, None));
         self.comparisons += 1;
-        let measured = measure::run(cfg, &plan, std::slice::from_ref(cand_art), Some(&base_b), engines as &mut dyn Measurer, measure::RunOptions::default())
-            .map_err(|e| Failure::Abort(e.context(format!("measuring {} against {}", self.commits[cand].short(), self.commits[base].short()))))?;
+        let measured = measure::run(
+            cfg,
+            &plan,
+            std::slice::from_ref(cand_art),
+            Some(&base_b),
+            engines as &mut dyn Measurer,
+            measure::RunOptions::default(),
+        )
+        .map_err(|e| {
+            Failure::Abort(e.context(format!(
+                "measuring {} against {}",
+                self.commits[cand].short(),
+                self.commits[base].short()
+            )))
+        })?;
         let c = measured
             .get(&metric.id, &profile, &metric.environment)
             .and_then(|r| r.comparison.clone())
-            .ok_or_else(|| Failure::Abort(anyhow!("no comparison of {} with {} (a bug in the gate)", &self.commits[cand].sha[..12], &self.commits[base].sha[..12])))?;
-        let m = Measured { candidate: cand, base, verdict: c.verdict, estimate: c.estimate, measure: c.measure, limit: c.limit, blocks: c.blocks, reason: c.reason };
+            .ok_or_else(|| {
+                Failure::Abort(anyhow!(
+                    "no comparison of {} with {} (a bug in the gate)",
+                    &self.commits[cand].sha[..12],
+                    &self.commits[base].sha[..12]
+                ))
+            })?;
+        let m = Measured {
+            candidate: cand,
+            base,
+            verdict: c.verdict,
+            estimate: c.estimate,
+            measure: c.measure,
+            limit: c.limit,
+            blocks: c.blocks,
+            reason: c.reason,
+        };
         eprintln!("bisect:   {}", m.describe());
         Ok(m)
     }
@@ -205,7 +332,12 @@ impl<'a> Bisector<'a> {
     /// Compare `cand` with `base` until the verdict resolves or the retries
     /// are spent (each retry with twice the blocks of the last); every
     /// attempt is kept for the report.
-    fn compare_resolved(&mut self, cand: usize, base: usize, kept: &mut Vec<Measured>) -> std::result::Result<AbVerdict, Failure> {
+    fn compare_resolved(
+        &mut self,
+        cand: usize,
+        base: usize,
+        kept: &mut Vec<Measured>,
+    ) -> std::result::Result<AbVerdict, Failure> {
         let mut factor = 1;
         for attempt in 0..=self.retries {
             let m = self.compare(cand, base, factor)?;
@@ -244,9 +376,18 @@ impl<'a> Bisector<'a> {
             comparisons: 0,
             wall_s: 0.0,
         };
-        eprintln!("bisect: {} commits from {} to {}", n, self.commits[0].short(), self.commits[n - 1].short());
+        eprintln!(
+            "bisect: {} commits from {} to {}",
+            n,
+            self.commits[0].short(),
+            self.commits[n - 1].short()
+        );
         // The ends: is there anything to find?
-        let regressed = if self.is_size() { self.size_ends(&mut r)? } else { self.timing_ends(&mut r)? };
+        let regressed = if self.is_size() {
+            self.size_ends(&mut r)?
+        } else {
+            self.timing_ends(&mut r)?
+        };
         if regressed {
             self.search(&mut r)?;
         }
@@ -258,11 +399,26 @@ impl<'a> Bisector<'a> {
     /// Size: the values at both ends, and the threshold.
     fn size_ends(&mut self, r: &mut Report) -> Result<bool> {
         let n = self.commits.len();
-        let good = self.value(0).map_err(|e| anyhow!("the good end {} could not be built: {e}", self.commits[0].short()))?;
-        let bad = self.value(n - 1).map_err(|e| anyhow!("the bad end {} could not be built: {e}", self.commits[n - 1].short()))?;
+        let good = self.value(0).map_err(|e| {
+            anyhow!(
+                "the good end {} could not be built: {e}",
+                self.commits[0].short()
+            )
+        })?;
+        let bad = self.value(n - 1).map_err(|e| {
+            anyhow!(
+                "the bad end {} could not be built: {e}",
+                self.commits[n - 1].short()
+            )
+        })?;
         r.values.extend([(0, good), (n - 1, bad)]);
         if bad <= good {
-            r.verdict = format!("No regression: {} is {} at the bad end and {} at the good end.", self.metric.id, r.value(bad), r.value(good));
+            r.verdict = format!(
+                "No regression: {} is {} at the bad end and {} at the good end.",
+                self.metric.id,
+                r.value(bad),
+                r.value(good)
+            );
             return Ok(false);
         }
         let t = self.threshold.unwrap_or((bad - good) / 2.0);
@@ -274,17 +430,20 @@ impl<'a> Bisector<'a> {
     fn timing_ends(&mut self, r: &mut Report) -> Result<bool> {
         let n = self.commits.len();
         let mut kept = Vec::new();
-        let v = self.compare_resolved(n - 1, 0, &mut kept).map_err(|f| match f {
-            Failure::Skip(e) => anyhow!("an end of the range: {e}"),
-            Failure::Abort(e) => e,
-        })?;
+        let v = self
+            .compare_resolved(n - 1, 0, &mut kept)
+            .map_err(|f| match f {
+                Failure::Skip(e) => anyhow!("an end of the range: {e}"),
+                Failure::Abort(e) => e,
+            })?;
         let last = kept.pop().expect("one comparison");
         let words = last.describe();
         r.ends = Some(last);
         match v {
             AbVerdict::Regressed => Ok(true),
             AbVerdict::Unchanged => {
-                r.verdict = format!("No regression: the bad end against the good end reads {words}.");
+                r.verdict =
+                    format!("No regression: the bad end against the good end reads {words}.");
                 Ok(false)
             }
             _ => {
@@ -308,7 +467,13 @@ impl<'a> Bisector<'a> {
                 &self.commits[range.1].sha[..12],
                 s.steps_left()
             );
-            let mut step = StepRecord { commit: c, range, value: None, measured: vec![], result: String::new() };
+            let mut step = StepRecord {
+                commit: c,
+                range,
+                value: None,
+                measured: vec![],
+                result: String::new(),
+            };
             let mark = if self.is_size() {
                 match self.value(c) {
                     Ok(v) => {
@@ -321,7 +486,9 @@ impl<'a> Bisector<'a> {
             } else {
                 match self.timing(c, range, &mut step.measured) {
                     Err(Failure::Skip(e)) => Mark::Skipped(e),
-                    Err(Failure::Abort(e)) => return Err(e.context(format!("bisect step {}", r.steps.len() + 1))),
+                    Err(Failure::Abort(e)) => {
+                        return Err(e.context(format!("bisect step {}", r.steps.len() + 1)))
+                    }
                     Ok(s) => {
                         if s == Step::Split {
                             r.another_after = Some(c);
@@ -348,22 +515,41 @@ impl<'a> Bisector<'a> {
                     Mark::Skipped(why) => format!("skipped: {why}"),
                 };
             }
-            eprintln!("bisect: step {}: {} is {}", r.steps.len() + 1, &self.commits[c].sha[..12], step.result);
+            eprintln!(
+                "bisect: step {}: {} is {}",
+                r.steps.len() + 1,
+                &self.commits[c].sha[..12],
+                step.result
+            );
             r.steps.push(step);
             s.mark(c, mark);
         }
-        r.skipped = s.skipped().into_iter().map(|(i, w)| (i, w.to_string())).collect();
+        r.skipped = s
+            .skipped()
+            .into_iter()
+            .map(|(i, w)| (i, w.to_string()))
+            .collect();
         match s.found().expect("the search is over") {
-            Found::Commit { last_good, first_bad } => {
+            Found::Commit {
+                last_good,
+                first_bad,
+            } => {
                 r.outcome = Outcome::Commit;
                 r.range = (last_good, first_bad);
                 r.across = self.across(last_good, first_bad, r);
-                r.verdict = format!("{} regressed at {}.", self.metric.id, self.commits[first_bad].short());
+                r.verdict = format!(
+                    "{} regressed at {}.",
+                    self.metric.id,
+                    self.commits[first_bad].short()
+                );
                 if self.is_size() {
                     r.attribution_diff = self.attribution_diff(last_good, first_bad);
                 }
             }
-            Found::OneOf { last_good, candidates } => {
+            Found::OneOf {
+                last_good,
+                candidates,
+            } => {
                 r.outcome = Outcome::OneOf;
                 r.range = (last_good, *candidates.last().expect("one at least"));
                 r.verdict = format!("{} regressed at one of {} commits: skipped commits stand between the last good and the first bad one.", self.metric.id, candidates.len());
@@ -375,7 +561,11 @@ impl<'a> Bisector<'a> {
 
     /// Why the search stopped at commit `c`, in words.
     fn stopped(&self, outcome: Outcome, c: usize, (lo, hi): (usize, usize)) -> String {
-        let (it, lo, hi) = (self.commits[c].short(), self.commits[lo].short(), self.commits[hi].short());
+        let (it, lo, hi) = (
+            self.commits[c].short(),
+            self.commits[lo].short(),
+            self.commits[hi].short(),
+        );
         if outcome == Outcome::SmallSteps {
             format!("Made of small steps: {it} reads unchanged against both {lo} and {hi}, so no single commit between them regresses by more than the limit; the per-step ratios are below.")
         } else {
@@ -388,9 +578,16 @@ impl<'a> Bisector<'a> {
     /// The commit runs as the base first: a scenario that cannot run on
     /// it makes that comparison "not comparable" and the commit is skipped,
     /// where as the candidate it would stop the run.
-    fn timing(&mut self, c: usize, (lo, hi): (usize, usize), kept: &mut Vec<Measured>) -> std::result::Result<Step, Failure> {
+    fn timing(
+        &mut self,
+        c: usize,
+        (lo, hi): (usize, usize),
+        kept: &mut Vec<Measured>,
+    ) -> std::result::Result<Step, Failure> {
         self.build(c).map(|_| ()).map_err(Failure::Skip)?;
-        let not_comparable = |kept: &[Measured]| Failure::Skip(kept.last().map(|m| m.reason.clone()).unwrap_or_default());
+        let not_comparable = |kept: &[Measured]| {
+            Failure::Skip(kept.last().map(|m| m.reason.clone()).unwrap_or_default())
+        };
         let bad_vs_it = self.compare_resolved(hi, c, kept)?;
         if bad_vs_it == AbVerdict::NotComparable {
             return Err(not_comparable(kept));
@@ -408,7 +605,11 @@ impl<'a> Bisector<'a> {
         if self.is_size() {
             return None;
         }
-        let mut measured = r.steps.iter().flat_map(|s| s.measured.iter()).chain(r.ends.iter());
+        let mut measured = r
+            .steps
+            .iter()
+            .flat_map(|s| s.measured.iter())
+            .chain(r.ends.iter());
         if let Some(m) = measured.rfind(|m| m.candidate == first_bad && m.base == last_good) {
             return Some(m.clone());
         }
@@ -416,10 +617,22 @@ impl<'a> Bisector<'a> {
     }
 
     /// Size: where the bytes went across the first bad commit.
-    fn attribution_diff(&mut self, last_good: usize, first_bad: usize) -> Option<crate::attribute::Diff> {
-        let (old, new) = (self.builds.get(&last_good)?.as_ref().ok()?, self.builds.get(&first_bad)?.as_ref().ok()?);
+    fn attribution_diff(
+        &mut self,
+        last_good: usize,
+        first_bad: usize,
+    ) -> Option<crate::attribute::Diff> {
+        let (old, new) = (
+            self.builds.get(&last_good)?.as_ref().ok()?,
+            self.builds.get(&first_bad)?.as_ref().ok()?,
+        );
         let against = format!("{} (last good)", &self.commits[last_good].sha[..12]);
-        let mut report = crate::attribute::for_profile(&new.shipped, &new.named, Some((&old.shipped, &old.named))).ok()?;
+        let mut report = crate::attribute::for_profile(
+            &new.shipped,
+            &new.named,
+            Some((&old.shipped, &old.named)),
+        )
+        .ok()?;
         let mut d = report.diff.take()?;
         d.against = against;
         Some(d)
@@ -430,12 +643,24 @@ impl<'a> Bisector<'a> {
 /// `git bisect` would search, each with its subject line and date.
 fn commit_range(cfg: &Config, good: &str, bad: &str) -> Result<Vec<CommitInfo>> {
     let dir = cfg.manifest.parent().unwrap_or(&cfg.root);
-    let sha = |r: &str, flag: &str| git(&["rev-parse", "--verify", &format!("{r}^{{commit}}")], dir).with_context(|| format!("{flag} {r}: not a commit of the subject's repository"));
+    let sha = |r: &str, flag: &str| {
+        git(&["rev-parse", "--verify", &format!("{r}^{{commit}}")], dir)
+            .with_context(|| format!("{flag} {r}: not a commit of the subject's repository"))
+    };
     let (g, b) = (sha(good, "--good")?, sha(bad, "--bad")?);
     if git(&["merge-base", "--is-ancestor", &g, &b], dir).is_err() {
         bail!("--good {good} is not an ancestor of --bad {bad}: a bisect range runs from an older commit to a newer one");
     }
-    let list = git(&["rev-list", "--first-parent", "--ancestry-path", "--reverse", &format!("{g}..{b}")], dir)?;
+    let list = git(
+        &[
+            "rev-list",
+            "--first-parent",
+            "--ancestry-path",
+            "--reverse",
+            &format!("{g}..{b}"),
+        ],
+        dir,
+    )?;
     let mut shas = vec![g];
     shas.extend(list.lines().map(String::from));
     if shas.len() < 2 {
@@ -445,7 +670,11 @@ fn commit_range(cfg: &Config, good: &str, bad: &str) -> Result<Vec<CommitInfo>> 
         .map(|s| {
             let out = git(&["log", "-1", "--format=%H%x00%s%x00%aI", s], dir)?;
             let mut f = out.split('\0');
-            Ok(CommitInfo { sha: f.next().unwrap_or_default().into(), subject: f.next().unwrap_or_default().into(), date: f.next().unwrap_or_default().into() })
+            Ok(CommitInfo {
+                sha: f.next().unwrap_or_default().into(),
+                subject: f.next().unwrap_or_default().into(),
+                date: f.next().unwrap_or_default().into(),
+            })
         })
         .collect()
 }

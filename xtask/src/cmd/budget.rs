@@ -77,7 +77,12 @@ impl Options {
                 Arg::Flag("--env") => o.envs.push(a.value("--env")?),
                 Arg::Flag("--browser-ws") => o.browser_ws = Some(a.value("--browser-ws")?),
                 Arg::Flag("--against") => o.against = Some(a.value("--against")?),
-                Arg::Flag("--harness-addr") => o.harness_addr = Some(a.parsed("--harness-addr", "an IP address (e.g. 0.0.0.0 or 192.168.1.5)")?),
+                Arg::Flag("--harness-addr") => {
+                    o.harness_addr = Some(a.parsed(
+                        "--harness-addr",
+                        "an IP address (e.g. 0.0.0.0 or 192.168.1.5)",
+                    )?)
+                }
                 Arg::Flag("--fixed-samples") => o.fixed_samples = Some(a.value("--fixed-samples")?),
                 Arg::Flag("--quick") => o.quick = true,
                 Arg::Flag("--bless") => o.bless = true,
@@ -99,19 +104,28 @@ impl Options {
         if o.quick && o.bless {
             bail!("--quick runs never bless a baseline: drop --quick to bless");
         }
-        if !browser && (!o.envs.is_empty() || o.quick || o.browser_ws.is_some() || o.harness_addr.is_some() || o.fixed_samples.is_some()) {
+        if !browser
+            && (!o.envs.is_empty()
+                || o.quick
+                || o.browser_ws.is_some()
+                || o.harness_addr.is_some()
+                || o.fixed_samples.is_some())
+        {
             bail!("--env, --quick, --browser-ws, --harness-addr belong to `budget`, not `size`");
         }
         Ok(o)
     }
 }
 
-
 /// Entry point of `budget` and `size`. On an error or a panic every report
 /// is replaced by its error version (no records), so nothing stale reads as
 /// a pass.
 pub fn run(opts: Options) -> Result<u8> {
-    let subject_dir = opts.budgets.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let subject_dir = opts
+        .budgets
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     super::guarded(&opts.reports.clone(), &subject_dir, || pipeline(&opts))
 }
 
@@ -123,8 +137,23 @@ fn pipeline(opts: &Options) -> Result<u8> {
     let mut cfg = config::load(&opts.budgets)?;
     build::prepare_toolchain(&mut cfg)?;
     let cfg = cfg;
-    let profiles = select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &opts.profiles, "profile")?;
-    let envs = if opts.browser { select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &opts.envs, "environment")? } else { vec![] };
+    let profiles = select(
+        &cfg.profiles
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>(),
+        &opts.profiles,
+        "profile",
+    )?;
+    let envs = if opts.browser {
+        select(
+            &cfg.environments.keys().cloned().collect::<Vec<_>>(),
+            &opts.envs,
+            "environment",
+        )?
+    } else {
+        vec![]
+    };
     // The subject's commit (budgets.toml may live elsewhere, e.g. in CI config).
     let commit = git_commit(cfg.manifest.parent().unwrap_or(&cfg.root));
     std::fs::create_dir_all(&opts.reports)?;
@@ -149,17 +178,32 @@ fn pipeline(opts: &Options) -> Result<u8> {
     // later stages need of it (its dependency closure, its reference builds).
     let mut arts = Vec::new();
     for name in &profiles {
-        let profile = cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?;
+        let profile = cfg
+            .profile(name)
+            .ok_or_else(|| anyhow!("unknown profile {name}"))?;
         let built = subject::build(&cfg, profile, name)?;
         let optimized = subject::optimize(&cfg, profile, built)?;
         let sizes = subject::sizes(&optimized)?;
         let attribution = subject::attribute(&cfg, name, &optimized, base.as_ref())?;
-        let analyzed = subject::Analyzed { optimized, sizes, attribution };
-        arts.push(subject::artifacts(&cfg, &metrics, profile, name, analyzed, &opts.reports, base.as_ref())?);
+        let analyzed = subject::Analyzed {
+            optimized,
+            sizes,
+            attribution,
+        };
+        arts.push(subject::artifacts(
+            &cfg,
+            &metrics,
+            profile,
+            name,
+            analyzed,
+            &opts.reports,
+            base.as_ref(),
+        )?);
     }
 
     // measure.
-    let (measured, fingerprint) = measure_stage(opts, &cfg, &metrics, &profiles, &envs, &arts, base.as_ref())?;
+    let (measured, fingerprint) =
+        measure_stage(opts, &cfg, &metrics, &profiles, &envs, &arts, base.as_ref())?;
 
     // gate, against the history the ledger holds (locked until the run is
     // appended; a quick run is gated against none and appends nothing).
@@ -169,7 +213,15 @@ fn pipeline(opts: &Options) -> Result<u8> {
         metrics: &metrics,
         profiles: &profiles,
         arts: &infos,
-        contributors: arts.iter().filter_map(|a| Some((a.info.profile.clone(), a.attribution.as_ref()?.top_contributors(5)))).collect(),
+        contributors: arts
+            .iter()
+            .filter_map(|a| {
+                Some((
+                    a.info.profile.clone(),
+                    a.attribution.as_ref()?.top_contributors(5),
+                ))
+            })
+            .collect(),
         size_bases: size_bases(&metrics, &profiles, base.as_ref(), blessed.as_ref()),
         measured: &measured,
         commit: &commit,
@@ -177,12 +229,20 @@ fn pipeline(opts: &Options) -> Result<u8> {
         started,
         wall_s: t0.elapsed().as_secs_f64(),
         quick: opts.quick,
-        environments: if opts.browser { envs.clone() } else { vec!["size".into()] },
+        environments: if opts.browser {
+            envs.clone()
+        } else {
+            vec!["size".into()]
+        },
         run_tag: "",
         protocol: protocol_used(&cfg, &metrics, opts.quick),
         missing: Default::default(),
     };
-    let session = ledger::Session::open(&opts.reports.join("ledger.json"), cfg.escalation.ledger_window, !opts.quick)?;
+    let session = ledger::Session::open(
+        &opts.reports.join("ledger.json"),
+        cfg.escalation.ledger_window,
+        !opts.quick,
+    )?;
     let records = gating::assemble(&run, session.history());
 
     // ledger.
@@ -190,10 +250,20 @@ fn pipeline(opts: &Options) -> Result<u8> {
 
     // report.
     let summary = gating::summary(&run, records, &ledger);
-    report::write_all(&summary, &opts.reports, &ledger, &arts, &measured.histograms_for_report())?;
+    report::write_all(
+        &summary,
+        &opts.reports,
+        &ledger,
+        &arts,
+        &measured.histograms_for_report(),
+    )?;
 
     if opts.quick {
-        let failing = summary.records.iter().filter(|r| r.status == Status::Fail).count();
+        let failing = summary
+            .records
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .count();
         eprintln!(
             "budget: --quick: not gating ({} samples per seed): no escalation, no ledger entry, exit 0 whatever the figures{}",
             cfg.protocol.quick_iterations,
@@ -204,7 +274,11 @@ fn pipeline(opts: &Options) -> Result<u8> {
     if opts.bless {
         bless_unless_failing(&summary, &arts, opts)?;
     }
-    Ok(if summary.status == Some(Status::Fail) { 1 } else { 0 })
+    Ok(if summary.status == Some(Status::Fail) {
+        1
+    } else {
+        0
+    })
 }
 
 /// The measure stage: every selected scenario metric in the browser (or on
@@ -219,13 +293,27 @@ fn measure_stage(
     base: Option<&Base>,
 ) -> Result<(Measured, Fingerprint)> {
     let mut fingerprint = fingerprint::of_host(cfg);
-    let measured = if metrics.iter().any(|m| matches!(m.source, Source::Scenario(_))) {
+    let measured = if metrics
+        .iter()
+        .any(|m| matches!(m.source, Source::Scenario(_)))
+    {
         let plan = measure::plan(cfg, metrics, profiles, opts.quick);
         let mut m: Box<dyn Measurer> = match &opts.fixed_samples {
             Some(spec) => Box::new(fixed_measurer(spec)?),
-            None => Box::new(crate::engines::Engines::new(cfg, opts.browser_ws.as_deref(), opts.harness_addr)),
+            None => Box::new(crate::engines::Engines::new(
+                cfg,
+                opts.browser_ws.as_deref(),
+                opts.harness_addr,
+            )),
         };
-        let out = measure::run(cfg, &plan, arts, base, m.as_mut(), measure::RunOptions { quick: opts.quick })?;
+        let out = measure::run(
+            cfg,
+            &plan,
+            arts,
+            base,
+            m.as_mut(),
+            measure::RunOptions { quick: opts.quick },
+        )?;
         m.fingerprint(&mut fingerprint);
         out
     } else {
@@ -236,23 +324,43 @@ fn measure_stage(
 }
 
 /// The protocol the timings were measured with, when any were.
-fn protocol_used(cfg: &config::Config, metrics: &[&MetricSpec], quick: bool) -> Option<ProtocolUsed> {
-    let timed = metrics.iter().any(|m| matches!(m.source, Source::Scenario(_)));
+fn protocol_used(
+    cfg: &config::Config,
+    metrics: &[&MetricSpec],
+    quick: bool,
+) -> Option<ProtocolUsed> {
+    let timed = metrics
+        .iter()
+        .any(|m| matches!(m.source, Source::Scenario(_)));
     timed.then(|| ProtocolUsed {
-        latency_iterations: if quick { cfg.protocol.quick_iterations } else { cfg.protocol.latency_iterations },
+        latency_iterations: if quick {
+            cfg.protocol.quick_iterations
+        } else {
+            cfg.protocol.latency_iterations
+        },
         ..ProtocolUsed::of(&cfg.protocol)
     })
 }
 
 /// Each size key's base value: the base build's size, else the blessed
 /// figure (an old baseline without artifacts).
-fn size_bases(metrics: &[&MetricSpec], profiles: &[String], base: Option<&Base>, blessed: Option<&baseline::Baseline>) -> BTreeMap<String, f64> {
+fn size_bases(
+    metrics: &[&MetricSpec],
+    profiles: &[String],
+    base: Option<&Base>,
+    blessed: Option<&baseline::Baseline>,
+) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for m in metrics {
-        let Source::Size(kind) = &m.source else { continue };
+        let Source::Size(kind) = &m.source else {
+            continue;
+        };
         for p in profiles.iter().filter(|p| m.caps.contains_key(*p)) {
             let key = ledger::key(&m.id, p, &m.environment);
-            let value = match base.and_then(|b| b.profiles.get(p)).and_then(|bp| bp.sizes.as_ref()) {
+            let value = match base
+                .and_then(|b| b.profiles.get(p))
+                .and_then(|bp| bp.sizes.as_ref())
+            {
                 Some(sizes) => Some(size::in_unit(size::bytes_of(sizes, *kind), &m.unit)),
                 None => blessed.and_then(|b| b.points.get(&key)).map(|x| x.value),
             };
@@ -264,10 +372,18 @@ fn size_bases(metrics: &[&MetricSpec], profiles: &[String], base: Option<&Base>,
 
 /// `--bless`: a baseline is a state the gate accepts, so a failing run is
 /// blessed only with `--force`.
-fn bless_unless_failing(summary: &crate::summary::Summary, arts: &[ProfileArtifacts], opts: &Options) -> Result<()> {
+fn bless_unless_failing(
+    summary: &crate::summary::Summary,
+    arts: &[ProfileArtifacts],
+    opts: &Options,
+) -> Result<()> {
     if summary.status == Some(Status::Fail) && !opts.force {
-        let failing: Vec<String> =
-            summary.records.iter().filter(|r| r.status == Status::Fail).map(|r| format!("{} {} {}", r.metric_id, r.profile, r.environment)).collect();
+        let failing: Vec<String> = summary
+            .records
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .map(|r| format!("{} {} {}", r.metric_id, r.profile, r.environment))
+            .collect();
         eprintln!(
             "budget: not blessing: this run fails ({}). A baseline is a state the gate accepts; fix the failures, or bless it anyway with --bless --force",
             failing.join("; ")
@@ -281,10 +397,13 @@ fn bless_unless_failing(summary: &crate::summary::Summary, arts: &[ProfileArtifa
 fn fixed_measurer(spec: &str) -> Result<measure::FixedMeasurer> {
     let mut m = measure::FixedMeasurer::new();
     if !spec.is_empty() && spec != "-" {
-        let (marker, factor) = spec.split_once(':').ok_or_else(|| anyhow!("--fixed-samples takes MARKER:FACTOR"))?;
+        let (marker, factor) = spec
+            .split_once(':')
+            .ok_or_else(|| anyhow!("--fixed-samples takes MARKER:FACTOR"))?;
         m.slow_marker = Some(marker.to_string());
-        m.slowdown = factor.parse().map_err(|_| anyhow!("--fixed-samples: `{factor}` is not a number"))?;
+        m.slowdown = factor
+            .parse()
+            .map_err(|_| anyhow!("--fixed-samples: `{factor}` is not a number"))?;
     }
     Ok(m)
 }
-

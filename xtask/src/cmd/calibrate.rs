@@ -11,8 +11,8 @@
 //! (A/A runs judged "regressed") and the detection rate (injected runs
 //! judged "regressed"), and writes `calibration.json`.
 
-use crate::artifacts::{Base, ProfileArtifacts};
 use super::args::{Arg, Args};
+use crate::artifacts::{Base, ProfileArtifacts};
 use crate::config::{self, Config, MetricSpec, Source};
 use crate::measure::{self, Measured};
 use crate::stats::AbVerdict;
@@ -41,7 +41,9 @@ impl Tally {
         let Some(r) = m.results.get(key) else { return };
         self.points = relative;
         self.values.push(r.value);
-        let Some(c) = r.comparison.as_ref() else { return };
+        let Some(c) = r.comparison.as_ref() else {
+            return;
+        };
         self.runs += 1;
         self.regressed += (c.verdict == AbVerdict::Regressed) as u32;
         self.inconclusive += (c.verdict == AbVerdict::Inconclusive) as u32;
@@ -50,16 +52,27 @@ impl Tally {
         }
     }
     fn text(&self) -> String {
-        let range = match (self.estimates.iter().cloned().reduce(f64::min), self.estimates.iter().cloned().reduce(f64::max)) {
+        let range = match (
+            self.estimates.iter().cloned().reduce(f64::min),
+            self.estimates.iter().cloned().reduce(f64::max),
+        ) {
             (Some(a), Some(b)) => format!(" (estimates {a:.3} to {b:.3})"),
             _ => String::new(),
         };
-        let spread = match (self.values.iter().cloned().reduce(f64::min), self.values.iter().cloned().reduce(f64::max)) {
-            (Some(a), Some(b)) if self.points => format!(", values {a:.2} to {b:.2} ({:.2} points)", b - a),
+        let spread = match (
+            self.values.iter().cloned().reduce(f64::min),
+            self.values.iter().cloned().reduce(f64::max),
+        ) {
+            (Some(a), Some(b)) if self.points => {
+                format!(", values {a:.2} to {b:.2} ({:.2} points)", b - a)
+            }
             (Some(a), Some(b)) if a > 0.0 => format!(", values max/min {:.3}", b / a),
             _ => String::new(),
         };
-        format!("{}/{} regressed, {} inconclusive{range}{spread}", self.regressed, self.runs, self.inconclusive)
+        format!(
+            "{}/{} regressed, {} inconclusive{range}{spread}",
+            self.regressed, self.runs, self.inconclusive
+        )
     }
 }
 
@@ -80,7 +93,8 @@ struct Options {
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
-        let (mut budgets, mut out_dir, mut runs, mut aa_runs, mut pct) = (None, None, 5u32, None, 15.0f64);
+        let (mut budgets, mut out_dir, mut runs, mut aa_runs, mut pct) =
+            (None, None, 5u32, None, 15.0f64);
         let (mut profiles, mut envs, mut metrics) = (Vec::new(), Vec::new(), Vec::new());
         let mut a = Args::new("calibrate", args);
         while let Some(arg) = a.next_arg() {
@@ -101,7 +115,16 @@ impl Options {
             Some(b) => b,
             None => find_budgets()?,
         };
-        Ok(Options { budgets, out_dir, runs, aa_runs: aa_runs.unwrap_or(runs).max(1), pct, profiles, envs, metrics })
+        Ok(Options {
+            budgets,
+            out_dir,
+            runs,
+            aa_runs: aa_runs.unwrap_or(runs).max(1),
+            pct,
+            profiles,
+            envs,
+            metrics,
+        })
     }
 }
 
@@ -127,10 +150,28 @@ impl<'a> Calibrator<'a> {
         let cal = cfg.calibration.clone().ok_or_else(|| {
             anyhow!("{} has no [calibration] section: name the subject's feature that injects busy work, its build-time variable and the metric it slows", budgets.display())
         })?;
-        let profiles = super::args::select(&cfg.profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>(), &o.profiles, "profile")?;
-        let envs = super::args::select(&cfg.environments.keys().cloned().collect::<Vec<_>>(), &o.envs, "environment")?;
-        if let Some(id) = o.metrics.iter().find(|id| !cfg.metrics.iter().any(|m| &m.id == *id)) {
-            bail!("--metric {id}: {} defines no such metric", budgets.display());
+        let profiles = super::args::select(
+            &cfg.profiles
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>(),
+            &o.profiles,
+            "profile",
+        )?;
+        let envs = super::args::select(
+            &cfg.environments.keys().cloned().collect::<Vec<_>>(),
+            &o.envs,
+            "environment",
+        )?;
+        if let Some(id) = o
+            .metrics
+            .iter()
+            .find(|id| !cfg.metrics.iter().any(|m| &m.id == *id))
+        {
+            bail!(
+                "--metric {id}: {} defines no such metric",
+                budgets.display()
+            );
         }
         let metrics: Vec<&MetricSpec> = cfg
             .metrics
@@ -143,20 +184,46 @@ impl<'a> Calibrator<'a> {
         }
         cfg.check_scenarios(&metrics)?;
         let plan = measure::plan(cfg, &metrics, &profiles, false);
-        let keys = plan.iter().map(|t| (crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment), t.metric.is_relative())).collect();
-        let out_dir = o.out_dir.clone().unwrap_or_else(|| super::args::default_reports(budgets).join("calibration"));
-        Ok(Calibrator { cfg, cal, profiles, metrics, plan, keys, out_dir })
+        let keys = plan
+            .iter()
+            .map(|t| {
+                (
+                    crate::ledger::key(&t.metric.id, &t.profile, &t.metric.environment),
+                    t.metric.is_relative(),
+                )
+            })
+            .collect();
+        let out_dir = o
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| super::args::default_reports(budgets).join("calibration"));
+        Ok(Calibrator {
+            cfg,
+            cal,
+            profiles,
+            metrics,
+            plan,
+            keys,
+            out_dir,
+        })
     }
 
     /// The calibration metric.
     fn metric(&self) -> &MetricSpec {
-        self.metrics.iter().find(|m| m.id == self.cal.metric).expect("checked in new")
+        self.metrics
+            .iter()
+            .find(|m| m.id == self.cal.metric)
+            .expect("checked in new")
     }
 
     /// Build a profile, plain (`steps` None) or with the calibration
     /// feature's busy work of `steps`.
     fn artifacts(&self, name: &str, steps: Option<u64>) -> Result<ProfileArtifacts> {
-        let mut p = self.cfg.profile(name).ok_or_else(|| anyhow!("unknown profile {name}"))?.clone();
+        let mut p = self
+            .cfg
+            .profile(name)
+            .ok_or_else(|| anyhow!("unknown profile {name}"))?
+            .clone();
         let mut reports = self.out_dir.clone();
         if let Some(steps) = steps {
             p.features.push(self.cal.feature.clone());
@@ -170,12 +237,26 @@ impl<'a> Calibrator<'a> {
     /// One measure stage of `arts` against `base`, in a fresh browser.
     fn measure_once(&self, arts: &[ProfileArtifacts], base: &Base) -> Result<Measured> {
         let mut m = crate::engines::Engines::new(self.cfg, None, None);
-        measure::run(self.cfg, &self.plan, arts, Some(base), &mut m, measure::RunOptions::default())
+        measure::run(
+            self.cfg,
+            &self.plan,
+            arts,
+            Some(base),
+            &mut m,
+            measure::RunOptions::default(),
+        )
     }
 
     /// `runs` measurements of `arts` against `base`, tallied per key;
     /// `seen` sees each run's figures.
-    fn tally(&self, label: &str, runs: u32, arts: &[ProfileArtifacts], base: &Base, seen: &mut dyn FnMut(&Measured)) -> Result<BTreeMap<String, Tally>> {
+    fn tally(
+        &self,
+        label: &str,
+        runs: u32,
+        arts: &[ProfileArtifacts],
+        base: &Base,
+        seen: &mut dyn FnMut(&Measured),
+    ) -> Result<BTreeMap<String, Tally>> {
         let mut t: BTreeMap<String, Tally> = BTreeMap::new();
         for i in 0..runs {
             eprintln!("calibrate: {label} run {} of {runs}", i + 1);
@@ -183,8 +264,16 @@ impl<'a> Calibrator<'a> {
             for (k, relative) in &self.keys {
                 t.entry(k.clone()).or_default().add(&m, k, *relative);
                 if let Some(c) = m.results.get(k).and_then(|r| r.comparison.as_ref()) {
-                    let est = c.estimate.as_ref().map(|e| format!("{:.3} [{:.3}, {:.3}]", e.point, e.lo, e.hi)).unwrap_or_default();
-                    eprintln!("calibrate: {label} run {}: {k} {est} {}", i + 1, c.verdict.as_str());
+                    let est = c
+                        .estimate
+                        .as_ref()
+                        .map(|e| format!("{:.3} [{:.3}, {:.3}]", e.point, e.lo, e.hi))
+                        .unwrap_or_default();
+                    eprintln!(
+                        "calibrate: {label} run {}: {k} {est} {}",
+                        i + 1,
+                        c.verdict.as_str()
+                    );
                 }
             }
             seen(&m);
@@ -205,20 +294,46 @@ impl<'a> Calibrator<'a> {
     /// excess and measured again. The difference of the two arms' medians
     /// is printed beside it, as the steps' real rate. Returns the injected
     /// builds, their steps and the sizing runs' log.
-    fn size_injection(&self, plain: &Base, first_us: &BTreeMap<String, f64>, pct: f64) -> Result<Sized> {
+    fn size_injection(
+        &self,
+        plain: &Base,
+        first_us: &BTreeMap<String, f64>,
+        pct: f64,
+    ) -> Result<Sized> {
         let metric = self.metric();
-        let mut steps: BTreeMap<String, u64> = self.profiles.iter().map(|p| (p.clone(), (first_us[p] * self.cal.steps_per_us).round() as u64)).collect();
+        let mut steps: BTreeMap<String, u64> = self
+            .profiles
+            .iter()
+            .map(|p| {
+                (
+                    p.clone(),
+                    (first_us[p] * self.cal.steps_per_us).round() as u64,
+                )
+            })
+            .collect();
         let mut log = Vec::new();
         let mut slow = Vec::new();
         for attempt in 1..=MAX_SIZING_RUNS {
-            slow = self.profiles.iter().map(|p| self.artifacts(p, Some(steps[p]))).collect::<Result<Vec<_>>>()?;
+            slow = self
+                .profiles
+                .iter()
+                .map(|p| self.artifacts(p, Some(steps[p])))
+                .collect::<Result<Vec<_>>>()?;
             eprintln!("calibrate: sizing run {attempt} (not counted)");
             let m = self.measure_once(&slow, plain)?;
             let mut resized = false;
             for p in &self.profiles {
-                let r = m.get(&metric.id, p, &metric.environment).ok_or_else(|| anyhow!("the sizing run has no {} for {p}", metric.id))?;
+                let r = m
+                    .get(&metric.id, p, &metric.environment)
+                    .ok_or_else(|| anyhow!("the sizing run has no {} for {p}", metric.id))?;
                 let added_us = added_at_median(r)? * 1000.0;
-                let est = r.comparison.as_ref().and_then(|c| c.estimate).ok_or_else(|| anyhow!("the sizing run has no comparison of {} for {p}", metric.id))?;
+                let est = r
+                    .comparison
+                    .as_ref()
+                    .and_then(|c| c.estimate)
+                    .ok_or_else(|| {
+                        anyhow!("the sizing run has no comparison of {} for {p}", metric.id)
+                    })?;
                 let achieved_pct = (est.point - 1.0) * 100.0;
                 let now = steps[p];
                 eprintln!(
@@ -261,25 +376,38 @@ pub fn cli(args: &[String]) -> Result<u8> {
     let mut cfg = config::load(&o.budgets)?;
     crate::build::prepare_toolchain(&mut cfg)?;
     let c = Calibrator::new(&cfg, &o)?;
-    let arts = c.profiles.iter().map(|p| c.artifacts(p, None)).collect::<Result<Vec<_>>>()?;
+    let arts = c
+        .profiles
+        .iter()
+        .map(|p| c.artifacts(p, None))
+        .collect::<Result<Vec<_>>>()?;
 
     // A/A: the base is the candidate's own artifact.
     let metric = c.metric();
     let mut aa_values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let aa = c.tally("A/A", o.aa_runs, &arts, &Base::of(&arts, "A/A: the candidate's own artifact"), &mut |m| {
-        for p in &c.profiles {
-            if let Some(r) = m.get(&metric.id, p, &metric.environment) {
-                aa_values.entry(p.clone()).or_default().push(r.value);
+    let aa = c.tally(
+        "A/A",
+        o.aa_runs,
+        &arts,
+        &Base::of(&arts, "A/A: the candidate's own artifact"),
+        &mut |m| {
+            for p in &c.profiles {
+                if let Some(r) = m.get(&metric.id, p, &metric.environment) {
+                    aa_values.entry(p.clone()).or_default().push(r.value);
+                }
             }
-        }
-    })?;
+        },
+    )?;
 
     // The first guess of the busy work: pct % of the metric's typical A/A
     // value (the median over the A/A runs; the value moves with the host's
     // state from run to run), at budgets.toml's steps_per_us.
     let mut first_us: BTreeMap<String, f64> = BTreeMap::new();
     for p in &c.profiles {
-        let typical = aa_values.get(p).and_then(|v| crate::stats::median(v)).ok_or_else(|| anyhow!("no A/A value of {} for {p}", metric.id))?;
+        let typical = aa_values
+            .get(p)
+            .and_then(|v| crate::stats::median(v))
+            .ok_or_else(|| anyhow!("no A/A value of {} for {p}", metric.id))?;
         first_us.insert(p.clone(), typical * 1000.0 * o.pct / 100.0);
     }
 
@@ -294,7 +422,14 @@ pub fn cli(args: &[String]) -> Result<u8> {
 
 /// Print the table of false regressions and detections per key, and write
 /// `calibration.json`.
-fn report(c: &Calibrator, o: &Options, aa: &BTreeMap<String, Tally>, det: &BTreeMap<String, Tally>, first_us: &BTreeMap<String, f64>, sized: &Sized) -> Result<()> {
+fn report(
+    c: &Calibrator,
+    o: &Options,
+    aa: &BTreeMap<String, Tally>,
+    det: &BTreeMap<String, Tally>,
+    first_us: &BTreeMap<String, f64>,
+    sized: &Sized,
+) -> Result<()> {
     let (runs, pct) = (o.runs, o.pct);
     println!("\ncalibration: {} A/A runs and {runs} runs with +{pct} % busy work (sized on this host) in the code {} times\n", o.aa_runs, c.cal.metric);
     for p in &c.profiles {
@@ -308,7 +443,10 @@ fn report(c: &Calibrator, o: &Options, aa: &BTreeMap<String, Tally>, det: &BTree
         }
     }
     println!();
-    println!("{:<44} {:<48} injected (detections)", "key", "A/A (false regressions)");
+    println!(
+        "{:<44} {:<48} injected (detections)",
+        "key", "A/A (false regressions)"
+    );
     for (k, _) in &c.keys {
         let a = aa.get(k).map(Tally::text).unwrap_or_default();
         let d = det.get(k).map(Tally::text).unwrap_or_default();
@@ -334,8 +472,16 @@ const MAX_SIZING_RUNS: u32 = 3;
 /// all its samples minus the median of the plain build's, both measured in
 /// the same session.
 fn added_at_median(r: &crate::measure::MetricResult) -> Result<f64> {
-    let base = r.base_histogram.as_ref().ok_or_else(|| anyhow!("the sizing run measured no live base"))?;
-    let q = |b| -> Result<f64> { Ok(crate::stats::statistic_of(&crate::stats::decode(b)?, crate::stats::Statistic::Median)) };
+    let base = r
+        .base_histogram
+        .as_ref()
+        .ok_or_else(|| anyhow!("the sizing run measured no live base"))?;
+    let q = |b| -> Result<f64> {
+        Ok(crate::stats::statistic_of(
+            &crate::stats::decode(b)?,
+            crate::stats::Statistic::Median,
+        ))
+    };
     Ok(q(&r.histogram)? - q(base)?)
 }
 
@@ -345,7 +491,12 @@ fn added_at_median(r: &crate::measure::MetricResult) -> Result<f64> {
 /// per run (a ratio lost in noise would otherwise ask for a huge build). An
 /// error when the steps added no time at the median (`added_us`): the
 /// feature does nothing, or not in the code the metric times.
-fn resize_steps(target_pct: f64, steps: u64, achieved_pct: f64, added_us: f64) -> Result<Option<u64>> {
+fn resize_steps(
+    target_pct: f64,
+    steps: u64,
+    achieved_pct: f64,
+    added_us: f64,
+) -> Result<Option<u64>> {
     if !(added_us > 0.0) || steps == 0 {
         bail!(
             "the injected build added {added_us:.1} us at the median with {steps} steps: the calibration feature does not slow the code the metric times (check [calibration] in budgets.toml)"
@@ -357,7 +508,11 @@ fn resize_steps(target_pct: f64, steps: u64, achieved_pct: f64, added_us: f64) -
     if (achieved_pct / target_pct - 1.0).abs() <= SIZE_TOLERANCE {
         return Ok(None);
     }
-    let scale = if achieved_pct > 0.0 { (target_pct / achieved_pct).clamp(0.25, 4.0) } else { 4.0 };
+    let scale = if achieved_pct > 0.0 {
+        (target_pct / achieved_pct).clamp(0.25, 4.0)
+    } else {
+        4.0
+    };
     Ok(Some(((steps as f64) * scale).round().max(1.0) as u64))
 }
 
@@ -368,9 +523,15 @@ mod tests {
     #[test]
     fn busy_work_is_resized_by_the_achieved_slowdown_only_when_off() {
         // 127 015 steps meant +15 % and read +23 %: scaled down to 82 836.
-        assert_eq!(resize_steps(15.0, 127_015, 23.0, 145.0).unwrap(), Some(82_836));
+        assert_eq!(
+            resize_steps(15.0, 127_015, 23.0, 145.0).unwrap(),
+            Some(82_836)
+        );
         // Too little is scaled up the same way.
-        assert_eq!(resize_steps(15.0, 62_000, 10.0, 70.0).unwrap(), Some(93_000));
+        assert_eq!(
+            resize_steps(15.0, 62_000, 10.0, 70.0).unwrap(),
+            Some(93_000)
+        );
         // Within 15 % of the intended slowdown (12.75-17.25 %): kept.
         assert_eq!(resize_steps(15.0, 80_000, 13.0, 90.0).unwrap(), None);
         assert_eq!(resize_steps(15.0, 80_000, 17.0, 90.0).unwrap(), None);

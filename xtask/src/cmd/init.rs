@@ -11,11 +11,11 @@
 //! `run` builds.
 
 use super::args::{Arg, Args};
+use crate::api::{self, wire, CallText, Export, Wiring};
 use crate::build;
 use crate::config;
 use crate::size;
 use crate::subject;
-use crate::api::{self, wire, CallText, Export, Wiring};
 use crate::wasmfile;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What `cargo xtask init --help` says beyond the usage line.
-pub const ABOUT: &str = "Writes budgets.toml and profiles/{core-min,core-trace,full-dev}.toml for an
+pub const ABOUT: &str =
+    "Writes budgets.toml and profiles/{core-min,core-trace,full-dev}.toml for an
 existing crate, next to it (or in --out DIR), without editing the crate:
   --manifest PATH   the crate's Cargo.toml (default: ./Cargo.toml)
   --package NAME    the package, when the manifest is a workspace
@@ -45,7 +46,12 @@ struct Options {
 }
 
 pub fn cli(args: &[String]) -> Result<u8> {
-    let mut o = Options { manifest: PathBuf::from("Cargo.toml"), package: None, out: None, force: false };
+    let mut o = Options {
+        manifest: PathBuf::from("Cargo.toml"),
+        package: None,
+        out: None,
+        force: false,
+    };
     let mut a = Args::new("init", args);
     while let Some(arg) = a.next_arg() {
         match arg {
@@ -77,19 +83,42 @@ pub struct Crate {
 
 /// The package `package` (or the manifest's own, or a workspace's only
 /// one) out of `cargo metadata --no-deps` JSON.
-pub fn crate_of(metadata: &serde_json::Value, manifest: &Path, package: Option<&str>) -> Result<Crate> {
-    let pkgs = metadata["packages"].as_array().ok_or_else(|| anyhow!("cargo metadata printed no packages"))?;
+pub fn crate_of(
+    metadata: &serde_json::Value,
+    manifest: &Path,
+    package: Option<&str>,
+) -> Result<Crate> {
+    let pkgs = metadata["packages"]
+        .as_array()
+        .ok_or_else(|| anyhow!("cargo metadata printed no packages"))?;
     let names: Vec<&str> = pkgs.iter().filter_map(|p| p["name"].as_str()).collect();
-    let same = |p: &serde_json::Value| p["manifest_path"].as_str().map(|m| Path::new(m) == manifest).unwrap_or(false);
+    let same = |p: &serde_json::Value| {
+        p["manifest_path"]
+            .as_str()
+            .map(|m| Path::new(m) == manifest)
+            .unwrap_or(false)
+    };
     let pick = match package {
-        Some(name) => pkgs.iter().find(|p| p["name"] == name).ok_or_else(|| anyhow!("no package `{name}` in {}; packages: {}", manifest.display(), names.join(", ")))?,
+        Some(name) => pkgs.iter().find(|p| p["name"] == name).ok_or_else(|| {
+            anyhow!(
+                "no package `{name}` in {}; packages: {}",
+                manifest.display(),
+                names.join(", ")
+            )
+        })?,
         None => match pkgs.iter().find(|p| same(p)) {
             Some(p) => p,
             None if pkgs.len() == 1 => &pkgs[0],
-            None => bail!("{} is a workspace of {} packages: name one with --package ({})", manifest.display(), pkgs.len(), names.join(", ")),
+            None => bail!(
+                "{} is a workspace of {} packages: name one with --package ({})",
+                manifest.display(),
+                pkgs.len(),
+                names.join(", ")
+            ),
         },
     };
-    let features: BTreeMap<String, serde_json::Value> = serde_json::from_value(pick["features"].clone()).unwrap_or_default();
+    let features: BTreeMap<String, serde_json::Value> =
+        serde_json::from_value(pick["features"].clone()).unwrap_or_default();
     let deps = pick["dependencies"].as_array().cloned().unwrap_or_default();
     Ok(Crate {
         name: pick["name"].as_str().unwrap_or_default().to_string(),
@@ -97,21 +126,50 @@ pub fn crate_of(metadata: &serde_json::Value, manifest: &Path, package: Option<&
         manifest: PathBuf::from(pick["manifest_path"].as_str().unwrap_or_default()),
         has_default: features.contains_key("default"),
         features: features.into_keys().filter(|f| f != "default").collect(),
-        bindgen: deps.iter().any(|d| d["name"] == "wasm-bindgen" && d["kind"].is_null()),
-        cdylib: pick["targets"].as_array().is_some_and(|ts| ts.iter().any(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))),
+        bindgen: deps
+            .iter()
+            .any(|d| d["name"] == "wasm-bindgen" && d["kind"].is_null()),
+        cdylib: pick["targets"].as_array().is_some_and(|ts| {
+            ts.iter().any(|t| {
+                t["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
+            })
+        }),
     })
 }
 
 fn inspect(manifest: &Path, package: Option<&str>) -> Result<Crate> {
-    let manifest = std::fs::canonicalize(manifest).with_context(|| format!("{}: no such manifest (pass --manifest PATH to a crate's Cargo.toml)", manifest.display()))?;
+    let manifest = std::fs::canonicalize(manifest).with_context(|| {
+        format!(
+            "{}: no such manifest (pass --manifest PATH to a crate's Cargo.toml)",
+            manifest.display()
+        )
+    })?;
     let mut cmd = Command::new("cargo");
     crate::toolchain::without_gate_env(&mut cmd);
     let dir = manifest.parent().unwrap_or(Path::new("."));
-    let out = cmd.args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"]).arg(&manifest).current_dir(dir).output().context("running cargo metadata")?;
+    let out = cmd
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .current_dir(dir)
+        .output()
+        .context("running cargo metadata")?;
     if !out.status.success() {
-        bail!("cargo metadata failed on {}:\n{}", manifest.display(), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "cargo metadata failed on {}:\n{}",
+            manifest.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
     crate_of(&v, &manifest, package)
 }
 
@@ -134,18 +192,35 @@ pub struct ProfilePlan {
 /// Feature names that look like tracing or diagnostics.
 fn diagnostic(feature: &str) -> bool {
     let f = feature.to_ascii_lowercase();
-    ["trace", "tracing", "log", "debug", "diag", "metrics", "profil", "console", "inspect"].iter().any(|w| f.contains(w)) || f == "dev"
+    [
+        "trace", "tracing", "log", "debug", "diag", "metrics", "profil", "console", "inspect",
+    ]
+    .iter()
+    .any(|w| f.contains(w))
+        || f == "dev"
 }
 
 /// The three profiles: size-optimized default features; optimized with the
 /// crate's tracing or diagnostic features (only when it has some); and a
 /// debug-friendly build of every feature.
 pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
-    let default: Vec<String> = if c.has_default { vec!["default".into()] } else { vec![] };
-    let diag: Vec<String> = c.features.iter().filter(|f| diagnostic(f)).cloned().collect();
+    let default: Vec<String> = if c.has_default {
+        vec!["default".into()]
+    } else {
+        vec![]
+    };
+    let diag: Vec<String> = c
+        .features
+        .iter()
+        .filter(|f| diagnostic(f))
+        .cloned()
+        .collect();
     let with_diag: Vec<String> = default.iter().chain(&diag).cloned().collect();
     let defaults = (default.clone(), "the default features".to_string());
-    let alone = (diag.clone(), "the tracing/diagnostic features without the defaults".to_string());
+    let alone = (
+        diag.clone(),
+        "the tracing/diagnostic features without the defaults".to_string(),
+    );
     let mut out = vec![ProfilePlan {
         name: "core-min",
         description: "size-optimized build of the default features".into(),
@@ -156,7 +231,10 @@ pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
     if !diag.is_empty() {
         out.push(ProfilePlan {
             name: "core-trace",
-            description: format!("optimized build with the tracing/diagnostic features ({})", diag.join(", ")),
+            description: format!(
+                "optimized build with the tracing/diagnostic features ({})",
+                diag.join(", ")
+            ),
             features: with_diag.clone(),
             why: "default features plus the ones whose names say tracing or diagnostics".into(),
             fallbacks: vec![alone.clone(), defaults.clone()],
@@ -167,7 +245,14 @@ pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
         description: "debug-friendly build of all features".into(),
         features: default.iter().chain(&c.features).cloned().collect(),
         why: "every feature the crate declares".into(),
-        fallbacks: [(with_diag, "the default and the tracing/diagnostic features".to_string())].into_iter().chain((!diag.is_empty()).then_some(alone)).chain([defaults]).collect(),
+        fallbacks: [(
+            with_diag,
+            "the default and the tracing/diagnostic features".to_string(),
+        )]
+        .into_iter()
+        .chain((!diag.is_empty()).then_some(alone))
+        .chain([defaults])
+        .collect(),
     });
     for p in &mut out {
         // Only sets that differ from what was tried before them.
@@ -183,7 +268,12 @@ pub fn plan_profiles(c: &Crate) -> Vec<ProfilePlan> {
 
 /// A profile file's text.
 pub fn render_profile(p: &ProfilePlan) -> String {
-    let list = |v: &[String]| v.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ");
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|f| format!("{f:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let (cargo, settings, wasm_opt) = match p.name {
         "core-min" => (
             "gate-min",
@@ -235,7 +325,14 @@ pub struct Plan<'a> {
 }
 
 fn per_profile(profiles: &[ProfilePlan], f: impl Fn(&str) -> String) -> String {
-    format!("{{ {} }}", profiles.iter().map(|p| format!("{} = {}", p.name, f(p.name))).collect::<Vec<_>>().join(", "))
+    format!(
+        "{{ {} }}",
+        profiles
+            .iter()
+            .map(|p| format!("{} = {}", p.name, f(p.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn timing_cap(profile: &str, min: f64, trace: f64, dev: f64) -> String {
@@ -251,7 +348,12 @@ fn timing_cap(profile: &str, min: f64, trace: f64, dev: f64) -> String {
 pub fn render_budgets(p: &Plan) -> String {
     let k = p.krate;
     let mut s = String::new();
-    let names = p.profiles.iter().map(|x| format!("{:?}", x.name)).collect::<Vec<_>>().join(", ");
+    let names = p
+        .profiles
+        .iter()
+        .map(|x| format!("{:?}", x.name))
+        .collect::<Vec<_>>()
+        .join(", ");
     let _ = write!(
         s,
         "# Budgets for `{} {}` ({}), written by `cargo xtask init`.\n\
@@ -275,8 +377,25 @@ pub fn render_budgets(p: &Plan) -> String {
         p.manifest,
         k.name
     );
-    let kib = |f: fn(&Measured) -> u64| per_profile(p.profiles, |n| p.sizes.get(n).map(|m| size_cap_kib(f(m), SIZE_HEADROOM_PCT).to_string()).unwrap_or_else(|| "0".into()));
-    let measured = |f: fn(&Measured) -> u64| p.profiles.iter().filter_map(|x| p.sizes.get(x.name).map(|m| format!("{} {:.1} KiB", x.name, f(m) as f64 / 1024.0))).collect::<Vec<_>>().join(", ");
+    let kib = |f: fn(&Measured) -> u64| {
+        per_profile(p.profiles, |n| {
+            p.sizes
+                .get(n)
+                .map(|m| size_cap_kib(f(m), SIZE_HEADROOM_PCT).to_string())
+                .unwrap_or_else(|| "0".into())
+        })
+    };
+    let measured = |f: fn(&Measured) -> u64| {
+        p.profiles
+            .iter()
+            .filter_map(|x| {
+                p.sizes
+                    .get(x.name)
+                    .map(|m| format!("{} {:.1} KiB", x.name, f(m) as f64 / 1024.0))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let _ = write!(
         s,
         "\n[[metric]]\nid = \"SIZE-RAW\"\nname = \"wasm size, raw\"\nunit = \"KiB\"\nkind = \"hard\"\nsource = \"size.raw\"\n# measured by init: {}\nhard = {}\n\n\
@@ -286,7 +405,15 @@ pub fn render_budgets(p: &Plan) -> String {
         measured(|m| m.gzip),
         kib(|m| m.gzip)
     );
-    let found = if p.exports.is_empty() { "(none)".to_string() } else { p.exports.iter().map(Export::spelled).collect::<Vec<_>>().join(", ") };
+    let found = if p.exports.is_empty() {
+        "(none)".to_string()
+    } else {
+        p.exports
+            .iter()
+            .map(Export::spelled)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let imports = if p.imports.is_empty() {
         String::new()
     } else {
@@ -302,10 +429,26 @@ pub fn render_budgets(p: &Plan) -> String {
             body
         }
     };
-    let cold_call = p.wiring.cold.as_ref().map(|c| format!("call = {}\n", c.0)).unwrap_or_default();
-    let _ = write!(s, "\n# Cold init: fresh bytes (module cache defeated), compile, instantiate{}.\n", if p.wiring.cold.is_some() { ", then the call" } else { "" });
+    let cold_call = p
+        .wiring
+        .cold
+        .as_ref()
+        .map(|c| format!("call = {}\n", c.0))
+        .unwrap_or_default();
+    let _ = write!(
+        s,
+        "\n# Cold init: fresh bytes (module cache defeated), compile, instantiate{}.\n",
+        if p.wiring.cold.is_some() {
+            ", then the call"
+        } else {
+            ""
+        }
+    );
     if let Some(why) = &p.unrunnable {
-        let _ = writeln!(s, "# The built-ins cannot run this module: {why}. Write a scenario (SCENARIOS.md).");
+        let _ = writeln!(
+            s,
+            "# The built-ins cannot run this module: {why}. Write a scenario (SCENARIOS.md)."
+        );
     }
     s += &block(
         p.unrunnable.is_some(),
@@ -316,13 +459,25 @@ pub fn render_budgets(p: &Plan) -> String {
     );
     let (setup, call, teardown) = match &p.wiring.call {
         Some((s, c, t)) => (s.clone(), c.clone(), t.clone()),
-        None => (None, CallText("{ export = \"NAME\", args = [] }".into()), None),
+        None => (
+            None,
+            CallText("{ export = \"NAME\", args = [] }".into()),
+            None,
+        ),
     };
     let unwired = p.wiring.call.is_none() || p.unrunnable.is_some();
     if p.wiring.call.is_none() {
         let _ = write!(s, "\n# init found no export it could call with literal arguments (numbers, strings,\n# booleans). Exports found: {found}.\n# Name one and its arguments, then uncomment the two metrics below.\n");
     }
-    let handle = setup.as_ref().map(|c| format!("setup = {}\n", c.0)).unwrap_or_default() + &format!("call = {}\n", call.0) + &teardown.as_ref().map(|c| format!("teardown = {}\n", c.0)).unwrap_or_default();
+    let handle = setup
+        .as_ref()
+        .map(|c| format!("setup = {}\n", c.0))
+        .unwrap_or_default()
+        + &format!("call = {}\n", call.0)
+        + &teardown
+            .as_ref()
+            .map(|c| format!("teardown = {}\n", c.0))
+            .unwrap_or_default();
     let _ = write!(s, "\n# One call's latency, warm; a batch of calls per sample when one call is\n# below the clock (the report says how many).\n");
     s += &block(
         unwired,
@@ -331,7 +486,10 @@ pub fn render_budgets(p: &Plan) -> String {
             per_profile(p.profiles, |n| timing_cap(n, 1000.0, 2000.0, 5000.0))
         ),
     );
-    let _ = write!(s, "\n# Steady-state heap (JS heap + wasm memory) over 500 calls after 200 warm-up calls.\n");
+    let _ = write!(
+        s,
+        "\n# Steady-state heap (JS heap + wasm memory) over 500 calls after 200 warm-up calls.\n"
+    );
     s += &block(
         unwired,
         format!(
@@ -345,7 +503,11 @@ pub fn render_budgets(p: &Plan) -> String {
 /// A provider for a raw module's imported function: the clock for names
 /// that say time, else zero.
 pub fn provider_for(import: &str) -> &'static str {
-    let n = import.rsplit('.').next().unwrap_or(import).to_ascii_lowercase();
+    let n = import
+        .rsplit('.')
+        .next()
+        .unwrap_or(import)
+        .to_ascii_lowercase();
     if ["now", "time", "clock"].iter().any(|w| n.contains(w)) {
         "now"
     } else {
@@ -362,8 +524,15 @@ fn first_error(text: &str) -> Option<&str> {
 
 fn relative_to(path: &Path, base: &Path) -> String {
     // `a/b/Cargo.toml` from `a/gate`: `../b/Cargo.toml`.
-    let (p, b) = (std::path::absolute(path).unwrap_or(path.into()), std::path::absolute(base).unwrap_or(base.into()));
-    let common = p.components().zip(b.components()).take_while(|(x, y)| x == y).count();
+    let (p, b) = (
+        std::path::absolute(path).unwrap_or(path.into()),
+        std::path::absolute(base).unwrap_or(base.into()),
+    );
+    let common = p
+        .components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .count();
     if common <= 1 {
         return p.display().to_string();
     }
@@ -382,20 +551,37 @@ fn relative_to(path: &Path, base: &Path) -> String {
 // failure anywhere removes everything init wrote, in one place.
 fn run(o: &Options) -> Result<u8> {
     let krate = inspect(&o.manifest, o.package.as_deref())?;
-    let crate_dir = krate.manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let crate_dir = krate
+        .manifest
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     let out = o.out.clone().unwrap_or_else(|| crate_dir.clone());
     eprintln!(
         "init: {} {} at {} ({}{})",
         krate.name,
         krate.version,
         krate.manifest.display(),
-        if krate.bindgen { "wasm-bindgen" } else { "raw wasm exports" },
-        if krate.features.is_empty() { String::new() } else { format!("; features: {}", krate.features.join(", ")) }
+        if krate.bindgen {
+            "wasm-bindgen"
+        } else {
+            "raw wasm exports"
+        },
+        if krate.features.is_empty() {
+            String::new()
+        } else {
+            format!("; features: {}", krate.features.join(", "))
+        }
     );
     if !krate.cdylib {
         eprintln!("init: `{}` has no cdylib target: the gate builds it as one (`cargo rustc --crate-type cdylib`), without editing it", krate.name);
     }
-    for f in ["rust-toolchain.toml", "rust-toolchain", ".cargo/config.toml", ".cargo/config"] {
+    for f in [
+        "rust-toolchain.toml",
+        "rust-toolchain",
+        ".cargo/config.toml",
+        ".cargo/config",
+    ] {
         if crate_dir.join(f).is_file() {
             eprintln!("init: the crate's {f} is used as it is (the gate builds with the crate's own toolchain and keeps its rustflags)");
         }
@@ -405,11 +591,16 @@ fn run(o: &Options) -> Result<u8> {
     let profile_file = |p: &ProfilePlan| out.join("profiles").join(format!("{}.toml", p.name));
     let mut files: Vec<PathBuf> = vec![budgets.clone()];
     files.extend(plan_profiles(&krate).iter().map(profile_file));
-    let existing: Vec<String> = files.iter().filter(|f| f.exists()).map(|f| f.display().to_string()).collect();
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|f| f.exists())
+        .map(|f| f.display().to_string())
+        .collect();
     if !existing.is_empty() && !o.force {
         bail!("init would overwrite {}: pass --force to replace them, or --out DIR to write elsewhere", existing.join(", "));
     }
-    std::fs::create_dir_all(out.join("profiles")).with_context(|| format!("creating {}", out.join("profiles").display()))?;
+    std::fs::create_dir_all(out.join("profiles"))
+        .with_context(|| format!("creating {}", out.join("profiles").display()))?;
     let manifest_rel = relative_to(&krate.manifest, &out);
     let written = std::cell::RefCell::new(Vec::<PathBuf>::new());
     let write = |path: &Path, text: &str| -> Result<()> {
@@ -426,8 +617,21 @@ fn run(o: &Options) -> Result<u8> {
         let draft = |profiles: &[ProfilePlan]| {
             let sizes = BTreeMap::new();
             let wiring = Wiring::default();
-            let plan = Plan { krate: &krate, manifest: manifest_rel.clone(), profiles, sizes: &sizes, exports: &[], wiring: &wiring, imports: &[], unrunnable: None };
-            render_budgets(&plan).split("\n# Cold init").next().unwrap_or_default().to_string()
+            let plan = Plan {
+                krate: &krate,
+                manifest: manifest_rel.clone(),
+                profiles,
+                sizes: &sizes,
+                exports: &[],
+                wiring: &wiring,
+                imports: &[],
+                unrunnable: None,
+            };
+            render_budgets(&plan)
+                .split("\n# Cold init")
+                .next()
+                .unwrap_or_default()
+                .to_string()
         };
         write(&budgets, &draft(&profiles))?;
         let mut cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
@@ -438,7 +642,10 @@ fn run(o: &Options) -> Result<u8> {
             let name = plan.name;
             let mut tries = plan.fallbacks.clone().into_iter();
             let built = loop {
-                let profile = cfg.profile(name).cloned().ok_or_else(|| anyhow!("profile {name} not loaded"))?;
+                let profile = cfg
+                    .profile(name)
+                    .cloned()
+                    .ok_or_else(|| anyhow!("profile {name} not loaded"))?;
                 let e = match subject::shipped(&cfg, &profile) {
                     Ok(b) => break b,
                     Err(e) => e,
@@ -451,8 +658,15 @@ fn run(o: &Options) -> Result<u8> {
                 // Features can exclude each other, or need a native
                 // backend: the next set, said out loud and in the file.
                 eprintln!("init: {name} with features [{}] does not build for wasm32 ({first}); trying [{}]", plan.features.join(", "), features.join(", "));
-                plan.why = format!("{why}: [{}] did not build for wasm32 ({first})", plan.features.join(", "));
-                plan.description = format!("{} ({why}; [{}] did not build for wasm32)", plan.description.split(" (").next().unwrap_or_default(), plan.features.join(", "));
+                plan.why = format!(
+                    "{why}: [{}] did not build for wasm32 ({first})",
+                    plan.features.join(", ")
+                );
+                plan.description = format!(
+                    "{} ({why}; [{}] did not build for wasm32)",
+                    plan.description.split(" (").next().unwrap_or_default(),
+                    plan.features.join(", ")
+                );
                 plan.features = features;
                 write(&profile_file(plan), &render_profile(plan))?;
                 cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
@@ -460,7 +674,13 @@ fn run(o: &Options) -> Result<u8> {
             };
             let bytes = std::fs::read(&built.0)?;
             let m = size::measure(&bytes, &built.0.display().to_string())?;
-            sizes.insert(name.to_string(), Measured { raw: m.raw_bytes, gzip: m.gzip_bytes });
+            sizes.insert(
+                name.to_string(),
+                Measured {
+                    raw: m.raw_bytes,
+                    gzip: m.gzip_bytes,
+                },
+            );
             first.get_or_insert(built);
         }
         let (wasm, glue) = first.ok_or_else(|| anyhow!("no profile built"))?;
@@ -477,7 +697,16 @@ fn run(o: &Options) -> Result<u8> {
         }
     };
     let wiring = wire(&exports);
-    let plan = Plan { krate: &krate, manifest: manifest_rel.clone(), profiles: &profiles, sizes: &sizes, exports: &exports, wiring: &wiring, imports: &imports, unrunnable };
+    let plan = Plan {
+        krate: &krate,
+        manifest: manifest_rel.clone(),
+        profiles: &profiles,
+        sizes: &sizes,
+        exports: &exports,
+        wiring: &wiring,
+        imports: &imports,
+        unrunnable,
+    };
     write(&budgets, &render_budgets(&plan))?;
     print_summary(&written.borrow(), &profiles, &sizes, &wiring, &exports);
     println!("next: cargo xtask budget --budgets {}", budgets.display());
@@ -494,24 +723,47 @@ type Api = (Vec<Export>, Vec<(String, String)>, Option<String>);
 fn read_api(wasm: &Path, glue: Option<&Path>) -> Result<Api> {
     if let Some(g) = glue {
         let dts = g.with_extension("d.ts");
-        let text = std::fs::read_to_string(&dts).with_context(|| format!("reading the API wasm-bindgen declared ({})", dts.display()))?;
+        let text = std::fs::read_to_string(&dts).with_context(|| {
+            format!("reading the API wasm-bindgen declared ({})", dts.display())
+        })?;
         return Ok((api::dts_exports(&text), vec![], None));
     }
     let interface = wasmfile::interface(&std::fs::read(wasm)?, &wasm.display().to_string())?;
-    let odd = interface.imports.iter().find(|(_, k)| *k != "function").map(|(n, k)| format!("it imports a {k} ({n})"));
-    let imports = interface.imports.iter().filter(|(_, k)| *k == "function").map(|(n, _)| (n.clone(), provider_for(n).to_string())).collect();
+    let odd = interface
+        .imports
+        .iter()
+        .find(|(_, k)| *k != "function")
+        .map(|(n, k)| format!("it imports a {k} ({n})"));
+    let imports = interface
+        .imports
+        .iter()
+        .filter(|(_, k)| *k == "function")
+        .map(|(n, _)| (n.clone(), provider_for(n).to_string()))
+        .collect();
     Ok((api::raw_exports(&interface), imports, odd))
 }
 
 /// What init wrote and wired, for the terminal.
-fn print_summary(written: &[PathBuf], profiles: &[ProfilePlan], sizes: &BTreeMap<String, Measured>, wiring: &Wiring, exports: &[Export]) {
+fn print_summary(
+    written: &[PathBuf],
+    profiles: &[ProfilePlan],
+    sizes: &BTreeMap<String, Measured>,
+    wiring: &Wiring,
+    exports: &[Export],
+) {
     println!("init: wrote");
     for f in written.iter().collect::<std::collections::BTreeSet<_>>() {
         println!("  {}", f.display());
     }
     for p in profiles {
         if let Some(m) = sizes.get(p.name) {
-            println!("  {}: {} ({:.1} KiB raw, {:.1} KiB gzip)", p.name, p.description, m.raw as f64 / 1024.0, m.gzip as f64 / 1024.0);
+            println!(
+                "  {}: {} ({:.1} KiB raw, {:.1} KiB gzip)",
+                p.name,
+                p.description,
+                m.raw as f64 / 1024.0,
+                m.gzip as f64 / 1024.0
+            );
         }
     }
     match &wiring.cold {
@@ -519,8 +771,21 @@ fn print_summary(written: &[PathBuf], profiles: &[ProfilePlan], sizes: &BTreeMap
         None => println!("  cold init: instantiate only (no init function or constructor found)"),
     }
     match &wiring.call {
-        Some((s, c, _)) => println!("  one call and heap: {}{}", c.0, s.as_ref().map(|s| format!(" after the setup {}", s.0)).unwrap_or_default()),
-        None => println!("  one call and heap: not wired (see the comment in budgets.toml); exports: {}", exports.iter().map(Export::spelled).collect::<Vec<_>>().join(", ")),
+        Some((s, c, _)) => println!(
+            "  one call and heap: {}{}",
+            c.0,
+            s.as_ref()
+                .map(|s| format!(" after the setup {}", s.0))
+                .unwrap_or_default()
+        ),
+        None => println!(
+            "  one call and heap: not wired (see the comment in budgets.toml); exports: {}",
+            exports
+                .iter()
+                .map(Export::spelled)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -529,21 +794,48 @@ mod tests {
     use super::*;
 
     fn krate(features: &[&str], default: bool, bindgen: bool) -> Crate {
-        Crate { name: "demo".into(), version: "0.1.0".into(), manifest: "/c/Cargo.toml".into(), features: features.iter().map(|s| s.to_string()).collect(), has_default: default, bindgen, cdylib: true }
+        Crate {
+            name: "demo".into(),
+            version: "0.1.0".into(),
+            manifest: "/c/Cargo.toml".into(),
+            features: features.iter().map(|s| s.to_string()).collect(),
+            has_default: default,
+            bindgen,
+            cdylib: true,
+        }
     }
 
     #[test]
     fn profiles_take_diagnostic_features_only_when_the_crate_has_some() {
         let p = plan_profiles(&krate(&["serde", "tracing"], true, false));
-        let got: Vec<(&str, Vec<String>)> = p.iter().map(|p| (p.name, p.features.clone())).collect();
-        assert_eq!(got, [("core-min", vec!["default".to_string()]), ("core-trace", vec!["default".into(), "tracing".into()]), ("full-dev", vec!["default".into(), "serde".into(), "tracing".into()])]);
+        let got: Vec<(&str, Vec<String>)> =
+            p.iter().map(|p| (p.name, p.features.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                ("core-min", vec!["default".to_string()]),
+                ("core-trace", vec!["default".into(), "tracing".into()]),
+                (
+                    "full-dev",
+                    vec!["default".into(), "serde".into(), "tracing".into()]
+                )
+            ]
+        );
         // When a set does not build, the next: diagnostics alone (features
         // that exclude each other), then the defaults.
-        let fallbacks = |p: &ProfilePlan| p.fallbacks.iter().map(|(f, _)| f.join("+")).collect::<Vec<_>>();
+        let fallbacks = |p: &ProfilePlan| {
+            p.fallbacks
+                .iter()
+                .map(|(f, _)| f.join("+"))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(fallbacks(&p[1]), ["tracing", "default"]);
         assert_eq!(fallbacks(&p[2]), ["default+tracing", "tracing", "default"]);
         let p = plan_profiles(&krate(&["serde"], false, false));
-        assert_eq!(p.iter().map(|p| p.name).collect::<Vec<_>>(), ["core-min", "full-dev"]);
+        assert_eq!(
+            p.iter().map(|p| p.name).collect::<Vec<_>>(),
+            ["core-min", "full-dev"]
+        );
         // Each renders as a profile file the config loader accepts.
         let dir = std::env::temp_dir().join(format!("xtask-init-profiles-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -565,48 +857,132 @@ mod tests {
             {"name": "b", "version": "2.0.0", "manifest_path": "/w/b/Cargo.toml", "features": {}, "dependencies": [{"name": "wasm-bindgen", "kind": "dev"}], "targets": [{"kind": ["lib"]}]}
         ]});
         let a = crate_of(&v, Path::new("/w/a/Cargo.toml"), None).unwrap();
-        assert_eq!((a.name.as_str(), a.has_default, a.features.clone(), a.bindgen, a.cdylib), ("a", true, vec!["x".to_string()], true, true));
+        assert_eq!(
+            (
+                a.name.as_str(),
+                a.has_default,
+                a.features.clone(),
+                a.bindgen,
+                a.cdylib
+            ),
+            ("a", true, vec!["x".to_string()], true, true)
+        );
         let b = crate_of(&v, Path::new("/w/Cargo.toml"), Some("b")).unwrap();
         assert!(!b.bindgen && !b.cdylib);
-        let e = crate_of(&v, Path::new("/w/Cargo.toml"), None).unwrap_err().to_string();
-        assert!(e.contains("workspace of 2 packages") && e.contains("--package (a, b)"), "{e}");
+        let e = crate_of(&v, Path::new("/w/Cargo.toml"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("workspace of 2 packages") && e.contains("--package (a, b)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn budgets_carry_measured_size_caps_and_comment_out_what_init_could_not_wire() {
         let k = krate(&[], false, false);
         let profiles = plan_profiles(&k);
-        let sizes: BTreeMap<String, Measured> = [("core-min".to_string(), Measured { raw: 10_240, gzip: 4096 }), ("full-dev".to_string(), Measured { raw: 20_480, gzip: 8192 })].into();
-        let exports = api::raw_exports(&wasmfile::Interface { functions: vec![wasmfile::ExportedFn { name: "wide".into(), params: vec!["i64".into()] }], imports: vec![] });
+        let sizes: BTreeMap<String, Measured> = [
+            (
+                "core-min".to_string(),
+                Measured {
+                    raw: 10_240,
+                    gzip: 4096,
+                },
+            ),
+            (
+                "full-dev".to_string(),
+                Measured {
+                    raw: 20_480,
+                    gzip: 8192,
+                },
+            ),
+        ]
+        .into();
+        let exports = api::raw_exports(&wasmfile::Interface {
+            functions: vec![wasmfile::ExportedFn {
+                name: "wide".into(),
+                params: vec!["i64".into()],
+            }],
+            imports: vec![],
+        });
         let wiring = wire(&exports);
-        let imports = vec![("env.now_ms".to_string(), provider_for("env.now_ms").to_string()), ("env.log".to_string(), provider_for("env.log").to_string())];
-        let plan = Plan { krate: &k, manifest: "../demo/Cargo.toml".into(), profiles: &profiles, sizes: &sizes, exports: &exports, wiring: &wiring, imports: &imports, unrunnable: None };
+        let imports = vec![
+            (
+                "env.now_ms".to_string(),
+                provider_for("env.now_ms").to_string(),
+            ),
+            ("env.log".to_string(), provider_for("env.log").to_string()),
+        ];
+        let plan = Plan {
+            krate: &k,
+            manifest: "../demo/Cargo.toml".into(),
+            profiles: &profiles,
+            sizes: &sizes,
+            exports: &exports,
+            wiring: &wiring,
+            imports: &imports,
+            unrunnable: None,
+        };
         let text = render_budgets(&plan);
-        assert!(text.contains("hard = { core-min = 11, full-dev = 22 }"), "{text}");
-        assert!(text.contains("hard = { core-min = 4.4, full-dev = 8.8 }"), "{text}");
-        assert!(text.contains("imports = { \"env.now_ms\" = \"now\", \"env.log\" = \"zero\" }"), "{text}");
-        assert!(text.contains("Exports found: wide(p0: i64)") && text.contains("# source = \"builtin:call\""), "{text}");
+        assert!(
+            text.contains("hard = { core-min = 11, full-dev = 22 }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hard = { core-min = 4.4, full-dev = 8.8 }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("imports = { \"env.now_ms\" = \"now\", \"env.log\" = \"zero\" }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Exports found: wide(p0: i64)")
+                && text.contains("# source = \"builtin:call\""),
+            "{text}"
+        );
         // What init writes is a budgets file the gate loads (the commented
         // metrics stay comments).
         let dir = std::env::temp_dir().join(format!("xtask-init-budgets-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("profiles")).unwrap();
         std::fs::create_dir_all(dir.join("demo")).unwrap();
-        std::fs::write(dir.join("demo/Cargo.toml"), "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n").unwrap();
+        std::fs::write(
+            dir.join("demo/Cargo.toml"),
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
         let gate = dir.join("gate");
         std::fs::create_dir_all(gate.join("profiles")).unwrap();
         for p in &profiles {
-            std::fs::write(gate.join(format!("profiles/{}.toml", p.name)), render_profile(p)).unwrap();
+            std::fs::write(
+                gate.join(format!("profiles/{}.toml", p.name)),
+                render_profile(p),
+            )
+            .unwrap();
         }
         std::fs::write(gate.join("budgets.toml"), &text).unwrap();
         let cfg = config::load(&gate.join("budgets.toml")).unwrap();
-        assert_eq!(cfg.metrics.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["SIZE-RAW", "SIZE-GZIP", "INIT"]);
+        assert_eq!(
+            cfg.metrics
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>(),
+            ["SIZE-RAW", "SIZE-GZIP", "INIT"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn caps_and_paths() {
         assert_eq!(size_cap_kib(1024, 10.0), 1.1);
-        assert_eq!(relative_to(Path::new("/a/b/Cargo.toml"), Path::new("/a/gate")), "../b/Cargo.toml");
-        assert_eq!(first_error("warning: x\nerror[E0425]: cannot find\n  --> src"), Some("error[E0425]: cannot find"));
+        assert_eq!(
+            relative_to(Path::new("/a/b/Cargo.toml"), Path::new("/a/gate")),
+            "../b/Cargo.toml"
+        );
+        assert_eq!(
+            first_error("warning: x\nerror[E0425]: cannot find\n  --> src"),
+            Some("error[E0425]: cannot find")
+        );
     }
 }

@@ -12,9 +12,9 @@ use super::args::{Arg, Args};
 use crate::config::{self, Config, MetricSpec, Source};
 use crate::gate::Status;
 use crate::gating::{self, GateRun};
-use crate::report;
 use crate::ledger;
 use crate::measure::Measured;
+use crate::report;
 use crate::summary::{ArtifactInfo, ProtocolUsed, Summary, SCHEMA_VERSION};
 use crate::util::{find_budgets, now_s};
 use anyhow::{bail, Context, Result};
@@ -40,21 +40,36 @@ pub fn cli(args: &[String]) -> Result<u8> {
     };
     // Reports live next to the budgets file, as for `budget`.
     let reports = reports.unwrap_or_else(|| super::args::default_reports(&budgets));
-    super::guarded(&reports, budgets.parent().unwrap_or(Path::new(".")), || merge(&budgets, &reports, &shards))
+    super::guarded(&reports, budgets.parent().unwrap_or(Path::new(".")), || {
+        merge(&budgets, &reports, &shards)
+    })
 }
 
 /// A shard summary, checked to be a complete gating run of this schema.
 fn load_shard(p: &Path) -> Result<Summary> {
     let t = std::fs::read_to_string(p).with_context(|| format!("reading shard {}", p.display()))?;
-    let s: Summary = serde_json::from_str(&t).with_context(|| format!("shard {} is not a summary of schema {SCHEMA_VERSION}", p.display()))?;
+    let s: Summary = serde_json::from_str(&t).with_context(|| {
+        format!(
+            "shard {} is not a summary of schema {SCHEMA_VERSION}",
+            p.display()
+        )
+    })?;
     if s.quick {
         bail!("shard {} is a --quick run, which cannot be merged into a gating result; rerun that shard without --quick", p.display());
     }
     if s.outcome != "ok" {
-        bail!("shard {} did not complete ({}); rerun it", p.display(), s.error.unwrap_or_default());
+        bail!(
+            "shard {} did not complete ({}); rerun it",
+            p.display(),
+            s.error.unwrap_or_default()
+        );
     }
     if s.schema_version != SCHEMA_VERSION {
-        bail!("shard {} has summary schema {}, expected {SCHEMA_VERSION}", p.display(), s.schema_version);
+        bail!(
+            "shard {} has summary schema {}, expected {SCHEMA_VERSION}",
+            p.display(),
+            s.schema_version
+        );
     }
     Ok(s)
 }
@@ -93,7 +108,10 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         bail!("merge needs at least one shard summary (reports/summary.json of each shard)");
     }
     let cfg = config::load(budgets)?;
-    let summaries: Vec<Summary> = shard_paths.iter().map(|p| load_shard(p)).collect::<Result<_>>()?;
+    let summaries: Vec<Summary> = shard_paths
+        .iter()
+        .map(|p| load_shard(p))
+        .collect::<Result<_>>()?;
     for (p, s) in shard_paths.iter().zip(&summaries) {
         check_protocol(&cfg, p, s)?;
     }
@@ -102,7 +120,13 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
     let mut infos: Vec<ArtifactInfo> = Vec::new();
     for (p, s) in shard_paths.iter().zip(&summaries) {
         if s.commit != first.commit {
-            bail!("shards come from different commits ({} in {}, {} in {})", first.commit, shard_paths[0].display(), s.commit, p.display());
+            bail!(
+                "shards come from different commits ({} in {}, {} in {})",
+                first.commit,
+                shard_paths[0].display(),
+                s.commit,
+                p.display()
+            );
         }
         for a in &s.artifacts {
             match infos.iter().find(|i| i.profile == a.profile) {
@@ -129,13 +153,18 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
                 Source::Size(_) => format!("`--profile {profile}` (any environment)"),
                 Source::Scenario(_) => format!("`--profile {profile} --env {}`", m.environment),
             };
-            let why = format!("no shard carried this figure: the shard {shard} is missing (merged: {})", arrived.join("; "));
+            let why = format!(
+                "no shard carried this figure: the shard {shard} is missing (merged: {})",
+                arrived.join("; ")
+            );
             missing.insert(ledger::key(&m.id, profile, &m.environment), why);
         }
     }
     let mut fingerprint = first.fingerprint.clone();
     for s in &summaries[1..] {
-        fingerprint.environments.extend(s.fingerprint.environments.clone());
+        fingerprint
+            .environments
+            .extend(s.fingerprint.environments.clone());
         if fingerprint.chromium.is_empty() {
             fingerprint.chromium = s.fingerprint.chromium.clone();
             fingerprint.timer_resolution_us = s.fingerprint.timer_resolution_us;
@@ -148,7 +177,10 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         .iter()
         .flat_map(|s| s.records.iter())
         .filter(|r| r.environment == "size")
-        .filter_map(|r| r.baseline_value.map(|b| (ledger::key(&r.metric_id, &r.profile, &r.environment), b)))
+        .filter_map(|r| {
+            r.baseline_value
+                .map(|b| (ledger::key(&r.metric_id, &r.profile, &r.environment), b))
+        })
         .collect();
     let timed = summaries.iter().any(|s| s.protocol.is_some());
     let run = GateRun {
@@ -169,16 +201,30 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         protocol: timed.then(|| ProtocolUsed::of(&cfg.protocol)),
         missing,
     };
-    let session = ledger::Session::open(&reports.join("ledger.json"), cfg.escalation.ledger_window, true)?;
+    let session = ledger::Session::open(
+        &reports.join("ledger.json"),
+        cfg.escalation.ledger_window,
+        true,
+    )?;
     let records = gating::assemble(&run, session.history());
     let ledger = session.append(gating::ledger_run(&run, &records))?;
     let summary = gating::summary(&run, records, &ledger);
-    report::write_all(&summary, reports, &ledger, &[], &run.measured.histograms_for_report())?;
+    report::write_all(
+        &summary,
+        reports,
+        &ledger,
+        &[],
+        &run.measured.histograms_for_report(),
+    )?;
     let missing = summary.records.iter().filter(|r| r.value.is_none()).count();
     if missing > 0 {
         eprintln!("merge: {missing} figure(s) of {} have no shard; each fails and names the shard to rerun", cfg.budgets_file.display());
     }
-    Ok(if summary.status == Some(Status::Fail) { 1 } else { 0 })
+    Ok(if summary.status == Some(Status::Fail) {
+        1
+    } else {
+        0
+    })
 }
 
 /// What a shard covered, in words (`core-min x desktop, mobile`).

@@ -22,18 +22,24 @@ use std::path::Path;
 /// is reported like any other error, with the reports directory at hand.
 pub fn guarded(reports: &Path, subject_dir: &Path, job: impl FnOnce() -> Result<u8>) -> Result<u8> {
     let started = now_s();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into());
-        Err(anyhow!("the gate panicked (a bug in the gate; please report it): {what}"))
-    });
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(anyhow!(
+                "the gate panicked (a bug in the gate; please report it): {what}"
+            ))
+        });
     if let Err(e) = &outcome {
         let s = Summary::error(git_commit(subject_dir), started, format!("{e:#}"));
         if let Err(w) = crate::report::write_error(&s, reports) {
-            eprintln!("could not write the error reports under {}: {w:#}", reports.display());
+            eprintln!(
+                "could not write the error reports under {}: {w:#}",
+                reports.display()
+            );
         }
     }
     outcome

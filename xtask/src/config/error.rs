@@ -44,7 +44,10 @@ pub(super) fn key_at(src: &str, span: &Range<usize>) -> String {
         .map(|(k, _)| k.trim().to_string())
         .unwrap_or_default();
     let mut header = String::new();
-    for l in lines[..line_no.saturating_sub(1).min(lines.len())].iter().rev() {
+    for l in lines[..line_no.saturating_sub(1).min(lines.len())]
+        .iter()
+        .rev()
+    {
         let t = l.trim();
         if t.starts_with('[') {
             header = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
@@ -52,7 +55,10 @@ pub(super) fn key_at(src: &str, span: &Range<usize>) -> String {
         }
     }
     if here.starts_with('[') {
-        return here.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        return here
+            .trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_string();
     }
     match (header.is_empty(), own.is_empty()) {
         (true, _) => own,
@@ -61,7 +67,12 @@ pub(super) fn key_at(src: &str, span: &Range<usize>) -> String {
     }
 }
 
-pub(super) fn from_toml_error(file: &Path, src: &str, err: toml::de::Error, hint: &str) -> ConfigError {
+pub(super) fn from_toml_error(
+    file: &Path,
+    src: &str,
+    err: toml::de::Error,
+    hint: &str,
+) -> ConfigError {
     let span = err.span();
     ConfigError {
         file: file.to_path_buf(),
@@ -87,7 +98,10 @@ pub fn parse_toml<T: for<'de> Deserialize<'de>>(
             file: file.to_path_buf(),
             line: Some(line_of(src, span.start)),
             key: key.clone(),
-            message: format!("`{}` is not a finite number", src.get(span.clone()).unwrap_or("nan").trim()),
+            message: format!(
+                "`{}` is not a finite number",
+                src.get(span.clone()).unwrap_or("nan").trim()
+            ),
             hint: "every number in this file must be finite".into(),
         });
     }
@@ -100,7 +114,13 @@ pub(super) struct Locator<'a> {
 }
 
 impl Locator<'_> {
-    pub(super) fn err(&self, span: Range<usize>, key: String, message: String, hint: &str) -> ConfigError {
+    pub(super) fn err(
+        &self,
+        span: Range<usize>,
+        key: String,
+        message: String,
+        hint: &str,
+    ) -> ConfigError {
         ConfigError {
             file: self.file.to_path_buf(),
             line: Some(line_of(self.src, span.start)),

@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use validate::*;
 
-pub use crate::tomlspan::line_of;
 pub use crate::optimize::{WasmOptPosture, LEVELS};
 pub use crate::size::SizeKind;
+pub use crate::tomlspan::line_of;
 
 /// Per-profile thresholds of one metric, validated.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -131,7 +131,9 @@ impl Config {
     /// `size` needs no scenario.
     pub fn check_scenarios(&self, metrics: &[&MetricSpec]) -> Result<(), ConfigError> {
         for (i, m) in metrics.iter().enumerate() {
-            let Source::Scenario(name) = &m.source else { continue };
+            let Source::Scenario(name) = &m.source else {
+                continue;
+            };
             if crate::builtin::module(name).is_some() {
                 continue;
             }
@@ -143,7 +145,8 @@ impl Config {
                     line: m.source_line,
                     key: format!("metric[{index}] ({}).source", m.id),
                     message: format!("scenario module {} does not exist", path.display()),
-                    hint: "scenario:<name> where <name>.js is in the subject's scenarios directory".into(),
+                    hint: "scenario:<name> where <name>.js is in the subject's scenarios directory"
+                        .into(),
                 });
             }
         }
@@ -165,7 +168,10 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
         &src,
         "top-level keys: schema, [subject], [protocol], [escalation], [comparison], [environment.<name>], [[metric]], [dependencies]",
     )?;
-    let loc = Locator { file: budgets_file, src: &src };
+    let loc = Locator {
+        file: budgets_file,
+        src: &src,
+    };
     let spans = Spans::of(&src);
     let at = |key: &str| spans.line(&src, key);
     // Absolute, so paths stay right whatever directory a stage runs in.
@@ -201,7 +207,12 @@ pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     for (i, m) in raw.metric.iter().enumerate() {
         if !seen.insert(m.get_ref().id.clone()) {
             let id = &m.get_ref().id;
-            return Err(loc.err(m.span(), format!("metric[{i}] ({id}).id"), format!("duplicate metric id {id}"), "unique ids"));
+            return Err(loc.err(
+                m.span(),
+                format!("metric[{i}] ({id}).id"),
+                format!("duplicate metric id {id}"),
+                "unique ids",
+            ));
         }
         metrics.push(metric_spec(&loc, i, m, &raw, &profiles)?);
     }

@@ -147,7 +147,10 @@ pub struct Comparison {
 
 impl Default for Comparison {
     fn default() -> Comparison {
-        Comparison { extend_budget_s: default_extend_budget_s(), regression_pp: default_regression_pp() }
+        Comparison {
+            extend_budget_s: default_extend_budget_s(),
+            regression_pp: default_regression_pp(),
+        }
     }
 }
 
@@ -294,8 +297,18 @@ pub struct CargoPosture {
 }
 
 /// The cargo profile keys a profile file may set under `[cargo.settings]`.
-pub const CARGO_SETTINGS: &[&str] =
-    &["inherits", "opt-level", "debug", "strip", "debug-assertions", "overflow-checks", "lto", "panic", "incremental", "codegen-units"];
+pub const CARGO_SETTINGS: &[&str] = &[
+    "inherits",
+    "opt-level",
+    "debug",
+    "strip",
+    "debug-assertions",
+    "overflow-checks",
+    "lto",
+    "panic",
+    "incremental",
+    "codegen-units",
+];
 
 pub const UNITS: &[&str] = &["bytes", "KiB", "MiB", "ms", "us", "%"];
 /// Units of a scenario metric that make it a heap probe (`Quantity::for_unit`).

@@ -3,10 +3,14 @@
 //! dependency policy), each failing with a located [`ConfigError`].
 
 use super::error::{parse_toml, Locator};
-use crate::tomlspan::Spans;
 use super::*;
+use crate::tomlspan::Spans;
 
-pub(super) fn cap_value(loc: &Locator, key: String, v: &Spanned<toml::Value>) -> Result<f64, ConfigError> {
+pub(super) fn cap_value(
+    loc: &Locator,
+    key: String,
+    v: &Spanned<toml::Value>,
+) -> Result<f64, ConfigError> {
     let n = match v.get_ref() {
         toml::Value::Integer(i) => *i as f64,
         toml::Value::Float(f) => *f,
@@ -32,25 +36,54 @@ pub(super) fn cap_value(loc: &Locator, key: String, v: &Spanned<toml::Value>) ->
 
 /// `[dependencies]` as one policy per profile: the table's entries plus the
 /// profile's own. Rules and profile names are checked here.
-pub(super) fn dependency_policies(loc: &Locator, d: Option<&Dependencies>, profiles: &[Profile]) -> Result<Option<BTreeMap<String, crate::closure::Policy>>, ConfigError> {
+pub(super) fn dependency_policies(
+    loc: &Locator,
+    d: Option<&Dependencies>,
+    profiles: &[Profile],
+) -> Result<Option<BTreeMap<String, crate::closure::Policy>>, ConfigError> {
     let Some(d) = d else { return Ok(None) };
     let hint = "a crate name, or name@REQ with a semver requirement: \"libc\", \"nix@<0.27\"";
-    let rules = |list: &[Spanned<String>], key: &str| -> Result<Vec<crate::closure::Rule>, ConfigError> {
-        list.iter().map(|r| crate::closure::Rule::parse(r.get_ref()).map_err(|m| loc.err(r.span(), key.to_string(), m, hint))).collect()
-    };
+    let rules =
+        |list: &[Spanned<String>], key: &str| -> Result<Vec<crate::closure::Rule>, ConfigError> {
+            list.iter()
+                .map(|r| {
+                    crate::closure::Rule::parse(r.get_ref())
+                        .map_err(|m| loc.err(r.span(), key.to_string(), m, hint))
+                })
+                .collect()
+        };
     let base = rules(&d.forbidden, "dependencies.forbidden")?;
     for name in d.profile.keys() {
         if !profiles.iter().any(|p| &p.name == name.get_ref()) {
             let known: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-            return Err(loc.err(name.span(), format!("dependencies.profile.{}", name.get_ref()), format!("no profile `{}` in [subject] profiles", name.get_ref()), &format!("one of: {}", known.join(", "))));
+            return Err(loc.err(
+                name.span(),
+                format!("dependencies.profile.{}", name.get_ref()),
+                format!("no profile `{}` in [subject] profiles", name.get_ref()),
+                &format!("one of: {}", known.join(", ")),
+            ));
         }
     }
     let mut out = BTreeMap::new();
     for p in profiles {
-        let own = d.profile.iter().find(|(k, _)| k.get_ref() == &p.name).map(|(_, v)| v);
-        let mut policy = crate::closure::Policy { id: d.id.clone().unwrap_or_else(|| crate::closure::DEFAULT_ID.into()), forbidden: base.clone(), allow: d.allow.clone() };
+        let own = d
+            .profile
+            .iter()
+            .find(|(k, _)| k.get_ref() == &p.name)
+            .map(|(_, v)| v);
+        let mut policy = crate::closure::Policy {
+            id: d
+                .id
+                .clone()
+                .unwrap_or_else(|| crate::closure::DEFAULT_ID.into()),
+            forbidden: base.clone(),
+            allow: d.allow.clone(),
+        };
         if let Some(o) = own {
-            policy.forbidden.extend(rules(&o.forbidden, &format!("dependencies.profile.{}.forbidden", p.name))?);
+            policy.forbidden.extend(rules(
+                &o.forbidden,
+                &format!("dependencies.profile.{}.forbidden", p.name),
+            )?);
             policy.allow.extend(o.allow.iter().cloned());
         }
         out.insert(p.name.clone(), policy);
@@ -59,10 +92,17 @@ pub(super) fn dependency_policies(loc: &Locator, d: Option<&Dependencies>, profi
 }
 
 /// Every profile `[subject] profiles` names, from its file.
-pub(super) fn load_profiles(loc: &Locator, subject: &Subject, root: &Path, features: &[String]) -> Result<Vec<Profile>, ConfigError> {
+pub(super) fn load_profiles(
+    loc: &Locator,
+    subject: &Subject,
+    root: &Path,
+    features: &[String],
+) -> Result<Vec<Profile>, ConfigError> {
     let mut profiles = Vec::new();
     for name in subject.profiles.get_ref() {
-        let file = root.join(&subject.profiles_dir).join(format!("{name}.toml"));
+        let file = root
+            .join(&subject.profiles_dir)
+            .join(format!("{name}.toml"));
         if !file.is_file() {
             return Err(loc.err(
                 subject.profiles.span(),
@@ -78,17 +118,40 @@ pub(super) fn load_profiles(loc: &Locator, subject: &Subject, root: &Path, featu
 
 /// The numbers of `[protocol]`, `[escalation]`, `[comparison]` and the
 /// environments: in range, finite, and sane together.
-pub(super) fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str) -> Option<usize>, budgets_file: &Path) -> Result<(), ConfigError> {
+pub(super) fn check_protocol_and_escalation(
+    raw: &BudgetsFile,
+    at: &dyn Fn(&str) -> Option<usize>,
+    budgets_file: &Path,
+) -> Result<(), ConfigError> {
     let p = &raw.protocol;
-    let err_at = |key: &str, m: String, h: &str| ConfigError { file: budgets_file.into(), line: at(key), key: key.into(), message: m, hint: h.into() };
+    let err_at = |key: &str, m: String, h: &str| ConfigError {
+        file: budgets_file.into(),
+        line: at(key),
+        key: key.into(),
+        message: m,
+        hint: h.into(),
+    };
     let proto_err = |k: &str, m: &str, h: &str| err_at(&format!("protocol.{k}"), m.into(), h);
     if p.seeds.is_empty() {
-        return Err(proto_err("seeds", "no seeds", "seeds = [11, 29, 42, 73, 101]"));
+        return Err(proto_err(
+            "seeds",
+            "no seeds",
+            "seeds = [11, 29, 42, 73, 101]",
+        ));
     }
-    if let Some((i, seed)) = p.seeds.iter().enumerate().find(|(i, s)| p.seeds[..*i].contains(s)) {
+    if let Some((i, seed)) = p
+        .seeds
+        .iter()
+        .enumerate()
+        .find(|(i, s)| p.seeds[..*i].contains(s))
+    {
         // A repeated seed is the same run counted twice: it shrinks the
         // evidence while the report claims five seeds.
-        return Err(err_at(&format!("protocol.seeds[{i}]"), format!("seed {seed} appears more than once"), "distinct seeds, e.g. seeds = [11, 29, 42, 73, 101]"));
+        return Err(err_at(
+            &format!("protocol.seeds[{i}]"),
+            format!("seed {seed} appears more than once"),
+            "distinct seeds, e.g. seeds = [11, 29, 42, 73, 101]",
+        ));
     }
     if p.latency_iterations < 2000 {
         return Err(proto_err(
@@ -98,38 +161,76 @@ pub(super) fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str)
         ));
     }
     if p.batch == 0 || p.quick_iterations == 0 || p.heap_samples == 0 || p.scenario_timeout_s == 0 {
-        return Err(proto_err("batch", "batch, quick_iterations, heap_samples and scenario_timeout_s must be positive", "positive integers"));
+        return Err(proto_err(
+            "batch",
+            "batch, quick_iterations, heap_samples and scenario_timeout_s must be positive",
+            "positive integers",
+        ));
     }
     if p.blocks == 0 || p.blocks > p.latency_iterations / 100 {
-        return Err(proto_err("blocks", "blocks must be at least 1 and leave at least 100 samples per block", "blocks = 4"));
+        return Err(proto_err(
+            "blocks",
+            "blocks must be at least 1 and leave at least 100 samples per block",
+            "blocks = 4",
+        ));
     }
     if !(p.clock_floor_ticks >= 1.0) {
-        return Err(proto_err("clock_floor_ticks", "the clock floor must be at least one tick", "clock_floor_ticks = 10"));
+        return Err(proto_err(
+            "clock_floor_ticks",
+            "the clock floor must be at least one tick",
+            "clock_floor_ticks = 10",
+        ));
     }
     if !(raw.comparison.regression_pp >= 0.0) {
-        return Err(err_at("comparison.regression_pp", format!("{} is not a non-negative number of percentage points", raw.comparison.regression_pp), "regression_pp = 3.0"));
+        return Err(err_at(
+            "comparison.regression_pp",
+            format!(
+                "{} is not a non-negative number of percentage points",
+                raw.comparison.regression_pp
+            ),
+            "regression_pp = 3.0",
+        ));
     }
     let esc = &raw.escalation;
     if esc.ledger_window < 8 {
         return Err(err_at(
             "escalation.ledger_window",
-            format!("a ledger window of {} runs is too short to show a trend or hold a warn streak", esc.ledger_window),
+            format!(
+                "a ledger window of {} runs is too short to show a trend or hold a warn streak",
+                esc.ledger_window
+            ),
             "ledger_window = 8 or more",
         ));
     }
-    if esc.consecutive_warns_to_fail < 1 || esc.consecutive_warns_to_fail as usize > esc.ledger_window {
+    if esc.consecutive_warns_to_fail < 1
+        || esc.consecutive_warns_to_fail as usize > esc.ledger_window
+    {
         return Err(err_at(
             "escalation.consecutive_warns_to_fail",
-            format!("{} consecutive warns cannot be counted in a window of {} runs", esc.consecutive_warns_to_fail, esc.ledger_window),
+            format!(
+                "{} consecutive warns cannot be counted in a window of {} runs",
+                esc.consecutive_warns_to_fail, esc.ledger_window
+            ),
             "at least 1 and at most ledger_window, e.g. consecutive_warns_to_fail = 2",
         ));
     }
     if !(esc.baseline_regression_pct >= 0.0) {
-        return Err(err_at("escalation.baseline_regression_pct", format!("{} is not a non-negative percentage", esc.baseline_regression_pct), "baseline_regression_pct = 10.0"));
+        return Err(err_at(
+            "escalation.baseline_regression_pct",
+            format!(
+                "{} is not a non-negative percentage",
+                esc.baseline_regression_pct
+            ),
+            "baseline_regression_pct = 10.0",
+        ));
     }
     for (name, env) in &raw.environment {
         if !(env.cpu_throttle >= 1.0) {
-            return Err(err_at(&format!("environment.{name}.cpu_throttle"), format!("throttle {} is below 1", env.cpu_throttle), "1 for none, 4 for a mid-tier phone"));
+            return Err(err_at(
+                &format!("environment.{name}.cpu_throttle"),
+                format!("throttle {} is below 1", env.cpu_throttle),
+                "1 for none, 4 for a mid-tier phone",
+            ));
         }
         if env.browser == BrowserKind::Firefox {
             // CPU throttling is a CDP command and js_flags are V8's: Firefox
@@ -158,7 +259,13 @@ pub(super) fn check_protocol_and_escalation(raw: &BudgetsFile, at: &dyn Fn(&str)
 /// One `[[metric]]`, validated against the profiles and environments.
 /// Long by design: one check per key of the table, in the order a reader
 /// meets them in budgets.toml, each with its located error.
-pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &BudgetsFile, profiles: &[Profile]) -> Result<MetricSpec, ConfigError> {
+pub(super) fn metric_spec(
+    loc: &Locator,
+    i: usize,
+    m: &Spanned<Metric>,
+    raw: &BudgetsFile,
+    profiles: &[Profile],
+) -> Result<MetricSpec, ConfigError> {
     let profile_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
     let m_span = m.span();
     let m = m.get_ref();
@@ -184,7 +291,11 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
                 m.source.span(),
                 key("source"),
                 format!("unknown source `{src_str}`"),
-                &format!("{}, scenario:<name> or builtin:<kind> ({})", SIZE_SOURCES.join(", "), crate::builtin::KINDS.join(", ")),
+                &format!(
+                    "{}, scenario:<name> or builtin:<kind> ({})",
+                    SIZE_SOURCES.join(", "),
+                    crate::builtin::KINDS.join(", ")
+                ),
             ))
         }
     };
@@ -192,10 +303,20 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
     let environment = match (&source, &m.environment) {
         (Source::Size(_), None) => "size".to_string(),
         (Source::Size(_), Some(e)) => {
-            return Err(loc.err(e.span(), key("environment"), "size metrics take no environment".into(), "remove the key"))
+            return Err(loc.err(
+                e.span(),
+                key("environment"),
+                "size metrics take no environment".into(),
+                "remove the key",
+            ))
         }
         (Source::Scenario(_), None) => {
-            return Err(loc.err(m_span, key("environment"), "scenario metric without an environment".into(), &env_names(&raw.environment)))
+            return Err(loc.err(
+                m_span,
+                key("environment"),
+                "scenario metric without an environment".into(),
+                &env_names(&raw.environment),
+            ))
         }
         (Source::Scenario(_), Some(e)) => {
             if !raw.environment.contains_key(e.get_ref()) {
@@ -206,7 +327,9 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
                     &env_names(&raw.environment),
                 ));
             }
-            if raw.environment[e.get_ref()].browser == BrowserKind::Firefox && HEAP_UNITS.contains(&m.unit.get_ref().as_str()) {
+            if raw.environment[e.get_ref()].browser == BrowserKind::Firefox
+                && HEAP_UNITS.contains(&m.unit.get_ref().as_str())
+            {
                 // Heap is Chromium-only: Firefox gives a page no gc() and no
                 // precise memory figure (performance.memory, nor
                 // measureUserAgentSpecificMemory), so a heap figure there
@@ -225,7 +348,12 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
         Some(ps) => {
             for p in ps.get_ref() {
                 if !profile_names.contains(p) {
-                    return Err(loc.err(ps.span(), key("profiles"), format!("unknown profile `{p}`"), &profile_names.join(", ")));
+                    return Err(loc.err(
+                        ps.span(),
+                        key("profiles"),
+                        format!("unknown profile `{p}`"),
+                        &profile_names.join(", "),
+                    ));
                 }
             }
             ps.get_ref().clone()
@@ -235,7 +363,12 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
     for k in m.hard.get_ref().keys() {
         if !applies.contains(k) {
             let v = &m.hard.get_ref()[k];
-            return Err(loc.err(v.span(), key(&format!("hard.{k}")), format!("cap for profile `{k}`, which this metric does not apply to"), &applies.join(", ")));
+            return Err(loc.err(
+                v.span(),
+                key(&format!("hard.{k}")),
+                format!("cap for profile `{k}`, which this metric does not apply to"),
+                &applies.join(", "),
+            ));
         }
     }
     let mut caps = BTreeMap::new();
@@ -257,18 +390,33 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
                 Some(v) => {
                     let wv = cap_value(loc, key(&format!("warn.{prof}")), v)?;
                     if wv > hard {
-                        return Err(loc.err(v.span(), key(&format!("warn.{prof}")), format!("warn {wv} is above the hard cap {hard}"), "warn <= hard"));
+                        return Err(loc.err(
+                            v.span(),
+                            key(&format!("warn.{prof}")),
+                            format!("warn {wv} is above the hard cap {hard}"),
+                            "warn <= hard",
+                        ));
                     }
                     Some(wv)
                 }
                 None if m.kind == GateKind::WarnThenBlock => {
-                    return Err(loc.err(w.span(), key(&format!("warn.{prof}")), format!("no warn threshold for profile `{prof}`"), &applies.join(", ")))
+                    return Err(loc.err(
+                        w.span(),
+                        key(&format!("warn.{prof}")),
+                        format!("no warn threshold for profile `{prof}`"),
+                        &applies.join(", "),
+                    ))
                 }
                 None => None,
             },
         };
         if m.kind == GateKind::WarnThenBlock && warn.is_none() {
-            return Err(loc.err(m_span.clone(), key("warn"), "a warn-then-block metric needs warn thresholds".into(), "[metric.warn] with one value per profile"));
+            return Err(loc.err(
+                m_span.clone(),
+                key("warn"),
+                "a warn-then-block metric needs warn thresholds".into(),
+                "[metric.warn] with one value per profile",
+            ));
         }
         caps.insert(prof.clone(), Caps { hard, warn });
     }
@@ -279,12 +427,16 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
                 return Err(loc.err(
                     fs.span(),
                     key("reference_without_features"),
-                    "a reference build makes a relative scenario metric; its unit must be `%`".into(),
+                    "a reference build makes a relative scenario metric; its unit must be `%`"
+                        .into(),
                     "unit = \"%\" and source = \"scenario:<name>\", or drop the key",
                 ));
             }
             for prof in &applies {
-                let p = profiles.iter().find(|p| &p.name == prof).expect("validated above");
+                let p = profiles
+                    .iter()
+                    .find(|p| &p.name == prof)
+                    .expect("validated above");
                 if let Some(f) = fs.get_ref().iter().find(|f| !p.features.contains(f)) {
                     return Err(loc.err(
                         fs.span(),
@@ -314,16 +466,40 @@ pub(super) fn metric_spec(loc: &Locator, i: usize, m: &Spanned<Metric>, raw: &Bu
 
 /// A built-in metric's parameters, validated (`builtin.rs`); a metric of
 /// another source must not carry the built-in keys.
-fn builtin_params(loc: &Locator, key: &dyn Fn(&str) -> String, m: &Metric) -> Result<Option<serde_json::Value>, ConfigError> {
-    let keys = crate::builtin::Keys { call: m.call.as_ref(), setup: m.setup.as_ref(), teardown: m.teardown.as_ref(), imports: m.imports.as_ref() };
+fn builtin_params(
+    loc: &Locator,
+    key: &dyn Fn(&str) -> String,
+    m: &Metric,
+) -> Result<Option<serde_json::Value>, ConfigError> {
+    let keys = crate::builtin::Keys {
+        call: m.call.as_ref(),
+        setup: m.setup.as_ref(),
+        teardown: m.teardown.as_ref(),
+        imports: m.imports.as_ref(),
+    };
     let Some(kind) = m.source.get_ref().strip_prefix(crate::builtin::PREFIX) else {
-        let spans = [("call", keys.call.map(|c| c.span())), ("setup", keys.setup.map(|c| c.span())), ("teardown", keys.teardown.map(|c| c.span())), ("imports", keys.imports.map(|c| c.span()))];
+        let spans = [
+            ("call", keys.call.map(|c| c.span())),
+            ("setup", keys.setup.map(|c| c.span())),
+            ("teardown", keys.teardown.map(|c| c.span())),
+            ("imports", keys.imports.map(|c| c.span())),
+        ];
         if let Some((k, Some(span))) = spans.into_iter().find(|(_, s)| s.is_some()) {
-            return Err(loc.err(span, key(k), format!("`{k}` belongs to built-in scenarios, but the source is `{}`", m.source.get_ref()), "source = \"builtin:call\" (or cold-init, heap), or drop the key"));
+            return Err(loc.err(
+                span,
+                key(k),
+                format!(
+                    "`{k}` belongs to built-in scenarios, but the source is `{}`",
+                    m.source.get_ref()
+                ),
+                "source = \"builtin:call\" (or cold-init, heap), or drop the key",
+            ));
         }
         return Ok(None);
     };
-    crate::builtin::params(kind, m.unit.get_ref(), m.source.span(), &keys).map(Some).map_err(|p| loc.err(p.span, key(&p.key), p.message, &p.hint))
+    crate::builtin::params(kind, m.unit.get_ref(), m.source.span(), &keys)
+        .map(Some)
+        .map_err(|p| loc.err(p.span, key(&p.key), p.message, &p.hint))
 }
 
 pub(super) fn env_names(envs: &BTreeMap<String, Environment>) -> String {
@@ -368,22 +544,53 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
     )?;
     let loc = Locator { file, src: &src };
     let empty = Vec::new();
-    let feats = raw.cargo.features.as_ref().map(|f| f.get_ref()).unwrap_or(&empty);
+    let feats = raw
+        .cargo
+        .features
+        .as_ref()
+        .map(|f| f.get_ref())
+        .unwrap_or(&empty);
     for f in feats {
         if !features.contains(f) {
             return Err(loc.err(
-                raw.cargo.features.as_ref().map(|f| f.span()).unwrap_or(0..0),
+                raw.cargo
+                    .features
+                    .as_ref()
+                    .map(|f| f.span())
+                    .unwrap_or(0..0),
                 "cargo.features".into(),
                 format!("the subject has no feature `{f}`"),
-                &format!("one of: {}", if features.is_empty() { "(none declared)".into() } else { features.join(", ") }),
+                &format!(
+                    "one of: {}",
+                    if features.is_empty() {
+                        "(none declared)".into()
+                    } else {
+                        features.join(", ")
+                    }
+                ),
             ));
         }
     }
-    let settings = raw.cargo.settings.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default();
+    let settings = raw
+        .cargo
+        .settings
+        .as_ref()
+        .map(|s| s.get_ref().clone())
+        .unwrap_or_default();
     for (k, v) in &settings {
-        let span = raw.cargo.settings.as_ref().map(|s| s.span()).unwrap_or(0..0);
+        let span = raw
+            .cargo
+            .settings
+            .as_ref()
+            .map(|s| s.span())
+            .unwrap_or(0..0);
         if !CARGO_SETTINGS.contains(&k.as_str()) {
-            return Err(loc.err(span, format!("cargo.settings.{k}"), format!("`{k}` is not a cargo profile setting the gate passes"), &CARGO_SETTINGS.join(", ")));
+            return Err(loc.err(
+                span,
+                format!("cargo.settings.{k}"),
+                format!("`{k}` is not a cargo profile setting the gate passes"),
+                &CARGO_SETTINGS.join(", "),
+            ));
         }
         if k == "strip" && crate::cargoconf::strips_symbols(v) {
             return Err(loc.err(
@@ -412,7 +619,8 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
                 line,
                 key: "wasm_opt.passes".into(),
                 message: format!("unknown binaryen pass `{pass}`"),
-                hint: "a binaryen pass name such as vacuum, dce, strip-debug (see wasm-opt --help)".into(),
+                hint: "a binaryen pass name such as vacuum, dce, strip-debug (see wasm-opt --help)"
+                    .into(),
             });
         }
     }
@@ -420,7 +628,11 @@ pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Prof
         name: name.into(),
         file: file.into(),
         description: raw.description,
-        features: raw.cargo.features.map(|f| f.into_inner()).unwrap_or_default(),
+        features: raw
+            .cargo
+            .features
+            .map(|f| f.into_inner())
+            .unwrap_or_default(),
         cargo_profile: raw.cargo.profile,
         rustflags: raw.cargo.rustflags,
         cargo_settings: settings,

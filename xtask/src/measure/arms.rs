@@ -99,22 +99,42 @@ impl TaskState<'_> {
 /// base has this profile (and its reference build, for relative metrics).
 pub(super) type ArmsOf = (Vec<Arm>, Option<String>, String);
 
-pub(super) fn arms_of(task: &Task, arts: &[ProfileArtifacts], base: Option<&Base>, seeds: usize) -> Result<ArmsOf> {
+pub(super) fn arms_of(
+    task: &Task,
+    arts: &[ProfileArtifacts],
+    base: Option<&Base>,
+    seeds: usize,
+) -> Result<ArmsOf> {
     let art = arts
         .iter()
         .find(|a| a.info.profile == task.profile)
         .ok_or_else(|| anyhow!("no artifact for profile {}", task.profile))?;
-    let arm = |role, module: Runnable| Arm { role, module, samples: stats::ArmSamples::with_seeds(seeds), ops: Vec::new(), note: String::new(), parts: vec![Vec::new(); seeds] };
+    let arm = |role, module: Runnable| Arm {
+        role,
+        module,
+        samples: stats::ArmSamples::with_seeds(seeds),
+        ops: Vec::new(),
+        note: String::new(),
+        parts: vec![Vec::new(); seeds],
+    };
     let mut arms = vec![arm(Role::Candidate, art.runnable())];
     let ref_key = task.metric.reference_without.as_deref().map(reference_key);
     if let Some(k) = &ref_key {
-        let r = art.references.get(k).ok_or_else(|| anyhow!("profile {} has no reference build {k}", task.profile))?;
+        let r = art
+            .references
+            .get(k)
+            .ok_or_else(|| anyhow!("profile {} has no reference build {k}", task.profile))?;
         arms.push(arm(Role::Reference, r.clone()));
     }
     let mut excluded = None;
     if let Some(b) = base {
         match b.profiles.get(&task.profile) {
-            None => excluded = Some(format!("the base ({}) has no artifact for profile {}", b.origin, task.profile)),
+            None => {
+                excluded = Some(format!(
+                    "the base ({}) has no artifact for profile {}",
+                    b.origin, task.profile
+                ))
+            }
             Some(bp) => match &ref_key {
                 None => arms.push(arm(Role::Base, bp.main.clone())),
                 Some(k) => match bp.references.get(k) {
@@ -122,7 +142,12 @@ pub(super) fn arms_of(task: &Task, arts: &[ProfileArtifacts], base: Option<&Base
                         arms.push(arm(Role::Base, bp.main.clone()));
                         arms.push(arm(Role::BaseReference, r.clone()));
                     }
-                    None => excluded = Some(format!("the base ({}) has no {k} reference build of {}", b.origin, task.profile)),
+                    None => {
+                        excluded = Some(format!(
+                            "the base ({}) has no {k} reference build of {}",
+                            b.origin, task.profile
+                        ))
+                    }
                 },
             },
         }

@@ -18,7 +18,11 @@ pub struct FixedMeasurer {
 
 impl FixedMeasurer {
     pub fn new() -> FixedMeasurer {
-        FixedMeasurer { slow_marker: None, slowdown: 1.0, calls: 0 }
+        FixedMeasurer {
+            slow_marker: None,
+            slowdown: 1.0,
+            calls: 0,
+        }
     }
 }
 
@@ -36,8 +40,15 @@ impl Measurer for FixedMeasurer {
     fn timer_resolution_ms(&self, _env: &str) -> Option<f64> {
         Some(0.005)
     }
-    fn prepare_environment(&mut self, _env: &str, configured: &crate::config::Environment) -> Result<EnvInfo> {
-        Ok(EnvInfo { rate: configured.cpu_throttle, achieved: (configured.cpu_throttle > 1.0).then_some(configured.cpu_throttle) })
+    fn prepare_environment(
+        &mut self,
+        _env: &str,
+        configured: &crate::config::Environment,
+    ) -> Result<EnvInfo> {
+        Ok(EnvInfo {
+            rate: configured.cpu_throttle,
+            achieved: (configured.cpu_throttle > 1.0).then_some(configured.cpu_throttle),
+        })
     }
     fn describe(&self, _env: &str) -> String {
         "fixed samples (no browser)".into()
@@ -63,14 +74,32 @@ impl FixedMeasurer {
         };
         let mut rng = stats::SplitMix::new(r.seed ^ self.calls.wrapping_mul(0x9E37_79B9));
         let mut side = |wasm: &std::path::Path| {
-            let slow = self.slow_marker.as_ref().is_some_and(|m| wasm.display().to_string().contains(m.as_str()));
+            let slow = self
+                .slow_marker
+                .as_ref()
+                .is_some_and(|m| wasm.display().to_string().contains(m.as_str()));
             let centre = centre * if slow { self.slowdown } else { 1.0 };
-            let samples: Vec<f64> = (0..r.iterations).map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0)).collect();
+            let samples: Vec<f64> = (0..r.iterations)
+                .map(|_| centre * (0.9 + 0.2 * (rng.next_u64() % 10_000) as f64 / 10_000.0))
+                .collect();
             let batched = r.quantity == Quantity::TimeMs && centre < 0.1;
             let ops_per_sample = if batched { 512 } else { 1 };
             // The windows the samples stand for: each sample times its batch.
-            let window_ms = if r.quantity == Quantity::TimeMs { samples.iter().sum::<f64>() * ops_per_sample as f64 } else { 0.0 };
-            ScenarioOutput { quantity: r.quantity, samples, ops_per_sample, window_ms, note: format!("fixed samples around {centre}"), parts: vec![], pair: None, host_ms: None }
+            let window_ms = if r.quantity == Quantity::TimeMs {
+                samples.iter().sum::<f64>() * ops_per_sample as f64
+            } else {
+                0.0
+            };
+            ScenarioOutput {
+                quantity: r.quantity,
+                samples,
+                ops_per_sample,
+                window_ms,
+                note: format!("fixed samples around {centre}"),
+                parts: vec![],
+                pair: None,
+                host_ms: None,
+            }
         };
         let mut out = side(&r.wasm);
         out.pair = r.pair.as_ref().map(|p| Box::new(side(&p.wasm)));

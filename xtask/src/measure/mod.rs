@@ -151,13 +151,19 @@ pub trait Measurer {
     fn run_many(&mut self, runs: &[ScenarioRun]) -> Vec<Result<ScenarioOutput>>;
     /// One run: a round of one.
     fn run(&mut self, r: &ScenarioRun) -> Result<ScenarioOutput> {
-        self.run_many(std::slice::from_ref(r)).pop().unwrap_or_else(|| Err(anyhow!("no result")))
+        self.run_many(std::slice::from_ref(r))
+            .pop()
+            .unwrap_or_else(|| Err(anyhow!("no result")))
     }
     /// Timer resolution of the page measuring environment `env`, in ms.
     fn timer_resolution_ms(&self, env: &str) -> Option<f64>;
     /// Make the browser ready for an environment: its V8 flags, and the
     /// throttling rate calibrated to the environment's target slowdown.
-    fn prepare_environment(&mut self, env: &str, configured: &crate::config::Environment) -> Result<EnvInfo>;
+    fn prepare_environment(
+        &mut self,
+        env: &str,
+        configured: &crate::config::Environment,
+    ) -> Result<EnvInfo>;
     /// Describe the browser of environment `env` for the report.
     fn describe(&self, env: &str) -> String;
     /// Fill in the run-wide browser fields of the fingerprint (Chromium's:
@@ -207,17 +213,38 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
     for env in cfg.environments.keys() {
         for p in profiles {
             for m in metrics {
-                if !matches!(m.source, Source::Scenario(_)) || !m.caps.contains_key(p) || &m.environment != env {
+                if !matches!(m.source, Source::Scenario(_))
+                    || !m.caps.contains_key(p)
+                    || &m.environment != env
+                {
                     continue;
                 }
                 let heap = m.is_heap();
-                let per_seed = if quick { cfg.protocol.quick_iterations } else { cfg.protocol.latency_iterations };
+                let per_seed = if quick {
+                    cfg.protocol.quick_iterations
+                } else {
+                    cfg.protocol.latency_iterations
+                };
                 let (iterations, warmup, blocks) = match (heap, quick) {
                     (true, false) => (cfg.protocol.heap_samples, cfg.protocol.heap_warmup, 1),
-                    (true, true) => (cfg.protocol.heap_samples.min(cfg.protocol.quick_iterations), cfg.protocol.heap_warmup / 4, 1),
-                    (false, _) => (per_seed.div_ceil(cfg.protocol.blocks), 0, cfg.protocol.blocks),
+                    (true, true) => (
+                        cfg.protocol.heap_samples.min(cfg.protocol.quick_iterations),
+                        cfg.protocol.heap_warmup / 4,
+                        1,
+                    ),
+                    (false, _) => (
+                        per_seed.div_ceil(cfg.protocol.blocks),
+                        0,
+                        cfg.protocol.blocks,
+                    ),
                 };
-                out.push(Task { metric: (*m).clone(), profile: p.clone(), iterations, warmup, blocks });
+                out.push(Task {
+                    metric: (*m).clone(),
+                    profile: p.clone(),
+                    iterations,
+                    warmup,
+                    blocks,
+                });
             }
         }
     }
@@ -284,14 +311,26 @@ impl Measured {
     /// unit, for the HTML report.
     pub fn histograms_for_report(&self) -> BTreeMap<String, stats::Cdf> {
         let points = |b: &HistogramBlob, offset: f64| {
-            stats::decode(b).ok().map(|h| stats::cdf_points(&h, 200).into_iter().map(|(x, f)| (x + offset, f)).collect::<Vec<_>>())
+            stats::decode(b).ok().map(|h| {
+                stats::cdf_points(&h, 200)
+                    .into_iter()
+                    .map(|(x, f)| (x + offset, f))
+                    .collect::<Vec<_>>()
+            })
         };
         self.results
             .iter()
             .filter_map(|(k, r)| {
                 let candidate = points(&r.histogram, r.offset)?;
                 let base = r.base_histogram.as_ref().and_then(|b| points(b, r.offset));
-                Some((k.clone(), stats::Cdf { candidate, base, quantile: r.statistic.quantile() }))
+                Some((
+                    k.clone(),
+                    stats::Cdf {
+                        candidate,
+                        base,
+                        quantile: r.statistic.quantile(),
+                    },
+                ))
             })
             .collect()
     }
@@ -302,7 +341,10 @@ impl Measured {
     /// shard measured its own base beside its candidate, so comparisons and
     /// intervals are kept as the shard computed them.
     pub fn from_summaries(summaries: &[Summary], cfg: &Config) -> Result<Measured> {
-        let mut by_key: BTreeMap<String, (crate::summary::Record, BTreeMap<u64, Vec<HistogramBlob>>)> = BTreeMap::new();
+        let mut by_key: BTreeMap<
+            String,
+            (crate::summary::Record, BTreeMap<u64, Vec<HistogramBlob>>),
+        > = BTreeMap::new();
         let mut envs = BTreeMap::new();
         let mut cost: BTreeMap<String, crate::summary::Cost> = BTreeMap::new();
         for s in summaries {
@@ -311,7 +353,13 @@ impl Measured {
             }
             for (e, f) in &s.fingerprint.environments {
                 if let Some(rate) = f.throttle_rate {
-                    envs.insert(e.clone(), EnvInfo { rate, achieved: f.throttle_achieved });
+                    envs.insert(
+                        e.clone(),
+                        EnvInfo {
+                            rate,
+                            achieved: f.throttle_achieved,
+                        },
+                    );
                 }
             }
             for r in &s.records {
@@ -319,7 +367,9 @@ impl Measured {
                     continue;
                 }
                 let key = ledger::key(&r.metric_id, &r.profile, &r.environment);
-                let e = by_key.entry(key).or_insert_with(|| (r.clone(), BTreeMap::new()));
+                let e = by_key
+                    .entry(key)
+                    .or_insert_with(|| (r.clone(), BTreeMap::new()));
                 for sv in &r.per_seed {
                     e.1.entry(sv.seed).or_default().push(sv.histogram.clone());
                 }
@@ -330,11 +380,18 @@ impl Measured {
             let spec = cfg.metrics.iter().find(|m| m.id == rec.metric_id);
             let statistic = spec.map(|m| m.statistic).unwrap_or_default();
             // Relative metrics keep histograms in percent of the reference.
-            let offset = if spec.is_some_and(|m| m.is_relative()) { -100.0 } else { 0.0 };
+            let offset = if spec.is_some_and(|m| m.is_relative()) {
+                -100.0
+            } else {
+                0.0
+            };
             let mut per_seed = Vec::new();
             let mut all = Vec::new();
             for (seed, blobs) in seeds {
-                let hs = blobs.iter().map(stats::decode).collect::<Result<Vec<_>>>()?;
+                let hs = blobs
+                    .iter()
+                    .map(stats::decode)
+                    .collect::<Result<Vec<_>>>()?;
                 let h = stats::merge(&hs)?;
                 per_seed.push(seed_value(seed, &h, statistic, offset)?);
                 all.push(h);
@@ -365,15 +422,30 @@ impl Measured {
                 },
             );
         }
-        Ok(Measured { results, envs, host_ms: BTreeMap::new(), cost })
+        Ok(Measured {
+            results,
+            envs,
+            host_ms: BTreeMap::new(),
+            cost,
+        })
     }
 }
 
 /// One seed's figure, read off its histogram (so a merge of shards, which
 /// has only the histograms, recomputes exactly the same figure): the
 /// statistic plus `offset` (-100 for relative metrics kept in percent).
-pub(super) fn seed_value(seed: u64, h: &hdrhistogram::Histogram<u64>, stat: stats::Statistic, offset: f64) -> Result<SeedValue> {
-    Ok(SeedValue { seed, value: stats::statistic_of(h, stat) + offset, samples: h.len(), histogram: stats::encode(h)? })
+pub(super) fn seed_value(
+    seed: u64,
+    h: &hdrhistogram::Histogram<u64>,
+    stat: stats::Statistic,
+    offset: f64,
+) -> Result<SeedValue> {
+    Ok(SeedValue {
+        seed,
+        value: stats::statistic_of(h, stat) + offset,
+        samples: h.len(),
+        histogram: stats::encode(h)?,
+    })
 }
 
 /// The gate value: the median of the per-seed figures (README, "Measurement protocol").
@@ -391,5 +463,4 @@ mod tests {
         assert_eq!(Quantity::Bytes.to_unit(2.0 * 1024.0 * 1024.0, "MiB"), 2.0);
         assert_eq!(Quantity::for_unit("%"), Quantity::Percent);
     }
-
 }

@@ -24,7 +24,12 @@ fn view<'a>(arm: &'a Arm, reference: Option<&Arm>) -> Cow<'a, stats::ArmSamples>
 /// Long by design: it is the protocol's reduction read top to bottom (per
 /// seed, then the gate value, its interval, the clock check, the heap
 /// trend, the comparison, the method text), each step using the last.
-pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn Measurer) -> Result<MetricResult> {
+pub(super) fn reduce(
+    cfg: &Config,
+    st: &TaskState,
+    base: Option<&Base>,
+    m: &dyn Measurer,
+) -> Result<MetricResult> {
     let task = st.task;
     let metric = &task.metric;
     let stat = metric.statistic;
@@ -48,12 +53,20 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
     let seed_samples = |arm: &Arm, v: &stats::ArmSamples, si: usize| -> Result<Vec<f64>> {
         let seed = seeds[si];
         if v.seeds[si].iter().all(Vec::is_empty) {
-            bail!("{}: seed {seed} has no {} samples", task.key(), arm.role.label());
+            bail!(
+                "{}: seed {seed} has no {} samples",
+                task.key(),
+                arm.role.label()
+            );
         }
         Ok(if relative {
             let rounds = stats::round_figures(&[v], si, stat, &|s| s[0]);
             if rounds.is_empty() {
-                bail!("{}: seed {seed} has no round in which both the {} build and its reference ran", task.key(), arm.role.label());
+                bail!(
+                    "{}: seed {seed} has no round in which both the {} build and its reference ran",
+                    task.key(),
+                    arm.role.label()
+                );
             }
             rounds
         } else {
@@ -63,7 +76,9 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
     let cand_view = view(cand, reference);
     // The base, read the same way; None when it cannot be compared.
     let base_view = match (st.arm(Role::Base), &st.base_excluded) {
-        (Some(b), None) if !relative || st.arm(Role::BaseReference).is_some() => Some((b, view(b, st.arm(Role::BaseReference)))),
+        (Some(b), None) if !relative || st.arm(Role::BaseReference).is_some() => {
+            Some((b, view(b, st.arm(Role::BaseReference))))
+        }
         _ => None,
     };
     let mut per_seed = Vec::new();
@@ -84,25 +99,51 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
     });
     let value = gate_value(&per_seed).ok_or_else(|| anyhow!("no seeds configured"))?;
     let value_ci = match reference {
-        None => stats::hierarchical_bootstrap(&[&cand.samples], stat, stats::REPLICATES, rng_seed, &|s| s[0]),
-        Some(_) => stats::paired_bootstrap(&[&*cand_view], stat, stats::REPLICATES, rng_seed, &overhead_pct),
+        None => stats::hierarchical_bootstrap(
+            &[&cand.samples],
+            stat,
+            stats::REPLICATES,
+            rng_seed,
+            &|s| s[0],
+        ),
+        Some(_) => stats::paired_bootstrap(
+            &[&*cand_view],
+            stat,
+            stats::REPLICATES,
+            rng_seed,
+            &overhead_pct,
+        ),
     }
     // The bootstrap reads raw samples and the value is read off the
     // histograms (3 significant digits), so the two can differ by one
     // bucket; the reported interval is the one around the reported value.
-    .map(|ci| stats::Interval { point: value, lo: ci.lo.min(value), hi: ci.hi.max(value) });
+    .map(|ci| stats::Interval {
+        point: value,
+        lo: ci.lo.min(value),
+        hi: ci.hi.max(value),
+    });
 
     // Clock floor: the smallest timed statistic behind the figure, in ticks
     // of the page's clock (per operation for batched samples).
-    let tick_ms = m.timer_resolution_ms(&metric.environment).filter(|t| *t > 0.0);
+    let tick_ms = m
+        .timer_resolution_ms(&metric.environment)
+        .filter(|t| *t > 0.0);
     let timed = !metric.is_heap();
     let (resolution_in_unit, clock_ticks) = match (tick_ms, timed) {
         (Some(tick), true) => {
-            let unit = if metric.is_relative() { "ms" } else { metric.unit.as_str() };
+            let unit = if metric.is_relative() {
+                "ms"
+            } else {
+                metric.unit.as_str()
+            };
             let tick_in_unit = Quantity::TimeMs.to_unit(tick, unit);
             let ticks = std::iter::once(cand)
                 .chain(reference)
-                .filter_map(|a| a.samples.gate_stat(stat).map(|v| v / (tick_in_unit / a.typical_ops() as f64)))
+                .filter_map(|a| {
+                    a.samples
+                        .gate_stat(stat)
+                        .map(|v| v / (tick_in_unit / a.typical_ops() as f64))
+                })
                 .fold(f64::INFINITY, f64::min);
             // Relative metrics: the tick of the timed samples behind them, in ms.
             let res = Some(tick_in_unit / cand.typical_ops() as f64);
@@ -111,19 +152,39 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
         _ => (None, None),
     };
 
-    let comparison = base.map(|b| compare(cfg, st, b, &cand_view, base_view.as_ref().map(|(_, v)| &**v), rng_seed ^ 0xab));
-    let (heap_growth, parts_text) = if metric.is_heap() { heap_check(cand, &metric.unit) } else { (None, String::new()) };
+    let comparison = base.map(|b| {
+        compare(
+            cfg,
+            st,
+            b,
+            &cand_view,
+            base_view.as_ref().map(|(_, v)| &**v),
+            rng_seed ^ 0xab,
+        )
+    });
+    let (heap_growth, parts_text) = if metric.is_heap() {
+        heap_check(cand, &metric.unit)
+    } else {
+        (None, String::new())
+    };
 
     let ops = cand.typical_ops();
     let blocks_text = if metric.is_heap() {
-        format!("{} warmup operations, then {} heap samples per seed", task.warmup, task.iterations)
+        format!(
+            "{} warmup operations, then {} heap samples per seed",
+            task.warmup, task.iterations
+        )
     } else {
         format!(
             "{} samples per seed in {} blocks of {}{}",
             task.iterations * st.rounds,
             st.rounds,
             task.iterations,
-            if st.extended { " (extended: inconclusive after the protocol's blocks)" } else { "" }
+            if st.extended {
+                " (extended: inconclusive after the protocol's blocks)"
+            } else {
+                ""
+            }
         )
     } + &parts_text;
     let figure_text = match reference {
@@ -135,7 +196,10 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
         ),
     };
     let env_text = match cfg.environments.get(&metric.environment) {
-        Some(e) if e.cpu_throttle > 1.0 => format!(", CDP CPU throttling calibrated to a {}x slowdown of a reference workload", e.cpu_throttle),
+        Some(e) if e.cpu_throttle > 1.0 => format!(
+            ", CDP CPU throttling calibrated to a {}x slowdown of a reference workload",
+            e.cpu_throttle
+        ),
         _ => String::new(),
     };
     let method = format!(
@@ -147,7 +211,9 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
         metric.environment,
     );
     let merged = stats::merge(&hists)?;
-    let Source::Scenario(scenario) = &metric.source else { bail!("not a scenario") };
+    let Source::Scenario(scenario) = &metric.source else {
+        bail!("not a scenario")
+    };
     Ok(MetricResult {
         value,
         value_ci,
@@ -184,7 +250,13 @@ pub(super) fn reduce(cfg: &Config, st: &TaskState, base: Option<&Base>, m: &dyn 
 /// block's too.
 fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
     let per_byte = crate::size::bytes_in_unit(1.0, unit);
-    let windows: Vec<Vec<f64>> = cand.samples.seeds.iter().filter_map(|blocks| blocks.last()).map(|w| w.iter().map(|v| v / per_byte).collect()).collect();
+    let windows: Vec<Vec<f64>> = cand
+        .samples
+        .seeds
+        .iter()
+        .filter_map(|blocks| blocks.last())
+        .map(|w| w.iter().map(|v| v / per_byte).collect())
+        .collect();
     let mut names: Vec<String> = Vec::new();
     for (n, _) in cand.parts.iter().flatten() {
         if !names.contains(n) {
@@ -193,19 +265,37 @@ fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
     }
     let parts: Vec<(String, Vec<Vec<f64>>)> = names
         .iter()
-        .map(|n| (n.clone(), cand.parts.iter().filter_map(|seed| seed.iter().find(|(m, _)| m == n).map(|(_, v)| v.clone())).collect()))
+        .map(|n| {
+            (
+                n.clone(),
+                cand.parts
+                    .iter()
+                    .filter_map(|seed| seed.iter().find(|(m, _)| m == n).map(|(_, v)| v.clone()))
+                    .collect(),
+            )
+        })
         .collect();
     let growth = stats::heap_growth(&windows, &parts);
     let p95s: Vec<String> = parts
         .iter()
         .map(|(n, seeds)| {
-            let per_seed: Vec<f64> = seeds.iter().filter(|s| !s.is_empty()).map(|s| stats::quantile_in_place(&mut s.clone(), 0.95) * per_byte).collect();
-            format!("{n} p95 {:.3} {unit}", stats::median(&per_seed).unwrap_or(f64::NAN))
+            let per_seed: Vec<f64> = seeds
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| stats::quantile_in_place(&mut s.clone(), 0.95) * per_byte)
+                .collect();
+            format!(
+                "{n} p95 {:.3} {unit}",
+                stats::median(&per_seed).unwrap_or(f64::NAN)
+            )
         })
         .collect();
     let mut text = String::new();
     if !p95s.is_empty() {
-        text.push_str(&format!(" (of which, medians over seeds: {})", p95s.join(", ")));
+        text.push_str(&format!(
+            " (of which, medians over seeds: {})",
+            p95s.join(", ")
+        ));
     }
     if let Some(g) = &growth {
         text.push_str(&format!(
@@ -227,14 +317,25 @@ fn overhead_pct(s: &[f64]) -> f64 {
 /// The live comparison of one task with its base.
 /// `cand` and `base` are the arms as `reduce` reads them (a relative
 /// metric's: its per-round ratios to the reference).
-fn compare(cfg: &Config, st: &TaskState, b: &Base, cand: &stats::ArmSamples, base: Option<&stats::ArmSamples>, rng_seed: u64) -> Comparison {
+fn compare(
+    cfg: &Config,
+    st: &TaskState,
+    b: &Base,
+    cand: &stats::ArmSamples,
+    base: Option<&stats::ArmSamples>,
+    rng_seed: u64,
+) -> Comparison {
     let metric = &st.task.metric;
     let stat = metric.statistic;
     let relative = metric.is_relative();
     let (measure, no_change, limit) = if relative {
         ("difference_pp", 0.0, cfg.comparison.regression_pp)
     } else {
-        ("ratio", 1.0, 1.0 + cfg.escalation.baseline_regression_pct / 100.0)
+        (
+            "ratio",
+            1.0,
+            1.0 + cfg.escalation.baseline_regression_pct / 100.0,
+        )
     };
     let mut c = Comparison {
         base: b.origin.clone(),
@@ -262,14 +363,20 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, cand: &stats::ArmSamples, bas
     };
     let (estimate, base_value, base_per_seed) = if relative {
         // Both overheads in percent of their references, round by round.
-        let est = stats::paired_bootstrap(&[cand, base], stat, stats::REPLICATES, rng_seed, &|s| s[0] - s[1]);
+        let est = stats::paired_bootstrap(&[cand, base], stat, stats::REPLICATES, rng_seed, &|s| {
+            s[0] - s[1]
+        });
         let per: Vec<f64> = (0..base.seeds.len())
             .filter_map(|i| stats::median(&stats::round_figures(&[base], i, stat, &overhead_pct)))
             .collect();
         (est, stats::median(&per), per)
     } else {
-        let est = stats::paired_bootstrap(&[cand, base], stat, stats::REPLICATES, rng_seed, &|s| s[0] / s[1]);
-        let per: Vec<f64> = (0..base.seeds.len()).filter_map(|i| base.seed_stat(i, stat)).collect();
+        let est = stats::paired_bootstrap(&[cand, base], stat, stats::REPLICATES, rng_seed, &|s| {
+            s[0] / s[1]
+        });
+        let per: Vec<f64> = (0..base.seeds.len())
+            .filter_map(|i| base.seed_stat(i, stat))
+            .collect();
         (est, base.gate_stat(stat), per)
     };
     c.base_value = base_value;
@@ -287,12 +394,26 @@ fn compare(cfg: &Config, st: &TaskState, b: &Base, cand: &stats::ArmSamples, bas
 /// The comparison in words.
 pub fn explain(c: &Comparison, est: &stats::Interval, relative: bool) -> String {
     let fig = if relative {
-        format!("{:+.2} pp (95 % CI {:+.2} to {:+.2} pp)", est.point, est.lo, est.hi)
+        format!(
+            "{:+.2} pp (95 % CI {:+.2} to {:+.2} pp)",
+            est.point, est.lo, est.hi
+        )
     } else {
-        format!("x{:.3} (95 % CI x{:.3} to x{:.3})", est.point, est.lo, est.hi)
+        format!(
+            "x{:.3} (95 % CI x{:.3} to x{:.3})",
+            est.point, est.lo, est.hi
+        )
     };
-    let limit = if relative { format!("+{} pp", c.limit) } else { format!("x{:.2}", c.limit) };
-    let blocks = format!("{} block(s) per arm and seed{}", c.blocks, if c.extended { ", extended" } else { "" });
+    let limit = if relative {
+        format!("+{} pp", c.limit)
+    } else {
+        format!("x{:.2}", c.limit)
+    };
+    let blocks = format!(
+        "{} block(s) per arm and seed{}",
+        c.blocks,
+        if c.extended { ", extended" } else { "" }
+    );
     match c.verdict {
         stats::AbVerdict::Regressed => format!("regressed against {}: {fig}; beyond the limit {limit} and the interval excludes no change ({blocks})", c.base),
         stats::AbVerdict::Unchanged => format!("unchanged against {}: {fig}; the interval stays within the limit {limit} ({blocks})", c.base),
@@ -315,7 +436,17 @@ mod tests {
         for seed in &mut samples.seeds {
             *seed = blocks.to_vec();
         }
-        Arm { role: Role::Candidate, module: Runnable { wasm: PathBuf::new(), glue: None }, samples, ops: vec![1], note: String::new(), parts: vec![Vec::new(); 3] }
+        Arm {
+            role: Role::Candidate,
+            module: Runnable {
+                wasm: PathBuf::new(),
+                glue: None,
+            },
+            samples,
+            ops: vec![1],
+            note: String::new(),
+            parts: vec![Vec::new(); 3],
+        }
     }
 
     #[test]
@@ -324,14 +455,22 @@ mod tests {
         // Each block creeps up 3 KiB over its window (far under the two
         // pages that count), and block 2 of an extended comparison sits
         // 256 KiB higher: a fresh realm.
-        let block = |level: f64| (0..400).map(|i| level + i as f64 * 8.0).collect::<Vec<f64>>();
+        let block = |level: f64| {
+            (0..400)
+                .map(|i| level + i as f64 * 8.0)
+                .collect::<Vec<f64>>()
+        };
         let blocks = [block(2.0 * mib), block(2.25 * mib)];
         let (growth, _) = heap_check(&arm(&blocks), "B");
         let g = growth.unwrap();
         assert!(!g.growing(), "{g:?}");
         // Read end to end, the two blocks would look like a leak.
         let joined: Vec<f64> = blocks.concat();
-        assert!(stats::heap_growth(&[joined.clone(), joined.clone(), joined], &[]).unwrap().growing());
+        assert!(
+            stats::heap_growth(&[joined.clone(), joined.clone(), joined], &[])
+                .unwrap()
+                .growing()
+        );
         // A block that does grow still reads as growing.
         let rising: Vec<f64> = (0..400).map(|i| 2.0 * mib + i as f64 * 1024.0).collect();
         let (growth, _) = heap_check(&arm(&[block(2.0 * mib), rising]), "B");

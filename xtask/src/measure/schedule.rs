@@ -5,7 +5,9 @@
 
 use super::arms::{arms_of, Role, TaskState};
 use super::reduce::reduce;
-use super::{EnvInfo, Measured, Measurer, MetricResult, Quantity, ScenarioOutput, ScenarioRun, Task};
+use super::{
+    EnvInfo, Measured, Measurer, MetricResult, Quantity, ScenarioOutput, ScenarioRun, Task,
+};
 use crate::artifacts::{Base, ProfileArtifacts};
 use crate::config::{Config, Source};
 use crate::stats;
@@ -29,19 +31,46 @@ pub struct RunOptions {
 /// fails makes that comparison "not comparable", with the reason.
 /// Long by design: the schedule as one loop (environments, seeds, rounds,
 /// then extensions), so its order is visible in one place.
-pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<&Base>, m: &mut dyn Measurer, opts: RunOptions) -> Result<Measured> {
+pub fn run(
+    cfg: &Config,
+    plan: &[Task],
+    arts: &[ProfileArtifacts],
+    base: Option<&Base>,
+    m: &mut dyn Measurer,
+    opts: RunOptions,
+) -> Result<Measured> {
     let seeds = &cfg.protocol.seeds;
     let mut states = Vec::new();
     for (index, task) in plan.iter().enumerate() {
         let (arms, base_excluded, artifact) = arms_of(task, arts, base, seeds.len())?;
-        states.push(TaskState { task, index, arms, base_excluded, rounds: 0, extended: false, retried: Vec::new(), artifact, fixed_batch: None, block_s: None, host_ms: Vec::new(), cost: Default::default() });
+        states.push(TaskState {
+            task,
+            index,
+            arms,
+            base_excluded,
+            rounds: 0,
+            extended: false,
+            retried: Vec::new(),
+            artifact,
+            fixed_batch: None,
+            block_s: None,
+            host_ms: Vec::new(),
+            cost: Default::default(),
+        });
     }
     let mut envs: BTreeMap<String, EnvInfo> = BTreeMap::new();
     let mut current_env: Option<String> = None;
     // Per environment, the wall seconds spent preparing it.
     let mut setup_s: BTreeMap<String, f64> = BTreeMap::new();
-    let total: usize = states.iter().map(|s| s.task.blocks as usize * s.arms.len() * seeds.len()).sum();
-    let mut progress = Progress { done: 0, total, started: std::time::Instant::now() };
+    let total: usize = states
+        .iter()
+        .map(|s| s.task.blocks as usize * s.arms.len() * seeds.len())
+        .sum();
+    let mut progress = Progress {
+        done: 0,
+        total,
+        started: std::time::Instant::now(),
+    };
 
     // Seeds outermost within an environment: every task's first seed, then
     // every task's second, and so on. The host's slow spells last tens of
@@ -54,7 +83,11 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let mut start = 0;
     while start < states.len() {
         let env = states[start].task.metric.environment.clone();
-        let end = start + states[start..].iter().take_while(|s| s.task.metric.environment == env).count();
+        let end = start
+            + states[start..]
+                .iter()
+                .take_while(|s| s.task.metric.environment == env)
+                .count();
         enter_env(cfg, m, &env, &mut current_env, &mut envs, &mut setup_s)?;
         // Heap tasks first, and each task's seeds together: bytes know no
         // host spells, and the page's JS heap keeps something of every realm
@@ -79,7 +112,10 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
             let t = std::time::Instant::now();
             run_rounds(cfg, m, st, si, 0..st.task.blocks, &envs, &mut progress)?;
             let cand = st.arm(Role::Candidate).expect("every task has a candidate");
-            let p = cand.samples.seed_stat(si, st.task.metric.statistic).unwrap_or(f64::NAN);
+            let p = cand
+                .samples
+                .seed_stat(si, st.task.metric.statistic)
+                .unwrap_or(f64::NAN);
             progress.line(&format!(
                 "{} {:<10} {:<7} seed {:>3}: {} {:.4} {} ({} arms x {} blocks, {:.1}s)",
                 st.task.metric.id,
@@ -88,7 +124,11 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
                 seeds[si],
                 st.task.metric.statistic.name(),
                 p,
-                if st.task.metric.is_relative() { "ms (candidate build)" } else { &st.task.metric.unit },
+                if st.task.metric.is_relative() {
+                    "ms (candidate build)"
+                } else {
+                    &st.task.metric.unit
+                },
                 st.arms.len(),
                 st.task.blocks,
                 t.elapsed().as_secs_f64()
@@ -105,26 +145,54 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
         results.insert(st.task.key(), reduce(cfg, st, base, m)?);
     }
     if !opts.quick {
-        let deadline = std::time::Instant::now() + Duration::from_secs(cfg.comparison.extend_budget_s);
+        let deadline =
+            std::time::Instant::now() + Duration::from_secs(cfg.comparison.extend_budget_s);
         loop {
             let undecided: Vec<usize> = states
                 .iter()
                 .enumerate()
-                .filter(|(_, st)| results.get(&st.task.key()).is_some_and(|r| undecided(st.task, r)))
+                .filter(|(_, st)| {
+                    results
+                        .get(&st.task.key())
+                        .is_some_and(|r| undecided(st.task, r))
+                })
                 .map(|(i, _)| i)
                 .collect();
             if undecided.is_empty() || std::time::Instant::now() >= deadline {
                 break;
             }
-            let left_s = deadline.saturating_duration_since(std::time::Instant::now()).as_secs_f64();
-            let needs: Vec<(usize, Option<f64>)> = undecided.iter().map(|&i| (i, seconds_to_decide(&states[i], &results[&states[i].task.key()]))).collect();
+            let left_s = deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs_f64();
+            let needs: Vec<(usize, Option<f64>)> = undecided
+                .iter()
+                .map(|&i| {
+                    (
+                        i,
+                        seconds_to_decide(&states[i], &results[&states[i].task.key()]),
+                    )
+                })
+                .collect();
             let order = stats::extension_order(&needs, left_s);
             let named = |i: usize| {
                 let t = states[i].task;
-                let need = needs.iter().find(|n| n.0 == i).and_then(|n| n.1).map_or("more blocks cannot decide it".to_string(), |s| format!("about {s:.0}s to decide"));
-                format!("{} {} {} ({need})", t.metric.id, t.profile, t.metric.environment)
+                let need = needs
+                    .iter()
+                    .find(|n| n.0 == i)
+                    .and_then(|n| n.1)
+                    .map_or("more blocks cannot decide it".to_string(), |s| {
+                        format!("about {s:.0}s to decide")
+                    });
+                format!(
+                    "{} {} {} ({need})",
+                    t.metric.id, t.profile, t.metric.environment
+                )
             };
-            let left_out: Vec<String> = undecided.iter().filter(|i| !order.contains(i)).map(|&i| named(i)).collect();
+            let left_out: Vec<String> = undecided
+                .iter()
+                .filter(|i| !order.contains(i))
+                .map(|&i| named(i))
+                .collect();
             if order.is_empty() {
                 eprintln!("budget: {} comparison(s) or band(s) still inconclusive, none decidable in the {left_s:.0}s of the extension budget left: {}", undecided.len(), left_out.join("; "));
                 break;
@@ -141,10 +209,25 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
                     break;
                 }
                 let st = &mut states[i];
-                enter_env(cfg, m, &st.task.metric.environment, &mut current_env, &mut envs, &mut setup_s)?;
+                enter_env(
+                    cfg,
+                    m,
+                    &st.task.metric.environment,
+                    &mut current_env,
+                    &mut envs,
+                    &mut setup_s,
+                )?;
                 progress.total += st.arms.len() * seeds.len();
                 for si in 0..seeds.len() {
-                    run_rounds(cfg, m, st, si, st.rounds..st.rounds + 1, &envs, &mut progress)?;
+                    run_rounds(
+                        cfg,
+                        m,
+                        st,
+                        si,
+                        st.rounds..st.rounds + 1,
+                        &envs,
+                        &mut progress,
+                    )?;
                 }
                 st.rounds += 1;
                 st.extended = true;
@@ -155,7 +238,10 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
                     st.task.profile,
                     st.task.metric.environment,
                     st.rounds,
-                    r.comparison.as_ref().map(|c| c.verdict.as_str()).unwrap_or("band")
+                    r.comparison
+                        .as_ref()
+                        .map(|c| c.verdict.as_str())
+                        .unwrap_or("band")
                 ));
                 results.insert(st.task.key(), r);
             }
@@ -167,20 +253,33 @@ pub fn run(cfg: &Config, plan: &[Task], arts: &[ProfileArtifacts], base: Option<
     let mut host_ms: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut cost: BTreeMap<String, crate::summary::Cost> = BTreeMap::new();
     for st in &states {
-        host_ms.entry(st.task.metric.environment.clone()).or_default().extend(&st.host_ms);
-        cost.entry(st.task.metric.environment.clone()).or_default().add(&st.cost);
+        host_ms
+            .entry(st.task.metric.environment.clone())
+            .or_default()
+            .extend(&st.host_ms);
+        cost.entry(st.task.metric.environment.clone())
+            .or_default()
+            .add(&st.cost);
     }
     for (env, s) in setup_s {
         cost.entry(env).or_default().setup_s += s;
     }
     host_ms.retain(|_, v| !v.is_empty());
-    Ok(Measured { results, envs, host_ms, cost })
+    Ok(Measured {
+        results,
+        envs,
+        host_ms,
+        cost,
+    })
 }
 
 /// Does this result need more blocks? An inconclusive comparison, or an
 /// interval that straddles the warn line of a warn-then-block metric.
 pub fn undecided(task: &Task, r: &MetricResult) -> bool {
-    if r.comparison.as_ref().is_some_and(|c| c.verdict == stats::AbVerdict::Inconclusive) {
+    if r.comparison
+        .as_ref()
+        .is_some_and(|c| c.verdict == stats::AbVerdict::Inconclusive)
+    {
         return true;
     }
     let warn = task.metric.caps.get(&task.profile).and_then(|c| c.warn);
@@ -196,19 +295,40 @@ pub fn undecided(task: &Task, r: &MetricResult) -> bool {
 /// interval would need (`stats::blocks_factor_to_decide`, or to clear a warn
 /// line) beyond those it ran, at the seconds its rounds took so far.
 fn seconds_to_decide(st: &TaskState, r: &MetricResult) -> Option<f64> {
-    let factor = match r.comparison.as_ref().filter(|c| c.verdict == stats::AbVerdict::Inconclusive) {
-        Some(c) => stats::blocks_factor_to_decide(c.estimate.as_ref()?, if c.measure == "ratio" { 1.0 } else { 0.0 }, c.limit)?,
-        None => stats::blocks_factor_to_clear(r.value_ci.as_ref()?, st.task.metric.caps.get(&st.task.profile)?.warn?)?,
+    let factor = match r
+        .comparison
+        .as_ref()
+        .filter(|c| c.verdict == stats::AbVerdict::Inconclusive)
+    {
+        Some(c) => stats::blocks_factor_to_decide(
+            c.estimate.as_ref()?,
+            if c.measure == "ratio" { 1.0 } else { 0.0 },
+            c.limit,
+        )?,
+        None => stats::blocks_factor_to_clear(
+            r.value_ci.as_ref()?,
+            st.task.metric.caps.get(&st.task.profile)?.warn?,
+        )?,
     };
     let rounds = st.rounds.max(1) as f64;
     Some((rounds * (factor - 1.0)).ceil().max(1.0) * st.cost.measuring_s / rounds)
 }
 
-fn enter_env(cfg: &Config, m: &mut dyn Measurer, env: &str, current: &mut Option<String>, envs: &mut BTreeMap<String, EnvInfo>, setup_s: &mut BTreeMap<String, f64>) -> Result<()> {
+fn enter_env(
+    cfg: &Config,
+    m: &mut dyn Measurer,
+    env: &str,
+    current: &mut Option<String>,
+    envs: &mut BTreeMap<String, EnvInfo>,
+    setup_s: &mut BTreeMap<String, f64>,
+) -> Result<()> {
     if current.as_deref() == Some(env) {
         return Ok(());
     }
-    let env_cfg = cfg.environments.get(env).ok_or_else(|| anyhow!("unknown environment {env}"))?;
+    let env_cfg = cfg
+        .environments
+        .get(env)
+        .ok_or_else(|| anyhow!("unknown environment {env}"))?;
     let t = std::time::Instant::now();
     let info = m.prepare_environment(env, env_cfg)?;
     *setup_s.entry(env.to_string()).or_default() += t.elapsed().as_secs_f64();
@@ -230,16 +350,24 @@ fn run_rounds(
     progress: &mut Progress,
 ) -> Result<()> {
     let seed = cfg.protocol.seeds[si];
-    let Source::Scenario(scenario) = &st.task.metric.source else { bail!("{} is not a scenario metric", st.task.metric.id) };
+    let Source::Scenario(scenario) = &st.task.metric.source else {
+        bail!("{} is not a scenario metric", st.task.metric.id)
+    };
     let env = &st.task.metric.environment;
     let rate = envs.get(env).map(|e| e.rate).unwrap_or(1.0);
-    let unit = if st.task.metric.is_relative() { "ms" } else { st.task.metric.unit.as_str() };
+    let unit = if st.task.metric.is_relative() {
+        "ms"
+    } else {
+        st.task.metric.unit.as_str()
+    };
     // Every round runs each arm once, in its own seeded random order.
     let mut planned: Vec<(usize, ScenarioRun)> = Vec::new();
     let heap = st.task.is_heap();
     for round in rounds {
         let mut order: Vec<usize> = (0..st.arms.len()).collect();
-        let mut rng = stats::SplitMix::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64);
+        let mut rng = stats::SplitMix::new(
+            seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ ((round as u64) << 32) ^ st.index as u64,
+        );
         for i in (1..order.len()).rev() {
             order.swap(i, rng.below(i + 1));
         }
@@ -251,7 +379,11 @@ fn run_rounds(
             if st.arms[ai].role.is_partner() {
                 continue;
             }
-            let pair = st.arms[ai].role.partner().and_then(|r| st.arm(r)).map(|a| a.module.clone());
+            let pair = st.arms[ai]
+                .role
+                .partner()
+                .and_then(|r| st.arm(r))
+                .map(|a| a.module.clone());
             planned.push((
                 ai,
                 ScenarioRun {
@@ -271,7 +403,11 @@ fn run_rounds(
                     throttle: rate,
                     timeout: Duration::from_secs(cfg.protocol.scenario_timeout_s),
                     quantity: Quantity::for_unit(unit),
-                    realm: if heap { format!("{}|{scenario}|{seed}|{round}|{ai}", st.index) } else { format!("{}|{scenario}|{seed}", st.index) },
+                    realm: if heap {
+                        format!("{}|{scenario}|{seed}|{round}|{ai}", st.index)
+                    } else {
+                        format!("{}|{scenario}|{seed}", st.index)
+                    },
                     pair,
                 },
             ));
@@ -288,19 +424,29 @@ fn run_rounds(
             None => 1,
             Some(b) => ((CALL_TARGET_S / b.max(1e-3)) as usize).max(1),
         };
-        let chunk: Vec<(usize, ScenarioRun)> = planned.by_ref().take(take).map(|(ai, mut r)| {
-            r.fixed_batch = st.fixed_batch;
-            (ai, r)
-        }).collect();
+        let chunk: Vec<(usize, ScenarioRun)> = planned
+            .by_ref()
+            .take(take)
+            .map(|(ai, mut r)| {
+                r.fixed_batch = st.fixed_batch;
+                (ai, r)
+            })
+            .collect();
         let runs: Vec<ScenarioRun> = chunk.iter().map(|(_, r)| r.clone()).collect();
         let t = std::time::Instant::now();
         let results = m.run_many(&runs);
         st.cost.measuring_s += t.elapsed().as_secs_f64();
-        st.host_ms.extend(results.iter().find_map(|r| r.as_ref().ok().and_then(|o| o.host_ms)));
+        st.host_ms.extend(
+            results
+                .iter()
+                .find_map(|r| r.as_ref().ok().and_then(|o| o.host_ms)),
+        );
         if st.block_s.is_none() && results.iter().all(|r| r.is_ok()) {
             st.block_s = Some(t.elapsed().as_secs_f64() / runs.len() as f64);
         }
-        take_results(st, m, si, seed, scenario, env, unit, chunk, results, progress)?;
+        take_results(
+            st, m, si, seed, scenario, env, unit, chunk, results, progress,
+        )?;
     }
     Ok(())
 }
@@ -327,7 +473,12 @@ fn take_results(
         let sent_batch = run.fixed_batch;
         run.fixed_batch = run.fixed_batch.or(st.fixed_batch);
         let role = st.arms[ai].role;
-        let what = format!("scenario `{scenario}` for {} ({}, {env}, seed {seed}, {} build)", st.task.metric.id, st.task.profile, role.label());
+        let what = format!(
+            "scenario `{scenario}` for {} ({}, {env}, seed {seed}, {} build)",
+            st.task.metric.id,
+            st.task.profile,
+            role.label()
+        );
         let res = res.or_else(|e| {
             eprintln!("budget: {what} failed: {e:#}; retrying once");
             let t = std::time::Instant::now();
@@ -349,14 +500,24 @@ fn take_results(
             Err(e) => return Err(anyhow!("{what} failed twice: {e:#}")),
         };
         if out.quantity != run.quantity {
-            bail!("scenario `{scenario}` recorded {:?} but {} needs {:?} samples", out.quantity, st.task.metric.id, run.quantity);
+            bail!(
+                "scenario `{scenario}` recorded {:?} but {} needs {:?} samples",
+                out.quantity,
+                st.task.metric.id,
+                run.quantity
+            );
         }
-        st.cost.timed_s += (out.window_ms + out.pair.as_ref().map_or(0.0, |p| p.window_ms)) / 1000.0;
-        let partner = role.partner().and_then(|p| st.arms.iter().position(|a| a.role == p));
+        st.cost.timed_s +=
+            (out.window_ms + out.pair.as_ref().map_or(0.0, |p| p.window_ms)) / 1000.0;
+        let partner = role
+            .partner()
+            .and_then(|p| st.arms.iter().position(|a| a.role == p));
         let pair = match (run.pair.is_some(), partner, out.pair.take()) {
             (false, _, _) => None,
             (true, Some(pi), Some(p)) => Some((pi, *p)),
-            (true, _, _) => bail!("{what} ran paired with its reference build but returned no samples of it"),
+            (true, _, _) => {
+                bail!("{what} ran paired with its reference build but returned no samples of it")
+            }
         };
         if let Some((_, p)) = &pair {
             // The statistics pair sample i of each side (`stats::paired_ratios`).
@@ -367,7 +528,16 @@ fn take_results(
         file_block(st, ai, si, seed, &what, unit, sent_batch, out)?;
         progress.done += 1;
         if let Some((pi, p)) = pair {
-            file_block(st, pi, si, seed, &format!("{what}, its paired reference build"), unit, sent_batch, p)?;
+            file_block(
+                st,
+                pi,
+                si,
+                seed,
+                &format!("{what}, its paired reference build"),
+                unit,
+                sent_batch,
+                p,
+            )?;
             progress.done += 1;
         }
     }
@@ -376,11 +546,24 @@ fn take_results(
 
 /// File one block's samples into arm `ai`.
 #[allow(clippy::too_many_arguments)]
-fn file_block(st: &mut TaskState, ai: usize, si: usize, seed: u64, what: &str, unit: &str, sent_batch: Option<u32>, out: ScenarioOutput) -> Result<()> {
+fn file_block(
+    st: &mut TaskState,
+    ai: usize,
+    si: usize,
+    seed: u64,
+    what: &str,
+    unit: &str,
+    sent_batch: Option<u32>,
+    out: ScenarioOutput,
+) -> Result<()> {
     if out.samples.is_empty() {
         bail!("{what} recorded no samples");
     }
-    let samples: Vec<f64> = out.samples.iter().map(|v| out.quantity.to_unit(*v, unit)).collect();
+    let samples: Vec<f64> = out
+        .samples
+        .iter()
+        .map(|v| out.quantity.to_unit(*v, unit))
+        .collect();
     if let Some(bad) = samples.iter().find(|v| !v.is_finite() || **v < 0.0) {
         bail!("{what} recorded an impossible sample {bad}");
     }
@@ -397,7 +580,13 @@ fn file_block(st: &mut TaskState, ai: usize, si: usize, seed: u64, what: &str, u
         let half = samples.len() / 2;
         let h1 = stats::quantile_in_place(&mut samples[..half].to_vec(), 0.5);
         let h2 = stats::quantile_in_place(&mut samples[half..].to_vec(), 0.5);
-        eprintln!("block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {} halves {h1:.5} {h2:.5}", st.task.metric.id, st.task.profile, st.arms[ai].role.label(), out.ops_per_sample);
+        eprintln!(
+            "block {} {} seed {seed} {}: p50 {p50:.5} p95 {p95:.5} batch {} halves {h1:.5} {h2:.5}",
+            st.task.metric.id,
+            st.task.profile,
+            st.arms[ai].role.label(),
+            out.ops_per_sample
+        );
     }
     let arm = &mut st.arms[ai];
     arm.samples.seeds[si].push(samples);
@@ -431,7 +620,11 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let width = 30;
             let filled = done * width / total.max(1);
-            let eta = if done > 0 { elapsed_s / done as f64 * (total - done) as f64 } else { 0.0 };
+            let eta = if done > 0 {
+                elapsed_s / done as f64 * (total - done) as f64
+            } else {
+                0.0
+            };
             eprint!(
                 "\r\x1b[2Kmeasure [{}{}] {done}/{total} {:.0}s, ~{:.0}s left  {line}",
                 "#".repeat(filled),

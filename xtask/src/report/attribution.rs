@@ -23,7 +23,13 @@ pub fn files(out_dir: &Path, stem: &str) -> [PathBuf; 3] {
 /// Markdown: sections, top N items, crates, monomorphizations, diff.
 pub fn markdown(r: &Report, top: usize) -> String {
     let mut s = String::new();
-    let pct = |b: u64| if r.file_bytes == 0 { 0.0 } else { b as f64 * 100.0 / r.file_bytes as f64 };
+    let pct = |b: u64| {
+        if r.file_bytes == 0 {
+            0.0
+        } else {
+            b as f64 * 100.0 / r.file_bytes as f64
+        }
+    };
     s.push_str(&format!("# Size attribution: `{}`\n\n", r.file));
     s.push_str(&format!(
         "{} bytes ({}), {} without custom sections. Mode: {}. Attributed: {} bytes (conserved).\n",
@@ -38,7 +44,12 @@ pub fn markdown(r: &Report, top: usize) -> String {
     }
     s.push_str("\n## Sections\n\n| section | bytes | % |\n|---|---:|---:|\n");
     for sec in &r.sections {
-        s.push_str(&format!("| {} | {} | {:.1} |\n", sec.name, sec.bytes, pct(sec.bytes)));
+        s.push_str(&format!(
+            "| {} | {} | {:.1} |\n",
+            sec.name,
+            sec.bytes,
+            pct(sec.bytes)
+        ));
     }
     s.push_str(&format!("\n## Top {top} items (shallow)\n\n| shallow | retained | % | kind | item |\n|---:|---:|---:|---|---|\n"));
     for it in r.items.iter().take(top) {
@@ -53,18 +64,33 @@ pub fn markdown(r: &Report, top: usize) -> String {
     }
     s.push_str("\n## Crates (function bytes)\n\n| crate | bytes | functions |\n|---|---:|---:|\n");
     for c in &r.crates {
-        s.push_str(&format!("| {} | {} | {} |\n", c.krate, c.bytes, c.functions));
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.krate, c.bytes, c.functions
+        ));
     }
     if !r.monomorphizations.is_empty() {
         s.push_str("\n## Monomorphizations (generic functions with several instantiations)\n\n| generic | instantiations | bytes |\n|---|---:|---:|\n");
         for m in r.monomorphizations.iter().take(top) {
-            s.push_str(&format!("| `{}` | {} | {} |\n", m.generic.replace('|', "\\|"), m.instantiations, m.bytes));
+            s.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                m.generic.replace('|', "\\|"),
+                m.instantiations,
+                m.bytes
+            ));
         }
     }
     if !r.paths.is_empty() {
         s.push_str("\n## What keeps the largest items alive\n\n");
         for (k, p) in &r.paths {
-            s.push_str(&format!("- `{}`: {}\n", k.replace('|', "\\|"), p.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(" <- ")));
+            s.push_str(&format!(
+                "- `{}`: {}\n",
+                k.replace('|', "\\|"),
+                p.iter()
+                    .map(|x| format!("`{x}`"))
+                    .collect::<Vec<_>>()
+                    .join(" <- ")
+            ));
         }
     }
     if let Some(d) = &r.diff {
@@ -76,13 +102,22 @@ pub fn markdown(r: &Report, top: usize) -> String {
             d.new_bytes
         ));
         for row in &d.crates {
-            s.push_str(&format!("| {} | {} | {} | {:+} | {} |\n", row.name, row.old_bytes, row.new_bytes, row.delta, row.change));
+            s.push_str(&format!(
+                "| {} | {} | {} | {:+} | {} |\n",
+                row.name, row.old_bytes, row.new_bytes, row.delta, row.change
+            ));
         }
         s.push_str("\n| item | old | new | delta | change |\n|---|---:|---:|---:|---|\n");
         for row in d.items.iter().take(top) {
-            s.push_str(&format!("| `{}` | {} | {} | {:+} | {} |\n", row.name.replace('|', "\\|"), row.old_bytes, row.new_bytes, row.delta, row.change));
+            s.push_str(&format!(
+                "| `{}` | {} | {} | {:+} | {} |\n",
+                row.name.replace('|', "\\|"),
+                row.old_bytes,
+                row.new_bytes,
+                row.delta,
+                row.change
+            ));
         }
     }
     s
 }
-

@@ -24,21 +24,36 @@ impl Axis {
     /// first).
     pub fn fit(data: &[f64], marks: &[f64]) -> Axis {
         let finite: Vec<f64> = data.iter().copied().filter(|v| v.is_finite()).collect();
-        let (Some(dmin), Some(dmax)) = (finite.iter().copied().reduce(f64::min), finite.iter().copied().reduce(f64::max)) else {
-            return Axis { lo: 0.0, hi: 1.0, log: false };
+        let (Some(dmin), Some(dmax)) = (
+            finite.iter().copied().reduce(f64::min),
+            finite.iter().copied().reduce(f64::max),
+        ) else {
+            return Axis {
+                lo: 0.0,
+                hi: 1.0,
+                log: false,
+            };
         };
         let log = dmin > 0.0 && dmax / dmin > 10.0;
         let t = |v: f64| if log { v.log10() } else { v };
         // A single value still gets a width: a tenth of its size (or 1).
         let (mut lo, mut hi) = (t(dmin), t(dmax));
         if hi - lo <= 0.0 {
-            let w = if log { 0.05 } else { (dmax.abs() * 0.1).max(f64::MIN_POSITIVE.sqrt()) };
+            let w = if log {
+                0.05
+            } else {
+                (dmax.abs() * 0.1).max(f64::MIN_POSITIVE.sqrt())
+            };
             let w = if w == 0.0 || !w.is_finite() { 1.0 } else { w };
             lo -= w / 2.0;
             hi += w / 2.0;
         }
         let data_w = hi - lo;
-        let mut marks: Vec<f64> = marks.iter().copied().filter(|m| m.is_finite() && (!log || *m > 0.0)).collect();
+        let mut marks: Vec<f64> = marks
+            .iter()
+            .copied()
+            .filter(|m| m.is_finite() && (!log || *m > 0.0))
+            .collect();
         marks.sort_by(|a, b| dist(t(*a), lo, hi).total_cmp(&dist(t(*b), lo, hi)));
         for m in marks {
             let (nlo, nhi) = (lo.min(t(m)), hi.max(t(m)));
@@ -51,14 +66,23 @@ impl Axis {
         let (lo, hi) = (lo - pad, hi + pad);
         let back = |v: f64| if log { 10f64.powf(v) } else { v };
         // Non-negative data keep a non-negative axis.
-        let lo = if !log && dmin >= 0.0 { back(lo).max(0.0) } else { back(lo) };
-        Axis { lo, hi: back(hi), log }
+        let lo = if !log && dmin >= 0.0 {
+            back(lo).max(0.0)
+        } else {
+            back(lo)
+        };
+        Axis {
+            lo,
+            hi: back(hi),
+            log,
+        }
     }
 
     /// Where `v` falls, from 0 (lo) to 1 (hi); outside for values off scale.
     pub fn pos(&self, v: f64) -> f64 {
         if self.log {
-            (v.max(f64::MIN_POSITIVE).log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+            (v.max(f64::MIN_POSITIVE).log10() - self.lo.log10())
+                / (self.hi.log10() - self.lo.log10())
         } else {
             (v - self.lo) / (self.hi - self.lo)
         }
@@ -73,13 +97,22 @@ impl Axis {
     /// than two).
     pub fn ticks(&self) -> Vec<f64> {
         if self.log {
-            let (a, b) = (self.lo.log10().ceil() as i32, self.hi.log10().floor() as i32);
+            let (a, b) = (
+                self.lo.log10().ceil() as i32,
+                self.hi.log10().floor() as i32,
+            );
             let decades: Vec<f64> = (a..=b).map(|e| 10f64.powi(e)).collect();
             if decades.len() >= 3 {
                 return decades;
             }
-            let (a, b) = (self.lo.log10().floor() as i32, self.hi.log10().ceil() as i32);
-            return (a..=b).flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e))).filter(|v| self.contains(*v)).collect();
+            let (a, b) = (
+                self.lo.log10().floor() as i32,
+                self.hi.log10().ceil() as i32,
+            );
+            return (a..=b)
+                .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+                .filter(|v| self.contains(*v))
+                .collect();
         }
         let step = nice_step(self.lo, self.hi);
         let first = (self.lo / step).ceil() as i64;
@@ -90,8 +123,20 @@ impl Axis {
     /// A tick's label: as many decimals as the tick spacing needs.
     pub fn label(&self, v: f64) -> String {
         let ticks = self.ticks();
-        let step = if self.log { v } else { ticks.windows(2).map(|w| w[1] - w[0]).next().unwrap_or(v.abs()) };
-        let decimals = if step >= 1.0 || step <= 0.0 { 0 } else { (-step.log10()).ceil() as usize };
+        let step = if self.log {
+            v
+        } else {
+            ticks
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .next()
+                .unwrap_or(v.abs())
+        };
+        let decimals = if step >= 1.0 || step <= 0.0 {
+            0
+        } else {
+            (-step.log10()).ceil() as usize
+        };
         format!("{v:.decimals$}")
     }
 }
@@ -136,7 +181,10 @@ mod tests {
         // the data into 1.3 % of the axis, so it stays off.
         let a = Axis::fit(&[1.7, 2.1, 3.0], &[100.0, 80.0]);
         assert!(!a.log);
-        assert!(a.lo > 1.6 && a.lo < 1.7 && a.hi > 3.0 && a.hi < 3.1, "{a:?}");
+        assert!(
+            a.lo > 1.6 && a.lo < 1.7 && a.hi > 3.0 && a.hi < 3.1,
+            "{a:?}"
+        );
         assert!(!a.contains(100.0) && !a.contains(80.0) && a.contains(2.1));
     }
 
@@ -168,10 +216,17 @@ mod tests {
 
     #[test]
     fn ticks_and_labels_follow_the_spacing() {
-        let a = Axis { lo: 0.021, hi: 0.034, log: false };
+        let a = Axis {
+            lo: 0.021,
+            hi: 0.034,
+            log: false,
+        };
         let t = a.ticks();
         assert_eq!(t.len(), 7, "{t:?}");
-        assert!((t[0] - 0.022).abs() < 1e-12 && (t[6] - 0.034).abs() < 1e-12, "{t:?}");
+        assert!(
+            (t[0] - 0.022).abs() < 1e-12 && (t[6] - 0.034).abs() < 1e-12,
+            "{t:?}"
+        );
         assert_eq!(a.label(t[1]), "0.024");
         // Cold init on its own axis: 0.2 ms steps.
         let b = Axis::fit(&[1.7, 3.0], &[100.0]);
@@ -185,7 +240,14 @@ mod tests {
         assert!(one.contains(2.0) && one.hi > one.lo);
         let zero = Axis::fit(&[0.0], &[]);
         assert!(zero.contains(0.0) && zero.hi > zero.lo, "{zero:?}");
-        assert_eq!(Axis::fit(&[], &[]), Axis { lo: 0.0, hi: 1.0, log: false });
+        assert_eq!(
+            Axis::fit(&[], &[]),
+            Axis {
+                lo: 0.0,
+                hi: 1.0,
+                log: false
+            }
+        );
         // Negative overheads keep a negative end.
         let neg = Axis::fit(&[-8.0, 12.0], &[20.0]);
         assert!(neg.lo < -8.0 && neg.contains(20.0), "{neg:?}");

@@ -13,7 +13,10 @@ use crate::ledger;
 pub struct Html;
 
 pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn color(s: Status) -> &'static str {
@@ -38,23 +41,49 @@ svg text{font:11px system-ui,sans-serif}
 /// cap and a 1 ms init under 60 ms were slivers at the left edge).
 fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -> String {
     let (w, lo) = (260.0, 1e-3_f64);
-    let share = |v: f64| if cap > 0.0 { v / cap } else if v > 0.0 { 1.0 } else { 0.0 };
+    let share = |v: f64| {
+        if cap > 0.0 {
+            v / cap
+        } else if v > 0.0 {
+            1.0
+        } else {
+            0.0
+        }
+    };
     let hi = value.map(share).unwrap_or(0.0).max(1.0) * 1.15;
-    let x = |sh: f64| (w * (sh.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10())).clamp(0.0, w);
+    let x =
+        |sh: f64| (w * (sh.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10())).clamp(0.0, w);
     let mut s = format!("<svg class=\"bar\" width=\"{}\" height=\"16\" role=\"img\"><rect width=\"{w}\" height=\"16\" fill=\"#f2f2f2\"/>", w + 70.0);
     for (g, label) in [(0.01, "1%"), (0.1, "10%")] {
         s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#ccc\"/><text x=\"{1:.1}\" y=\"12\" fill=\"#999\">{label}</text>", x(g), x(g) + 2.0));
     }
     if let Some(v) = value {
-        s.push_str(&format!("<rect width=\"{:.1}\" height=\"16\" fill=\"{}\" fill-opacity=\"0.85\"/>", x(share(v)), color(status)));
+        s.push_str(&format!(
+            "<rect width=\"{:.1}\" height=\"16\" fill=\"{}\" fill-opacity=\"0.85\"/>",
+            x(share(v)),
+            color(status)
+        ));
     }
     if let Some(wv) = warn {
         s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#d8a200\" stroke-width=\"2\"/>", x(share(wv))));
     }
-    s.push_str(&format!("<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#000\" stroke-width=\"2\"/>", x(1.0)));
+    s.push_str(&format!(
+        "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"16\" stroke=\"#000\" stroke-width=\"2\"/>",
+        x(1.0)
+    ));
     if let Some(v) = value {
         let pct = share(v) * 100.0;
-        s.push_str(&format!("<text x=\"{:.1}\" y=\"12\">{}</text>", w + 4.0, if pct < 0.1 { "&lt; 0.1 %".to_string() } else if pct < 10.0 { format!("{pct:.2} %") } else { format!("{pct:.0} %") }));
+        s.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"12\">{}</text>",
+            w + 4.0,
+            if pct < 0.1 {
+                "&lt; 0.1 %".to_string()
+            } else if pct < 10.0 {
+                format!("{pct:.2} %")
+            } else {
+                format!("{pct:.0} %")
+            }
+        ));
     }
     s.push_str("</svg>");
     s
@@ -68,18 +97,49 @@ fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -
 /// they do not.
 fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
     let (w, h, left, right, top, bottom) = (380.0, 220.0, 34.0, 10.0, 34.0, 30.0);
-    let base_seeds: &[f64] = r.comparison.as_ref().map(|c| c.base_per_seed.as_slice()).unwrap_or(&[]);
+    let base_seeds: &[f64] = r
+        .comparison
+        .as_ref()
+        .map(|c| c.base_per_seed.as_slice())
+        .unwrap_or(&[]);
     let seeds: Vec<f64> = r.per_seed.iter().map(|s| s.value).collect();
-    let data: Vec<f64> = cdf.candidate.iter().chain(cdf.base.iter().flatten()).map(|p| p.0).chain(seeds.iter().copied()).chain(base_seeds.iter().copied()).collect();
-    let marks: Vec<f64> = std::iter::once(r.threshold_hard).chain(r.threshold_warn).collect();
+    let data: Vec<f64> = cdf
+        .candidate
+        .iter()
+        .chain(cdf.base.iter().flatten())
+        .map(|p| p.0)
+        .chain(seeds.iter().copied())
+        .chain(base_seeds.iter().copied())
+        .collect();
+    let marks: Vec<f64> = std::iter::once(r.threshold_hard)
+        .chain(r.threshold_warn)
+        .collect();
     let axis = Axis::fit(&data, &marks);
     let sx = |v: f64| left + axis.pos(v) * (w - left - right);
     let sy = |f: f64| h - bottom - f * (h - top - bottom);
     let path = |pts: &[(f64, f64)]| {
-        pts.iter().enumerate().map(|(i, (x, f))| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { "L" }, sx(*x), sy(*f))).collect::<Vec<_>>().join(" ")
+        pts.iter()
+            .enumerate()
+            .map(|(i, (x, f))| {
+                format!(
+                    "{}{:.1},{:.1}",
+                    if i == 0 { "M" } else { "L" },
+                    sx(*x),
+                    sy(*f)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let stat = if cdf.quantile == 0.5 { "median" } else { "p95" };
-    let title = format!("{} {} {} ({}){}", r.metric_id, r.profile, r.environment, r.unit, if axis.log { ", log scale" } else { "" });
+    let title = format!(
+        "{} {} {} ({}){}",
+        r.metric_id,
+        r.profile,
+        r.environment,
+        r.unit,
+        if axis.log { ", log scale" } else { "" }
+    );
     let mut s = format!(
         "<div class=\"plot cdf\"><svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"CDF {t}\"><text x=\"{left}\" y=\"12\">{t}</text>\
          <line x1=\"{left}\" y1=\"{b:.1}\" x2=\"{r:.1}\" y2=\"{b:.1}\" stroke=\"#999\"/><line x1=\"{left}\" y1=\"{tp:.1}\" x2=\"{left}\" y2=\"{b:.1}\" stroke=\"#999\"/>\
@@ -103,7 +163,10 @@ fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
     }
     // Budget lines, or where they are in words.
     let mut off = Vec::new();
-    for (name, v, col, dy) in [("cap", Some(r.threshold_hard), "#d33", 0.0), ("warn", r.threshold_warn, "#d8a200", 11.0)] {
+    for (name, v, col, dy) in [
+        ("cap", Some(r.threshold_hard), "#d33", 0.0),
+        ("warn", r.threshold_warn, "#d8a200", 11.0),
+    ] {
         let Some(v) = v else { continue };
         if axis.contains(v) {
             s.push_str(&format!(
@@ -115,11 +178,18 @@ fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
                 ty = sy(1.0) - 2.0 + dy,
             ));
         } else {
-            off.push(format!("{name} at {} {}, off scale", value_str(Some(v)), r.unit));
+            off.push(format!(
+                "{name} at {} {}, off scale",
+                value_str(Some(v)),
+                r.unit
+            ));
         }
     }
     if !off.is_empty() {
-        s.push_str(&format!("<text class=\"offscale\" x=\"{left}\" y=\"26\">{}</text>", esc(&off.join("; "))));
+        s.push_str(&format!(
+            "<text class=\"offscale\" x=\"{left}\" y=\"26\">{}</text>",
+            esc(&off.join("; "))
+        ));
     }
     if let Some(b) = &cdf.base {
         s.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"#888\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"><title>base</title></path>", path(b)));
@@ -146,26 +216,48 @@ fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
 /// no-change line and the limit drawn. The axis spans every interval and
 /// the limits, so nothing is off scale.
 fn comparison_plot(rows: &[&crate::summary::Record]) -> String {
-    let rows: Vec<(&crate::summary::Record, &crate::summary::Comparison, crate::stats::Interval)> =
-        rows.iter().filter_map(|r| r.comparison.as_ref().and_then(|c| c.estimate.map(|e| (*r, c, e)))).collect();
+    let rows: Vec<(
+        &crate::summary::Record,
+        &crate::summary::Comparison,
+        crate::stats::Interval,
+    )> = rows
+        .iter()
+        .filter_map(|r| {
+            r.comparison
+                .as_ref()
+                .and_then(|c| c.estimate.map(|e| (*r, c, e)))
+        })
+        .collect();
     if rows.is_empty() {
         return "<p>No live comparison in this run (no base: bless a baseline or pass --against REF).</p>".into();
     }
     let mut out = String::new();
     for measure in ["ratio", "difference_pp"] {
-        let part: Vec<_> = rows.iter().filter(|(_, c, _)| c.measure == measure).collect();
+        let part: Vec<_> = rows
+            .iter()
+            .filter(|(_, c, _)| c.measure == measure)
+            .collect();
         if part.is_empty() {
             continue;
         }
         let none = if measure == "ratio" { 1.0 } else { 0.0 };
         let lo = part.iter().map(|(_, _, e)| e.lo).fold(none, f64::min);
-        let hi = part.iter().map(|(_, c, e)| e.hi.max(c.limit)).fold(none, f64::max);
+        let hi = part
+            .iter()
+            .map(|(_, c, e)| e.hi.max(c.limit))
+            .fold(none, f64::max);
         let span = (hi - lo).max(1e-9);
         let (lo, hi) = (lo - span * 0.08, hi + span * 0.08);
         let (label_w, plot_w, row_h) = (300.0, 520.0, 18.0);
         let h = row_h * part.len() as f64 + 30.0;
         let sx = |v: f64| label_w + (v - lo) / (hi - lo) * plot_w;
-        let fmt_axis = |v: f64| if measure == "ratio" { format!("x{v:.2}") } else { format!("{v:+.1} pp") };
+        let fmt_axis = |v: f64| {
+            if measure == "ratio" {
+                format!("x{v:.2}")
+            } else {
+                format!("{v:+.1} pp")
+            }
+        };
         out.push_str(&format!(
             "<div class=\"plot ratios\"><svg width=\"{w:.0}\" height=\"{h:.0}\" role=\"img\" aria-label=\"comparisons {measure}\">\
              <line x1=\"{n:.1}\" x2=\"{n:.1}\" y1=\"4\" y2=\"{b:.1}\" stroke=\"#999\"/><text x=\"{n:.1}\" y=\"{bl:.1}\" text-anchor=\"middle\">{nl}</text>",
@@ -200,9 +292,17 @@ fn comparison_plot(rows: &[&crate::summary::Record]) -> String {
         }
         // The axis ends, unless they would print over the no-change label.
         for (v, anchor) in [(lo, "start"), (hi, "end")] {
-            let x = if anchor == "start" { label_w } else { label_w + plot_w };
+            let x = if anchor == "start" {
+                label_w
+            } else {
+                label_w + plot_w
+            };
             if (x - sx(none)).abs() > 48.0 {
-                out.push_str(&format!("<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>", h - 4.0, fmt_axis(v)));
+                out.push_str(&format!(
+                    "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+                    h - 4.0,
+                    fmt_axis(v)
+                ));
             }
         }
         out.push_str("</svg></div>");
@@ -224,13 +324,25 @@ fn trend_plot(title: &str, vals: &[(Option<f64>, Status)], cap: f64) -> String {
         r = w - pad,
         c = sy(cap)
     );
-    let pts: Vec<String> = vals.iter().enumerate().filter_map(|(i, v)| v.0.map(|x| format!("{:.1},{:.1}", sx(i), sy(x)))).collect();
+    let pts: Vec<String> = vals
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.0.map(|x| format!("{:.1},{:.1}", sx(i), sy(x))))
+        .collect();
     if pts.len() > 1 {
-        s.push_str(&format!("<polyline points=\"{}\" fill=\"none\" stroke=\"#2a6fdb\"/>", pts.join(" ")));
+        s.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"#2a6fdb\"/>",
+            pts.join(" ")
+        ));
     }
     for (i, v) in vals.iter().enumerate() {
         if let Some(x) = v.0 {
-            s.push_str(&format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"/>", sx(i), sy(x), color(v.1)));
+            s.push_str(&format!(
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"/>",
+                sx(i),
+                sy(x),
+                color(v.1)
+            ));
         }
     }
     s.push_str("</svg></div>");
@@ -248,9 +360,17 @@ pub fn treemap_page(r: &Attr) -> String {
         t = treemap::html(r, "tm-0", 1150, 560)
     );
     for c in &r.crates {
-        s.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&c.krate), c.bytes, c.functions));
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.krate),
+            c.bytes,
+            c.functions
+        ));
     }
-    s.push_str(&format!("</table><script>{}</script></body></html>\n", treemap::SCRIPT));
+    s.push_str(&format!(
+        "</table><script>{}</script></body></html>\n",
+        treemap::SCRIPT
+    ));
     s
 }
 
@@ -321,13 +441,24 @@ impl Exporter for Html {
         }
         let host = super::host_speed_line(&s.fingerprint);
         if !host.is_empty() {
-            out.push_str(&format!("<p title=\"{}\">host speed: {}</p>", esc(super::HOST_SPEED_MEANS), esc(&host)));
+            out.push_str(&format!(
+                "<p title=\"{}\">host speed: {}</p>",
+                esc(super::HOST_SPEED_MEANS),
+                esc(&host)
+            ));
         }
         let cost = super::cost_lines(s);
         if !cost.is_empty() {
-            out.push_str(&format!("<p title=\"{}\">measuring cost: {}</p>", esc(super::COST_MEANS), esc(&cost.join("; "))));
+            out.push_str(&format!(
+                "<p title=\"{}\">measuring cost: {}</p>",
+                esc(super::COST_MEANS),
+                esc(&cost.join("; "))
+            ));
         }
-        out.push_str(&format!("<h2>Budgets</h2><p>Order: {}.</p>", super::terminal::ORDER));
+        out.push_str(&format!(
+            "<h2>Budgets</h2><p>Order: {}.</p>",
+            super::terminal::ORDER
+        ));
         out.push_str("<table id=\"budgets\"><tr><th>status</th><th>metric</th><th>profile</th><th>env</th><th>value</th><th>share of the cap (log scale, 0.1 % to past the cap; black: cap, amber: warn)</th><th>why</th></tr>");
         for r in super::terminal::worst_first(s) {
             out.push_str(&format!(
@@ -346,7 +477,10 @@ impl Exporter for Html {
         }
         out.push_str("</table>");
 
-        let compared: Vec<&crate::summary::Record> = super::terminal::worst_first(s).into_iter().filter(|r| r.comparison.is_some()).collect();
+        let compared: Vec<&crate::summary::Record> = super::terminal::worst_first(s)
+            .into_iter()
+            .filter(|r| r.comparison.is_some())
+            .collect();
         out.push_str(&format!(
             "<h2>Against the base{}</h2><p>Each row: the ratio candidate/base of the statistic, per round of blocks run back to back, median over rounds and seeds (percentage points for % metrics), measured live in the same browser session, with its 95 % interval; grey: no change; dashed red: the limit. Hover a row for the verdict in words.</p><div id=\"comparisons\">{}</div>",
             compared.first().and_then(|r| r.comparison.as_ref()).map(|c| format!(": {}", esc(&c.base))).unwrap_or_default(),
@@ -367,10 +501,19 @@ impl Exporter for Html {
         out.push_str("<h2>Trends over the ledger</h2><div class=\"plots\" id=\"trends\">");
         for r in &s.records {
             let key = ledger::key(&r.metric_id, &r.profile, &r.environment);
-            let vals: Vec<(Option<f64>, Status)> =
-                d.ledger.runs.iter().filter_map(|run| run.entries.get(&key)).map(|e| (e.value, e.status)).collect();
+            let vals: Vec<(Option<f64>, Status)> = d
+                .ledger
+                .runs
+                .iter()
+                .filter_map(|run| run.entries.get(&key))
+                .map(|e| (e.value, e.status))
+                .collect();
             if !vals.is_empty() {
-                out.push_str(&trend_plot(&format!("{} {} {}", r.metric_id, r.profile, r.environment), &vals, r.threshold_hard));
+                out.push_str(&trend_plot(
+                    &format!("{} {} {}", r.metric_id, r.profile, r.environment),
+                    &vals,
+                    r.threshold_hard,
+                ));
             }
         }
         out.push_str("</div>");
@@ -379,17 +522,34 @@ impl Exporter for Html {
         if !deps.is_empty() {
             out.push_str("<h2>Dependencies of the wasm build</h2><p>Per profile, the crates <code>cargo tree</code> resolves for wasm32 with the profile's features: those that can ship, and those compiled for the host only (build-dependencies, proc-macros). A forbidden crate fails, with the chain that brings it in; changes against the base carry the bytes the crate ships.</p><ul id=\"dependencies\">");
             for d in &deps {
-                out.push_str(&format!("<li><b>{}</b>: {}", esc(&d.profile), esc(&d.headline)));
+                out.push_str(&format!(
+                    "<li><b>{}</b>: {}",
+                    esc(&d.profile),
+                    esc(&d.headline)
+                ));
                 if !d.details.is_empty() {
-                    out.push_str(&format!("<ul>{}</ul>", d.details.iter().map(|l| format!("<li>{}</li>", esc(l))).collect::<String>()));
+                    out.push_str(&format!(
+                        "<ul>{}</ul>",
+                        d.details
+                            .iter()
+                            .map(|l| format!("<li>{}</li>", esc(l)))
+                            .collect::<String>()
+                    ));
                 }
                 out.push_str("</li>");
             }
             out.push_str("</ul>");
         }
-        out.push_str(&format!("<h2>Size treemaps</h2><p>{TREEMAP_HELP}</p><div id=\"treemaps\">"));
+        out.push_str(&format!(
+            "<h2>Size treemaps</h2><p>{TREEMAP_HELP}</p><div id=\"treemaps\">"
+        ));
         for (i, (profile, a)) in d.attributions.iter().enumerate() {
-            out.push_str(&format!("<h3>{} <small>{}</small></h3>{}", esc(profile), esc(&a.file), treemap::html(a, &format!("tm-{i}"), 1150, 420)));
+            out.push_str(&format!(
+                "<h3>{} <small>{}</small></h3>{}",
+                esc(profile),
+                esc(&a.file),
+                treemap::html(a, &format!("tm-{i}"), 1150, 420)
+            ));
         }
         out.push_str("</div>");
         if !d.attributions.is_empty() {
@@ -407,19 +567,35 @@ mod tests {
     fn value_width(svg: &str) -> f64 {
         let at = svg.find("fill-opacity").expect("a value rect");
         let rect = &svg[svg[..at].rfind("<rect").unwrap()..at];
-        rect.split("width=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+        rect.split("width=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     #[test]
     fn a_value_at_one_percent_of_its_cap_is_a_readable_bar_and_says_its_share() {
         // 6.5 KiB under a 650 KiB cap: a third of the way to the cap line.
         let svg = budget_bar(Some(6.5), None, 650.0, Status::Pass);
-        let (small, at_cap) = (value_width(&svg), value_width(&budget_bar(Some(650.0), None, 650.0, Status::Pass)));
-        assert!(small > 0.25 * at_cap && small < 0.5 * at_cap, "{small} vs {at_cap}");
+        let (small, at_cap) = (
+            value_width(&svg),
+            value_width(&budget_bar(Some(650.0), None, 650.0, Status::Pass)),
+        );
+        assert!(
+            small > 0.25 * at_cap && small < 0.5 * at_cap,
+            "{small} vs {at_cap}"
+        );
         assert!(svg.contains(">1.00 %</text>"), "{svg}");
         // Past the cap the bar passes the cap line, and the scale grows.
         let over = budget_bar(Some(1300.0), None, 650.0, Status::Fail);
-        assert!(value_width(&over) > at_cap && over.contains(">200 %</text>"), "{over}");
+        assert!(
+            value_width(&over) > at_cap && over.contains(">200 %</text>"),
+            "{over}"
+        );
         // Below the scale's floor: said, not printed as 0.00 %.
         assert!(budget_bar(Some(0.0667), None, 1000.0, Status::Pass).contains(">&lt; 0.1 %</text>"));
     }

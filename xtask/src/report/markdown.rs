@@ -3,7 +3,11 @@
 //! fails, warns and timing comparisons that moved), with the reason for
 //! each. The full table and the method notes follow, folded.
 
-use super::{light, terminal::{ci_str, value_str, vs_base, worst_first}, Exporter, ReportData};
+use super::{
+    light,
+    terminal::{ci_str, value_str, vs_base, worst_first},
+    Exporter, ReportData,
+};
 use crate::gate::Status;
 use crate::summary::Record;
 
@@ -17,7 +21,11 @@ pub fn changed(r: &Record) -> bool {
     }
     if let Some(c) = &r.comparison {
         let Some(e) = &c.estimate else { return false };
-        let (none, half) = if c.measure == "ratio" { (1.0, (c.limit - 1.0) / 2.0) } else { (0.0, c.limit / 2.0) };
+        let (none, half) = if c.measure == "ratio" {
+            (1.0, (c.limit - 1.0) / 2.0)
+        } else {
+            (0.0, c.limit / 2.0)
+        };
         return (e.lo > none || e.hi < none) && (e.point - none).abs() >= half;
     }
     r.verdict.baseline_delta_pct.is_some_and(|d| d != 0.0)
@@ -82,15 +90,34 @@ impl Exporter for Markdown {
             "## wasm budget: {} {}{}\n\n**{} records: {} fail · {} warn · {} pass**{}\n\n",
             s.status.map(icon).unwrap_or("⚠️"),
             light(s.status),
-            if s.quick { " (quick run: not gating)" } else { "" },
+            if s.quick {
+                " (quick run: not gating)"
+            } else {
+                ""
+            },
             s.records.len(),
             count(Status::Fail),
             count(Status::Warn),
             count(Status::Pass),
-            if s.trend.is_empty() { String::new() } else { format!(" · last {} runs, oldest first: {}", s.trend.len(), s.trend.iter().map(|t| icon(t.status)).collect::<Vec<_>>().join(" ")) }
+            if s.trend.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " · last {} runs, oldest first: {}",
+                    s.trend.len(),
+                    s.trend
+                        .iter()
+                        .map(|t| icon(t.status))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            }
         ));
         let changed = changed_first(s);
-        let compared = s.records.iter().any(|r| r.comparison.is_some() || r.verdict.baseline_delta_pct.is_some());
+        let compared = s
+            .records
+            .iter()
+            .any(|r| r.comparison.is_some() || r.verdict.baseline_delta_pct.is_some());
         if changed.is_empty() {
             out.push_str(if compared {
                 "Nothing changed: every figure is within its caps, sizes equal their base, and every timing compared live with its base reads unchanged.\n"
@@ -108,7 +135,10 @@ impl Exporter for Markdown {
                     (Some(c), Status::Pass) => c.reason.clone(),
                     _ => r.verdict.reasons.join("; "),
                 };
-                out.push_str(&format!("- **{} {} {}**: {why}\n", r.metric_id, r.profile, r.environment));
+                out.push_str(&format!(
+                    "- **{} {} {}**: {why}\n",
+                    r.metric_id, r.profile, r.environment
+                ));
             }
         }
         let deps = super::dependency_lines(s);
@@ -137,7 +167,11 @@ impl Exporter for Markdown {
         for r in worst_first(s) {
             out.push_str(&row(r));
         }
-        if let Some(base) = s.records.iter().find_map(|r| r.comparison.as_ref().map(|c| c.base.clone())) {
+        if let Some(base) = s
+            .records
+            .iter()
+            .find_map(|r| r.comparison.as_ref().map(|c| c.base.clone()))
+        {
             out.push_str(&format!(
                 "\nTimings are compared live with {base}: base and candidate measured in the same browser session, in interleaved blocks whose order is randomized per seed. \
                  \"vs base\" is the ratio candidate/base of the statistic, taken per round from the two blocks run back to back and then the median over rounds and seeds \
@@ -148,7 +182,14 @@ impl Exporter for Markdown {
         let ticks: Vec<String> = s
             .records
             .iter()
-            .filter_map(|r| r.clock.as_ref().map(|c| format!("{} {} {}: {:.0} ticks", r.metric_id, r.profile, r.environment, c.ticks)))
+            .filter_map(|r| {
+                r.clock.as_ref().map(|c| {
+                    format!(
+                        "{} {} {}: {:.0} ticks",
+                        r.metric_id, r.profile, r.environment, c.ticks
+                    )
+                })
+            })
             .collect();
         if !ticks.is_empty() {
             out.push_str(&format!(
@@ -164,7 +205,11 @@ impl Exporter for Markdown {
             .iter()
             .filter_map(|(e, f)| {
                 let a = f.throttle_achieved?;
-                Some(format!("{e}: CDP rate {:.2} slowed the reference workload {a:.2}x (target {}x)", f.throttle_rate.unwrap_or(0.0), f.throttle))
+                Some(format!(
+                    "{e}: CDP rate {:.2} slowed the reference workload {a:.2}x (target {}x)",
+                    f.throttle_rate.unwrap_or(0.0),
+                    f.throttle
+                ))
             })
             .collect();
         if !t.is_empty() {
@@ -172,17 +217,30 @@ impl Exporter for Markdown {
         }
         let host = super::host_speed_line(&s.fingerprint);
         if !host.is_empty() {
-            out.push_str(&format!("\nHost speed ({}): {host}\n", super::HOST_SPEED_MEANS));
+            out.push_str(&format!(
+                "\nHost speed ({}): {host}\n",
+                super::HOST_SPEED_MEANS
+            ));
         }
         let cost = super::cost_lines(s);
         if !cost.is_empty() {
-            out.push_str(&format!("\nMeasuring cost ({}): {}. Costliest keys: {}.\n", super::COST_MEANS, cost.join("; "), super::costliest(s, 3).join("; ")));
+            out.push_str(&format!(
+                "\nMeasuring cost ({}): {}. Costliest keys: {}.\n",
+                super::COST_MEANS,
+                cost.join("; "),
+                super::costliest(s, 3).join("; ")
+            ));
         }
         out.push_str("\nSizes per profile, in bytes:\n\n| profile | raw | gzip | brotli | no custom sections | input raw |\n|---|---:|---:|---:|---:|---:|\n");
         for a in &s.artifacts {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
-                a.profile, a.sizes.raw_bytes, a.sizes.gzip_bytes, a.sizes.brotli_bytes, a.sizes.stripped_bytes, a.input_raw_bytes
+                a.profile,
+                a.sizes.raw_bytes,
+                a.sizes.gzip_bytes,
+                a.sizes.brotli_bytes,
+                a.sizes.stripped_bytes,
+                a.input_raw_bytes
             ));
         }
         if !deps.is_empty() {

@@ -50,7 +50,11 @@ pub const HOST_SPEED_MEANS: &str = "a fixed JS integer workload timed in the pag
 
 /// The host's speed per environment, one line (empty when none was taken).
 pub fn host_speed_line(f: &crate::summary::Fingerprint) -> String {
-    f.environments.iter().filter_map(|(e, x)| Some(format!("{e}: {}", x.host_speed.as_ref()?.text()))).collect::<Vec<_>>().join("; ")
+    f.environments
+        .iter()
+        .filter_map(|(e, x)| Some(format!("{e}: {}", x.host_speed.as_ref()?.text())))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// What the cost figure is, in words (the markdown line, the HTML title).
@@ -59,7 +63,11 @@ pub const COST_MEANS: &str = "wall seconds of the page calls that ran the blocks
 /// What measuring cost per environment, and over all of them when there
 /// are several (empty when nothing was measured in a browser).
 pub fn cost_lines(s: &Summary) -> Vec<String> {
-    let mut out: Vec<String> = s.cost.iter().map(|(e, c)| format!("{e}: {}", c.text())).collect();
+    let mut out: Vec<String> = s
+        .cost
+        .iter()
+        .map(|(e, c)| format!("{e}: {}", c.text()))
+        .collect();
     if s.cost.len() > 1 {
         let mut all = crate::summary::Cost::default();
         s.cost.values().for_each(|c| all.add(c));
@@ -70,9 +78,25 @@ pub fn cost_lines(s: &Summary) -> Vec<String> {
 
 /// The `n` keys that cost the most wall time, costliest first.
 pub fn costliest(s: &Summary, n: usize) -> Vec<String> {
-    let mut keyed: Vec<(&crate::summary::Record, crate::summary::Cost)> = s.records.iter().filter_map(|r| Some((r, r.cost?))).collect();
+    let mut keyed: Vec<(&crate::summary::Record, crate::summary::Cost)> = s
+        .records
+        .iter()
+        .filter_map(|r| Some((r, r.cost?)))
+        .collect();
     keyed.sort_by(|a, b| b.1.wall_s().total_cmp(&a.1.wall_s()));
-    keyed.iter().take(n).map(|(r, c)| format!("{} {} {}: {}", r.metric_id, r.profile, r.environment, c.text())).collect()
+    keyed
+        .iter()
+        .take(n)
+        .map(|(r, c)| {
+            format!(
+                "{} {} {}: {}",
+                r.metric_id,
+                r.profile,
+                r.environment,
+                c.text()
+            )
+        })
+        .collect()
 }
 
 /// Which browser measured which environments, in words: environments that
@@ -80,7 +104,11 @@ pub fn costliest(s: &Summary, n: usize) -> Vec<String> {
 /// its browser (no browser stage, or fixed samples).
 pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for (env, b) in f.environments.iter().filter_map(|(e, x)| Some((e, x.browser.as_ref()?))) {
+    for (env, b) in f
+        .environments
+        .iter()
+        .filter_map(|(e, x)| Some((e, x.browser.as_ref()?)))
+    {
         let clock = match (b.timer_resolution_us, b.cross_origin_isolated) {
             (Some(r), Some(true)) => format!("{r:.1} us clock, cross-origin isolated"),
             (Some(r), _) => format!("{r:.1} us clock, not isolated"),
@@ -92,7 +120,11 @@ pub fn browsers_line(f: &crate::summary::Fingerprint) -> String {
             None => groups.push((what, vec![env])),
         }
     }
-    groups.iter().map(|(what, envs)| format!("{}: {what}", envs.join(", "))).collect::<Vec<_>>().join("; ")
+    groups
+        .iter()
+        .map(|(what, envs)| format!("{}: {what}", envs.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// One profile's dependency closure in words: a headline (how many crates
@@ -119,18 +151,40 @@ pub fn dependency_lines(s: &Summary) -> Vec<DependencyLines> {
         .map(|(a, c)| {
             let forbidden = match c.violations() {
                 0 => "no forbidden crate".to_string(),
-                n => format!("{n} forbidden: {}", c.findings.iter().filter(|f| f.allowed.is_none()).map(|f| format!("{} {}", f.krate.name, f.krate.version)).collect::<Vec<_>>().join(", ")),
+                n => format!(
+                    "{n} forbidden: {}",
+                    c.findings
+                        .iter()
+                        .filter(|f| f.allowed.is_none())
+                        .map(|f| format!("{} {}", f.krate.name, f.krate.version))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
             let vs_base = match &c.diff {
                 None => String::new(),
                 Some(d) if d.is_empty() => format!("; the same crates as the base, {}", d.against),
-                Some(d) => format!("; against the base, {}: {} new, {} changed, {} removed", d.against, d.added.len(), d.changed.len(), d.removed.len()),
+                Some(d) => format!(
+                    "; against the base, {}: {} new, {} changed, {} removed",
+                    d.against,
+                    d.added.len(),
+                    d.changed.len(),
+                    d.removed.len()
+                ),
             };
-            let mut details: Vec<String> = c.findings.iter().map(crate::closure::Finding::line).collect();
+            let mut details: Vec<String> = c
+                .findings
+                .iter()
+                .map(crate::closure::Finding::line)
+                .collect();
             details.extend(c.diff.iter().flat_map(|d| d.lines()));
             DependencyLines {
                 profile: a.profile.clone(),
-                headline: format!("{} can ship, {} host-only; {forbidden}{vs_base}", crates(c.normal.len()), c.host_only.len()),
+                headline: format!(
+                    "{} can ship, {} host-only; {forbidden}{vs_base}",
+                    crates(c.normal.len()),
+                    c.host_only.len()
+                ),
                 notable: c.violations() > 0 || c.diff.as_ref().is_some_and(|d| !d.is_empty()),
                 details,
             }
@@ -160,13 +214,23 @@ pub fn write_all(
         summary,
         ledger,
         cdfs,
-        attributions: arts.iter().filter_map(|a| a.attribution.as_ref().map(|x| (a.info.profile.as_str(), &x.report))).collect(),
+        attributions: arts
+            .iter()
+            .filter_map(|a| {
+                a.attribution
+                    .as_ref()
+                    .map(|x| (a.info.profile.as_str(), &x.report))
+            })
+            .collect(),
     };
     export(&data, reports)?;
     for (profile, report) in &data.attributions {
         attribution::write(report, &reports.join("attribution"), profile)?;
     }
-    print!("{}", terminal::render(summary, std::env::var_os("NO_COLOR").is_none() && is_tty()));
+    print!(
+        "{}",
+        terminal::render(summary, std::env::var_os("NO_COLOR").is_none() && is_tty())
+    );
     eprintln!(
         "budget: wrote {} (summary), {} (markdown), {} (html)",
         reports.join("summary.json").display(),
@@ -181,7 +245,12 @@ pub fn write_all(
 pub fn write_error(summary: &Summary, reports: &Path) -> Result<()> {
     let ledger = Ledger::empty();
     let cdfs = BTreeMap::new();
-    let data = ReportData { summary, ledger: &ledger, cdfs: &cdfs, attributions: vec![] };
+    let data = ReportData {
+        summary,
+        ledger: &ledger,
+        cdfs: &cdfs,
+        attributions: vec![],
+    };
     std::fs::create_dir_all(reports)?;
     export(&data, reports)?;
     Ok(())
@@ -196,7 +265,11 @@ fn export(data: &ReportData, reports: &Path) -> Result<()> {
     }
     if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write;
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(p) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p)
+        {
             let _ = f.write_all(markdown::Markdown.render(data).as_bytes());
         }
     }

@@ -44,9 +44,17 @@ pub fn vs_base(r: &Record) -> String {
             (Some(e), _) => format!("{:+.2} pp [{:+.2}, {:+.2}] ", e.point, e.lo, e.hi),
             (None, _) => String::new(),
         };
-        return format!("{est}{}, {} blk{}", c.verdict.as_str(), c.blocks, if c.extended { " (extended)" } else { "" });
+        return format!(
+            "{est}{}, {} blk{}",
+            c.verdict.as_str(),
+            c.blocks,
+            if c.extended { " (extended)" } else { "" }
+        );
     }
-    r.verdict.baseline_delta_pct.map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "-".into())
+    r.verdict
+        .baseline_delta_pct
+        .map(|p| format!("{p:+.1}%"))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// The order every table lists records in, in words (printed with them).
@@ -56,7 +64,12 @@ pub const ORDER: &str = "fail, then warn, then pass; within each, by metric, the
 /// the same key sits in the same place run after run.
 pub fn worst_first(s: &Summary) -> Vec<&Record> {
     let mut rs: Vec<&Record> = s.records.iter().collect();
-    let profile = |r: &Record| s.profiles.iter().position(|p| *p == r.profile).unwrap_or(usize::MAX);
+    let profile = |r: &Record| {
+        s.profiles
+            .iter()
+            .position(|p| *p == r.profile)
+            .unwrap_or(usize::MAX)
+    };
     rs.sort_by(|a, b| {
         b.status
             .cmp(&a.status)
@@ -84,7 +97,10 @@ pub fn render(s: &Summary, color: bool) -> String {
     let status = s.status.unwrap_or(Status::Fail);
     out.push_str(&format!(
         "\n{} {}{}\n",
-        paint(status, &format!("run: {} ({})", super::light(s.status), status.as_str())),
+        paint(
+            status,
+            &format!("run: {} ({})", super::light(s.status), status.as_str())
+        ),
         if s.quick { "[quick: not gating] " } else { "" },
         if s.trend.is_empty() {
             String::new()
@@ -92,17 +108,44 @@ pub fn render(s: &Summary, color: bool) -> String {
             format!(
                 " last {} runs: {}",
                 s.trend.len(),
-                s.trend.iter().map(|t| paint(t.status, match t.status { Status::Pass => "●", Status::Warn => "▲", Status::Fail => "✖" })).collect::<Vec<_>>().join(" ")
+                s.trend
+                    .iter()
+                    .map(|t| paint(
+                        t.status,
+                        match t.status {
+                            Status::Pass => "●",
+                            Status::Warn => "▲",
+                            Status::Fail => "✖",
+                        }
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )
         }
     ));
     out.push_str(&format!("order: {ORDER}\n"));
     // Columns as wide as their longest entry (ids like M-PERF-02A-firefox).
-    let width = |f: &dyn Fn(&crate::summary::Record) -> usize, min: usize| s.records.iter().map(f).max().unwrap_or(0).max(min);
-    let (wm, wp, we) = (width(&|r| r.metric_id.len(), 11), width(&|r| r.profile.len(), 11), width(&|r| r.environment.len(), 13));
+    let width = |f: &dyn Fn(&crate::summary::Record) -> usize, min: usize| {
+        s.records.iter().map(f).max().unwrap_or(0).max(min)
+    };
+    let (wm, wp, we) = (
+        width(&|r| r.metric_id.len(), 11),
+        width(&|r| r.profile.len(), 11),
+        width(&|r| r.environment.len(), 13),
+    );
     out.push_str(&format!(
         "{:<6} {:<wm$} {:<wp$} {:<we$} {:>10} {:>22} {:>8} {:>8} {:<5} {:<44} {}\n",
-        "status", "metric", "profile", "env", "value", "95% CI", "warn", "cap", "unit", "vs base", "why"
+        "status",
+        "metric",
+        "profile",
+        "env",
+        "value",
+        "95% CI",
+        "warn",
+        "cap",
+        "unit",
+        "vs base",
+        "why"
     ));
     for r in worst_first(s) {
         let why = r.verdict.reasons.join("; ");
@@ -123,10 +166,16 @@ pub fn render(s: &Summary, color: bool) -> String {
     }
     let cost = super::cost_lines(s);
     if !cost.is_empty() {
-        out.push_str(&format!("measuring cost: {}
-", cost.join("; ")));
-        out.push_str(&format!("costliest keys: {}
-", super::costliest(s, 3).join("; ")));
+        out.push_str(&format!(
+            "measuring cost: {}
+",
+            cost.join("; ")
+        ));
+        out.push_str(&format!(
+            "costliest keys: {}
+",
+            super::costliest(s, 3).join("; ")
+        ));
     }
     out
 }

@@ -44,13 +44,29 @@ impl Node {
 /// sections and the rest under one group per kind.
 pub fn tree(r: &Report) -> Node {
     let diff = r.diff.as_ref();
-    let delta: BTreeMap<&str, i64> = diff.map(|d| d.items.iter().map(|x| (x.name.as_str(), x.delta)).collect()).unwrap_or_default();
+    let delta: BTreeMap<&str, i64> = diff
+        .map(|d| d.items.iter().map(|x| (x.name.as_str(), x.delta)).collect())
+        .unwrap_or_default();
     let fold = (r.file_bytes as f64 * FOLD_SHARE) as u64;
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<Node>>> = BTreeMap::new();
     for i in &r.items {
-        let (top, mid) = if i.kind == "function" { (i.krate.clone(), module_of(&i.name)) } else { (format!("({})", kind_label(&i.kind)), String::new()) };
-        let leaf = Node { n: i.name.clone(), b: i.shallow_bytes, d: diff.map(|_| delta.get(i.name.as_str()).copied().unwrap_or(0)), c: vec![] };
-        groups.entry(top).or_default().entry(mid).or_default().push(leaf);
+        let (top, mid) = if i.kind == "function" {
+            (i.krate.clone(), module_of(&i.name))
+        } else {
+            (format!("({})", kind_label(&i.kind)), String::new())
+        };
+        let leaf = Node {
+            n: i.name.clone(),
+            b: i.shallow_bytes,
+            d: diff.map(|_| delta.get(i.name.as_str()).copied().unwrap_or(0)),
+            c: vec![],
+        };
+        groups
+            .entry(top)
+            .or_default()
+            .entry(mid)
+            .or_default()
+            .push(leaf);
     }
     let with_diff = diff.is_some();
     let fold_small = |leaves: Vec<Node>| -> Vec<Node> {
@@ -74,7 +90,17 @@ pub fn tree(r: &Report) -> Node {
                 fold_small(mids.into_values().next().unwrap_or_default())
             } else {
                 mids.into_iter()
-                    .map(|(mid, leaves)| Node::group(if mid.is_empty() { "(crate root)".into() } else { mid }, fold_small(leaves), with_diff))
+                    .map(|(mid, leaves)| {
+                        Node::group(
+                            if mid.is_empty() {
+                                "(crate root)".into()
+                            } else {
+                                mid
+                            },
+                            fold_small(leaves),
+                            with_diff,
+                        )
+                    })
                     .collect()
             };
             Node::group(top, children, with_diff)
@@ -98,8 +124,20 @@ pub const SCRIPT: &str = include_str!("treemap.js");
 /// One treemap: its container and its data. `id` must be unique in the page.
 pub fn html(r: &Report, id: &str, width: u32, height: u32) -> String {
     let t = tree(r);
-    let json = serde_json::to_string(&t).expect("a tree serializes").replace("</", "<\\/");
-    let vanished = r.diff.as_ref().map(|d| d.items.iter().filter(|x| x.change == "vanished").map(|x| x.old_bytes).sum::<u64>()).unwrap_or(0);
+    let json = serde_json::to_string(&t)
+        .expect("a tree serializes")
+        .replace("</", "<\\/");
+    let vanished = r
+        .diff
+        .as_ref()
+        .map(|d| {
+            d.items
+                .iter()
+                .filter(|x| x.change == "vanished")
+                .map(|x| x.old_bytes)
+                .sum::<u64>()
+        })
+        .unwrap_or(0);
     let diff_note = match &r.diff {
         Some(d) => format!(
             " <label><input type=\"checkbox\" class=\"tm-diff\"> colour by growth against {} ({:+} bytes{})</label>",
@@ -123,7 +161,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(format!("{name}.wasm"))
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures")
+            .join(format!("{name}.wasm"))
     }
 
     fn sum_leaves(n: &Node) -> u64 {
@@ -143,7 +183,11 @@ mod tests {
         fn check(n: &Node) {
             if !n.c.is_empty() {
                 assert_eq!(n.b, n.c.iter().map(|c| c.b).sum::<u64>(), "{}", n.n);
-                assert!(n.c.windows(2).all(|w| w[0].b >= w[1].b), "largest first in {}", n.n);
+                assert!(
+                    n.c.windows(2).all(|w| w[0].b >= w[1].b),
+                    "largest first in {}",
+                    n.n
+                );
                 n.c.iter().for_each(check);
             }
         }
@@ -157,22 +201,49 @@ mod tests {
         let old = crate::attribute::analyze(&fixture("stripped"), Some(&fixture("named"))).unwrap();
         r.diff = Some(crate::attribute::diff(&old, &r, "base.wasm"));
         let t = tree(&r);
-        let expected: i64 = r.diff.as_ref().unwrap().items.iter().filter(|x| x.change != "vanished").map(|x| x.delta).sum();
+        let expected: i64 = r
+            .diff
+            .as_ref()
+            .unwrap()
+            .items
+            .iter()
+            .filter(|x| x.change != "vanished")
+            .map(|x| x.delta)
+            .sum();
         assert_eq!(t.d, Some(expected));
         // Folding: a file of many 1-byte items keeps one "(N smaller items)" leaf per group.
         let mut big = r.clone();
         big.diff = None;
         big.file_bytes = 100_000;
-        big.items = (0..50).map(|i| crate::attribute::Item { name: format!("a::m::f{i}"), kind: "function".into(), shallow_bytes: 1, retained_bytes: 1, krate: "a".into() }).collect();
-        big.items.push(crate::attribute::Item { name: "a::m::big".into(), kind: "function".into(), shallow_bytes: 99_950, retained_bytes: 99_950, krate: "a".into() });
+        big.items = (0..50)
+            .map(|i| crate::attribute::Item {
+                name: format!("a::m::f{i}"),
+                kind: "function".into(),
+                shallow_bytes: 1,
+                retained_bytes: 1,
+                krate: "a".into(),
+            })
+            .collect();
+        big.items.push(crate::attribute::Item {
+            name: "a::m::big".into(),
+            kind: "function".into(),
+            shallow_bytes: 99_950,
+            retained_bytes: 99_950,
+            krate: "a".into(),
+        });
         let t = tree(&big);
         let m = &t.c[0].c[0];
         assert_eq!((t.c[0].n.as_str(), m.n.as_str()), ("a", "m"));
         assert_eq!(m.c.len(), 2, "{m:?}");
-        assert_eq!((m.c[0].n.as_str(), m.c[1].n.as_str()), ("a::m::big", "(50 smaller items)"));
+        assert_eq!(
+            (m.c[0].n.as_str(), m.c[1].n.as_str()),
+            ("a::m::big", "(50 smaller items)")
+        );
         assert_eq!(t.b, 100_000);
         // Items at the crate root are listed under the crate directly.
-        big.items.iter_mut().for_each(|i| i.name = i.name.replace("a::m::", "a::"));
+        big.items
+            .iter_mut()
+            .for_each(|i| i.name = i.name.replace("a::m::", "a::"));
         let t = tree(&big);
         assert_eq!(t.c[0].c[0].n, "a::big");
     }

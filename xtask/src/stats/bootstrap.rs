@@ -13,7 +13,9 @@ pub struct ArmSamples {
 
 impl ArmSamples {
     pub fn with_seeds(n: usize) -> ArmSamples {
-        ArmSamples { seeds: vec![Vec::new(); n] }
+        ArmSamples {
+            seeds: vec![Vec::new(); n],
+        }
     }
     /// Blocks per seed (the smallest count over seeds).
     pub fn blocks(&self) -> usize {
@@ -26,7 +28,9 @@ impl ArmSamples {
     }
     /// Gate statistic: median over seeds of the per-seed statistic.
     pub fn gate_stat(&self, s: Statistic) -> Option<f64> {
-        let per: Option<Vec<f64>> = (0..self.seeds.len()).map(|i| self.seed_stat(i, s)).collect();
+        let per: Option<Vec<f64>> = (0..self.seeds.len())
+            .map(|i| self.seed_stat(i, s))
+            .collect();
         median(&per?)
     }
 }
@@ -55,7 +59,11 @@ pub fn hierarchical_bootstrap(
     figure: &dyn Fn(&[f64]) -> f64,
 ) -> Option<Interval> {
     let n_seeds = arms.first()?.seeds.len();
-    if n_seeds == 0 || arms.iter().any(|a| a.seeds.len() != n_seeds || a.blocks() == 0) {
+    if n_seeds == 0
+        || arms
+            .iter()
+            .any(|a| a.seeds.len() != n_seeds || a.blocks() == 0)
+    {
         return None;
     }
     let points: Option<Vec<f64>> = arms.iter().map(|a| a.gate_stat(stat)).collect();
@@ -81,7 +89,11 @@ pub fn hierarchical_bootstrap(
                         buf.push(b[rng.below(b.len())]);
                     }
                 }
-                per_seed[k] = if buf.is_empty() { f64::NAN } else { quantile_in_place(&mut buf, q) };
+                per_seed[k] = if buf.is_empty() {
+                    f64::NAN
+                } else {
+                    quantile_in_place(&mut buf, q)
+                };
             }
             arm_stats[ai] = median(&per_seed).unwrap_or(f64::NAN);
         }
@@ -101,7 +113,11 @@ pub fn hierarchical_bootstrap(
 fn percentile_interval(point: f64, reps: &mut [f64]) -> Interval {
     let lo = quantile_in_place(reps, 0.025);
     let hi = quantile_in_place(reps, 0.975);
-    Interval { point, lo: lo.min(point), hi: hi.max(point) }
+    Interval {
+        point,
+        lo: lo.min(point),
+        hi: hi.max(point),
+    }
 }
 
 /// The statistic of one block, as a mid-quantile (below), so a round's
@@ -161,8 +177,17 @@ pub fn mid_quantile(v: &[f64], q: f64) -> f64 {
 /// is block i of every arm: the blocks of one round ran back to back in the
 /// same page (a build and its reference: alternating within one block), so
 /// they share whatever state the host was in.
-pub fn round_figures(arms: &[&ArmSamples], seed: usize, stat: Statistic, figure: &dyn Fn(&[f64]) -> f64) -> Vec<f64> {
-    let rounds = arms.iter().map(|a| a.seeds.get(seed).map_or(0, Vec::len)).min().unwrap_or(0);
+pub fn round_figures(
+    arms: &[&ArmSamples],
+    seed: usize,
+    stat: Statistic,
+    figure: &dyn Fn(&[f64]) -> f64,
+) -> Vec<f64> {
+    let rounds = arms
+        .iter()
+        .map(|a| a.seeds.get(seed).map_or(0, Vec::len))
+        .min()
+        .unwrap_or(0);
     let mut stats = vec![0.0; arms.len()];
     (0..rounds)
         .filter_map(|r| {
@@ -189,7 +214,13 @@ pub fn paired_ratios(build: &ArmSamples, reference: &ArmSamples) -> ArmSamples {
         .map(|(b, r)| {
             b.iter()
                 .zip(r)
-                .map(|(bb, rb)| bb.iter().zip(rb).map(|(x, y)| x / y * 100.0).filter(|v| v.is_finite()).collect())
+                .map(|(bb, rb)| {
+                    bb.iter()
+                        .zip(rb)
+                        .map(|(x, y)| x / y * 100.0)
+                        .filter(|v| v.is_finite())
+                        .collect()
+                })
                 .collect()
         })
         .collect();
@@ -206,12 +237,20 @@ pub fn paired_ratios(build: &ArmSamples, reference: &ArmSamples) -> ArmSamples {
 /// bootstrap resamples seeds, then rounds within each picked seed, keeping
 /// each round's blocks together: the pair is the unit, so state the arms
 /// shared in a round cancels in every replicate as it does in the point.
-pub fn paired_bootstrap(arms: &[&ArmSamples], stat: Statistic, replicates: usize, rng_seed: u64, figure: &dyn Fn(&[f64]) -> f64) -> Option<Interval> {
+pub fn paired_bootstrap(
+    arms: &[&ArmSamples],
+    stat: Statistic,
+    replicates: usize,
+    rng_seed: u64,
+    figure: &dyn Fn(&[f64]) -> f64,
+) -> Option<Interval> {
     let n_seeds = arms.first()?.seeds.len();
     if n_seeds == 0 || arms.iter().any(|a| a.seeds.len() != n_seeds) {
         return None;
     }
-    let per_seed: Vec<Vec<f64>> = (0..n_seeds).map(|s| round_figures(arms, s, stat, figure)).collect();
+    let per_seed: Vec<Vec<f64>> = (0..n_seeds)
+        .map(|s| round_figures(arms, s, stat, figure))
+        .collect();
     if per_seed.iter().any(Vec::is_empty) {
         return None;
     }

@@ -54,7 +54,8 @@ pub fn seed_growth(samples_bytes: &[f64]) -> Option<([f64; 4], f64, bool)> {
         *slot = quantile_in_place(&mut part, 0.5);
     }
     let per_op = (q[3] - q[0]) / (0.75 * n as f64);
-    let rising = q.windows(2).all(|w| w[1] > w[0]) && q[3] - q[0] >= MIN_HEAP_GROWTH_BYTES.max(0.02 * q[0]);
+    let rising =
+        q.windows(2).all(|w| w[1] > w[0]) && q[3] - q[0] >= MIN_HEAP_GROWTH_BYTES.max(0.02 * q[0]);
     Some((q, per_op, rising))
 }
 
@@ -65,7 +66,9 @@ pub fn heap_growth(seeds: &[Vec<f64>], parts: &[(String, Vec<Vec<f64>>)]) -> Opt
     if per.is_empty() {
         return None;
     }
-    let rate = |per: &[([f64; 4], f64, bool)]| median(&per.iter().map(|p| p.1 * 100.0).collect::<Vec<_>>()).unwrap_or(0.0);
+    let rate = |per: &[([f64; 4], f64, bool)]| {
+        median(&per.iter().map(|p| p.1 * 100.0).collect::<Vec<_>>()).unwrap_or(0.0)
+    };
     Some(HeapGrowth {
         growing_seeds: per.iter().filter(|p| p.2).count() as u32,
         seeds: per.len() as u32,
@@ -73,7 +76,17 @@ pub fn heap_growth(seeds: &[Vec<f64>], parts: &[(String, Vec<Vec<f64>>)]) -> Opt
         window_ops: seeds.iter().map(|s| s.len() as u64).min().unwrap_or(0),
         parts: parts
             .iter()
-            .map(|(name, windows)| (name.clone(), rate(&windows.iter().filter_map(|s| seed_growth(s)).collect::<Vec<_>>())))
+            .map(|(name, windows)| {
+                (
+                    name.clone(),
+                    rate(
+                        &windows
+                            .iter()
+                            .filter_map(|s| seed_growth(s))
+                            .collect::<Vec<_>>(),
+                    ),
+                )
+            })
             .collect(),
     })
 }

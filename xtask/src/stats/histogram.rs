@@ -38,7 +38,8 @@ pub fn histogram_of(samples: &[f64]) -> Result<Histogram<u64>> {
             return Err(anyhow!("non-finite sample {s}"));
         }
         let v = (s.max(0.0) * SCALE).round() as u64;
-        h.record(v).map_err(|e| anyhow!("recording sample {s}: {e:?}"))?;
+        h.record(v)
+            .map_err(|e| anyhow!("recording sample {s}: {e:?}"))?;
     }
     Ok(h)
 }
@@ -62,7 +63,11 @@ pub fn encode(h: &Histogram<u64>) -> Result<HistogramBlob> {
 
 pub fn decode(b: &HistogramBlob) -> Result<Histogram<u64>> {
     if b.encoding != ENCODING || b.scale != SCALE {
-        return Err(anyhow!("unsupported histogram encoding {} (scale {})", b.encoding, b.scale));
+        return Err(anyhow!(
+            "unsupported histogram encoding {} (scale {})",
+            b.encoding,
+            b.scale
+        ));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&b.data)
@@ -76,7 +81,8 @@ pub fn decode(b: &HistogramBlob) -> Result<Histogram<u64>> {
 pub fn merge(hs: &[Histogram<u64>]) -> Result<Histogram<u64>> {
     let mut out = new_histogram();
     for h in hs {
-        out.add(h).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
+        out.add(h)
+            .map_err(|e| anyhow!("merging histograms: {e:?}"))?;
     }
     Ok(out)
 }
@@ -103,7 +109,9 @@ pub fn cdf_points(h: &Histogram<u64>, max_points: usize) -> Vec<(f64, f64)> {
     }
     if pts.len() > max_points && max_points > 1 {
         let step = pts.len() as f64 / max_points as f64;
-        let mut thin: Vec<(f64, f64)> = (0..max_points).map(|i| pts[(i as f64 * step) as usize]).collect();
+        let mut thin: Vec<(f64, f64)> = (0..max_points)
+            .map(|i| pts[(i as f64 * step) as usize])
+            .collect();
         thin.push(*pts.last().unwrap());
         return thin;
     }

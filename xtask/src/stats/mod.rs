@@ -78,7 +78,6 @@
 //! interval: above when lo > line, below when hi <= line, and otherwise it
 //! straddles the line, which is reported in words and never escalates.
 
-
 mod bootstrap;
 mod heap;
 mod histogram;
@@ -97,7 +96,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Nearest-rank quantile of raw samples (reorders `v`): the smallest sample
@@ -106,7 +109,9 @@ pub fn median(values: &[f64]) -> Option<f64> {
 pub fn quantile_in_place(v: &mut [f64], q: f64) -> f64 {
     assert!(!v.is_empty(), "quantile of no samples");
     let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
-    let (_, x, _) = v.select_nth_unstable_by(rank, |a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let (_, x, _) = v.select_nth_unstable_by(rank, |a, b| {
+        a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+    });
     *x
 }
 
@@ -139,15 +144,23 @@ mod tests {
         const MIB: f64 = 1024.0 * 1024.0;
         // A leak: wasm memory 1.5 -> 2.9 MiB over 500 operations, in
         // 64 KiB page steps.
-        let leak: Vec<f64> = (0..500).map(|i| 1.5 * MIB + ((i as f64 * 1.4 * MIB / 500.0) / 65536.0).floor() * 65536.0).collect();
+        let leak: Vec<f64> = (0..500)
+            .map(|i| 1.5 * MIB + ((i as f64 * 1.4 * MIB / 500.0) / 65536.0).floor() * 65536.0)
+            .collect();
         let (q, per_op, rising) = seed_growth(&leak).unwrap();
         assert!(rising && q[3] > q[0] + MIB, "{q:?}");
-        assert!((per_op * 100.0 / 1024.0 - 287.0).abs() < 15.0, "{} KiB per 100 ops", per_op * 100.0 / 1024.0);
+        assert!(
+            (per_op * 100.0 / 1024.0 - 287.0).abs() < 15.0,
+            "{} KiB per 100 ops",
+            per_op * 100.0 / 1024.0
+        );
         // Steady: flat with seeded noise of a few KiB, and one late page step.
         let mut x = 7u64;
         let steady: Vec<f64> = (0..500)
             .map(|i| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 2.0 * MIB + (x >> 40) as f64 % 8192.0 + if i > 400 { 65536.0 } else { 0.0 }
             })
             .collect();
@@ -155,7 +168,11 @@ mod tests {
         // A slow monotone drift below two pages is not a leak either.
         let drift: Vec<f64> = (0..500).map(|i| 2.0 * MIB + i as f64 * 100.0).collect();
         assert!(!seed_growth(&drift).unwrap().2);
-        let g = heap_growth(&[leak.clone(), leak.clone(), steady.clone()], &[("wasm memory".into(), vec![leak.clone()])]).unwrap();
+        let g = heap_growth(
+            &[leak.clone(), leak.clone(), steady.clone()],
+            &[("wasm memory".into(), vec![leak.clone()])],
+        )
+        .unwrap();
         assert!(g.growing() && g.growing_seeds == 2 && g.seeds == 3 && g.window_ops == 500);
         assert_eq!(g.parts[0].0, "wasm memory");
         let g = heap_growth(&[leak, steady.clone(), steady], &[]).unwrap();
@@ -199,17 +216,32 @@ mod tests {
     }
 
     fn arm(seeds: &[&[&[f64]]]) -> ArmSamples {
-        ArmSamples { seeds: seeds.iter().map(|s| s.iter().map(|b| b.to_vec()).collect()).collect() }
+        ArmSamples {
+            seeds: seeds
+                .iter()
+                .map(|s| s.iter().map(|b| b.to_vec()).collect())
+                .collect(),
+        }
     }
 
     /// A deterministic "noisy" block: values spread around `centre` (+-10 %).
     fn block(centre: f64, salt: u64, n: usize) -> Vec<f64> {
         let mut r = SplitMix::new(salt);
-        (0..n).map(|_| centre * (0.9 + 0.2 * (r.next_u64() % 1000) as f64 / 1000.0)).collect()
+        (0..n)
+            .map(|_| centre * (0.9 + 0.2 * (r.next_u64() % 1000) as f64 / 1000.0))
+            .collect()
     }
 
     fn arm_of(centre: f64, salt: u64) -> ArmSamples {
-        ArmSamples { seeds: (0..5).map(|s| (0..4).map(|b| block(centre, salt * 100 + s * 10 + b, 200)).collect()).collect() }
+        ArmSamples {
+            seeds: (0..5)
+                .map(|s| {
+                    (0..4)
+                        .map(|b| block(centre, salt * 100 + s * 10 + b, 200))
+                        .collect()
+                })
+                .collect(),
+        }
     }
 
     #[test]
@@ -239,10 +271,17 @@ mod tests {
         // Samples on a clock grid (steps of 1): 100 samples, k of them one
         // step up. The nearest-rank median stays at 10 until half moved,
         // then jumps a whole step; the mid-quantile moves by a share.
-        let grid = |k: usize| -> Vec<f64> { (0..100).map(|i| if i < k { 11.0 } else { 10.0 }).collect() };
-        let mids: Vec<f64> = [10, 30, 45, 55, 70].iter().map(|&k| mid_quantile(&grid(k), 0.5)).collect();
+        let grid =
+            |k: usize| -> Vec<f64> { (0..100).map(|i| if i < k { 11.0 } else { 10.0 }).collect() };
+        let mids: Vec<f64> = [10, 30, 45, 55, 70]
+            .iter()
+            .map(|&k| mid_quantile(&grid(k), 0.5))
+            .collect();
         assert!(mids.windows(2).all(|w| w[0] < w[1]), "{mids:?}");
-        let ranks: Vec<f64> = [10, 30, 45].iter().map(|&k| quantile_in_place(&mut grid(k), 0.5)).collect();
+        let ranks: Vec<f64> = [10, 30, 45]
+            .iter()
+            .map(|&k| quantile_in_place(&mut grid(k), 0.5))
+            .collect();
         assert_eq!(ranks, vec![10.0, 10.0, 10.0]);
         // Half of the samples on each point: the midpoint.
         assert_eq!(mid_quantile(&grid(50), 0.5), 10.5);
@@ -254,7 +293,10 @@ mod tests {
     fn gate_stat_is_median_of_seed_p95s_over_pooled_blocks() {
         // Seed 0 pools [1..=10] and [11..=20] -> p95 = 19; seed 1 -> 5; seed 2 -> 100.
         let a = arm(&[
-            &[&[1., 2., 3., 4., 5., 6., 7., 8., 9., 10.], &[11., 12., 13., 14., 15., 16., 17., 18., 19., 20.]],
+            &[
+                &[1., 2., 3., 4., 5., 6., 7., 8., 9., 10.],
+                &[11., 12., 13., 14., 15., 16., 17., 18., 19., 20.],
+            ],
             &[&[5.0]],
             &[&[100.0]],
         ]);
@@ -270,7 +312,10 @@ mod tests {
         let ratio = |s: &[f64]| s[0] / s[1];
         let ci = hierarchical_bootstrap(&[&a, &b], Statistic::P95, 500, 42, &ratio).unwrap();
         assert!(ci.lo < 1.0 && ci.hi > 1.0 - 1e-9, "{ci:?}");
-        assert!(ci.hi - ci.lo < 0.05, "+-10 % noise over 4000 samples: a tight interval {ci:?}");
+        assert!(
+            ci.hi - ci.lo < 0.05,
+            "+-10 % noise over 4000 samples: a tight interval {ci:?}"
+        );
         let again = hierarchical_bootstrap(&[&a, &b], Statistic::P95, 500, 42, &ratio).unwrap();
         assert_eq!(ci, again);
         assert_eq!(ab_verdict(&ci, 1.0, 1.10), AbVerdict::Unchanged);
@@ -280,7 +325,10 @@ mod tests {
     fn bootstrap_sees_a_15_percent_slowdown_as_regressed() {
         let base = arm_of(1.0, 3);
         let cand = arm_of(1.15, 4);
-        let ci = hierarchical_bootstrap(&[&cand, &base], Statistic::P95, 500, 7, &|s: &[f64]| s[0] / s[1]).unwrap();
+        let ci = hierarchical_bootstrap(&[&cand, &base], Statistic::P95, 500, 7, &|s: &[f64]| {
+            s[0] / s[1]
+        })
+        .unwrap();
         assert!((ci.point - 1.15).abs() < 0.02, "{ci:?}");
         assert!(ci.lo > 1.10, "{ci:?}");
         assert_eq!(ab_verdict(&ci, 1.0, 1.10), AbVerdict::Regressed);
@@ -292,8 +340,15 @@ mod tests {
         let mut cand = arm_of(1.0, 6);
         // Seed 2 of the candidate ran while something else loaded the machine.
         cand.seeds[2] = (0..4).map(|b| block(1.6, 900 + b, 200)).collect();
-        let ci = hierarchical_bootstrap(&[&cand, &base], Statistic::P95, 1000, 9, &|s: &[f64]| s[0] / s[1]).unwrap();
-        assert!(ci.point < 1.03, "the median over seeds ignores one bad seed: {ci:?}");
+        let ci =
+            hierarchical_bootstrap(&[&cand, &base], Statistic::P95, 1000, 9, &|s: &[f64]| {
+                s[0] / s[1]
+            })
+            .unwrap();
+        assert!(
+            ci.point < 1.03,
+            "the median over seeds ignores one bad seed: {ci:?}"
+        );
         assert_ne!(ab_verdict(&ci, 1.0, 1.10), AbVerdict::Regressed, "{ci:?}");
     }
 
@@ -301,12 +356,23 @@ mod tests {
     /// levels measured for the replay overhead), the first arm a true
     /// `overhead` dearer. `cand` and `reference` give each round's level per
     /// seed for each arm: mostly the same level in a round, as measured.
-    fn level_arms(cand: &[&[f64]], reference: &[&[f64]], overhead: f64) -> (ArmSamples, ArmSamples) {
+    fn level_arms(
+        cand: &[&[f64]],
+        reference: &[&[f64]],
+        overhead: f64,
+    ) -> (ArmSamples, ArmSamples) {
         let make = |levels: &[&[f64]], factor: f64, salt: u64| ArmSamples {
             seeds: levels
                 .iter()
                 .enumerate()
-                .map(|(s, l)| l.iter().enumerate().map(|(b, &level)| block(50.0 * level * factor, salt + (s * 100 + b) as u64 * 2, 125)).collect())
+                .map(|(s, l)| {
+                    l.iter()
+                        .enumerate()
+                        .map(|(b, &level)| {
+                            block(50.0 * level * factor, salt + (s * 100 + b) as u64 * 2, 125)
+                        })
+                        .collect()
+                })
                 .collect(),
         };
         (make(cand, 1.0 + overhead, 0), make(reference, 1.0, 1))
@@ -333,18 +399,34 @@ mod tests {
         let ci = paired_bootstrap(&[&cand, &refr], Statistic::Median, 1000, 3, &overhead).unwrap();
         assert!((ci.point - 4.0).abs() < 1.5, "{ci:?}");
         assert!(ci.lo > 0.0 && ci.hi < 8.0, "{ci:?}");
-        assert_eq!(paired_bootstrap(&[&cand, &refr], Statistic::Median, 1000, 3, &overhead), Some(ci), "reproducible");
+        assert_eq!(
+            paired_bootstrap(&[&cand, &refr], Statistic::Median, 1000, 3, &overhead),
+            Some(ci),
+            "reproducible"
+        );
         // Pooling each arm's blocks per seed reads seed 1 far off: the
         // candidate's median lands in the slow level, the reference's in
         // the fast one.
-        let pooled = overhead(&[cand.seed_stat(1, Statistic::Median).unwrap(), refr.seed_stat(1, Statistic::Median).unwrap()]);
+        let pooled = overhead(&[
+            cand.seed_stat(1, Statistic::Median).unwrap(),
+            refr.seed_stat(1, Statistic::Median).unwrap(),
+        ]);
         assert!(pooled > 30.0, "pooled seed 1 reads {pooled} %");
-        let paired_seed_1 = quantile_in_place(&mut round_figures(&[&cand, &refr], 1, Statistic::Median, &overhead), 0.5);
-        assert!((paired_seed_1 - 4.0).abs() < 2.0, "paired seed 1 reads {paired_seed_1} %");
+        let paired_seed_1 = quantile_in_place(
+            &mut round_figures(&[&cand, &refr], 1, Statistic::Median, &overhead),
+            0.5,
+        );
+        assert!(
+            (paired_seed_1 - 4.0).abs() < 2.0,
+            "paired seed 1 reads {paired_seed_1} %"
+        );
         // With no overhead, the interval holds zero and is narrow.
         let (c0, r0) = level_arms(&shared, &shared, 0.0);
         let ci0 = paired_bootstrap(&[&c0, &r0], Statistic::Median, 1000, 3, &overhead).unwrap();
-        assert!(ci0.lo <= 0.0 && ci0.hi >= 0.0 && ci0.hi - ci0.lo < 4.0, "{ci0:?}");
+        assert!(
+            ci0.lo <= 0.0 && ci0.hi >= 0.0 && ci0.hi - ci0.lo < 4.0,
+            "{ci0:?}"
+        );
     }
 
     #[test]
@@ -364,22 +446,37 @@ mod tests {
         let ratio = |s: &[f64]| s[0] / s[1];
         let (c, b) = level_arms(&cand, &base, 0.0);
         let paired = paired_bootstrap(&[&c, &b], Statistic::P95, 1000, 5, &ratio).unwrap();
-        assert_eq!(ab_verdict(&paired, 1.0, 1.10), AbVerdict::Unchanged, "{paired:?}");
+        assert_eq!(
+            ab_verdict(&paired, 1.0, 1.10),
+            AbVerdict::Unchanged,
+            "{paired:?}"
+        );
         // Pooled per arm, the two odd blocks move those seeds' p95s and the
         // interval reaches past the limit.
         let pooled = hierarchical_bootstrap(&[&c, &b], Statistic::P95, 1000, 5, &ratio).unwrap();
-        assert!(pooled.hi - pooled.lo > 2.0 * (paired.hi - paired.lo), "pooled {pooled:?} vs paired {paired:?}");
+        assert!(
+            pooled.hi - pooled.lo > 2.0 * (paired.hi - paired.lo),
+            "pooled {pooled:?} vs paired {paired:?}"
+        );
         // A real +15 % in the same weather is regressed.
         let (c15, b15) = level_arms(&cand, &base, 0.15);
         let slow = paired_bootstrap(&[&c15, &b15], Statistic::P95, 1000, 5, &ratio).unwrap();
         assert!((slow.point - 1.15).abs() < 0.03, "{slow:?}");
-        assert_eq!(ab_verdict(&slow, 1.0, 1.10), AbVerdict::Regressed, "{slow:?}");
+        assert_eq!(
+            ab_verdict(&slow, 1.0, 1.10),
+            AbVerdict::Regressed,
+            "{slow:?}"
+        );
     }
 
     #[test]
     fn a_histogram_median_takes_the_midpoint_of_an_even_count() {
         let h = histogram_of(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]).unwrap();
-        assert!((statistic_of(&h, Statistic::Median) - 4.5).abs() < 0.01, "{}", statistic_of(&h, Statistic::Median));
+        assert!(
+            (statistic_of(&h, Statistic::Median) - 4.5).abs() < 0.01,
+            "{}",
+            statistic_of(&h, Statistic::Median)
+        );
         assert!((statistic_of(&h, Statistic::P95) - 8.0).abs() < 0.01);
         let odd = histogram_of(&[3.0, 1.0, 2.0]).unwrap();
         assert!((statistic_of(&odd, Statistic::Median) - 2.0).abs() < 0.01);
@@ -409,7 +506,10 @@ mod tests {
         // medians (one in each level) is far below zero.
         let paired = block_stat(per_round, Statistic::Median).unwrap() - 100.0;
         assert!((paired - 5.0).abs() < 1e-9, "{paired}");
-        let of_medians = (block_stat(&build.seeds[0][0], Statistic::Median).unwrap() / block_stat(&level_ref, Statistic::Median).unwrap() - 1.0) * 100.0;
+        let of_medians = (block_stat(&build.seeds[0][0], Statistic::Median).unwrap()
+            / block_stat(&level_ref, Statistic::Median).unwrap()
+            - 1.0)
+            * 100.0;
         assert!(of_medians < -25.0, "{of_medians}");
         // Unequal blocks are cut to the shorter; a zero reference is dropped.
         let cut = paired_ratios(&arm(&[&[&[2.0, 3.0, 4.0]]]), &arm(&[&[&[1.0, 0.0]]]));
@@ -420,9 +520,15 @@ mod tests {
     fn paired_rounds_use_the_rounds_every_arm_ran() {
         let a = arm(&[&[&[2.0], &[4.0], &[9.0]]]);
         let b = arm(&[&[&[1.0], &[2.0]]]);
-        assert_eq!(round_figures(&[&a, &b], 0, Statistic::P95, &|s| s[0] / s[1]), vec![2.0, 2.0]);
+        assert_eq!(
+            round_figures(&[&a, &b], 0, Statistic::P95, &|s| s[0] / s[1]),
+            vec![2.0, 2.0]
+        );
         let empty = arm(&[&[]]);
-        assert_eq!(paired_bootstrap(&[&a, &empty], Statistic::P95, 10, 1, &|s| s[0] / s[1]), None);
+        assert_eq!(
+            paired_bootstrap(&[&a, &empty], Statistic::P95, 10, 1, &|s| s[0] / s[1]),
+            None
+        );
     }
 
     #[test]
@@ -486,15 +592,27 @@ mod tests {
         // On the limit: nothing to decide by more data.
         assert_eq!(blocks_factor_to_decide(&i(1.10, 1.0, 1.2), 1.0, 1.10), None);
         // A difference in points (no change = 0, limit +3 pp).
-        assert!((blocks_factor_to_decide(&i(1.0, -2.0, 5.0), 0.0, 3.0).unwrap() - 4.0).abs() < 1e-9);
+        assert!(
+            (blocks_factor_to_decide(&i(1.0, -2.0, 5.0), 0.0, 3.0).unwrap() - 4.0).abs() < 1e-9
+        );
         // A warn line: half-width 2, 1.0 away.
-        assert_eq!(blocks_factor_to_clear(&i(13.0, 11.0, 15.0), 12.0), Some(4.0));
+        assert_eq!(
+            blocks_factor_to_clear(&i(13.0, 11.0, 15.0), 12.0),
+            Some(4.0)
+        );
     }
 
     #[test]
     fn the_extension_goes_to_the_keys_cheapest_to_decide() {
         // Seconds each undecided key would need; 60 s of budget left.
-        let needs = [(0, Some(90.0)), (1, Some(12.0)), (2, None), (3, Some(400.0)), (4, Some(30.0)), (5, Some(12.0))];
+        let needs = [
+            (0, Some(90.0)),
+            (1, Some(12.0)),
+            (2, None),
+            (3, Some(400.0)),
+            (4, Some(30.0)),
+            (5, Some(12.0)),
+        ];
         // Cheapest first (ties by key); more blocks cannot decide key 2;
         // key 3 needs more than twice what is left.
         assert_eq!(extension_order(&needs, 60.0), vec![1, 5, 4, 0]);

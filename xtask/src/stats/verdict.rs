@@ -65,8 +65,14 @@ pub fn band(ci: &Interval, line: f64) -> Band {
 /// two; `None` when the point sits on the line it would have to clear.
 pub fn blocks_factor_to_decide(ci: &Interval, no_change: f64, limit: f64) -> Option<f64> {
     let unchanged = (ci.point < limit).then(|| ((ci.hi - ci.point) / (limit - ci.point)).powi(2));
-    let regressed = (ci.point > limit && ci.point > no_change).then(|| ((ci.point - ci.lo) / (ci.point - no_change)).powi(2));
-    [unchanged, regressed].into_iter().flatten().filter(|f| f.is_finite()).reduce(f64::min).map(|f| f.max(1.0))
+    let regressed = (ci.point > limit && ci.point > no_change)
+        .then(|| ((ci.point - ci.lo) / (ci.point - no_change)).powi(2));
+    [unchanged, regressed]
+        .into_iter()
+        .flatten()
+        .filter(|f| f.is_finite())
+        .reduce(f64::min)
+        .map(|f| f.max(1.0))
 }
 
 /// The same for an interval that straddles a warn line.
@@ -82,7 +88,11 @@ pub fn blocks_factor_to_clear(ci: &Interval, line: f64) -> Option<f64> {
 /// out (its estimate is rough, but at ten times the budget it will not
 /// close), so the budget is not spent on it while others could close.
 pub fn extension_order(needs: &[(usize, Option<f64>)], remaining_s: f64) -> Vec<usize> {
-    let mut v: Vec<(usize, f64)> = needs.iter().filter_map(|&(k, s)| Some((k, s?))).filter(|&(_, s)| s <= 2.0 * remaining_s).collect();
+    let mut v: Vec<(usize, f64)> = needs
+        .iter()
+        .filter_map(|&(k, s)| Some((k, s?)))
+        .filter(|&(_, s)| s <= 2.0 * remaining_s)
+        .collect();
     v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     v.into_iter().map(|(k, _)| k).collect()
 }

@@ -10,6 +10,13 @@ mod pipeline;
 mod reports;
 
 /// The record of `id` for `profile` in a summary.
-fn record<'a>(s: &'a crate::summary::Summary, id: &str, profile: &str) -> &'a crate::summary::Record {
-    s.records.iter().find(|r| r.metric_id == id && r.profile == profile).unwrap_or_else(|| panic!("no {id} {profile}"))
+fn record<'a>(
+    s: &'a crate::summary::Summary,
+    id: &str,
+    profile: &str,
+) -> &'a crate::summary::Record {
+    s.records
+        .iter()
+        .find(|r| r.metric_id == id && r.profile == profile)
+        .unwrap_or_else(|| panic!("no {id} {profile}"))
 }

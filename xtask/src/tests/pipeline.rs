@@ -3,11 +3,11 @@
 
 use super::common::{self, root};
 use super::record;
+use crate::config;
 use crate::gate::Status;
-use crate::summary::*;
 use crate::ledger::Ledger;
 use crate::report::{self, Exporter};
-use crate::config;
+use crate::summary::*;
 
 /// Artifacts that exist only as names: the fixed measurer never opens them.
 fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::ProfileArtifacts> {
@@ -20,7 +20,12 @@ fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::Pro
                 input: format!("{}/input.wasm", dir.display()),
                 shipped: format!("{}/shipped.wasm", dir.display()),
                 named_twin: format!("{}/named.wasm", dir.display()),
-                sizes: crate::size::Sizes { raw_bytes: 34_000, gzip_bytes: 15_000, brotli_bytes: 13_000, stripped_bytes: 33_000 },
+                sizes: crate::size::Sizes {
+                    raw_bytes: 34_000,
+                    gzip_bytes: 15_000,
+                    brotli_bytes: 13_000,
+                    stripped_bytes: 33_000,
+                },
                 input_raw_bytes: 60_000,
                 features: vec![],
                 build_command: "cargo build (fixed)".into(),
@@ -30,11 +35,17 @@ fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::Pro
                 optimize_cached: true,
                 js_glue: None,
                 attribution: vec![],
-                dependencies: Some(crate::closure::Closure { command: "cargo tree (fixed)".into(), ..Default::default() }),
+                dependencies: Some(crate::closure::Closure {
+                    command: "cargo tree (fixed)".into(),
+                    ..Default::default()
+                }),
             };
             let references = [(
                 crate::artifacts::reference_key(&["trace".to_string()]),
-                crate::artifacts::Runnable { wasm: dir.join("without-trace.wasm"), glue: None },
+                crate::artifacts::Runnable {
+                    wasm: dir.join("without-trace.wasm"),
+                    glue: None,
+                },
             )]
             .into();
             crate::artifacts::ProfileArtifacts {
@@ -55,7 +66,11 @@ fn base_from(arts: &[crate::artifacts::ProfileArtifacts]) -> crate::artifacts::B
 
 /// Measure on fixed samples, then gate and report for real (ledger,
 /// summary, markdown, HTML) into a scratch directory.
-fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::artifacts::ProfileArtifacts]) -> crate::artifacts::Base) -> Summary {
+fn fixed_pipeline(
+    name: &str,
+    slow: Option<(&str, f64)>,
+    base: impl Fn(&[crate::artifacts::ProfileArtifacts]) -> crate::artifacts::Base,
+) -> Summary {
     let cfg = config::load(&root().join("budgets.toml")).unwrap();
     let envs = ["desktop".to_string()];
     let metrics: Vec<&config::MetricSpec> = cfg
@@ -73,7 +88,8 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
         m.slowdown = factor;
     }
     let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
-    let measured = crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
+    let measured =
+        crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
     let reports = common::TempDir::new(&format!("fixed-{name}"));
     let infos: Vec<ArtifactInfo> = cand.iter().map(|a| a.info.clone()).collect();
     let mut fp = Fingerprint::default();
@@ -87,7 +103,14 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
         size_bases: metrics
             .iter()
             .filter(|m| matches!(m.source, config::Source::Size(_)))
-            .flat_map(|m| profiles.iter().map(|p| (crate::ledger::key(&m.id, p, &m.environment), 34_000.0 / 1024.0)))
+            .flat_map(|m| {
+                profiles.iter().map(|p| {
+                    (
+                        crate::ledger::key(&m.id, p, &m.environment),
+                        34_000.0 / 1024.0,
+                    )
+                })
+            })
             .collect(),
         measured: &measured,
         commit: "fixed",
@@ -100,24 +123,59 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
         protocol: Some(crate::summary::ProtocolUsed::of(&cfg.protocol)),
         missing: Default::default(),
     };
-    let session = crate::ledger::Session::open(&reports.join("ledger.json"), cfg.escalation.ledger_window, true).unwrap();
+    let session = crate::ledger::Session::open(
+        &reports.join("ledger.json"),
+        cfg.escalation.ledger_window,
+        true,
+    )
+    .unwrap();
     let records = crate::gating::assemble(&run, session.history());
-    let ledger = session.append(crate::gating::ledger_run(&run, &records)).unwrap();
+    let ledger = session
+        .append(crate::gating::ledger_run(&run, &records))
+        .unwrap();
     let summary = crate::gating::summary(&run, records, &ledger);
-    report::write_all(&summary, &reports, &ledger, &cand, &measured.histograms_for_report()).unwrap();
+    report::write_all(
+        &summary,
+        &reports,
+        &ledger,
+        &cand,
+        &measured.histograms_for_report(),
+    )
+    .unwrap();
     for f in ["summary.json", "summary.md", "report.html", "ledger.json"] {
         assert!(reports.join(f).is_file(), "{f} written");
     }
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+            .unwrap();
     let violations = common::schema::check_summary(&json);
     assert!(violations.is_empty(), "{violations:#?}");
     // Every measured key says what it cost: timings spent time in their
     // windows, heap samples none.
-    for r in summary.records.iter().filter(|r| r.environment != "size" && r.metric_id != "M-DEPS-01") {
-        let c = r.cost.unwrap_or_else(|| panic!("{} {} has no cost", r.metric_id, r.profile));
-        assert_eq!(c.timed_s > 0.0, r.unit != "MiB", "{} {}: {c:?}", r.metric_id, r.profile);
+    for r in summary
+        .records
+        .iter()
+        .filter(|r| r.environment != "size" && r.metric_id != "M-DEPS-01")
+    {
+        let c = r
+            .cost
+            .unwrap_or_else(|| panic!("{} {} has no cost", r.metric_id, r.profile));
+        assert_eq!(
+            c.timed_s > 0.0,
+            r.unit != "MiB",
+            "{} {}: {c:?}",
+            r.metric_id,
+            r.profile
+        );
     }
-    assert!(summary.cost.values().all(|c| c.timed_s > 0.0 && c.measuring_s > 0.0), "{:?}", summary.cost);
+    assert!(
+        summary
+            .cost
+            .values()
+            .all(|c| c.timed_s > 0.0 && c.measuring_s > 0.0),
+        "{:?}",
+        summary.cost
+    );
     std::fs::remove_dir_all(&reports).unwrap();
     summary
 }
@@ -127,15 +185,41 @@ fn fixed_pipeline(name: &str, slow: Option<(&str, f64)>, base: impl Fn(&[crate::
 #[test]
 fn fixed_samples_a_over_a_is_unchanged_and_passes() {
     let s = fixed_pipeline("aa", None, base_from);
-    assert_eq!(s.status, Some(Status::Pass), "{}", report::terminal::render(&s, false));
-    let timed: Vec<&Record> = s.records.iter().filter(|r| r.environment == "desktop").collect();
+    assert_eq!(
+        s.status,
+        Some(Status::Pass),
+        "{}",
+        report::terminal::render(&s, false)
+    );
+    let timed: Vec<&Record> = s
+        .records
+        .iter()
+        .filter(|r| r.environment == "desktop")
+        .collect();
     assert!(!timed.is_empty());
     for r in timed {
-        let c = r.comparison.as_ref().unwrap_or_else(|| panic!("{} {} has no comparison", r.metric_id, r.profile));
-        assert_eq!(c.verdict, crate::stats::AbVerdict::Unchanged, "{} {}: {}", r.metric_id, r.profile, c.reason);
+        let c = r
+            .comparison
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} {} has no comparison", r.metric_id, r.profile));
+        assert_eq!(
+            c.verdict,
+            crate::stats::AbVerdict::Unchanged,
+            "{} {}: {}",
+            r.metric_id,
+            r.profile,
+            c.reason
+        );
         let ci = r.value_ci.unwrap();
-        assert!(ci.lo <= r.value.unwrap() && r.value.unwrap() <= ci.hi, "{ci:?}");
-        assert!(r.clock.is_none() || !r.verdict.unresolved, "{}", r.metric_id);
+        assert!(
+            ci.lo <= r.value.unwrap() && r.value.unwrap() <= ci.hi,
+            "{ci:?}"
+        );
+        assert!(
+            r.clock.is_none() || !r.verdict.unresolved,
+            "{}",
+            r.metric_id
+        );
     }
     // 04D is relative: compared in percentage points, near zero overhead.
     let d = record(&s, "M-PERF-04D", "core-trace");
@@ -147,17 +231,45 @@ fn fixed_samples_a_over_a_is_unchanged_and_passes() {
 /// ratio and interval in words, and the run fails.
 #[test]
 fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
-    let s = fixed_pipeline("slow", Some(("/candidate/core-min/shipped", 1.15)), base_from);
+    let s = fixed_pipeline(
+        "slow",
+        Some(("/candidate/core-min/shipped", 1.15)),
+        base_from,
+    );
     assert_eq!(s.status, Some(Status::Fail));
     let r = record(&s, "M-PERF-02A", "core-min");
     let c = r.comparison.as_ref().unwrap();
-    assert_eq!(c.verdict, crate::stats::AbVerdict::Regressed, "{}", c.reason);
+    assert_eq!(
+        c.verdict,
+        crate::stats::AbVerdict::Regressed,
+        "{}",
+        c.reason
+    );
     let e = c.estimate.unwrap();
     assert!((e.point - 1.15).abs() < 0.03 && e.lo > 1.0, "{e:?}");
-    assert!(r.verdict.reasons.iter().any(|x| x.contains("regressed") && x.contains("95 % CI")), "{:?}", r.verdict.reasons);
+    assert!(
+        r.verdict
+            .reasons
+            .iter()
+            .any(|x| x.contains("regressed") && x.contains("95 % CI")),
+        "{:?}",
+        r.verdict.reasons
+    );
     // Other profiles were not slowed.
-    assert_eq!(record(&s, "M-PERF-02A", "core-trace").comparison.as_ref().unwrap().verdict, crate::stats::AbVerdict::Unchanged);
-    let md = report::markdown::Markdown.render(&report::ReportData { summary: &s, ledger: &Ledger::empty(), cdfs: &Default::default(), attributions: vec![] });
+    assert_eq!(
+        record(&s, "M-PERF-02A", "core-trace")
+            .comparison
+            .as_ref()
+            .unwrap()
+            .verdict,
+        crate::stats::AbVerdict::Unchanged
+    );
+    let md = report::markdown::Markdown.render(&report::ReportData {
+        summary: &s,
+        ledger: &Ledger::empty(),
+        cdfs: &Default::default(),
+        attributions: vec![],
+    });
     assert!(md.contains("regressed"), "{md}");
 }
 
@@ -168,14 +280,21 @@ struct Logging {
 }
 
 impl crate::measure::Measurer for Logging {
-    fn run_many(&mut self, runs: &[crate::measure::ScenarioRun]) -> Vec<anyhow::Result<crate::measure::ScenarioOutput>> {
+    fn run_many(
+        &mut self,
+        runs: &[crate::measure::ScenarioRun],
+    ) -> Vec<anyhow::Result<crate::measure::ScenarioOutput>> {
         self.runs.extend(runs.iter().cloned());
         self.inner.run_many(runs)
     }
     fn timer_resolution_ms(&self, env: &str) -> Option<f64> {
         self.inner.timer_resolution_ms(env)
     }
-    fn prepare_environment(&mut self, env: &str, c: &config::Environment) -> anyhow::Result<crate::measure::EnvInfo> {
+    fn prepare_environment(
+        &mut self,
+        env: &str,
+        c: &config::Environment,
+    ) -> anyhow::Result<crate::measure::EnvInfo> {
         self.inner.prepare_environment(env, c)
     }
     fn describe(&self, env: &str) -> String {
@@ -189,24 +308,52 @@ impl crate::measure::Measurer for Logging {
 #[test]
 fn tasks_are_measured_seed_by_seed_across_an_environment() {
     let cfg = config::load(&root().join("budgets.toml")).unwrap();
-    let metrics: Vec<&config::MetricSpec> = cfg.metrics.iter().filter(|m| ["M-PERF-02A", "M-PERF-03A", "M-PERF-04A"].contains(&m.id.as_str())).collect();
+    let metrics: Vec<&config::MetricSpec> = cfg
+        .metrics
+        .iter()
+        .filter(|m| ["M-PERF-02A", "M-PERF-03A", "M-PERF-04A"].contains(&m.id.as_str()))
+        .collect();
     let profiles = vec!["core-min".to_string(), "full-dev".to_string()];
     let cand = fixed_artifacts(&cfg, "candidate");
-    let mut m = Logging { inner: crate::measure::FixedMeasurer::new(), runs: Vec::new() };
+    let mut m = Logging {
+        inner: crate::measure::FixedMeasurer::new(),
+        runs: Vec::new(),
+    };
     let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
     assert_eq!(plan.len(), 6);
     crate::measure::run(&cfg, &plan, &cand, None, &mut m, Default::default()).unwrap();
     // Heap tasks first, all their seeds, before any timing: the page's JS
     // heap keeps something of every realm that ran before.
     let heap_runs = 2 * cfg.protocol.seeds.len();
-    assert!(m.runs[..heap_runs].iter().all(|r| r.metric_id == "M-PERF-03A"), "heap first");
-    assert!(m.runs[heap_runs..].iter().all(|r| r.metric_id != "M-PERF-03A"));
+    assert!(
+        m.runs[..heap_runs]
+            .iter()
+            .all(|r| r.metric_id == "M-PERF-03A"),
+        "heap first"
+    );
+    assert!(m.runs[heap_runs..]
+        .iter()
+        .all(|r| r.metric_id != "M-PERF-03A"));
     m.runs.drain(..heap_runs);
     let seed_order: Vec<u64> = m.runs.iter().map(|r| r.seed).collect();
-    assert!(seed_order.windows(2).all(|w| cfg.protocol.seeds.iter().position(|&s| s == w[0]) <= cfg.protocol.seeds.iter().position(|&s| s == w[1])), "seeds out of order: {seed_order:?}");
-    let first_seed: std::collections::BTreeSet<(String, String)> =
-        m.runs.iter().filter(|r| r.seed == cfg.protocol.seeds[0]).map(|r| (r.metric_id.clone(), r.profile.clone())).collect();
-    assert_eq!(first_seed.len(), 4, "every task runs its first seed before any task runs its second: {first_seed:?}");
+    assert!(
+        seed_order
+            .windows(2)
+            .all(|w| cfg.protocol.seeds.iter().position(|&s| s == w[0])
+                <= cfg.protocol.seeds.iter().position(|&s| s == w[1])),
+        "seeds out of order: {seed_order:?}"
+    );
+    let first_seed: std::collections::BTreeSet<(String, String)> = m
+        .runs
+        .iter()
+        .filter(|r| r.seed == cfg.protocol.seeds[0])
+        .map(|r| (r.metric_id.clone(), r.profile.clone()))
+        .collect();
+    assert_eq!(
+        first_seed.len(),
+        4,
+        "every task runs its first seed before any task runs its second: {first_seed:?}"
+    );
 }
 
 /// A relative metric runs each build paired with its reference
@@ -217,31 +364,64 @@ fn tasks_are_measured_seed_by_seed_across_an_environment() {
 #[test]
 fn relative_metric_runs_each_build_paired_with_its_reference() {
     let cfg = config::load(&root().join("budgets.toml")).unwrap();
-    let metrics: Vec<&config::MetricSpec> = cfg.metrics.iter().filter(|m| m.id == "M-PERF-04D").collect();
+    let metrics: Vec<&config::MetricSpec> = cfg
+        .metrics
+        .iter()
+        .filter(|m| m.id == "M-PERF-04D")
+        .collect();
     let profiles = vec!["full-dev".to_string()];
     let cand = fixed_artifacts(&cfg, "candidate");
     let base = base_from(&fixed_artifacts(&cfg, "base"));
     let mut inner = crate::measure::FixedMeasurer::new();
     inner.slow_marker = Some("/candidate/full-dev/shipped".into());
     inner.slowdown = 1.10;
-    let mut m = Logging { inner, runs: Vec::new() };
+    let mut m = Logging {
+        inner,
+        runs: Vec::new(),
+    };
     let plan = crate::measure::plan(&cfg, &metrics, &profiles, false);
-    let measured = crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
+    let measured =
+        crate::measure::run(&cfg, &plan, &cand, Some(&base), &mut m, Default::default()).unwrap();
 
     let per_arm = (cfg.protocol.blocks as usize) * cfg.protocol.seeds.len();
-    let runs: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = m.runs.iter().map(|r| (r.wasm.clone(), r.pair.as_ref().map(|p| p.wasm.clone()))).collect();
-    assert_eq!(runs.len(), 2 * per_arm, "one run per block of the candidate and of the base: {runs:?}");
+    let runs: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = m
+        .runs
+        .iter()
+        .map(|r| (r.wasm.clone(), r.pair.as_ref().map(|p| p.wasm.clone())))
+        .collect();
+    assert_eq!(
+        runs.len(),
+        2 * per_arm,
+        "one run per block of the candidate and of the base: {runs:?}"
+    );
     for (wasm, pair) in &runs {
         let dir = wasm.parent().unwrap();
-        assert!(wasm.ends_with("shipped.wasm"), "a reference build ran a block of its own: {wasm:?}");
-        assert_eq!(pair.as_deref(), Some(dir.join("without-trace.wasm").as_path()), "{wasm:?} ran without its reference");
+        assert!(
+            wasm.ends_with("shipped.wasm"),
+            "a reference build ran a block of its own: {wasm:?}"
+        );
+        assert_eq!(
+            pair.as_deref(),
+            Some(dir.join("without-trace.wasm").as_path()),
+            "{wasm:?} ran without its reference"
+        );
     }
-    assert_eq!(runs.iter().filter(|(w, _)| w.starts_with("/fixed/candidate")).count(), per_arm);
+    assert_eq!(
+        runs.iter()
+            .filter(|(w, _)| w.starts_with("/fixed/candidate"))
+            .count(),
+        per_arm
+    );
 
     let r = &measured.results[&crate::ledger::key("M-PERF-04D", "full-dev", "desktop")];
     assert!((r.value - 10.0).abs() < 1.5, "overhead {}", r.value);
     let c = r.comparison.as_ref().unwrap();
-    assert_eq!(c.verdict, crate::stats::AbVerdict::Regressed, "{}", c.reason);
+    assert_eq!(
+        c.verdict,
+        crate::stats::AbVerdict::Regressed,
+        "{}",
+        c.reason
+    );
 }
 
 /// A base without the reference build of a relative metric makes
@@ -274,27 +454,73 @@ fn fixed_samples_merge_is_exact_and_names_missing_shards() {
     std::fs::write(&shard_file, serde_json::to_string(&shard).unwrap()).unwrap();
     // What merge sees is the shard file (serde_json reads a float back to
     // within one ulp), so compare against the file's figures.
-    let shard: Summary = serde_json::from_str(&std::fs::read_to_string(&shard_file).unwrap()).unwrap();
+    let shard: Summary =
+        serde_json::from_str(&std::fs::read_to_string(&shard_file).unwrap()).unwrap();
     let reports = dir.join("merged");
-    let args: Vec<String> = [shard_file.to_str().unwrap(), "--budgets", root().join("budgets.toml").to_str().unwrap(), "--reports", reports.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(crate::cmd::merge::cli(&args).unwrap(), 1, "an incomplete merge fails");
-    let merged: Summary = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    let args: Vec<String> = [
+        shard_file.to_str().unwrap(),
+        "--budgets",
+        root().join("budgets.toml").to_str().unwrap(),
+        "--reports",
+        reports.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(
+        crate::cmd::merge::cli(&args).unwrap(),
+        1,
+        "an incomplete merge fails"
+    );
+    let merged: Summary =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+            .unwrap();
     for r in &shard.records {
-        let m = merged.records.iter().find(|x| x.metric_id == r.metric_id && x.profile == r.profile && x.environment == r.environment).unwrap();
-        assert_eq!((m.value, m.status), (r.value, r.status), "{} {}", r.metric_id, r.profile);
-        assert_eq!(m.per_seed.iter().map(|s| s.value).collect::<Vec<_>>(), r.per_seed.iter().map(|s| s.value).collect::<Vec<_>>());
-        assert_eq!(m.comparison, r.comparison, "the shard's live comparison is kept");
+        let m = merged
+            .records
+            .iter()
+            .find(|x| {
+                x.metric_id == r.metric_id
+                    && x.profile == r.profile
+                    && x.environment == r.environment
+            })
+            .unwrap();
+        assert_eq!(
+            (m.value, m.status),
+            (r.value, r.status),
+            "{} {}",
+            r.metric_id,
+            r.profile
+        );
+        assert_eq!(
+            m.per_seed.iter().map(|s| s.value).collect::<Vec<_>>(),
+            r.per_seed.iter().map(|s| s.value).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            m.comparison, r.comparison,
+            "the shard's live comparison is kept"
+        );
     }
-    let missing: Vec<&Record> = merged.records.iter().filter(|r| r.value.is_none()).collect();
+    let missing: Vec<&Record> = merged
+        .records
+        .iter()
+        .filter(|r| r.value.is_none())
+        .collect();
     assert!(!missing.is_empty());
     for r in &missing {
         assert_ne!(r.environment, "desktop");
         assert_eq!(r.status, Status::Fail);
-        let want = format!("the shard `--profile {} --env {}` is missing", r.profile, r.environment);
-        assert!(r.verdict.reasons.iter().any(|x| x.contains(&want)), "{} {}: {:?}", r.metric_id, r.profile, r.verdict.reasons);
+        let want = format!(
+            "the shard `--profile {} --env {}` is missing",
+            r.profile, r.environment
+        );
+        assert!(
+            r.verdict.reasons.iter().any(|x| x.contains(&want)),
+            "{} {}: {:?}",
+            r.metric_id,
+            r.profile,
+            r.verdict.reasons
+        );
     }
     // Shards of two commits are refused, with the error reports written.
     let mut other = shard.clone();
@@ -305,7 +531,9 @@ fn fixed_samples_merge_is_exact_and_names_missing_shards() {
     two.insert(1, other_file.display().to_string());
     let e = crate::cmd::merge::cli(&two).unwrap_err().to_string();
     assert!(e.contains("different commits"), "{e}");
-    let s: Summary = serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap()).unwrap();
+    let s: Summary =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+            .unwrap();
     assert_eq!(s.outcome, "error");
 }
 
@@ -314,7 +542,10 @@ fn fixed_samples_merge_is_exact_and_names_missing_shards() {
 #[test]
 fn host_speed_summarizes_the_readings_of_one_environment() {
     let h = crate::summary::HostSpeed::of(&[10.0, 9.0, f64::NAN, 14.0, 9.5]).expect("readings");
-    assert_eq!((h.median_ms, h.min_ms, h.max_ms, h.calls), (9.75, 9.0, 14.0, 4));
+    assert_eq!(
+        (h.median_ms, h.min_ms, h.max_ms, h.calls),
+        (9.75, 9.0, 14.0, 4)
+    );
     assert_eq!(h.text(), "median 9.8 ms (9.0-14.0 over 4 calls)");
     assert!(crate::summary::HostSpeed::of(&[]).is_none());
     assert!(crate::summary::HostSpeed::of(&[f64::NAN]).is_none());

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The gate's binary, run from the project root, with its builds and
@@ -16,7 +19,9 @@ pub fn root() -> PathBuf {
 pub fn xtask_cmd() -> std::process::Command {
     // Set at compile time for integration tests only (the unit tests share
     // this file and never call it).
-    let Some(bin) = option_env!("CARGO_BIN_EXE_xtask") else { panic!("xtask_cmd is for integration tests") };
+    let Some(bin) = option_env!("CARGO_BIN_EXE_xtask") else {
+        panic!("xtask_cmd is for integration tests")
+    };
     let mut c = std::process::Command::new(bin);
     c.current_dir(root());
     if std::env::var_os("CARGO_TARGET_DIR").is_none() {
@@ -68,17 +73,26 @@ pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> TempDir {
     let dir = TempDir::new(name);
     std::fs::create_dir_all(dir.join("profiles")).unwrap();
     for p in ["core-min", "core-trace", "full-dev"] {
-        std::fs::copy(root().join(format!("profiles/{p}.toml")), dir.join(format!("profiles/{p}.toml"))).unwrap();
+        std::fs::copy(
+            root().join(format!("profiles/{p}.toml")),
+            dir.join(format!("profiles/{p}.toml")),
+        )
+        .unwrap();
     }
     let r = root();
     let text = std::fs::read_to_string(r.join("budgets.toml"))
         .unwrap()
-        .replace("manifest = \"runtime/Cargo.toml\"", &format!("manifest = \"{}\"", r.join("runtime/Cargo.toml").display()))
-        .replace("scenarios = \"runtime/scenarios\"", &format!("scenarios = \"{}\"", r.join("runtime/scenarios").display()));
+        .replace(
+            "manifest = \"runtime/Cargo.toml\"",
+            &format!("manifest = \"{}\"", r.join("runtime/Cargo.toml").display()),
+        )
+        .replace(
+            "scenarios = \"runtime/scenarios\"",
+            &format!("scenarios = \"{}\"", r.join("runtime/scenarios").display()),
+        );
     std::fs::write(dir.join("budgets.toml"), edit(text)).unwrap();
     dir
 }
-
 
 #[allow(dead_code)]
 pub mod schema;
@@ -102,11 +116,13 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
     }
 }
 
-
 /// The budgets text with its `scenarios = ...` line pointing at `dir`.
 #[allow(dead_code)]
 pub fn with_scenarios_dir(text: &str, dir: &Path) -> String {
-    let line = text.lines().find(|l| l.starts_with("scenarios = ")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("scenarios = "))
+        .unwrap();
     text.replace(line, &format!("scenarios = \"{}\"", dir.display()))
 }
 
@@ -116,7 +132,10 @@ pub fn only_metrics(text: &str, ids: &[&str]) -> String {
     let mut parts = text.split("[[metric]]");
     let mut out = parts.next().unwrap_or("").to_string();
     for block in parts {
-        if ids.iter().any(|id| block.contains(&format!("id = \"{id}\""))) {
+        if ids
+            .iter()
+            .any(|id| block.contains(&format!("id = \"{id}\"")))
+        {
             out.push_str("[[metric]]");
             out.push_str(block);
         }
@@ -129,13 +148,24 @@ pub fn only_metrics(text: &str, ids: &[&str]) -> String {
 /// scenario timeout: for the fault tests (hung, spinning scenarios). The
 /// scratch directory's guard and the budgets file's path.
 #[allow(dead_code)]
-pub fn scratch_with_scenario(dir_name: &str, scenario: &str, id: &str, js: &str) -> (TempDir, PathBuf) {
+pub fn scratch_with_scenario(
+    dir_name: &str,
+    scenario: &str,
+    id: &str,
+    js: &str,
+) -> (TempDir, PathBuf) {
     scratch_with_scenario_in(dir_name, scenario, id, js, "desktop")
 }
 
 /// [`scratch_with_scenario`], measured in environment `env`.
 #[allow(dead_code)]
-pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &str, env: &str) -> (TempDir, PathBuf) {
+pub fn scratch_with_scenario_in(
+    dir_name: &str,
+    scenario: &str,
+    id: &str,
+    js: &str,
+    env: &str,
+) -> (TempDir, PathBuf) {
     let d = scratch(dir_name, |t| t);
     let scen = d.join("scenarios");
     std::fs::create_dir_all(&scen).unwrap();
@@ -149,4 +179,3 @@ pub fn scratch_with_scenario_in(dir_name: &str, scenario: &str, id: &str, js: &s
     std::fs::write(&b, text).unwrap();
     (d, b)
 }
-

@@ -25,11 +25,14 @@ pub fn validate(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mu
         return validate(root, &root["$defs"][name], v, path, errors);
     }
     if let Some(alts) = schema.get("oneOf").and_then(Value::as_array) {
-        let ok = alts.iter().filter(|a| {
-            let mut e = Vec::new();
-            validate(root, a, v, path, &mut e);
-            e.is_empty()
-        }).count();
+        let ok = alts
+            .iter()
+            .filter(|a| {
+                let mut e = Vec::new();
+                validate(root, a, v, path, &mut e);
+                e.is_empty()
+            })
+            .count();
         if ok != 1 {
             errors.push(format!("{path}: matches {ok} of oneOf"));
         }
@@ -52,13 +55,25 @@ pub fn validate(root: &Value, schema: &Value, v: &Value, path: &str, errors: &mu
         }
     }
     // A map: `additionalProperties` as a schema for every value, no `properties`.
-    if let (Some(obj), None, Some(each)) = (v.as_object(), schema.get("properties"), schema.get("additionalProperties").filter(|a| a.is_object())) {
+    if let (Some(obj), None, Some(each)) = (
+        v.as_object(),
+        schema.get("properties"),
+        schema.get("additionalProperties").filter(|a| a.is_object()),
+    ) {
         for (k, val) in obj {
             validate(root, each, val, &format!("{path}.{k}"), errors);
         }
     }
-    if let (Some(obj), Some(props)) = (v.as_object(), schema.get("properties").and_then(Value::as_object)) {
-        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+    if let (Some(obj), Some(props)) = (
+        v.as_object(),
+        schema.get("properties").and_then(Value::as_object),
+    ) {
+        for req in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let k = req.as_str().unwrap();
             if !obj.contains_key(k) {
                 errors.push(format!("{path}: missing required `{k}`"));
