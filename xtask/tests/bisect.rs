@@ -8,105 +8,42 @@
 //! its builds.
 
 mod common;
+use common::history::{self, git};
 use common::TempDir;
 use std::path::Path;
-use std::process::Command;
-
-const LIB: &str = r#"const ITERS: u32 = 2000;
-const TABLE_LEN: usize = 64;
-
-const fn table<const N: usize>() -> [u8; N] {
-    let mut t = [0u8; N];
-    let mut x: u32 = 12345;
-    let mut i = 0;
-    while i < N {
-        x = x.wrapping_mul(1103515245).wrapping_add(12345);
-        t[i] = (x >> 24) as u8;
-        i += 1;
-    }
-    t
-}
-
-static TABLE: [u8; TABLE_LEN] = table::<TABLE_LEN>();
-
-#[no_mangle]
-pub extern "C" fn work(n: u32) -> u32 {
-    let mut x = n;
-    for i in 0..ITERS {
-        x = x.wrapping_mul(1664525).wrapping_add(i) ^ (x >> 13);
-    }
-    x
-}
-
-#[no_mangle]
-pub extern "C" fn checksum(i: u32) -> u32 {
-    TABLE[i as usize % TABLE_LEN] as u32
-}
-"#;
 
 const TIMING_CULPRIT: usize = 5;
 const SIZE_CULPRIT: usize = 11;
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// The history: commit 0 the crate, 1..=15 one change each; the shas.
 fn history(repo: &Path) -> Vec<String> {
-    std::fs::create_dir_all(repo.join("src")).unwrap();
-    std::fs::write(
-        repo.join("Cargo.toml"),
-        "[package]\nname = \"bisect-subject\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(repo.join("rust-toolchain.toml"), "[toolchain]\nchannel = \"1.95.0\"\ntargets = [\"wasm32-unknown-unknown\"]\nprofile = \"minimal\"\n").unwrap();
-    std::fs::write(repo.join(".gitignore"), "target\n").unwrap();
-    std::fs::write(repo.join("NOTES.md"), "# notes\n").unwrap();
-    std::fs::write(repo.join("src/lib.rs"), LIB).unwrap();
-    git(repo, &["init", "-q"]);
-    for (k, v) in [("user.email", "bisect@test"), ("user.name", "bisect test")] {
-        git(repo, &["config", k, v]);
-    }
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-qm", "c0: the subject"]);
-    let mut shas = vec![git(repo, &["rev-parse", "HEAD"])];
+    let mut shas = vec![history::init_subject(repo, "bisect-subject")];
     for k in 1..16 {
-        let lib = std::fs::read_to_string(repo.join("src/lib.rs")).unwrap();
         let msg = match k {
             TIMING_CULPRIT => {
-                std::fs::write(
-                    repo.join("src/lib.rs"),
-                    lib.replace("ITERS: u32 = 2000", "ITERS: u32 = 2600"),
-                )
-                .unwrap();
+                history::edit(repo, "src/lib.rs", "ITERS: u32 = 2000", "ITERS: u32 = 2600");
                 format!("c{k}: more work per call")
             }
             SIZE_CULPRIT => {
-                std::fs::write(
-                    repo.join("src/lib.rs"),
-                    lib.replace("TABLE_LEN: usize = 64", "TABLE_LEN: usize = 6144"),
-                )
-                .unwrap();
+                history::edit(
+                    repo,
+                    "src/lib.rs",
+                    "TABLE_LEN: usize = 64",
+                    "TABLE_LEN: usize = 6144",
+                );
                 format!("c{k}: a bigger table")
             }
             _ => {
-                let notes = std::fs::read_to_string(repo.join("NOTES.md")).unwrap();
-                std::fs::write(repo.join("NOTES.md"), format!("{notes}step {k}\n")).unwrap();
+                history::edit(
+                    repo,
+                    "NOTES.md",
+                    "# notes\n",
+                    &format!("# notes\nstep {k}\n"),
+                );
                 format!("c{k}: notes")
             }
         };
-        git(repo, &["commit", "-qam", &msg]);
-        shas.push(git(repo, &["rev-parse", "HEAD"]));
+        shas.push(history::commit(repo, &msg));
     }
     shas
 }

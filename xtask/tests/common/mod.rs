@@ -95,6 +95,9 @@ pub fn scratch(name: &str, edit: impl Fn(String) -> String) -> TempDir {
 }
 
 #[allow(dead_code)]
+pub mod history;
+
+#[allow(dead_code)]
 pub mod schema;
 
 /// Copy a directory tree, leaving out entries named in `skip` (at any depth).
