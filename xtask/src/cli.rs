@@ -18,12 +18,13 @@ const COMMANDS: &[(&str, &str)] = &[
     (
         "budget",
         "cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless [--force]]
-                   [--against REF] [--budgets FILE] [--reports DIR]
+                   [--against REF] [--fresh] [--budgets FILE] [--reports DIR]
                    [--browser-ws URL [--harness-addr IP]]
     the whole gate: build, optimize, size, attribute, measure, gate, report
     --quick      fewer iterations: never escalates, writes no ledger, never exits 1
     --bless      write reports/baseline.json and the artifacts later runs compare with
     --against    build REF in a git worktree and compare with it live
+    --fresh      measure every key and base, even identical inputs measured before
     --budgets    the budgets file (default: budgets.toml here or above)",
     ),
     (
@@ -50,7 +51,7 @@ const COMMANDS: &[(&str, &str)] = &[
     (
         "aa",
         "cargo xtask aa     [--runs N] [--profile NAME]... [--env NAME]... [--budgets FILE] [--reports DIR]
-    the A/A benchmark: N whole `budget --against HEAD` runs (default 5, reports under
+    the A/A benchmark: N whole `budget --against HEAD --fresh` runs (default 5, reports under
     reports/aa/); per run the light, the count of each live verdict and the cost
     (seconds inside timed windows against wall seconds); exit 1 if a comparison read regressed",
     ),

@@ -24,6 +24,8 @@ pub struct Engines {
     firefox: Option<PageMeasurer<Firefox>>,
     /// Environments prepared so far: the fingerprint names their browsers.
     prepared: BTreeSet<String>,
+    /// Each engine's `--version`, once asked.
+    versions: BTreeMap<&'static str, String>,
 }
 
 impl Engines {
@@ -40,6 +42,7 @@ impl Engines {
             chromium: None,
             firefox: None,
             prepared: BTreeSet::new(),
+            versions: BTreeMap::new(),
         }
     }
 
@@ -123,6 +126,26 @@ impl Measurer for Engines {
 
     fn env_browser(&self, env: &str) -> Option<EnvBrowser> {
         self.started(env)?.env_browser(env)
+    }
+
+    /// The binary's `--version` (found, or installed, as for measuring);
+    /// a browser started elsewhere is named by its address, so nothing
+    /// measured there is ever taken for a local figure.
+    fn browser_version(&mut self, env: &str) -> Result<String> {
+        let kind = self.kind(env);
+        if let (BrowserKind::Chromium, Some(url)) = (kind, &self.remote) {
+            return Ok(format!("remote {url}"));
+        }
+        if let Some(v) = self.versions.get(kind.name()) {
+            return Ok(v.clone());
+        }
+        let exe = crate::browser::process::find_or_install(match kind {
+            BrowserKind::Chromium => &crate::browser::chromium::PROVISION,
+            BrowserKind::Firefox => &crate::browser::firefox::PROVISION,
+        })?;
+        let v = crate::browser::process::version(&exe)?;
+        self.versions.insert(kind.name(), v.clone());
+        Ok(v)
     }
 
     fn describe(&self, env: &str) -> String {

@@ -67,6 +67,10 @@ pub struct Comparison {
     /// The base's per-seed values.
     #[serde(default)]
     pub base_per_seed: Vec<f64>,
+    /// Base and candidate have one identity (the same inputs): unchanged
+    /// by construction, and the base was not measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identical_inputs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -535,6 +539,7 @@ mod tests {
             extended: false,
             reason: format!("{} (words)", verdict.as_str()),
             base_per_seed: vec![],
+            identical_inputs: false,
         }
     }
 

@@ -60,6 +60,8 @@ pub fn ledger_run(r: &GateRun, records: &[Record]) -> Run {
                     hi: x.value_ci.map(|c| c.hi),
                     status: x.status,
                     in_warn_band: x.verdict.in_warn_band,
+                    identity: x.identity.clone(),
+                    reused_from: x.reused.as_ref().map(|p| p.run.clone()),
                 };
                 (ledger::key(&x.metric_id, &x.profile, &x.environment), entry)
             })
@@ -129,7 +131,10 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 })
             });
             let size_base = r.size_bases.get(&key).copied();
-            let history = ledger.history(&key, &config_id);
+            // A reused figure is judged on the history its own run saw, so
+            // it never counts twice toward escalation.
+            let reused = measured.and_then(|x| x.reused.as_ref());
+            let history = ledger.history(&key, &config_id, reused.map(|p| p.run.as_str()));
             let mut verdict = gate::verdict(&gate::Observation {
                 value,
                 value_ci: measured.and_then(|x| x.value_ci.as_ref()),
@@ -157,6 +162,12 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 verdict.reasons.push(format!(
                     "top contributors vs base: {}",
                     contributors.join(", ")
+                ));
+            }
+            if let Some(p) = reused {
+                verdict.reasons.push(format!(
+                    "{}, which measured these very inputs (`--fresh` measures it again)",
+                    p.text()
                 ));
             }
             if value.is_none() {
@@ -229,6 +240,8 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 heap_growth: measured.and_then(|x| x.heap_growth.clone()),
                 retried: measured.map(|x| x.retried.clone()).unwrap_or_default(),
                 cost: measured.and_then(|x| x.cost),
+                identity: measured.and_then(|x| x.identity.clone()),
+                reused: reused.cloned(),
             });
         }
     }
@@ -299,5 +312,7 @@ fn dependency_record(r: &GateRun, profile: &str) -> Option<Record> {
         heap_growth: None,
         retried: vec![],
         cost: None,
+        identity: None,
+        reused: None,
     })
 }

@@ -33,6 +33,15 @@ pub struct Entry {
     /// As decided by that run's caps (for reading the history; escalation
     /// recomputes it).
     pub in_warn_band: bool,
+    /// What the figure is a function of (`measure::identity`); the store
+    /// of figures (`reuse.rs`) keeps those the ledger names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The run this figure was taken from, when it was reused rather than
+    /// measured: it is that run's observation, so escalation never counts
+    /// it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// One gating run.
@@ -124,7 +133,7 @@ impl Ledger {
                                 .entries
                                 .into_iter()
                                 .map(|(k, e)| {
-                                    (k, Entry { value: e.value, lo: None, hi: None, status: e.status, in_warn_band: e.status == Status::Warn })
+                                    (k, Entry { value: e.value, lo: None, hi: None, status: e.status, in_warn_band: e.status == Status::Warn, identity: None, reused_from: None })
                                 })
                                 .collect(),
                         })
@@ -153,12 +162,18 @@ impl Ledger {
 
     /// For a key, the earlier runs of configuration `config`, oldest
     /// first, as values and intervals (the gate judges them against
-    /// today's caps).
-    pub fn history(&self, key: &str, config: &str) -> Vec<Past> {
-        self.runs
+    /// today's caps). Reused figures are left out: each is an earlier
+    /// run's observation, counted there. With `before`, only the runs
+    /// before that run id: the history a reused figure's own run saw.
+    pub fn history(&self, key: &str, config: &str, before: Option<&str>) -> Vec<Past> {
+        let end = before
+            .and_then(|id| self.runs.iter().position(|r| r.id == id))
+            .unwrap_or(self.runs.len());
+        self.runs[..end]
             .iter()
             .filter(|r| r.config.is_empty() || r.config == config)
             .filter_map(|r| r.entries.get(key))
+            .filter(|e| e.reused_from.is_none())
             .map(|e| Past {
                 value: e.value,
                 ci: match (e.value, e.lo, e.hi) {
@@ -361,6 +376,8 @@ pub fn stress_cli(args: &[String]) -> Result<u8> {
                         hi: None,
                         status: Status::Pass,
                         in_warn_band: false,
+                        identity: None,
+                        reused_from: None,
                     },
                 );
             }
@@ -402,6 +419,8 @@ mod tests {
                             hi: None,
                             status: Status::Pass,
                             in_warn_band: *band,
+                            identity: None,
+                            reused_from: None,
                         },
                     )
                 })
@@ -424,7 +443,7 @@ mod tests {
         }
         assert!(l.runs.iter().any(|r| r.id == "b0"), "b's only run is kept");
         assert_eq!(
-            l.history("b", "rt@budgets.toml")
+            l.history("b", "rt@budgets.toml", None)
                 .iter()
                 .map(|p| p.value)
                 .collect::<Vec<_>>(),
@@ -439,11 +458,11 @@ mod tests {
         let l = Ledger::parse(v1, Path::new("ledger.json")).unwrap();
         assert_eq!(l.schema_version, LEDGER_SCHEMA);
         assert_eq!(
-            l.history("M|p|desktop", "any@budgets.toml")[0].value,
+            l.history("M|p|desktop", "any@budgets.toml", None)[0].value,
             Some(9.0)
         );
         assert_eq!(
-            l.history("N|p|size", "any@budgets.toml")[0].value,
+            l.history("N|p|size", "any@budgets.toml", None)[0].value,
             Some(1.0)
         );
         assert_eq!(
@@ -461,9 +480,9 @@ mod tests {
         b.config = "rt@other/budgets.toml".into();
         l.append(a, 8);
         l.append(b, 8);
-        assert_eq!(l.history("k", "rt@budgets.toml").len(), 1);
-        assert_eq!(l.history("k", "rt@other/budgets.toml").len(), 1);
-        assert_eq!(l.history("k", "rt@third.toml").len(), 0);
+        assert_eq!(l.history("k", "rt@budgets.toml", None).len(), 1);
+        assert_eq!(l.history("k", "rt@other/budgets.toml", None).len(), 1);
+        assert_eq!(l.history("k", "rt@third.toml", None).len(), 0);
     }
 
     #[test]

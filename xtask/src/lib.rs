@@ -6,7 +6,7 @@
 //! ```text
 //! cli                                          argument parsing and dispatch (`main`)
 //! cmd::{init, budget, merge, attribute, calibrate, aa, bisect}   commands; cmd::args parses
-//! subject  baseline  gating  fingerprint       pipeline steps shared by commands
+//! subject  baseline  gating  fingerprint  reuse   pipeline steps shared by commands
 //! engines                                      the measurer per environment's browser
 //! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
@@ -44,6 +44,7 @@ pub mod ledger;
 pub mod measure;
 pub mod optimize;
 pub mod report;
+pub mod reuse;
 pub mod server;
 pub mod size;
 pub mod stats;

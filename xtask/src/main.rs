@@ -11,7 +11,7 @@
 //!   attribute  size attribution of any wasm file, optionally diffed
 //!   merge      merge shard summaries and gate the union
 //!   calibrate  A/A false-regression and injected-slowdown detection rates
-//!   aa         the A/A benchmark: N whole `budget --against HEAD` runs
+//!   aa         the A/A benchmark: N whole `budget --against HEAD --fresh` runs
 //!   bisect     find the commit that regressed one metric (live A/B per step)
 //!
 //! This is exactly what a team's own `xtask` writes to use the gate as a

@@ -186,6 +186,39 @@ pub struct Record {
     /// What measuring this figure cost (timings and heap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
+    /// What the figure is a function of: a hash of the shipped bytes and
+    /// glue, the scenario and harness, the metric's spec, the protocol, the
+    /// environment's settings, the browser's version, the host's hardware
+    /// and the gate's measuring code (timings and heap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Set when the figure was not measured by this run but taken from an
+    /// earlier run that measured the same identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<Provenance>,
+}
+
+/// Where a reused figure was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The ledger id of the run that measured it.
+    pub run: String,
+    /// The commit that run measured.
+    pub commit: String,
+    /// When that run started, in seconds since the Unix epoch.
+    pub started_unix_s: u64,
+}
+
+impl Provenance {
+    /// In words, for reports: `reused from run 1765…-12 (commit 3f2a1b4c5d6e, 2026-12-07 06:10 UTC)`.
+    pub fn text(&self) -> String {
+        format!(
+            "reused from run {} (commit {}, {})",
+            self.run,
+            &self.commit[..self.commit.len().min(12)],
+            crate::util::utc(self.started_unix_s)
+        )
+    }
 }
 
 /// What measuring cost, measured: the seconds inside the timed windows
@@ -236,7 +269,8 @@ impl Cost {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub schema_version: u32,
-    /// `ok` for a completed run; `error` when the gate could not do its job.
+    /// `ok` for a completed run; `error` when the gate could not do its job;
+    /// `incomplete` while a run is under way, and what a killed one leaves.
     pub outcome: String,
     pub status: Option<Status>,
     pub commit: String,
@@ -252,7 +286,7 @@ pub struct Summary {
     pub records: Vec<Record>,
     /// Per-profile size detail (all four sizes), artifacts and features.
     pub artifacts: Vec<ArtifactInfo>,
-    /// Error message when outcome is `error`.
+    /// What went wrong when outcome is `error` or `incomplete`, in words.
     #[serde(default)]
     pub error: Option<String>,
     /// Statuses of earlier runs from the ledger, oldest first.
@@ -330,7 +364,35 @@ pub struct ArtifactInfo {
     pub dependencies: Option<crate::closure::Closure>,
 }
 
+/// The `outcome` a run writes when it starts, so a run killed before its
+/// reports (`kill -9`, a lost runner) leaves this behind and never an
+/// earlier run's green.
+pub const INCOMPLETE: &str = "incomplete";
+
 impl Summary {
+    /// The summary a run writes when it starts: no records, outcome
+    /// `incomplete`. The run's own reports replace it when it ends.
+    pub fn incomplete(commit: String, started: u64) -> Summary {
+        Summary {
+            outcome: INCOMPLETE.into(),
+            error: Some(format!(
+                "this run (process {}, started at unix time {started}) has not finished; if no gate is running now, it was killed or crashed before it wrote its reports",
+                std::process::id()
+            )),
+            ..Summary::error(commit, started, String::new())
+        }
+    }
+
+    /// For the reports of a run without figures: the word of its status
+    /// pill and what happened, or None for a finished run.
+    pub fn unfinished(&self) -> Option<(&'static str, &'static str)> {
+        match (self.outcome.as_str(), &self.error) {
+            (INCOMPLETE, _) => Some(("incomplete", "did not finish")),
+            (_, Some(_)) => Some(("error", "could not do its job")),
+            _ => None,
+        }
+    }
+
     /// A summary for a run that could not finish. Carries no records, so it
     /// can never be read as a pass.
     pub fn error(commit: String, started: u64, message: String) -> Summary {

@@ -175,9 +175,38 @@ pub fn now_s() -> u64 {
         .unwrap_or(0)
 }
 
+/// Seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC` (the civil
+/// calendar from a day count, Howard Hinnant's `civil_from_days`).
+pub fn utc(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let secs = unix_s % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_reads_the_civil_calendar() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        // `date -u -d @1796623796` prints Mon Dec  7 06:09:56 UTC 2026.
+        assert_eq!(utc(1_796_623_796), "2026-12-07 06:09 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
 
     #[test]
     fn hash_separates_parts() {

@@ -277,4 +277,8 @@ impl<D: Driver> Measurer for PageMeasurer<D> {
     fn describe(&self, _env: &str) -> String {
         format!("{} via {}", self.version, D::PROTOCOL)
     }
+
+    fn browser_version(&mut self, _env: &str) -> Result<String> {
+        Ok(self.version.clone())
+    }
 }

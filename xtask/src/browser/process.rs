@@ -207,6 +207,38 @@ pub fn spawn_announcing(
     }
 }
 
+/// What a browser binary says of itself with `--version` (`Chromium
+/// 156.0.8078.73 built on Debian ...`), without starting a browser: a
+/// key's identity names it. Bounded: a binary that does not answer in 30 s
+/// is an error.
+pub fn version(exe: &Path) -> Result<String> {
+    let mut child = Command::new(exe)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("running {} --version", exe.display()))?;
+    let started = Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{} --version did not answer in 30 s", exe.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut s, &mut out)?;
+    }
+    let v = out.trim();
+    if v.is_empty() {
+        bail!("{} --version printed nothing", exe.display());
+    }
+    Ok(v.to_string())
+}
+
 /// Kill a browser started by [`spawn_announcing`] and its process group
 /// (renderer and content processes), then reap it.
 pub fn kill_group(child: &mut Child) {

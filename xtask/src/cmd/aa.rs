@@ -1,5 +1,6 @@
 //! `cargo xtask aa`: the A/A benchmark. It runs the whole gate `--runs`
-//! times against the checkout's own commit (`budget --against HEAD`, every
+//! times against the checkout's own commit (`budget --against HEAD --fresh`:
+//! the base is the candidate, which a plain run would not measure; every
 //! selected profile and environment), one run after another, each with a
 //! reports directory of its own under `--reports` (default `reports/aa/`):
 //! its own ledger, so no run escalates another's warn, and nothing touches
@@ -187,7 +188,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
         eprintln!(
-            "aa: run {i} of {}: cargo xtask budget --against HEAD {} (reports in {})",
+            "aa: run {i} of {}: cargo xtask budget --against HEAD --fresh {} (reports in {})",
             o.runs,
             o.select.join(" "),
             dir.display()
@@ -195,6 +196,8 @@ pub fn cli(args: &[String]) -> Result<u8> {
         let mut argv: Vec<String> = vec![
             "--against".into(),
             "HEAD".into(),
+            // Identical inputs by construction: measure both arms anyway.
+            "--fresh".into(),
             "--budgets".into(),
             o.budgets.display().to_string(),
             "--reports".into(),

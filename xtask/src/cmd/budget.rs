@@ -14,10 +14,9 @@ use crate::build;
 use crate::config::{self, MetricSpec, Source};
 use crate::fingerprint;
 use crate::gate::Status;
-use crate::gating::{self, GateRun};
+use crate::gating::GateRun;
 use crate::ledger;
 use crate::measure::{self, Measured, Measurer};
-use crate::report;
 use crate::size;
 use crate::subject;
 use crate::summary::{ArtifactInfo, Fingerprint, ProtocolUsed};
@@ -46,6 +45,9 @@ pub struct Options {
     pub harness_addr: Option<std::net::IpAddr>,
     /// `--against REF`: build the base at this git ref and measure it live.
     pub against: Option<String>,
+    /// `--fresh`: measure every key and every base, even where the inputs
+    /// were measured before or the base is the candidate.
+    pub fresh: bool,
     /// Hidden (tests): measure with fixed samples instead of a browser;
     /// `MARKER:FACTOR` slows modules whose path contains MARKER.
     pub fixed_samples: Option<String>,
@@ -66,6 +68,7 @@ impl Options {
             browser_ws: None,
             harness_addr: None,
             against: None,
+            fresh: false,
             fixed_samples: None,
         };
         let mut a = Args::new(if browser { "budget" } else { "size" }, args);
@@ -85,6 +88,7 @@ impl Options {
                 }
                 Arg::Flag("--fixed-samples") => o.fixed_samples = Some(a.value("--fixed-samples")?),
                 Arg::Flag("--quick") => o.quick = true,
+                Arg::Flag("--fresh") => o.fresh = true,
                 Arg::Flag("--bless") => o.bless = true,
                 Arg::Flag("--force") => o.force = true,
                 Arg::Flag(f) => return Err(a.unknown(f)),
@@ -109,9 +113,10 @@ impl Options {
                 || o.quick
                 || o.browser_ws.is_some()
                 || o.harness_addr.is_some()
+                || o.fresh
                 || o.fixed_samples.is_some())
         {
-            bail!("--env, --quick, --browser-ws, --harness-addr belong to `budget`, not `size`");
+            bail!("--env, --quick, --fresh, --browser-ws, --harness-addr belong to `budget`, not `size`");
         }
         Ok(o)
     }
@@ -238,25 +243,7 @@ fn pipeline(opts: &Options) -> Result<u8> {
         protocol: protocol_used(&cfg, &metrics, opts.quick),
         missing: Default::default(),
     };
-    let session = ledger::Session::open(
-        &opts.reports.join("ledger.json"),
-        cfg.escalation.ledger_window,
-        !opts.quick,
-    )?;
-    let records = gating::assemble(&run, session.history());
-
-    // ledger.
-    let ledger = session.append(gating::ledger_run(&run, &records))?;
-
-    // report.
-    let summary = gating::summary(&run, records, &ledger);
-    report::write_all(
-        &summary,
-        &opts.reports,
-        &ledger,
-        &arts,
-        &measured.histograms_for_report(),
-    )?;
+    let summary = super::gate_and_report(&run, &opts.reports, &arts)?;
 
     if opts.quick {
         let failing = summary
@@ -282,7 +269,10 @@ fn pipeline(opts: &Options) -> Result<u8> {
 }
 
 /// The measure stage: every selected scenario metric in the browser (or on
-/// fixed samples), and the fingerprint of where it ran.
+/// fixed samples), and the fingerprint of where it ran. Each key is first
+/// given its identity; a key whose base is the candidate is measured
+/// without the base, and one whose identity was measured before is taken
+/// from the store (`reuse.rs`), unless `--fresh`.
 fn measure_stage(
     opts: &Options,
     cfg: &config::Config,
@@ -297,7 +287,7 @@ fn measure_stage(
         .iter()
         .any(|m| matches!(m.source, Source::Scenario(_)))
     {
-        let plan = measure::plan(cfg, metrics, profiles, opts.quick);
+        let mut plan = measure::plan(cfg, metrics, profiles, opts.quick);
         let mut m: Box<dyn Measurer> = match &opts.fixed_samples {
             Some(spec) => Box::new(fixed_measurer(spec)?),
             None => Box::new(crate::engines::Engines::new(
@@ -306,7 +296,16 @@ fn measure_stage(
                 opts.harness_addr,
             )),
         };
-        let out = measure::run(
+        measure::identify(cfg, &mut plan, arts, base, m.as_mut(), opts.quick)?;
+        let (plan, reused) = crate::reuse::take(cfg, &opts.reports, plan, base, opts.fresh)?;
+        if !reused.is_empty() {
+            eprintln!(
+                "budget: {} figure(s) taken from earlier runs that measured the same inputs (--fresh measures them again); {} to measure",
+                reused.len(),
+                plan.len()
+            );
+        }
+        let mut out = measure::run(
             cfg,
             &plan,
             arts,
@@ -314,6 +313,7 @@ fn measure_stage(
             m.as_mut(),
             measure::RunOptions { quick: opts.quick },
         )?;
+        out.results.extend(reused);
         m.fingerprint(&mut fingerprint);
         out
     } else {

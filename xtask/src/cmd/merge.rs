@@ -11,10 +11,9 @@
 use super::args::{Arg, Args};
 use crate::config::{self, Config, MetricSpec, Source};
 use crate::gate::Status;
-use crate::gating::{self, GateRun};
+use crate::gating::GateRun;
 use crate::ledger;
 use crate::measure::Measured;
-use crate::report;
 use crate::summary::{ArtifactInfo, ProtocolUsed, Summary, SCHEMA_VERSION};
 use crate::util::{find_budgets, now_s};
 use anyhow::{bail, Context, Result};
@@ -201,21 +200,7 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         protocol: timed.then(|| ProtocolUsed::of(&cfg.protocol)),
         missing,
     };
-    let session = ledger::Session::open(
-        &reports.join("ledger.json"),
-        cfg.escalation.ledger_window,
-        true,
-    )?;
-    let records = gating::assemble(&run, session.history());
-    let ledger = session.append(gating::ledger_run(&run, &records))?;
-    let summary = gating::summary(&run, records, &ledger);
-    report::write_all(
-        &summary,
-        reports,
-        &ledger,
-        &[],
-        &run.measured.histograms_for_report(),
-    )?;
+    let summary = super::gate_and_report(&run, reports, &[])?;
     let missing = summary.records.iter().filter(|r| r.value.is_none()).count();
     if missing > 0 {
         eprintln!("merge: {missing} figure(s) of {} have no shard; each fails and names the shard to rerun", cfg.budgets_file.display());

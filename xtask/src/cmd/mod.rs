@@ -11,10 +11,46 @@ pub mod calibrate;
 pub mod init;
 pub mod merge;
 
+use crate::artifacts::ProfileArtifacts;
+use crate::gating::{self, GateRun};
 use crate::summary::Summary;
 use crate::util::{git_commit, now_s};
 use anyhow::{anyhow, Result};
 use std::path::Path;
+
+/// The tail `budget` and `merge` share: gate the figures against the
+/// history the ledger holds (locked until the run is appended; a quick run
+/// is gated against none and appends nothing), store the figures this run
+/// measured for later runs to reuse, append the run, and write the reports.
+pub fn gate_and_report(
+    run: &GateRun,
+    reports: &Path,
+    arts: &[ProfileArtifacts],
+) -> Result<Summary> {
+    let session = crate::ledger::Session::open(
+        &reports.join("ledger.json"),
+        run.cfg.escalation.ledger_window,
+        !run.quick,
+    )?;
+    let records = gating::assemble(run, session.history());
+    let entry = gating::ledger_run(run, &records);
+    if !run.quick {
+        crate::reuse::save(reports, &entry, &records)?;
+    }
+    let ledger = session.append(entry)?;
+    if !run.quick {
+        crate::reuse::prune(reports, &ledger)?;
+    }
+    let summary = gating::summary(run, records, &ledger);
+    crate::report::write_all(
+        &summary,
+        reports,
+        &ledger,
+        arts,
+        &run.measured.histograms_for_report(),
+    )?;
+    Ok(summary)
+}
 
 /// Run `job`; if it fails or panics, replace every report under `reports`
 /// with an error version saying what failed, and return the error (main
@@ -22,6 +58,16 @@ use std::path::Path;
 /// is reported like any other error, with the reports directory at hand.
 pub fn guarded(reports: &Path, subject_dir: &Path, job: impl FnOnce() -> Result<u8>) -> Result<u8> {
     let started = now_s();
+    // First, mark the reports as a run under way: a run killed where no
+    // code of ours runs (`kill -9`, a lost runner) then leaves an
+    // `incomplete` summary, never an earlier run's green.
+    let marker = Summary::incomplete(git_commit(subject_dir), started);
+    crate::report::write_error(&marker, reports).map_err(|e| {
+        anyhow!(
+            "could not mark the reports under {} as a run under way: {e:#}",
+            reports.display()
+        )
+    })?;
     let outcome =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).unwrap_or_else(|payload| {
             let what = payload

@@ -96,7 +96,8 @@ impl TaskState<'_> {
 }
 
 /// The arms of one task: candidate (+ reference), and the base's when the
-/// base has this profile (and its reference build, for relative metrics).
+/// base has this profile (and its reference build, for relative metrics)
+/// and its identity differs from the candidate's.
 pub(super) type ArmsOf = (Vec<Arm>, Option<String>, String);
 
 pub(super) fn arms_of(
@@ -127,7 +128,10 @@ pub(super) fn arms_of(
         arms.push(arm(Role::Reference, r.clone()));
     }
     let mut excluded = None;
-    if let Some(b) = base {
+    // A base that would run the candidate's very inputs is not run: the
+    // comparison is unchanged by construction (`reduce::identical`).
+    let identical = task.identity.as_ref().is_some_and(|i| i.identical());
+    if let Some(b) = base.filter(|_| !identical) {
         match b.profiles.get(&task.profile) {
             None => {
                 excluded = Some(format!(

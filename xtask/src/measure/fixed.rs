@@ -53,6 +53,13 @@ impl Measurer for FixedMeasurer {
     fn describe(&self, _env: &str) -> String {
         "fixed samples (no browser)".into()
     }
+    /// The slowdown is part of what it would measure.
+    fn browser_version(&mut self, _env: &str) -> Result<String> {
+        Ok(format!(
+            "fixed samples (no browser), {:?} x{}",
+            self.slow_marker, self.slowdown
+        ))
+    }
     fn fingerprint(&self, f: &mut crate::summary::Fingerprint) {
         f.chromium = "fixed samples (no browser)".into();
         f.timer_resolution_us = Some(5.0);

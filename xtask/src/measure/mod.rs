@@ -20,11 +20,12 @@ use std::time::Duration;
 
 mod arms;
 mod fixed;
+pub mod identity;
 mod reduce;
 mod schedule;
 
 pub use fixed::FixedMeasurer;
-pub use reduce::explain;
+pub use reduce::{explain, identical, not_compared};
 pub use schedule::{run, undecided, RunOptions};
 
 /// What a scenario's samples are.
@@ -166,6 +167,9 @@ pub trait Measurer {
     ) -> Result<EnvInfo>;
     /// Describe the browser of environment `env` for the report.
     fn describe(&self, env: &str) -> String;
+    /// The product and version of the browser that would measure `env`,
+    /// without starting it (a key's identity names it).
+    fn browser_version(&mut self, env: &str) -> Result<String>;
     /// Fill in the run-wide browser fields of the fingerprint (Chromium's:
     /// its product, origin and page clock).
     fn fingerprint(&self, _f: &mut crate::summary::Fingerprint) {}
@@ -192,6 +196,9 @@ pub struct Task {
     pub warmup: u32,
     /// Blocks per arm and seed before any extension.
     pub blocks: u32,
+    /// What its figure is a function of ([`identify`]); None until then,
+    /// and for runs that measure regardless (`--fresh`, calibrate, bisect).
+    pub identity: Option<identity::Identity>,
 }
 
 impl Task {
@@ -244,11 +251,56 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
                     iterations,
                     warmup,
                     blocks,
+                    identity: None,
                 });
             }
         }
     }
     out
+}
+
+/// Give every task of the plan its identity (`identity.rs`): what its
+/// candidate runs, and what its base would run. Each environment's browser
+/// names its version once, without a page.
+pub fn identify(
+    cfg: &Config,
+    plan: &mut [Task],
+    arts: &[crate::artifacts::ProfileArtifacts],
+    base: Option<&crate::artifacts::Base>,
+    m: &mut dyn Measurer,
+    quick: bool,
+) -> Result<()> {
+    let hardware = identity::hardware();
+    let mut browsers: BTreeMap<String, String> = BTreeMap::new();
+    for task in plan.iter_mut() {
+        let env = &task.metric.environment;
+        if !browsers.contains_key(env) {
+            browsers.insert(env.clone(), m.browser_version(env)?);
+        }
+        let cx = identity::Shared {
+            gate: identity::MEASURE_VERSION,
+            browser: &browsers[env],
+            hardware: &hardware,
+            quick,
+        };
+        let (arms, excluded, _) = arms::arms_of(task, arts, base, 0)?;
+        let side = |base_side: bool| identity::Arm {
+            modules: arms
+                .iter()
+                .filter(|a| a.role.is_base() == base_side)
+                .map(|a| &a.module)
+                .collect(),
+        };
+        let candidate = identity::of_arm(cfg, task, &side(false), &cx)?;
+        let base_arm = side(true);
+        let base = if excluded.is_none() && !base_arm.modules.is_empty() {
+            Some(identity::of_arm(cfg, task, &base_arm, &cx)?)
+        } else {
+            None
+        };
+        task.identity = Some(identity::Identity { candidate, base });
+    }
+    Ok(())
 }
 
 /// The reduced figures of one metric key.
@@ -286,6 +338,11 @@ pub struct MetricResult {
     pub base_histogram: Option<HistogramBlob>,
     /// What measuring this key cost.
     pub cost: Option<crate::summary::Cost>,
+    /// What the figure is a function of (`identity.rs`), when known.
+    pub identity: Option<String>,
+    /// Taken from an earlier run's measurement of the same identity
+    /// (`reuse.rs`), not measured now.
+    pub reused: Option<crate::summary::Provenance>,
 }
 
 /// All measured figures of a run.
@@ -398,28 +455,10 @@ impl Measured {
             }
             let merged = stats::merge(&all)?;
             let value = gate_value(&per_seed).ok_or_else(|| anyhow!("{key}: no seeds"))?;
+            let histogram = stats::encode(&merged)?;
             results.insert(
                 key,
-                MetricResult {
-                    value,
-                    value_ci: rec.value_ci,
-                    per_seed,
-                    histogram: stats::encode(&merged)?,
-                    method: rec.method.clone(),
-                    commands: rec.commands.clone(),
-                    artifact_paths: rec.artifact_paths.clone(),
-                    resolution_in_unit: rec.clock.as_ref().map(|c| c.tick_in_unit),
-                    clock_ticks: rec.clock.as_ref().map(|c| c.ticks),
-                    comparison: rec.comparison.clone(),
-                    heap_growth: rec.heap_growth.clone(),
-                    retried: rec.retried.clone(),
-                    fingerprint: Some(rec.fingerprint.clone()),
-                    statistic,
-                    offset,
-                    // A shard's base samples are not in its summary.
-                    base_histogram: None,
-                    cost: rec.cost,
-                },
+                of_record(rec, per_seed, histogram, value, statistic, offset),
             );
         }
         Ok(Measured {
@@ -429,6 +468,83 @@ impl Measured {
             cost,
         })
     }
+}
+
+/// A result as a record reported it, with the figures given (a merge's are
+/// recomputed from the shards' histograms). It keeps the fingerprint of
+/// where it was measured; a record holds no base samples.
+fn of_record(
+    rec: crate::summary::Record,
+    per_seed: Vec<SeedValue>,
+    histogram: HistogramBlob,
+    value: f64,
+    statistic: stats::Statistic,
+    offset: f64,
+) -> MetricResult {
+    MetricResult {
+        value,
+        value_ci: rec.value_ci,
+        per_seed,
+        histogram,
+        method: rec.method,
+        commands: rec.commands,
+        artifact_paths: rec.artifact_paths,
+        resolution_in_unit: rec.clock.as_ref().map(|c| c.tick_in_unit),
+        clock_ticks: rec.clock.as_ref().map(|c| c.ticks),
+        comparison: rec.comparison,
+        heap_growth: rec.heap_growth,
+        retried: rec.retried,
+        fingerprint: Some(rec.fingerprint),
+        statistic,
+        offset,
+        base_histogram: None,
+        cost: rec.cost,
+        identity: rec.identity,
+        reused: rec.reused,
+    }
+}
+
+/// The result of `task` taken from an earlier run's record of the same
+/// identity, with where it came from. Its comparison is the identical-
+/// inputs one when the task's base is the candidate, else none; nothing
+/// was spent measuring it.
+pub fn reused_result(
+    cfg: &Config,
+    task: &Task,
+    base_origin: Option<&str>,
+    rec: crate::summary::Record,
+    provenance: crate::summary::Provenance,
+) -> Result<MetricResult> {
+    let offset = if task.metric.is_relative() {
+        -100.0
+    } else {
+        0.0
+    };
+    let value = rec
+        .value
+        .ok_or_else(|| anyhow!("the stored figure of {} has no value", task.key()))?;
+    let histogram = rec
+        .histogram
+        .clone()
+        .ok_or_else(|| anyhow!("the stored figure of {} has no histogram", task.key()))?;
+    let per_seed = rec.per_seed.clone();
+    let mut r = of_record(
+        rec,
+        per_seed,
+        histogram,
+        value,
+        task.metric.statistic,
+        offset,
+    );
+    r.comparison = match (&task.identity, base_origin) {
+        (Some(id), Some(origin)) if id.identical() => {
+            Some(identical(not_compared(cfg, &task.metric, origin), id))
+        }
+        _ => None,
+    };
+    r.cost = None;
+    r.reused = Some(provenance);
+    Ok(r)
 }
 
 /// One seed's figure, read off its histogram (so a merge of shards, which

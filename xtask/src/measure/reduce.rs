@@ -237,6 +237,8 @@ pub(super) fn reduce(
         statistic: stat,
         offset,
         base_histogram,
+        identity: task.identity.as_ref().map(|i| i.candidate.clone()),
+        reused: None,
     })
 }
 
@@ -328,30 +330,16 @@ fn compare(
     let metric = &st.task.metric;
     let stat = metric.statistic;
     let relative = metric.is_relative();
-    let (measure, no_change, limit) = if relative {
-        ("difference_pp", 0.0, cfg.comparison.regression_pp)
-    } else {
-        (
-            "ratio",
-            1.0,
-            1.0 + cfg.escalation.baseline_regression_pct / 100.0,
-        )
-    };
-    let mut c = Comparison {
-        base: b.origin.clone(),
-        verdict: stats::AbVerdict::NotComparable,
-        measure: measure.into(),
-        base_value: None,
-        estimate: None,
-        limit,
-        blocks: st.rounds,
-        extended: st.extended,
-        reason: String::new(),
-        base_per_seed: vec![],
-    };
+    let mut c = not_compared(cfg, metric, &b.origin);
+    c.blocks = st.rounds;
+    c.extended = st.extended;
+    let no_change = if relative { 0.0 } else { 1.0 };
     if let Some(why) = &st.base_excluded {
         c.reason = format!("not comparable: {why}");
         return c;
+    }
+    if let Some(id) = st.task.identity.as_ref().filter(|i| i.identical()) {
+        return identical(c, id);
     }
     if st.arm(Role::Base).is_none() {
         c.reason = "not comparable: the base has no artifact for this profile".into();
@@ -386,8 +374,48 @@ fn compare(
         return c;
     };
     c.estimate = Some(est);
-    c.verdict = stats::ab_verdict(&est, no_change, limit);
+    c.verdict = stats::ab_verdict(&est, no_change, c.limit);
     c.reason = explain(&c, &est, relative);
+    c
+}
+
+/// A comparison of `metric` with base `origin` before anything is known:
+/// not comparable, with its measure and limit (ratio, or percentage
+/// points for a relative metric).
+pub fn not_compared(cfg: &Config, metric: &crate::config::MetricSpec, origin: &str) -> Comparison {
+    let (measure, limit) = if metric.is_relative() {
+        ("difference_pp", cfg.comparison.regression_pp)
+    } else {
+        (
+            "ratio",
+            1.0 + cfg.escalation.baseline_regression_pct / 100.0,
+        )
+    };
+    Comparison {
+        base: origin.to_string(),
+        verdict: stats::AbVerdict::NotComparable,
+        measure: measure.into(),
+        base_value: None,
+        estimate: None,
+        limit,
+        blocks: 0,
+        extended: false,
+        reason: String::new(),
+        base_per_seed: vec![],
+        identical_inputs: false,
+    }
+}
+
+/// The comparison of a key whose base would measure exactly the candidate's
+/// inputs: unchanged by construction, and the base was not run.
+pub fn identical(mut c: Comparison, id: &super::identity::Identity) -> Comparison {
+    c.verdict = stats::AbVerdict::Unchanged;
+    c.identical_inputs = true;
+    c.blocks = 0;
+    c.reason = format!(
+        "unchanged: identical inputs ({}): base and candidate ship the same bytes to the same scenario, harness, browser and protocol, so the base was not measured",
+        id.short()
+    );
     c
 }
 

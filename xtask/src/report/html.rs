@@ -386,15 +386,15 @@ impl Exporter for Html {
     /// the page reads; each section's markup comes from its own helper.
     fn render(&self, d: &ReportData) -> String {
         let s = d.summary;
-        if let Some(e) = &s.error {
+        if let Some((word, what)) = s.unfinished() {
             return format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasm budget: error</title><style>{STYLE}</style></head><body>\
-                 <h1>wasm budget <span class=\"pill\" id=\"run-status\" style=\"background:{c}\">error</span></h1>\
-                 <p>The gate could not do its job on commit <code>{commit}</code> (exit 2). This is never a pass, and no figure of an earlier run is shown.</p>\
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>wasm budget: {word}</title><style>{STYLE}</style></head><body>\
+                 <h1>wasm budget <span class=\"pill\" id=\"run-status\" style=\"background:{c}\">{word}</span></h1>\
+                 <p>The gate {what} on commit <code>{commit}</code> (exit 2). This is never a pass, and no figure of an earlier run is shown.</p>\
                  <pre id=\"error\">{e}</pre></body></html>\n",
                 c = color(Status::Fail),
                 commit = esc(&s.commit),
-                e = esc(e)
+                e = esc(s.error.as_deref().unwrap_or(""))
             );
         }
         let st = s.status.unwrap_or(Status::Fail);
@@ -446,6 +446,10 @@ impl Exporter for Html {
                 esc(super::HOST_SPEED_MEANS),
                 esc(&host)
             ));
+        }
+        let reuse = super::reuse_line(s);
+        if !reuse.is_empty() {
+            out.push_str(&format!("<p id=\"reuse\">{}</p>", esc(&reuse)));
         }
         let cost = super::cost_lines(s);
         if !cost.is_empty() {

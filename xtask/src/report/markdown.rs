@@ -77,11 +77,11 @@ impl Exporter for Markdown {
     /// a reviewer reads it (verdict, what changed, then the folded detail).
     fn render(&self, d: &ReportData) -> String {
         let s = d.summary;
-        if let Some(e) = &s.error {
+        if let Some((word, what)) = s.unfinished() {
             return format!(
-                "## wasm budget: ⚠️ error\n\nThe gate could not do its job on commit `{}` (exit 2). This is never a pass, and no figure of an earlier run is shown.\n\n```\n{}\n```\n",
+                "## wasm budget: ⚠️ {word}\n\nThe gate {what} on commit `{}` (exit 2). This is never a pass, and no figure of an earlier run is shown.\n\n```\n{}\n```\n",
                 s.commit,
-                e.replace("```", "` ` `")
+                s.error.as_deref().unwrap_or("").replace("```", "` ` `")
             );
         }
         let mut out = String::new();
@@ -140,6 +140,12 @@ impl Exporter for Markdown {
                     r.metric_id, r.profile, r.environment
                 ));
             }
+        }
+        let reuse = super::reuse_line(s);
+        if !reuse.is_empty() {
+            let mut c = reuse.chars();
+            let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+            out.push_str(&format!("\n{}{}.\n", first.unwrap_or_default(), c.as_str()));
         }
         let deps = super::dependency_lines(s);
         if deps.iter().any(|d| d.notable) {

@@ -76,6 +76,28 @@ pub fn cost_lines(s: &Summary) -> Vec<String> {
     out
 }
 
+/// What this run measured of its browser figures, when it did not measure
+/// all of them the usual way: how many were identical to their base (the
+/// base not run) and how many were taken from earlier runs. Empty when
+/// every figure was measured, base and all.
+pub fn reuse_line(s: &Summary) -> String {
+    let timed: Vec<&crate::summary::Record> =
+        s.records.iter().filter(|r| r.identity.is_some()).collect();
+    let reused = timed.iter().filter(|r| r.reused.is_some()).count();
+    let identical = timed
+        .iter()
+        .filter(|r| r.comparison.as_ref().is_some_and(|c| c.identical_inputs))
+        .count();
+    if reused == 0 && identical == 0 {
+        return String::new();
+    }
+    format!(
+        "measured by this run: {} of {} browser figures; {identical} identical to their base (same bytes, scenario, harness, browser and protocol: the base was not run); {reused} reused from earlier runs that measured the same inputs (`--fresh` measures everything)",
+        timed.len() - reused,
+        timed.len()
+    )
+}
+
 /// The `n` keys that cost the most wall time, costliest first.
 pub fn costliest(s: &Summary, n: usize) -> Vec<String> {
     let mut keyed: Vec<(&crate::summary::Record, crate::summary::Cost)> = s
@@ -223,7 +245,7 @@ pub fn write_all(
             })
             .collect(),
     };
-    export(&data, reports)?;
+    export(&data, reports, true)?;
     for (profile, report) in &data.attributions {
         attribution::write(report, &reports.join("attribution"), profile)?;
     }
@@ -240,8 +262,9 @@ pub fn write_all(
     Ok(())
 }
 
-/// Replace every report with the error versions of `summary` (an error
-/// summary: no records), so no earlier green report outlives a failed run.
+/// Replace every report with the versions of a summary without records (an
+/// error, or a run's start marker), so no earlier green report outlives a
+/// failed or killed run.
 pub fn write_error(summary: &Summary, reports: &Path) -> Result<()> {
     let ledger = Ledger::empty();
     let cdfs = BTreeMap::new();
@@ -252,16 +275,25 @@ pub fn write_error(summary: &Summary, reports: &Path) -> Result<()> {
         attributions: vec![],
     };
     std::fs::create_dir_all(reports)?;
-    export(&data, reports)?;
+    // A run's start marker is for `reports/` only: the job summary gets
+    // what the run ends with.
+    export(
+        &data,
+        reports,
+        summary.outcome != crate::summary::INCOMPLETE,
+    )?;
     Ok(())
 }
 
 /// Every file exporter into `reports`, and the markdown into the GitHub
-/// job summary when there is one.
-fn export(data: &ReportData, reports: &Path) -> Result<()> {
+/// job summary when there is one and `job_summary` is set.
+fn export(data: &ReportData, reports: &Path, job_summary: bool) -> Result<()> {
     let exporters: [&dyn Exporter; 3] = [&Json, &markdown::Markdown, &html::Html];
     for e in exporters {
         write_atomic(&reports.join(e.file_name()), e.render(data).as_bytes())?;
+    }
+    if !job_summary {
+        return Ok(());
     }
     if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write;

@@ -164,6 +164,10 @@ pub fn render(s: &Summary, color: bool) -> String {
             why
         ));
     }
+    let reuse = super::reuse_line(s);
+    if !reuse.is_empty() {
+        out.push_str(&format!("{reuse}\n"));
+    }
     let cost = super::cost_lines(s);
     if !cost.is_empty() {
         out.push_str(&format!(

@@ -8,6 +8,7 @@ mod attribution;
 mod config_errors;
 mod pipeline;
 mod reports;
+mod reuse;
 
 /// The record of `id` for `profile` in a summary.
 fn record<'a>(

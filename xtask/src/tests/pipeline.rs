@@ -11,10 +11,19 @@ use crate::summary::*;
 
 /// Artifacts that exist only as names: the fixed measurer never opens them.
 fn fixed_artifacts(cfg: &config::Config, tag: &str) -> Vec<crate::artifacts::ProfileArtifacts> {
+    artifacts_under(cfg, std::path::Path::new(&format!("/fixed/{tag}")))
+}
+
+/// Artifacts named under `top` (`top/<profile>/shipped.wasm`, its named
+/// twin and its `without-trace` reference build); nothing is written.
+pub(super) fn artifacts_under(
+    cfg: &config::Config,
+    top: &std::path::Path,
+) -> Vec<crate::artifacts::ProfileArtifacts> {
     cfg.profiles
         .iter()
         .map(|p| {
-            let dir = std::path::PathBuf::from(format!("/fixed/{tag}/{}", p.name));
+            let dir = top.join(&p.name);
             let info = ArtifactInfo {
                 profile: p.name.clone(),
                 input: format!("{}/input.wasm", dir.display()),
@@ -123,25 +132,7 @@ fn fixed_pipeline(
         protocol: Some(crate::summary::ProtocolUsed::of(&cfg.protocol)),
         missing: Default::default(),
     };
-    let session = crate::ledger::Session::open(
-        &reports.join("ledger.json"),
-        cfg.escalation.ledger_window,
-        true,
-    )
-    .unwrap();
-    let records = crate::gating::assemble(&run, session.history());
-    let ledger = session
-        .append(crate::gating::ledger_run(&run, &records))
-        .unwrap();
-    let summary = crate::gating::summary(&run, records, &ledger);
-    report::write_all(
-        &summary,
-        &reports,
-        &ledger,
-        &cand,
-        &measured.histograms_for_report(),
-    )
-    .unwrap();
+    let summary = crate::cmd::gate_and_report(&run, &reports, &cand).unwrap();
     for f in ["summary.json", "summary.md", "report.html", "ledger.json"] {
         assert!(reports.join(f).is_file(), "{f} written");
     }
@@ -274,9 +265,9 @@ fn fixed_samples_a_15_percent_slowdown_is_regressed_and_fails() {
 }
 
 /// A fixed-sample measurer that logs every scenario run it is handed.
-struct Logging {
-    inner: crate::measure::FixedMeasurer,
-    runs: Vec<crate::measure::ScenarioRun>,
+pub(super) struct Logging {
+    pub(super) inner: crate::measure::FixedMeasurer,
+    pub(super) runs: Vec<crate::measure::ScenarioRun>,
 }
 
 impl crate::measure::Measurer for Logging {
@@ -296,6 +287,9 @@ impl crate::measure::Measurer for Logging {
         c: &config::Environment,
     ) -> anyhow::Result<crate::measure::EnvInfo> {
         self.inner.prepare_environment(env, c)
+    }
+    fn browser_version(&mut self, env: &str) -> anyhow::Result<String> {
+        self.inner.browser_version(env)
     }
     fn describe(&self, env: &str) -> String {
         self.inner.describe(env)
@@ -535,6 +529,42 @@ fn fixed_samples_merge_is_exact_and_names_missing_shards() {
         serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
             .unwrap();
     assert_eq!(s.outcome, "error");
+    // A shard whose run never finished (killed: its start marker is all it
+    // wrote) is refused the same way, naming what it is.
+    let mut killed = Summary::incomplete("fixed".into(), 1);
+    killed.protocol = shard.protocol.clone();
+    let killed_file = dir.join("killed.json");
+    std::fs::write(&killed_file, serde_json::to_string(&killed).unwrap()).unwrap();
+    let mut with_killed = args.clone();
+    with_killed.insert(1, killed_file.display().to_string());
+    let e = format!("{:#}", crate::cmd::merge::cli(&with_killed).unwrap_err());
+    assert!(
+        e.contains("did not complete") && e.contains("has not finished"),
+        "{e}"
+    );
+}
+
+/// A run marks its reports as under way before it does anything, so a run
+/// killed where no code of the gate runs (`kill -9`) leaves "incomplete",
+/// never the earlier run's green; a finished run replaces the marker.
+#[test]
+fn a_run_under_way_replaces_the_earlier_green() {
+    let dir = common::TempDir::new("marker");
+    let green = r#"{"outcome": "ok", "status": "pass"}"#;
+    std::fs::write(dir.join("summary.json"), green).unwrap();
+    std::fs::write(dir.join("summary.md"), "## wasm budget: 🟢 green").unwrap();
+    let seen = crate::cmd::guarded(&dir, &dir, || {
+        let s: Summary = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json"))?)?;
+        let md = std::fs::read_to_string(dir.join("summary.md"))?;
+        let html = std::fs::read_to_string(dir.join("report.html"))?;
+        assert_eq!(s.outcome, "incomplete");
+        assert!(s.records.is_empty() && s.status.is_none());
+        assert!(md.starts_with("## wasm budget: ⚠️ incomplete"), "{md}");
+        assert!(md.contains("never a pass") && !md.contains("green"), "{md}");
+        assert!(html.contains(">incomplete</span>"), "{html}");
+        Ok(7)
+    });
+    assert_eq!(seen.unwrap(), 7);
 }
 
 /// The host's speed: median, range and count of an environment's readings;

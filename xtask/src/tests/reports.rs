@@ -194,6 +194,7 @@ fn fixed_summary() -> Summary {
                 extended: false,
                 reason: String::new(),
                 base_per_seed: vec![b, b, b],
+                identical_inputs: false,
             };
             c.reason = crate::measure::explain(&c, &est, false);
             c
@@ -275,6 +276,8 @@ fn fixed_summary() -> Summary {
                 measuring_s: 40.0,
                 setup_s: 0.0,
             }),
+            identity: None,
+            reused: None,
         }
     };
     use crate::config::GateKind::*;
