@@ -200,6 +200,10 @@ pub struct CommitInfo {
     pub subject: String,
     /// Its author date (ISO 8601).
     pub date: String,
+    /// The `Budget-Accept:` lines of its message, as written: a commit
+    /// that regressed a metric on purpose says so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepts: Vec<String>,
 }
 
 impl CommitInfo {
@@ -398,6 +402,19 @@ impl Report {
                     "First bad commit: `{}` {} ({})\n\n",
                     c.sha, c.subject, c.date
                 ));
+                s.push_str(&if c.accepts.is_empty() {
+                    "It carries no `Budget-Accept:` trailer: nothing accepted this change.\n\n"
+                        .to_string()
+                } else {
+                    format!(
+                        "It carries {}: the change was accepted when it merged.\n\n",
+                        c.accepts
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
                 s.push_str(&format!("Last good commit: {}\n\n", self.name(lo)));
             }
             _ => {
@@ -679,6 +696,11 @@ mod tests {
                 sha: format!("{i}{}", "a".repeat(39)),
                 subject: format!("c{i}: change | {i}"),
                 date: "2026-12-05T00:00:00Z".into(),
+                accepts: if i == 2 {
+                    vec!["Budget-Accept: M-PERF-04C x1.2 a check per spawn".into()]
+                } else {
+                    vec![]
+                },
             })
             .collect();
         let m = |candidate, base, point, verdict| Measured {
@@ -732,6 +754,7 @@ mod tests {
         let want = [
             "# Bisect: CALL (core-min desktop), 4 commits",
             "First bad commit: `2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` c2: change | 2 (2026-12-05T00:00:00Z)",
+            "It carries `Budget-Accept: M-PERF-04C x1.2 a check per spawn`: the change was accepted when it merged.",
             "- bad end vs good end: x1.300 [x1.280, x1.320] regressed (limit x1.100, 8 blocks)",
             "- across the first bad commit: x1.290 [x1.270, x1.310] regressed (limit x1.100, 8 blocks)",
             "3 builds, 3 live comparisons, 42 s.",

@@ -25,8 +25,15 @@
 //!   `fail` (sizes are deterministic and compare exactly);
 //! - timings are compared live (`Comparison`): `regressed` fails,
 //!   `inconclusive` (after the extension budget) warns, `unchanged` passes,
-//!   `not comparable` passes and says why.
+//!   `not comparable` passes and says why;
+//! - a regression against the base that a `Budget-Accept:` trailer covers
+//!   (`accept.rs`) is `accepted` when it is within the bound: a size's
+//!   change, or the upper end of a timing's interval. Beyond the bound it
+//!   fails as without the trailer, and says by how much. An acceptance
+//!   lifts the base rule only: caps, warn bands, heap growth and the clock
+//!   floor apply as ever.
 
+use crate::accept::{Acceptance, Bound};
 use crate::config::{Caps, GateKind};
 use crate::stats::{self, AbVerdict, Band, Interval};
 use serde::{Deserialize, Serialize};
@@ -77,6 +84,9 @@ pub struct Comparison {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
+    /// A regression against the base within a `Budget-Accept:` bound: it
+    /// passes, and the reports list it above the fold.
+    Accepted,
     Warn,
     Fail,
 }
@@ -85,6 +95,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
+            Status::Accepted => "accepted",
             Status::Warn => "warn",
             Status::Fail => "fail",
         }
@@ -124,6 +135,20 @@ pub struct Observation<'a> {
     pub retried: &'a [String],
     pub consecutive_warns_to_fail: u32,
     pub baseline_regression_pct: f64,
+    /// The `Budget-Accept:` trailer that covers this key, if any.
+    pub accepted: Option<&'a Acceptance>,
+}
+
+/// An acceptance as it applied to one key: the trailer, the change it
+/// measured against the base, and whether that was within the bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    pub acceptance: Acceptance,
+    /// The measured change in the bound's terms: `+12.3%`, or a ratio with
+    /// its interval, `x1.061 (95 % CI 1.032 to 1.090)`.
+    pub change: String,
+    /// Within the bound: the key's status is `accepted`.
+    pub within: bool,
 }
 
 /// One earlier run of a key, as the ledger stored it: its value and
@@ -170,6 +195,9 @@ pub struct Verdict {
     pub unresolved: bool,
     /// Why the status is what it is, in words. Empty for a plain pass.
     pub reasons: Vec<String>,
+    /// A `Budget-Accept:` trailer that covered a regression of this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Applied>,
 }
 
 /// A figure with as many digits as it needs.
@@ -207,6 +235,7 @@ impl Verdict {
             baseline_regressed: false,
             unresolved: false,
             reasons,
+            acceptance: None,
         }
     }
 }
@@ -329,14 +358,20 @@ pub fn verdict(o: &Observation) -> Verdict {
         v.baseline_delta_pct = Some(pct);
         if pct > o.baseline_regression_pct {
             v.baseline_regressed = true;
-            v.status = Status::Fail;
-            v.reasons.push(format!(
+            let text = format!(
                 "{} is {:+.1}% against the base {} (limit +{}%)",
                 fmt(value),
                 pct,
                 fmt(b),
                 o.baseline_regression_pct
-            ));
+            );
+            match o.accepted.filter(|a| matches!(a.bound, Bound::Percent(_))) {
+                Some(a) => accept(&mut v, a, format!("{pct:+.1}%"), pct, text, Status::Fail),
+                None => {
+                    v.status = Status::Fail;
+                    v.reasons.push(text);
+                }
+            }
         }
     }
     if let Some(c) = o.comparison {
@@ -347,7 +382,34 @@ pub fn verdict(o: &Observation) -> Verdict {
                 e.point
             });
         }
+        // An acceptance in the comparison's own terms: a ratio bound for a
+        // ratio, a percentage (points) for a difference.
+        let accepted = o.accepted.filter(|a| match a.bound {
+            Bound::Ratio(_) => c.measure == "ratio",
+            Bound::Percent(_) => c.measure != "ratio",
+        });
+        let regressing = matches!(c.verdict, AbVerdict::Regressed | AbVerdict::Inconclusive);
+        match (c.estimate.as_ref(), accepted) {
+            (Some(e), Some(a)) if regressing => {
+                let change = if c.measure == "ratio" {
+                    format!("x{:.3} (95 % CI {:.3} to {:.3})", e.point, e.lo, e.hi)
+                } else {
+                    format!("{:+.2} pp (95 % CI {:+.2} to {:+.2})", e.point, e.lo, e.hi)
+                };
+                // Past the bound, a regression fails; an inconclusive one
+                // is the warn it would have been without the trailer.
+                let beyond = if c.verdict == AbVerdict::Regressed {
+                    v.baseline_regressed = true;
+                    Status::Fail
+                } else {
+                    Status::Warn
+                };
+                accept(&mut v, a, change, e.hi, c.reason.clone(), beyond);
+            }
+            _ => {}
+        }
         match c.verdict {
+            _ if accepted.is_some() && regressing && c.estimate.is_some() => {}
             AbVerdict::Regressed => {
                 v.baseline_regressed = true;
                 v.status = Status::Fail;
@@ -388,6 +450,54 @@ pub fn verdict(o: &Observation) -> Verdict {
         );
     }
     v
+}
+
+/// Apply acceptance `a` to a regression of `change` (in the bound's terms)
+/// whose upper end is `upper` (a size: its change; a timing: the upper end
+/// of its interval): `accepted` within the bound, else a fail saying by how
+/// much it exceeds it, with status `beyond` (never lowering one already
+/// worse). `what` is the regression in words.
+fn accept(
+    v: &mut Verdict,
+    a: &Acceptance,
+    change: String,
+    upper: f64,
+    what: String,
+    beyond: Status,
+) {
+    let bound = match a.bound {
+        Bound::Percent(p) => p,
+        Bound::Ratio(r) => r,
+    };
+    let within = upper <= bound;
+    if within {
+        v.status = v.status.max(Status::Accepted);
+        v.reasons
+            .push(format!("{what}; within the bound: {}", a.text()));
+    } else {
+        v.status = v.status.max(beyond);
+        let past = match a.bound {
+            Bound::Percent(_) => format!("{:.1} points past +{bound}%", upper - bound),
+            Bound::Ratio(_) => format!(
+                "its upper end x{upper:.3} is {:.1} % past x{bound}",
+                (upper / bound - 1.0) * 100.0
+            ),
+        };
+        v.reasons.push(format!(
+            "{what}; beyond what was accepted ({}): {past}{}",
+            a.text(),
+            if beyond == Status::Warn {
+                "; reported as a warn"
+            } else {
+                ""
+            }
+        ));
+    }
+    v.acceptance = Some(Applied {
+        acceptance: a.clone(),
+        change,
+        within,
+    });
 }
 
 fn ordinal(n: u32) -> String {
@@ -443,6 +553,7 @@ mod tests {
             retried: &[],
             consecutive_warns_to_fail: 2,
             baseline_regression_pct: 10.0,
+            accepted: None,
         }
     }
 
@@ -580,6 +691,105 @@ mod tests {
         let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
         o.comparison = Some(&rows[0].0);
         assert!((verdict(&o).baseline_delta_pct.unwrap() - 15.0).abs() < 1e-9);
+    }
+
+    fn acceptance(bound: Bound) -> Acceptance {
+        Acceptance {
+            metric: "M".into(),
+            profile: "*".into(),
+            environment: "*".into(),
+            bound,
+            reason: "adds the zstd codec".into(),
+            commit: "0123456789abcdef".into(),
+            author: "Ada".into(),
+            line: 3,
+        }
+    }
+
+    /// A size regression within its accepted bound is `accepted`; beyond
+    /// it, a fail that names both figures; a hard cap is never lifted.
+    #[test]
+    fn an_accepted_size_regression_is_bounded_and_never_lifts_a_cap() {
+        let c = caps(100.0, None);
+        let plus15 = acceptance(Bound::Percent(15.0));
+        let plus5 = acceptance(Bound::Percent(5.0));
+        let judge = |value: f64, a: &Acceptance| {
+            let mut o = obs(Some(value), GateKind::Hard, &c, &[]);
+            o.size_base = Some(50.0);
+            o.accepted = Some(a);
+            verdict(&o)
+        };
+        let within = judge(56.0, &plus15);
+        assert_eq!(within.status, Status::Accepted, "{within:?}");
+        let applied = within.acceptance.as_ref().unwrap();
+        assert!(applied.within && applied.change == "+12.0%", "{applied:?}");
+        assert!(
+            within.reasons[0].contains("+12.0% against the base")
+                && within.reasons[0].contains(
+                    "within the bound: +15% accepted in 0123456789ab (Ada): adds the zstd codec"
+                ),
+            "{within:?}"
+        );
+        let beyond = judge(56.0, &plus5);
+        assert_eq!(beyond.status, Status::Fail);
+        assert!(!beyond.acceptance.as_ref().unwrap().within);
+        assert!(
+            beyond.reasons[0].contains("+12.0%")
+                && beyond.reasons[0].contains("7.0 points past +5%"),
+            "{beyond:?}"
+        );
+        // 110 is +120 % and over the cap of 100: the cap fails it whatever the bound.
+        let capped = judge(110.0, &acceptance(Bound::Percent(200.0)));
+        assert_eq!(capped.status, Status::Fail);
+        assert!(
+            capped
+                .reasons
+                .iter()
+                .any(|r| r.contains("above the hard cap")),
+            "{capped:?}"
+        );
+        // A ratio bound does not cover a size.
+        assert_eq!(
+            judge(56.0, &acceptance(Bound::Ratio(1.2))).status,
+            Status::Fail
+        );
+    }
+
+    /// A live timing is accepted only when the upper end of its interval is
+    /// within the bound; an inconclusive one past it stays the warn it was.
+    #[test]
+    fn an_accepted_timing_needs_its_whole_interval_within_the_bound() {
+        let c = caps(1000.0, None);
+        let x108 = acceptance(Bound::Ratio(1.08));
+        let judge = |cmp: &Comparison| {
+            let mut o = obs(Some(1.2), GateKind::Hard, &c, &[]);
+            o.comparison = Some(cmp);
+            o.accepted = Some(&x108);
+            verdict(&o)
+        };
+        let inside = judge(&comparison(AbVerdict::Regressed, 1.06, 1.03, 1.075));
+        assert_eq!(inside.status, Status::Accepted, "{inside:?}");
+        assert_eq!(
+            inside.acceptance.unwrap().change,
+            "x1.060 (95 % CI 1.030 to 1.075)"
+        );
+        let straddling = judge(&comparison(AbVerdict::Regressed, 1.06, 1.03, 1.09));
+        assert_eq!(
+            straddling.status,
+            Status::Fail,
+            "the estimate alone is not enough"
+        );
+        assert!(
+            straddling.reasons[0].contains("upper end x1.090 is 0.9 % past x1.08"),
+            "{straddling:?}"
+        );
+        let unsure = judge(&comparison(AbVerdict::Inconclusive, 1.05, 0.99, 1.12));
+        assert_eq!(unsure.status, Status::Warn, "{unsure:?}");
+        let unsure_inside = judge(&comparison(AbVerdict::Inconclusive, 1.03, 0.99, 1.07));
+        assert_eq!(unsure_inside.status, Status::Accepted);
+        let unchanged = judge(&comparison(AbVerdict::Unchanged, 1.01, 0.97, 1.05));
+        assert_eq!(unchanged.status, Status::Pass);
+        assert!(unchanged.acceptance.is_none());
     }
 
     /// A heap under its cap that keeps growing fails, in words.

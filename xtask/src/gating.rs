@@ -40,6 +40,9 @@ pub struct GateRun<'a> {
     pub protocol: Option<ProtocolUsed>,
     /// Per key: why it may have no figure (merge: which shard is missing).
     pub missing: BTreeMap<String, String>,
+    /// The `Budget-Accept:` trailers between the base and the candidate,
+    /// oldest commit first (`accept.rs`).
+    pub acceptances: &'a [crate::accept::Acceptance],
 }
 
 /// The ledger's entry of a gated run: its status and each record's figure.
@@ -62,6 +65,7 @@ pub fn ledger_run(r: &GateRun, records: &[Record]) -> Run {
                     in_warn_band: x.verdict.in_warn_band,
                     identity: x.identity.clone(),
                     reused_from: x.reused.as_ref().map(|p| p.run.clone()),
+                    accepted: x.verdict.acceptance.clone(),
                 };
                 (ledger::key(&x.metric_id, &x.profile, &x.environment), entry)
             })
@@ -98,6 +102,7 @@ pub fn summary(r: &GateRun, records: Vec<Record>, ledger: &Ledger) -> Summary {
             .collect(),
         protocol: r.protocol.clone(),
         cost: r.measured.cost.clone(),
+        acceptances: r.acceptances.to_vec(),
     }
 }
 
@@ -148,6 +153,7 @@ pub fn assemble(r: &GateRun, ledger: &Ledger) -> Vec<Record> {
                 retried: measured.map(|x| x.retried.as_slice()).unwrap_or_default(),
                 consecutive_warns_to_fail: cfg.escalation.consecutive_warns_to_fail,
                 baseline_regression_pct: cfg.escalation.baseline_regression_pct,
+                accepted: crate::accept::for_key(r.acceptances, &m.id, p, &m.environment),
             });
             let contributors = match &m.source {
                 Source::Size(_)

@@ -42,6 +42,12 @@ pub struct Entry {
     /// it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// A `Budget-Accept:` trailer that covered a regression of this key:
+    /// the commit, author, reason and bound, the change it measured, and
+    /// whether that was within the bound. The history of what was let
+    /// through, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<crate::gate::Applied>,
 }
 
 /// One gating run.
@@ -133,7 +139,7 @@ impl Ledger {
                                 .entries
                                 .into_iter()
                                 .map(|(k, e)| {
-                                    (k, Entry { value: e.value, lo: None, hi: None, status: e.status, in_warn_band: e.status == Status::Warn, identity: None, reused_from: None })
+                                    (k, Entry { value: e.value, lo: None, hi: None, status: e.status, in_warn_band: e.status == Status::Warn, identity: None, reused_from: None, accepted: None })
                                 })
                                 .collect(),
                         })
@@ -378,6 +384,7 @@ pub fn stress_cli(args: &[String]) -> Result<u8> {
                         in_warn_band: false,
                         identity: None,
                         reused_from: None,
+                        accepted: None,
                     },
                 );
             }
@@ -421,6 +428,7 @@ mod tests {
                             in_warn_band: *band,
                             identity: None,
                             reused_from: None,
+                            accepted: None,
                         },
                     )
                 })

@@ -11,7 +11,7 @@
 //! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
 //! summary  attribute  bindgen  build  bisect   records; size analysis; tools; a bisect's search and report
-//! gate  config                                 pure verdicts; validated budgets.toml
+//! gate  accept  config                         pure verdicts; accepted regressions; validated budgets.toml
 //! toolchain  cargoconf  closure                the subject's rustup toolchain, cargo config, dependency closure
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
 //! api                                          a built crate's exports, and the built-ins wired to them
@@ -22,6 +22,7 @@
 // values of a config number or a statistic; `x <= 0.0` would let NaN pass.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod accept;
 pub mod api;
 pub mod artifacts;
 pub mod attribute;

@@ -408,6 +408,68 @@ pub fn checkout(cfg: &Config, reference: &str) -> Result<(Config, String)> {
     Ok((at, sha))
 }
 
+/// The `Budget-Accept:` trailers of the commits after the base's commit up
+/// to the subject's HEAD, oldest first, checked against the configuration
+/// (`accept.rs`). None without a base, or when the base's commit is not in
+/// this history (a blessed baseline from elsewhere), which is said.
+pub fn acceptances(
+    cfg: &Config,
+    base: Option<&Base>,
+    profiles: &[String],
+) -> Result<Vec<crate::accept::Acceptance>> {
+    let Some(b) = base.filter(|b| !b.commit.is_empty() && b.commit != "unknown") else {
+        return Ok(vec![]);
+    };
+    let since = b.commit.trim_end_matches("-dirty");
+    let subject_dir = cfg.manifest.parent().unwrap_or(&cfg.root);
+    let log = match git(
+        &[
+            "log",
+            "--reverse",
+            "--format=%H%x1f%an <%ae>%x1f%B%x1e",
+            &format!("{since}..HEAD"),
+        ],
+        subject_dir,
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("budget: no Budget-Accept trailers read: the base's commit {since} is not in this history ({e:#})");
+            return Ok(vec![]);
+        }
+    };
+    let fields: Vec<Vec<&str>> = log
+        .split('\x1e')
+        .map(|c| {
+            c.trim_start_matches('\n')
+                .splitn(3, '\x1f')
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| f.len() == 3)
+        .collect();
+    let commits: Vec<crate::accept::Commit> = fields
+        .iter()
+        .map(|f| crate::accept::Commit {
+            sha: f[0],
+            author: f[1],
+            message: f[2],
+        })
+        .collect();
+    let all =
+        crate::accept::parse(&commits).map_err(|e| anyhow!("a Budget-Accept trailer: {e}"))?;
+    crate::accept::check(&all, cfg, profiles)
+        .map_err(|e| anyhow!("a Budget-Accept trailer: {e}"))?;
+    for a in &all {
+        eprintln!(
+            "budget: {} {} {}: {}",
+            a.metric,
+            a.profile,
+            a.environment,
+            a.text()
+        );
+    }
+    Ok(all)
+}
+
 /// `--against REF`: build every selected profile of REF in its worktree
 /// ([`checkout`]), with this checkout's profiles and optimizer settings.
 pub fn base_from_ref(

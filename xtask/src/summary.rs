@@ -299,6 +299,10 @@ pub struct Summary {
     /// What measuring cost, per environment (see [`Cost`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cost: BTreeMap<String, Cost>,
+    /// The `Budget-Accept:` trailers of the commits between the base and
+    /// the candidate, oldest first, whether or not a key needed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptances: Vec<crate::accept::Acceptance>,
 }
 
 /// The parts of `[protocol]` that decide what a timing figure means.
@@ -414,6 +418,7 @@ impl Summary {
             trend: vec![],
             protocol: None,
             cost: BTreeMap::new(),
+            acceptances: vec![],
         }
     }
 }

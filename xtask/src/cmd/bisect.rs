@@ -668,12 +668,20 @@ fn commit_range(cfg: &Config, good: &str, bad: &str) -> Result<Vec<CommitInfo>> 
     }
     shas.iter()
         .map(|s| {
-            let out = git(&["log", "-1", "--format=%H%x00%s%x00%aI", s], dir)?;
+            let out = git(&["log", "-1", "--format=%H%x00%s%x00%aI%x00%B", s], dir)?;
             let mut f = out.split('\0');
             Ok(CommitInfo {
                 sha: f.next().unwrap_or_default().into(),
                 subject: f.next().unwrap_or_default().into(),
                 date: f.next().unwrap_or_default().into(),
+                accepts: f
+                    .next()
+                    .unwrap_or_default()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with(crate::accept::TRAILER))
+                    .map(String::from)
+                    .collect(),
             })
         })
         .collect()

@@ -178,6 +178,8 @@ fn pipeline(opts: &Options) -> Result<u8> {
         Some(r) => Some(subject::base_from_ref(&cfg, r, &profiles, &metrics)?),
         None => blessed.as_ref().map(|b| b.as_base(&opts.reports)),
     };
+    // What the commits since the base accept (Budget-Accept trailers).
+    let acceptances = subject::acceptances(&cfg, base.as_ref(), &profiles)?;
 
     // build -> optimize -> size -> attribute, per profile, and what the
     // later stages need of it (its dependency closure, its reference builds).
@@ -242,6 +244,7 @@ fn pipeline(opts: &Options) -> Result<u8> {
         run_tag: "",
         protocol: protocol_used(&cfg, &metrics, opts.quick),
         missing: Default::default(),
+        acceptances: &acceptances,
     };
     let summary = super::gate_and_report(&run, &opts.reports, &arts)?;
 

@@ -182,6 +182,14 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         })
         .collect();
     let timed = summaries.iter().any(|s| s.protocol.is_some());
+    // Each shard read the trailers between its base and the candidate:
+    // the same commits, so their union is any one's (kept in order).
+    let mut acceptances: Vec<crate::accept::Acceptance> = Vec::new();
+    for a in summaries.iter().flat_map(|s| &s.acceptances) {
+        if !acceptances.contains(a) {
+            acceptances.push(a.clone());
+        }
+    }
     let run = GateRun {
         cfg: &cfg,
         metrics: &metrics,
@@ -199,6 +207,7 @@ fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> 
         run_tag: "-merge",
         protocol: timed.then(|| ProtocolUsed::of(&cfg.protocol)),
         missing,
+        acceptances: &acceptances,
     };
     let summary = super::gate_and_report(&run, reports, &[])?;
     let missing = summary.records.iter().filter(|r| r.value.is_none()).count();

@@ -22,6 +22,7 @@ pub(crate) fn esc(s: &str) -> String {
 fn color(s: Status) -> &'static str {
     match s {
         Status::Pass => "#2e9d4f",
+        Status::Accepted => "#2a7ab0",
         Status::Warn => "#d8a200",
         Status::Fail => "#d33",
     }
@@ -446,6 +447,14 @@ impl Exporter for Html {
                 esc(super::HOST_SPEED_MEANS),
                 esc(&host)
             ));
+        }
+        let accepted = super::acceptance_lines(s);
+        if !accepted.is_empty() {
+            out.push_str("<h2>Accepted against the base, by <code>Budget-Accept:</code> trailers</h2><ul id=\"accepted\">");
+            for l in &accepted {
+                out.push_str(&format!("<li>{}</li>", esc(l)));
+            }
+            out.push_str("</ul>");
         }
         let reuse = super::reuse_line(s);
         if !reuse.is_empty() {

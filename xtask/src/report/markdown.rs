@@ -63,6 +63,7 @@ pub struct Markdown;
 fn icon(s: Status) -> &'static str {
     match s {
         Status::Pass => "🟢",
+        Status::Accepted => "🔵",
         Status::Warn => "🟡",
         Status::Fail => "🔴",
     }
@@ -87,7 +88,7 @@ impl Exporter for Markdown {
         let mut out = String::new();
         let count = |st: Status| s.records.iter().filter(|r| r.status == st).count();
         out.push_str(&format!(
-            "## wasm budget: {} {}{}\n\n**{} records: {} fail · {} warn · {} pass**{}\n\n",
+            "## wasm budget: {} {}{}\n\n**{} records: {} fail · {} warn · {} pass{}**{}\n\n",
             s.status.map(icon).unwrap_or("⚠️"),
             light(s.status),
             if s.quick {
@@ -99,6 +100,10 @@ impl Exporter for Markdown {
             count(Status::Fail),
             count(Status::Warn),
             count(Status::Pass),
+            match count(Status::Accepted) {
+                0 => String::new(),
+                n => format!(" · {n} accepted"),
+            },
             if s.trend.is_empty() {
                 String::new()
             } else {
@@ -139,6 +144,16 @@ impl Exporter for Markdown {
                     "- **{} {} {}**: {why}\n",
                     r.metric_id, r.profile, r.environment
                 ));
+            }
+        }
+        let accepted = super::acceptance_lines(s);
+        if !accepted.is_empty() {
+            out.push_str(&format!(
+                "\n### Accepted against the base ({}), by `Budget-Accept:` trailers\n\n",
+                accepted.len()
+            ));
+            for l in &accepted {
+                out.push_str(&format!("- {l}\n"));
             }
         }
         let reuse = super::reuse_line(s);

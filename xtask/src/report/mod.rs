@@ -76,6 +76,50 @@ pub fn cost_lines(s: &Summary) -> Vec<String> {
     out
 }
 
+/// Every key a `Budget-Accept:` trailer covered, in words (the measured
+/// change against the base, the bound, the commit, its author and the
+/// reason), then every trailer no key needed. Empty when there were none.
+pub fn acceptance_lines(s: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &s.records {
+        let Some(a) = &r.verdict.acceptance else {
+            continue;
+        };
+        let t = &a.acceptance;
+        out.push(format!(
+            "{} {} {}: {} against the base, {} the accepted {} (commit {}, {}): {}",
+            r.metric_id,
+            r.profile,
+            r.environment,
+            a.change,
+            if a.within { "within" } else { "BEYOND" },
+            t.bound.text(),
+            &t.commit[..t.commit.len().min(12)],
+            t.author,
+            t.reason
+        ));
+    }
+    for t in &s.acceptances {
+        let used = s.records.iter().any(|r| {
+            r.verdict
+                .acceptance
+                .as_ref()
+                .is_some_and(|a| &a.acceptance == t)
+        });
+        if !used {
+            out.push(format!(
+                "not needed: {} {} {} {} (commit {}): no covered key regressed against the base",
+                t.metric,
+                t.profile,
+                t.environment,
+                t.bound.text(),
+                &t.commit[..t.commit.len().min(12)]
+            ));
+        }
+    }
+    out
+}
+
 /// What this run measured of its browser figures, when it did not measure
 /// all of them the usual way: how many were identical to their base (the
 /// base not run) and how many were taken from earlier runs. Empty when
@@ -217,7 +261,9 @@ pub fn dependency_lines(s: &Summary) -> Vec<DependencyLines> {
 /// green / yellow / red for a run status.
 pub fn light(s: Option<Status>) -> &'static str {
     match s {
-        Some(Status::Pass) => "green",
+        // Accepted regressions pass: the light is green, and the reports
+        // list each above the fold.
+        Some(Status::Pass | Status::Accepted) => "green",
         Some(Status::Warn) => "yellow",
         Some(Status::Fail) => "red",
         None => "error",

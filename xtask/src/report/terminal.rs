@@ -88,6 +88,7 @@ pub fn render(s: &Summary, color: bool) -> String {
         }
         let code = match st {
             Status::Pass => "32",
+            Status::Accepted => "36",
             Status::Warn => "33",
             Status::Fail => "31",
         };
@@ -114,6 +115,7 @@ pub fn render(s: &Summary, color: bool) -> String {
                         t.status,
                         match t.status {
                             Status::Pass => "●",
+                            Status::Accepted => "◆",
                             Status::Warn => "▲",
                             Status::Fail => "✖",
                         }
@@ -163,6 +165,9 @@ pub fn render(s: &Summary, color: bool) -> String {
             vs_base(r),
             why
         ));
+    }
+    for l in super::acceptance_lines(s) {
+        out.push_str(&format!("accepted: {l}\n"));
     }
     let reuse = super::reuse_line(s);
     if !reuse.is_empty() {

@@ -131,6 +131,7 @@ fn fixed_pipeline(
         run_tag: "",
         protocol: Some(crate::summary::ProtocolUsed::of(&cfg.protocol)),
         missing: Default::default(),
+        acceptances: &[],
     };
     let summary = crate::cmd::gate_and_report(&run, &reports, &cand).unwrap();
     for f in ["summary.json", "summary.md", "report.html", "ledger.json"] {

@@ -233,6 +233,7 @@ fn fixed_summary() -> Summary {
             retried: &[],
             consecutive_warns_to_fail: 2,
             baseline_regression_pct: 10.0,
+            accepted: None,
         });
         Record {
             commit: "0123abc".into(),
@@ -404,6 +405,7 @@ fn fixed_summary() -> Summary {
         ],
         protocol: Some(crate::summary::ProtocolUsed { seeds: vec![11, 29, 42, 73, 101], latency_iterations: 2000, heap_warmup: 200, heap_samples: 500, blocks: 8 }),
         cost: [("desktop".to_string(), crate::summary::Cost { timed_s: 64.5, measuring_s: 160.0, setup_s: 9.5 })].into_iter().collect(),
+        acceptances: vec![],
     }
 }
 
@@ -640,6 +642,51 @@ fn the_pull_request_summary_leads_with_what_changed() {
             .unwrap(),
     );
     assert!(a < b, "sizes first:\n{top}");
+
+    // An accepted regression: above the fold, with its change, bound,
+    // commit, author and reason; a trailer no key needed says so.
+    let trailer = |metric: &str, bound| crate::accept::Acceptance {
+        metric: metric.into(),
+        profile: "core-min".into(),
+        environment: "*".into(),
+        bound,
+        reason: "adds the zstd codec".into(),
+        commit: "0123456789abcdef0123".into(),
+        author: "Ada <ada@example.com>".into(),
+        line: 3,
+    };
+    let used = trailer(
+        &s.records[size].metric_id,
+        crate::accept::Bound::Percent(15.0),
+    );
+    s.records[size].status = Status::Accepted;
+    s.records[size].verdict.acceptance = Some(crate::gate::Applied {
+        acceptance: used.clone(),
+        change: "+12.0%".into(),
+        within: true,
+    });
+    s.acceptances = vec![
+        used,
+        trailer("M-PERF-04C", crate::accept::Bound::Ratio(1.1)),
+    ];
+    let md = render(&s);
+    let top = md.split("<details>").next().unwrap();
+    assert!(top.contains("· 1 accepted**"), "{top}");
+    assert!(
+        top.contains("### Accepted against the base (2), by `Budget-Accept:` trailers"),
+        "{top}"
+    );
+    assert!(
+        top.contains(&format!(
+            "- {} core-min size: +12.0% against the base, within the accepted +15% (commit 0123456789ab, Ada <ada@example.com>): adds the zstd codec",
+            s.records[size].metric_id
+        )),
+        "{top}"
+    );
+    assert!(
+        top.contains("- not needed: M-PERF-04C core-min * x1.1 (commit 0123456789ab)"),
+        "{top}"
+    );
 }
 
 /// The element structure of an HTML page: one line per start tag, indented

@@ -78,6 +78,7 @@ fn gated_run(
         run_tag: "",
         protocol: Some(crate::summary::ProtocolUsed::of(&cfg.protocol)),
         missing: Default::default(),
+        acceptances: &[],
     };
     let summary = crate::cmd::gate_and_report(&run, reports, cand).unwrap();
     let json: serde_json::Value =
