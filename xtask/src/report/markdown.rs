@@ -125,7 +125,7 @@ impl Exporter for Markdown {
             .any(|r| r.comparison.is_some() || r.verdict.baseline_delta_pct.is_some());
         if changed.is_empty() {
             out.push_str(if compared {
-                "Nothing changed: every figure is within its caps, sizes equal their base, and every timing compared live with its base reads unchanged.\n"
+                "Nothing changed: every figure is within its caps, sizes equal their base, and every timing reads unchanged against its base.\n"
             } else {
                 "Every figure is within its caps. There was no base to compare with (`--against REF`, or `--bless` a run).\n"
             });
@@ -180,6 +180,9 @@ impl Exporter for Markdown {
             s.fingerprint.binaryen,
             match (super::browsers_line(&s.fingerprint), s.fingerprint.chromium.is_empty()) {
                 (b, _) if !b.is_empty() => b,
+                (_, true) if s.records.iter().any(|r| r.reused.is_some()) => {
+                    "no browser started: every browser figure was reused".to_string()
+                }
                 (_, true) => "no browser stage".to_string(),
                 (_, false) => s.fingerprint.chromium.clone(),
             }
