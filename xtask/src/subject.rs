@@ -1,6 +1,7 @@
-//! Stages 1-4 for the subject: build -> optimize -> size -> attribute, one
-//! function each, for one profile (and the reference builds its relative
-//! metrics need), and the base of a live comparison built from a git ref.
+//! The size half for the subject: build -> optimize -> size -> attribute ->
+//! closure, one function each, run for one profile (and the reference
+//! builds its relative metrics need) by `profile_artifacts`; the base of a
+//! live comparison built from a git ref; the trailers since the base.
 //! This is where the gate runs cargo, wasm-bindgen and binaryen; it serves
 //! `budget`, `size`, `calibrate` and `init`. Attribution is returned as
 //! data: the report stage writes its files.
@@ -188,17 +189,12 @@ fn relative(cfg: &Config, p: &Path) -> String {
     p.strip_prefix(&cfg.root).unwrap_or(p).display().to_string()
 }
 
-/// What the four size stages produced for one profile.
-pub struct Analyzed {
-    pub optimized: Optimized,
-    pub sizes: size::Sizes,
-    pub attribution: attribute::Report,
-}
-
-/// Build, optimize, size and attribute one profile, and assemble its
-/// artifacts: the four stages of `budget` in one call, for `calibrate`.
-/// `name` is the profile the figures are reported under (`profile.name`
-/// may be a variant's working name).
+/// The size half of one profile, stage by stage: build -> optimize -> size
+/// -> attribute -> closure, and the reference builds its relative metrics
+/// need; then what the later stages read of it. One function for `budget`,
+/// `calibrate` and `bisect`. `name` is the profile the figures are reported
+/// under (`profile.name` may be a variant's working name); `reports` is
+/// where the report stage will write the attribution.
 pub fn profile_artifacts(
     cfg: &Config,
     profile: &Profile,
@@ -207,45 +203,38 @@ pub fn profile_artifacts(
     reports: &Path,
     base: Option<&Base>,
 ) -> Result<ProfileArtifacts> {
-    let optimized = optimize(cfg, profile, build(cfg, profile, &profile.name)?)?;
+    let built = build(cfg, profile, &profile.name)?;
+    let optimized = optimize(cfg, profile, built)?;
     let sizes = sizes(&optimized)?;
     let attribution = attribute(cfg, name, &optimized, base)?;
-    artifacts(
-        cfg,
-        metrics,
-        profile,
-        name,
-        Analyzed {
-            optimized,
-            sizes,
-            attribution,
-        },
-        reports,
-        base,
-    )
-}
-
-/// Everything one analyzed profile gives the stages after it: its files
-/// and figures, its dependency closure (diffed against the base's), and the
-/// reference builds its relative metrics need. `reports` is where the
-/// report stage will write the attribution.
-pub fn artifacts(
-    cfg: &Config,
-    metrics: &[&MetricSpec],
-    profile: &Profile,
-    name: &str,
-    a: Analyzed,
-    reports: &Path,
-    base: Option<&Base>,
-) -> Result<ProfileArtifacts> {
-    let Analyzed {
-        optimized: o,
-        sizes,
-        attribution: report,
-    } = a;
-    let dependencies = dependency_closure(cfg, profile, name, &report, base)?;
+    let dependencies = dependency_closure(cfg, profile, name, &attribution, base)?;
     let references = build_references(cfg, metrics, profile, name, "")?;
     let files = crate::report::attribution::files(&reports.join("attribution"), name).to_vec();
+    let info = artifact_info(cfg, name, &optimized, sizes, &files, dependencies)?;
+    Ok(ProfileArtifacts {
+        info,
+        shipped: optimized.opt.wasm,
+        named: optimized.opt.named,
+        glue: optimized.built.glue,
+        attribution: Some(attribute::Attribution {
+            report: attribution,
+            files,
+        }),
+        references,
+    })
+}
+
+/// The summary's account of one profile's artifacts: files named relative
+/// to the project, sizes, features, the commands, the toolchain, the glue's
+/// sizes and the dependency closure.
+fn artifact_info(
+    cfg: &Config,
+    name: &str,
+    o: &Optimized,
+    sizes: size::Sizes,
+    attribution_files: &[PathBuf],
+    dependencies: Option<crate::closure::Closure>,
+) -> Result<ArtifactInfo> {
     let js_glue = match &o.built.glue {
         Some(g) => {
             let js = std::fs::read(g)?;
@@ -253,7 +242,8 @@ pub fn artifacts(
         }
         None => None,
     };
-    let info = ArtifactInfo {
+    let tc = cfg.toolchain.as_ref();
+    Ok(ArtifactInfo {
         profile: name.into(),
         input: relative(cfg, &o.built.input),
         shipped: relative(cfg, &o.opt.wasm),
@@ -261,31 +251,16 @@ pub fn artifacts(
         sizes,
         input_raw_bytes: o.built.input_len,
         features: o.opt.features.clone(),
-        build_command: o.built.build_command,
-        toolchain: cfg
-            .toolchain
-            .as_ref()
+        build_command: o.built.build_command.clone(),
+        toolchain: tc
             .map(|t| format!("{} ({})", t.name, t.source))
             .unwrap_or_default(),
-        rustc: cfg
-            .toolchain
-            .as_ref()
-            .map(|t| t.rustc.clone())
-            .unwrap_or_default(),
+        rustc: tc.map(|t| t.rustc.clone()).unwrap_or_default(),
         optimize_command: o.opt.command.clone(),
         optimize_cached: o.opt.cached,
         js_glue,
-        attribution: files.iter().map(|f| relative(cfg, f)).collect(),
+        attribution: attribution_files.iter().map(|f| relative(cfg, f)).collect(),
         dependencies,
-    };
-    let attribution = Some(attribute::Attribution { report, files });
-    Ok(ProfileArtifacts {
-        info,
-        shipped: o.opt.wasm,
-        named: o.opt.named,
-        glue: o.built.glue,
-        attribution,
-        references,
     })
 }
 

@@ -1,11 +1,12 @@
 //! `cargo xtask budget` and `cargo xtask size`: the pipeline.
 //!
-//! build -> optimize -> size -> attribute (`subject`, per profile) ->
-//! measure (`measure`, in `browser/`) -> gate (`gating`, pure) -> ledger
-//! (`ledger::Session`) -> report (`report`). Only build, optimize and
-//! measure touch the outside world; gating is a function of the figures and
-//! the history. Timings are compared live with a base (`--against REF`, or
-//! the blessed baseline's artifacts), measured in the same browser session.
+//! build -> optimize -> size -> attribute -> closure (`subject`, per
+//! profile) -> measure (`measure`, in `browser/`) -> gate (`gating`, pure)
+//! -> ledger (`ledger::Session`) -> report (`report`); `pipeline` reads in
+//! that order. Only build, optimize, closure and measure touch the outside
+//! world; gating is a function of the figures and the history. Timings are
+//! compared live with a base (`--against REF`, or the blessed baseline's
+//! artifacts), measured in the same browser session.
 
 use super::args::{select, Arg, Args};
 use crate::artifacts::{Base, ProfileArtifacts};
@@ -134,120 +135,164 @@ pub fn run(opts: Options) -> Result<u8> {
     super::guarded(&opts.reports.clone(), &subject_dir, || pipeline(&opts))
 }
 
+/// What a run covers: the validated configuration (its toolchain resolved),
+/// the selected profiles and environments, and the subject's commit.
+struct Selection {
+    cfg: config::Config,
+    /// The browser stage runs (`budget`, not `size`).
+    browser: bool,
+    profiles: Vec<String>,
+    envs: Vec<String>,
+    commit: String,
+}
+
+impl Selection {
+    fn load(opts: &Options) -> Result<Selection> {
+        let mut cfg = config::load(&opts.budgets)?;
+        build::prepare_toolchain(&mut cfg)?;
+        let names: Vec<String> = cfg.profiles.iter().map(|p| p.name.clone()).collect();
+        let profiles = select(&names, &opts.profiles, "profile")?;
+        let envs = match opts.browser {
+            true => select(
+                &cfg.environments.keys().cloned().collect::<Vec<_>>(),
+                &opts.envs,
+                "environment",
+            )?,
+            false => vec![],
+        };
+        // The subject's commit (budgets.toml may live elsewhere, e.g. in CI config).
+        let commit = git_commit(cfg.manifest.parent().unwrap_or(&cfg.root));
+        std::fs::create_dir_all(&opts.reports)?;
+        Ok(Selection {
+            cfg,
+            browser: opts.browser,
+            profiles,
+            envs,
+            commit,
+        })
+    }
+
+    /// The metrics the run gates: every size metric, and the scenario
+    /// metrics of the selected environments when the browser stage runs.
+    fn metrics(&self) -> Vec<&MetricSpec> {
+        let scenario = |m: &&MetricSpec| self.envs.contains(&m.environment);
+        self.cfg
+            .metrics
+            .iter()
+            .filter(|m| matches!(m.source, Source::Size(_)) || scenario(m))
+            .collect()
+    }
+
+    /// The environments the run's records cover (`size` without a browser).
+    fn gated_environments(&self) -> Vec<String> {
+        if self.browser {
+            self.envs.clone()
+        } else {
+            vec!["size".into()]
+        }
+    }
+
+    fn profile(&self, name: &str) -> Result<&config::Profile> {
+        self.cfg
+            .profile(name)
+            .ok_or_else(|| anyhow!("unknown profile {name}"))
+    }
+}
+
+/// The pipeline, stage by stage. Long by design only where the gate's
+/// input is spelled out field by field (`GateRun`).
 fn pipeline(opts: &Options) -> Result<u8> {
     let (t0, started) = (Instant::now(), now_s());
     if std::env::var_os("BUDGET_TEST_PANIC").is_some() {
         panic!("BUDGET_TEST_PANIC is set: the test of the panic path");
     }
-    let mut cfg = config::load(&opts.budgets)?;
-    build::prepare_toolchain(&mut cfg)?;
-    let cfg = cfg;
-    let profiles = select(
-        &cfg.profiles
-            .iter()
-            .map(|p| p.name.clone())
-            .collect::<Vec<_>>(),
-        &opts.profiles,
-        "profile",
-    )?;
-    let envs = if opts.browser {
-        select(
-            &cfg.environments.keys().cloned().collect::<Vec<_>>(),
-            &opts.envs,
-            "environment",
-        )?
-    } else {
-        vec![]
-    };
-    // The subject's commit (budgets.toml may live elsewhere, e.g. in CI config).
-    let commit = git_commit(cfg.manifest.parent().unwrap_or(&cfg.root));
-    std::fs::create_dir_all(&opts.reports)?;
-    let metrics: Vec<&MetricSpec> = cfg
-        .metrics
-        .iter()
-        .filter(|m| match &m.source {
-            Source::Size(_) => true,
-            Source::Scenario(_) => opts.browser && envs.contains(&m.environment),
-        })
-        .collect();
+    let s = Selection::load(opts)?;
+    let (cfg, metrics) = (&s.cfg, s.metrics());
     cfg.check_scenarios(&metrics)?;
-
-    // The base of the comparisons: --against REF, else the blessed baseline.
+    // The base, and what the commits since it accept.
     let blessed = baseline::load(&opts.reports)?;
-    let base = match &opts.against {
-        Some(r) => Some(subject::base_from_ref(&cfg, r, &profiles, &metrics)?),
-        None => blessed.as_ref().map(|b| b.as_base(&opts.reports)),
-    };
-    // What the commits since the base accept (Budget-Accept trailers).
-    let acceptances = subject::acceptances(&cfg, base.as_ref(), &profiles)?;
-
-    // build -> optimize -> size -> attribute, per profile, and what the
-    // later stages need of it (its dependency closure, its reference builds).
-    let mut arts = Vec::new();
-    for name in &profiles {
-        let profile = cfg
-            .profile(name)
-            .ok_or_else(|| anyhow!("unknown profile {name}"))?;
-        let built = subject::build(&cfg, profile, name)?;
-        let optimized = subject::optimize(&cfg, profile, built)?;
-        let sizes = subject::sizes(&optimized)?;
-        let attribution = subject::attribute(&cfg, name, &optimized, base.as_ref())?;
-        let analyzed = subject::Analyzed {
-            optimized,
-            sizes,
-            attribution,
-        };
-        arts.push(subject::artifacts(
-            &cfg,
-            &metrics,
-            profile,
-            name,
-            analyzed,
-            &opts.reports,
-            base.as_ref(),
-        )?);
-    }
-
+    let base = base_of(opts, &s, &metrics, blessed.as_ref())?;
+    let acceptances = subject::acceptances(cfg, base.as_ref(), &s.profiles)?;
+    // build -> optimize -> size -> attribute -> closure, per profile.
+    let arts = size_half(opts, &s, &metrics, base.as_ref())?;
     // measure.
-    let (measured, fingerprint) =
-        measure_stage(opts, &cfg, &metrics, &profiles, &envs, &arts, base.as_ref())?;
-
-    // gate, against the history the ledger holds (locked until the run is
-    // appended; a quick run is gated against none and appends nothing).
+    let (measured, fingerprint) = measure_stage(opts, &s, &metrics, &arts, base.as_ref())?;
+    // gate -> ledger -> report.
     let infos: Vec<ArtifactInfo> = arts.iter().map(|a| a.info.clone()).collect();
     let run = GateRun {
-        cfg: &cfg,
+        cfg,
         metrics: &metrics,
-        profiles: &profiles,
+        profiles: &s.profiles,
         arts: &infos,
-        contributors: arts
-            .iter()
-            .filter_map(|a| {
-                Some((
-                    a.info.profile.clone(),
-                    a.attribution.as_ref()?.top_contributors(5),
-                ))
-            })
-            .collect(),
-        size_bases: size_bases(&metrics, &profiles, base.as_ref(), blessed.as_ref()),
+        contributors: contributors(&arts),
+        size_bases: size_bases(&metrics, &s.profiles, base.as_ref(), blessed.as_ref()),
         measured: &measured,
-        commit: &commit,
+        commit: &s.commit,
         fingerprint: &fingerprint,
         started,
         wall_s: t0.elapsed().as_secs_f64(),
         quick: opts.quick,
-        environments: if opts.browser {
-            envs.clone()
-        } else {
-            vec!["size".into()]
-        },
+        environments: s.gated_environments(),
         run_tag: "",
-        protocol: protocol_used(&cfg, &metrics, opts.quick),
+        protocol: protocol_used(cfg, &metrics, opts.quick),
         missing: Default::default(),
         acceptances: &acceptances,
     };
     let summary = super::gate_and_report(&run, &opts.reports, &arts)?;
+    conclude(opts, cfg, &summary, &arts)
+}
 
+/// The base of the comparisons: `--against REF` (its size half built in a
+/// git worktree, `subject::base_from_ref`), else the blessed baseline.
+fn base_of(
+    opts: &Options,
+    s: &Selection,
+    metrics: &[&MetricSpec],
+    blessed: Option<&baseline::Baseline>,
+) -> Result<Option<Base>> {
+    Ok(match &opts.against {
+        Some(r) => Some(subject::base_from_ref(&s.cfg, r, &s.profiles, metrics)?),
+        None => blessed.map(|b| b.as_base(&opts.reports)),
+    })
+}
+
+/// The size half of every selected profile (`subject::profile_artifacts`:
+/// build -> optimize -> size -> attribute -> closure, and the reference
+/// builds).
+fn size_half(
+    opts: &Options,
+    s: &Selection,
+    metrics: &[&MetricSpec],
+    base: Option<&Base>,
+) -> Result<Vec<ProfileArtifacts>> {
+    (s.profiles.iter())
+        .map(|p| {
+            let profile = s.profile(p)?;
+            subject::profile_artifacts(&s.cfg, profile, p, metrics, &opts.reports, base)
+        })
+        .collect()
+}
+
+/// Per profile, what grew it against its base (attribution's top
+/// contributors), for the reasons of a size fail.
+fn contributors(arts: &[ProfileArtifacts]) -> BTreeMap<String, Vec<String>> {
+    arts.iter()
+        .filter_map(|a| {
+            let top = a.attribution.as_ref()?.top_contributors(5);
+            Some((a.info.profile.clone(), top))
+        })
+        .collect()
+}
+
+/// The exit code, after what only some runs do: a quick run says it did
+/// not gate (exit 0 whatever the figures), `--bless` blesses a run that
+/// does not fail.
+fn conclude(
+    opts: &Options,
+    cfg: &config::Config,
+    summary: &crate::summary::Summary,
+    arts: &[ProfileArtifacts],
+) -> Result<u8> {
     if opts.quick {
         let failing = summary
             .records
@@ -262,7 +307,7 @@ fn pipeline(opts: &Options) -> Result<u8> {
         return Ok(0);
     }
     if opts.bless {
-        bless_unless_failing(&summary, &arts, opts)?;
+        bless_unless_failing(summary, arts, opts)?;
     }
     Ok(if summary.status == Some(Status::Fail) {
         1
@@ -278,13 +323,12 @@ fn pipeline(opts: &Options) -> Result<u8> {
 /// from the store (`reuse.rs`), unless `--fresh`.
 fn measure_stage(
     opts: &Options,
-    cfg: &config::Config,
+    s: &Selection,
     metrics: &[&MetricSpec],
-    profiles: &[String],
-    envs: &[String],
     arts: &[ProfileArtifacts],
     base: Option<&Base>,
 ) -> Result<(Measured, Fingerprint)> {
+    let (cfg, profiles, envs) = (&s.cfg, &s.profiles, &s.envs);
     let mut fingerprint = fingerprint::of_host(cfg);
     let measured = if metrics
         .iter()
