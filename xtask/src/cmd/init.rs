@@ -364,8 +364,7 @@ pub fn render_budgets(p: &Plan) -> String {
          schema = 1\n\n\
          [subject]\nmanifest = {:?}\npackage = {:?}\nprofiles_dir = \"profiles\"\nprofiles = [{names}]\n\
          # Hand-written scenarios (ES modules, see SCENARIOS.md) go here; the\n# built-in ones below need none.\nscenarios = \"scenarios\"\n\n\
-         [protocol]\nseeds = [11, 29, 42, 73, 101]\nlatency_iterations = 2000\nheap_warmup = 200\nheap_samples = 500\nbatch = 512\nquick_iterations = 200\nscenario_timeout_s = 180\nblocks = 8\nclock_floor_ticks = 10\n\n\
-         [escalation]\nconsecutive_warns_to_fail = 2\nledger_window = 8\nbaseline_regression_pct = 10.0\n\n\
+         {}\n{}\n\
          # Crates that need an OS the browser lacks: one in the wasm build's\n\
          # closure fails M-DEPS-01, with the chain that brings it in. Exempt one\n\
          # with allow = [{{ crate = \"libc\", reason = \"...\" }}].\n\
@@ -375,7 +374,9 @@ pub fn render_budgets(p: &Plan) -> String {
         k.version,
         if k.bindgen { "wasm-bindgen" } else { "raw wasm exports" },
         p.manifest,
-        k.name
+        k.name,
+        crate::config::Protocol::default().toml(),
+        crate::config::Escalation::default().toml(),
     );
     let kib = |f: fn(&Measured) -> u64| {
         per_profile(p.profiles, |n| {

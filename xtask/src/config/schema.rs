@@ -99,11 +99,48 @@ pub struct Protocol {
 }
 
 fn default_blocks() -> u32 {
-    4
+    Protocol::default().blocks
 }
 
 fn default_clock_floor_ticks() -> f64 {
-    10.0
+    Protocol::default().clock_floor_ticks
+}
+
+/// The protocol's figures: what `init` writes, what a key left out of
+/// budgets.toml defaults to, and what the errors suggest. The one place
+/// they are written.
+impl Default for Protocol {
+    fn default() -> Protocol {
+        Protocol {
+            seeds: vec![11, 29, 42, 73, 101],
+            latency_iterations: 2000,
+            heap_warmup: 200,
+            heap_samples: 500,
+            batch: 512,
+            quick_iterations: 200,
+            scenario_timeout_s: 180,
+            blocks: 8,
+            clock_floor_ticks: 10.0,
+        }
+    }
+}
+
+impl Protocol {
+    /// As a `[protocol]` table of budgets.toml.
+    pub fn toml(&self) -> String {
+        format!(
+            "[protocol]\nseeds = {:?}\nlatency_iterations = {}\nheap_warmup = {}\nheap_samples = {}\nbatch = {}\nquick_iterations = {}\nscenario_timeout_s = {}\nblocks = {}\nclock_floor_ticks = {}\n",
+            self.seeds,
+            self.latency_iterations,
+            self.heap_warmup,
+            self.heap_samples,
+            self.batch,
+            self.quick_iterations,
+            self.scenario_timeout_s,
+            self.blocks,
+            self.clock_floor_ticks
+        )
+    }
 }
 
 /// `cargo xtask calibrate`: the subject opts in with a cargo feature that
@@ -160,6 +197,28 @@ fn default_extend_budget_s() -> u64 {
 
 fn default_regression_pp() -> f64 {
     3.0
+}
+
+/// The escalation rules' figures: what `init` writes (the one place they
+/// are written).
+impl Default for Escalation {
+    fn default() -> Escalation {
+        Escalation {
+            consecutive_warns_to_fail: 2,
+            ledger_window: 8,
+            baseline_regression_pct: 10.0,
+        }
+    }
+}
+
+impl Escalation {
+    /// As an `[escalation]` table of budgets.toml.
+    pub fn toml(&self) -> String {
+        format!(
+            "[escalation]\nconsecutive_warns_to_fail = {}\nledger_window = {}\nbaseline_regression_pct = {:?}\n",
+            self.consecutive_warns_to_fail, self.ledger_window, self.baseline_regression_pct
+        )
+    }
 }
 
 /// Escalation and baseline settings (README, "Measurement protocol").

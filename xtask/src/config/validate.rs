@@ -160,18 +160,26 @@ pub(super) fn check_protocol_and_escalation(
             "latency_iterations >= 2000; use --quick for short local runs",
         ));
     }
-    if p.batch == 0 || p.quick_iterations == 0 || p.heap_samples == 0 || p.scenario_timeout_s == 0 {
-        return Err(proto_err(
-            "batch",
-            "batch, quick_iterations, heap_samples and scenario_timeout_s must be positive",
-            "positive integers",
-        ));
+    // Each zero is reported under its own key, so the error names its line.
+    for (key, value) in [
+        ("batch", p.batch as u64),
+        ("quick_iterations", p.quick_iterations as u64),
+        ("heap_samples", p.heap_samples as u64),
+        ("scenario_timeout_s", p.scenario_timeout_s),
+    ] {
+        if value == 0 {
+            return Err(proto_err(
+                key,
+                &format!("{key} must be positive"),
+                "a positive integer",
+            ));
+        }
     }
     if p.blocks == 0 || p.blocks > p.latency_iterations / 100 {
         return Err(proto_err(
             "blocks",
             "blocks must be at least 1 and leave at least 100 samples per block",
-            "blocks = 4",
+            &format!("blocks = {}", crate::config::Protocol::default().blocks),
         ));
     }
     if !(p.clock_floor_ticks >= 1.0) {

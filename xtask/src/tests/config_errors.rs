@@ -73,6 +73,55 @@ fn unknown_key_names_key_and_line() {
     assert!(e.line.is_some());
 }
 
+/// Each zero of `[protocol]` is reported under its own key and line (they
+/// were once all reported as `protocol.batch`, pointing at the wrong line).
+#[test]
+fn a_zero_protocol_count_names_its_own_key_and_line() {
+    let d = scratch("zeroheap", |t| {
+        t.replace("heap_samples = 500", "heap_samples = 0")
+    });
+    let e = load_err(&d);
+    assert_eq!(e.key, "protocol.heap_samples", "{e}");
+    let line = std::fs::read_to_string(d.join("budgets.toml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("heap_samples = 0"))
+        .unwrap()
+        + 1;
+    assert_eq!(e.line, Some(line), "{e}");
+}
+
+/// The protocol's figures are written in one place: the shipped budgets
+/// file, a key's default and what `init` writes all agree with it.
+#[test]
+fn the_protocol_defaults_are_the_shipped_protocol() {
+    let shipped = config::load(&root().join("budgets.toml")).unwrap();
+    let d = config::Protocol::default();
+    assert_eq!(
+        (
+            d.seeds.clone(),
+            d.latency_iterations,
+            d.blocks,
+            d.batch,
+            d.clock_floor_ticks
+        ),
+        (
+            shipped.protocol.seeds.clone(),
+            shipped.protocol.latency_iterations,
+            shipped.protocol.blocks,
+            shipped.protocol.batch,
+            shipped.protocol.clock_floor_ticks
+        )
+    );
+    let written: toml::Table = toml::from_str(&d.toml()).unwrap();
+    assert_eq!(
+        written["protocol"]["blocks"].as_integer(),
+        Some(d.blocks as i64)
+    );
+    let e: toml::Table = toml::from_str(&config::Escalation::default().toml()).unwrap();
+    assert_eq!(e["escalation"]["ledger_window"].as_integer(), Some(8));
+}
+
 #[test]
 fn missing_cap_for_a_profile() {
     let d = scratch("nocap", |t| {
