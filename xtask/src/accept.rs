@@ -50,17 +50,21 @@ impl Bound {
 /// One acceptance, as a commit carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Acceptance {
+    /// The metric's id in budgets.toml.
     pub metric: String,
     /// Glob over profile names (`*` when the trailer names none).
     pub profile: String,
     /// Glob over environment names (`*` when the trailer names none).
     pub environment: String,
+    /// What the key may grow by.
     pub bound: Bound,
+    /// Why, in words (required).
     pub reason: String,
-    /// The commit whose message carries it, its author, and the line of
-    /// the message (1-based) it is on.
+    /// The commit whose message carries it.
     pub commit: String,
+    /// Its author, `Name <email>`.
     pub author: String,
+    /// The trailer's line in the message, 1-based.
     pub line: usize,
 }
 
@@ -90,17 +94,24 @@ fn short(sha: &str) -> &str {
 
 /// One commit's message, as `git log` gives it.
 pub struct Commit<'a> {
+    /// The commit's full hash.
     pub sha: &'a str,
+    /// Its author, `Name <email>`.
     pub author: &'a str,
+    /// Its whole message.
     pub message: &'a str,
 }
 
 /// A trailer that cannot be used, with where it is and what would be valid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrailerError {
+    /// The commit whose message carries the trailer.
     pub commit: String,
+    /// The trailer's line in the message, 1-based.
     pub line: usize,
+    /// The line as written.
     pub text: String,
+    /// What is wrong with it, in words.
     pub problem: String,
 }
 

@@ -27,7 +27,9 @@ pub const DEFAULT_ID: &str = "M-DEPS-01";
 /// A crate at one version.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Pkg {
+    /// The crate's name.
     pub name: String,
+    /// Its version, as the lockfile resolved it.
     pub version: String,
 }
 
@@ -52,6 +54,7 @@ pub struct Closure {
 /// A forbidden crate found in the normal closure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// The forbidden crate.
     pub krate: Pkg,
     /// The `forbidden` entry it matched, as written.
     pub rule: String,
@@ -81,17 +84,24 @@ impl Finding {
 /// Crates added, removed and changed in version against the base.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Diff {
+    /// The base it was compared with, in words.
     pub against: String,
+    /// Crates the candidate resolves and the base does not.
     pub added: Vec<Change>,
+    /// Crates the base resolves and the candidate does not.
     pub removed: Vec<Change>,
+    /// Crates both resolve, at another version.
     pub changed: Vec<Change>,
 }
 
 /// One crate's change, with what it ships in the candidate's artifact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The crate's name.
     pub name: String,
+    /// Its version in the base (None: added).
     pub old: Option<String>,
+    /// Its version in the candidate (None: removed).
     pub new: Option<String>,
     /// Bytes attributed to the crate in the candidate's shipped artifact
     /// (None when no attribution ran); 0 is "linked out".
@@ -164,16 +174,22 @@ impl Closure {
 /// with the profile's own entries added).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
+    /// The record's metric id (`M-DEPS-01` unless set).
     pub id: String,
+    /// Crates that must not ship.
     pub forbidden: Vec<Rule>,
+    /// Forbidden crates let through, each with its reason.
     pub allow: Vec<Allow>,
 }
 
 /// A forbidden crate: `name`, or `name@REQ` with a semver requirement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// As written in budgets.toml (`nix@<0.27`).
     pub text: String,
+    /// The crate's name.
     pub name: String,
+    /// The versions it covers; None: every version.
     pub req: Option<semver::VersionReq>,
 }
 
@@ -217,7 +233,9 @@ impl Rule {
 #[serde(deny_unknown_fields)]
 pub struct Allow {
     #[serde(rename = "crate")]
+    /// The crate let through (a name, or name@REQ).
     pub krate: String,
+    /// Why, in words (required).
     pub reason: String,
 }
 
@@ -225,14 +243,19 @@ pub struct Allow {
 /// first prints them (the subject is node 0), and normal edges.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
+    /// Every package of the resolved graph.
     pub nodes: Vec<Node>,
+    /// Per node, the nodes it depends on (normal edges, the wasm target's).
     pub edges: Vec<BTreeSet<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The package.
     pub pkg: Pkg,
+    /// A proc-macro: compiled for the host, never shipped.
     pub proc_macro: bool,
+    /// The features the resolve enabled on it.
     pub features: Vec<String>,
 }
 

@@ -55,6 +55,7 @@ pub struct ClockCheck {
 pub struct Comparison {
     /// Where the base came from, in words.
     pub base: String,
+    /// `regressed`, `unchanged`, `inconclusive` or `not comparable`.
     pub verdict: AbVerdict,
     /// `ratio` (candidate / base of the statistic, per paired round) or `difference_pp`
     /// (relative metrics: candidate minus base, in percentage points).
@@ -177,6 +178,7 @@ pub fn prior_streak(history: &[Past], warn: f64) -> u32 {
 /// The verdict for one key, with its reasons in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// `pass`, `accepted`, `warn` or `fail`.
     pub status: Status,
     /// Was the value in the warn band (feeds the next run's streak)? Only
     /// when its interval lies wholly above the warn line.
@@ -189,6 +191,7 @@ pub struct Verdict {
     /// Percent change against the base, when there is one (sizes: exact;
     /// timings: the live ratio's point estimate).
     pub baseline_delta_pct: Option<f64>,
+    /// Worse than the base beyond the limit (sizes: exactly; timings: the interval excludes no change).
     pub baseline_regressed: bool,
     /// The figure is within a few clock ticks: unresolved (missing data).
     #[serde(default)]

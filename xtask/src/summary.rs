@@ -19,19 +19,24 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// Where a run's figures were taken.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
+    /// The rustc that built the subject (`rustc --version`).
     pub rustc: String,
+    /// The binaryen the optimizer links (its release and the `wasm-opt` crate version).
     pub binaryen: String,
     /// Browser product/version, or empty when no browser stage ran.
     pub chromium: String,
     /// `launched` or the DevTools websocket URL of a remote browser.
     pub browser_origin: String,
+    /// The host: its name, OS and architecture.
     pub host: String,
+    /// Logical CPUs the host offers.
     pub cpus: usize,
     /// How each measured environment was set up and measured.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvFingerprint>,
     /// Smallest nonzero step of `performance.now()` seen in the page, in us.
     pub timer_resolution_us: Option<f64>,
+    /// Whether Chromium's page was cross-origin isolated (COOP/COEP), which sets its timer resolution.
     pub cross_origin_isolated: Option<bool>,
 }
 
@@ -62,9 +67,13 @@ pub struct EnvFingerprint {
 /// environment is), taken at the start of every call that ran blocks.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostSpeed {
+    /// The median reading, in ms.
     pub median_ms: f64,
+    /// The fastest reading, in ms.
     pub min_ms: f64,
+    /// The slowest reading, in ms.
     pub max_ms: f64,
+    /// How many calls took a reading.
     pub calls: usize,
 }
 
@@ -98,7 +107,9 @@ pub struct EnvBrowser {
     pub product: String,
     /// How the gate drives it: `CDP` or `WebDriver BiDi`.
     pub protocol: String,
+    /// The smallest nonzero step of the page's `performance.now()`, in us.
     pub timer_resolution_us: Option<f64>,
+    /// Whether the page was cross-origin isolated (COOP/COEP).
     pub cross_origin_isolated: Option<bool>,
 }
 
@@ -124,9 +135,13 @@ impl EnvBrowser {
 /// Value of one seed's run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeedValue {
+    /// The seed (one of `protocol.seeds`).
     pub seed: u64,
+    /// The seed's figure (p95, or the median for a relative overhead), in the metric's unit.
     pub value: f64,
+    /// Samples recorded for the seed (this arm, after any warm-up).
     pub samples: u64,
+    /// The seed's samples (HdrHistogram V2 deflate, base64), so shards merge exactly.
     pub histogram: HistogramBlob,
 }
 
@@ -135,18 +150,25 @@ pub struct SeedValue {
 pub struct Record {
     /// Git commit the figures were measured at (`-dirty` when uncommitted).
     pub commit: String,
+    /// The profile (`profiles/<name>.toml`).
     pub profile: String,
     /// `size` for size metrics, else the measurement environment.
     pub environment: String,
+    /// The metric's id in budgets.toml (`M-PERF-01A`).
     pub metric_id: String,
+    /// The metric's name in words.
     pub metric_name: String,
     /// Gate value in `unit`; null when it could not be measured.
     pub value: Option<f64>,
+    /// The unit of `value` and the thresholds (`KiB`, `ms`, `us`, `MiB`, `%`, `crates`).
     pub unit: String,
+    /// The warn line in `unit`, when the metric has a warn band.
     pub threshold_warn: Option<f64>,
+    /// The hard cap in `unit`.
     pub threshold_hard: f64,
     /// `hard` or `warn-then-block`.
     pub kind: String,
+    /// `pass`, `accepted` (a regression within a `Budget-Accept:` bound), `warn` or `fail`.
     pub status: Status,
     /// Seeds the figure was measured with (empty for sizes).
     pub seed_set: Vec<u64>,
@@ -160,12 +182,14 @@ pub struct Record {
     pub per_seed: Vec<SeedValue>,
     /// All seeds merged (exact merge of the per-seed histograms).
     pub histogram: Option<HistogramBlob>,
+    /// The verdict in full: band, streak, delta against the base, acceptance, and the reasons in words.
     pub verdict: Verdict,
     /// Baseline value this run was compared against.
     pub baseline_value: Option<f64>,
     /// Top size contributors against the baseline (size metrics).
     #[serde(default)]
     pub contributors: Vec<String>,
+    /// Where the figure was measured (a merged record keeps its shard's).
     pub fingerprint: Fingerprint,
     /// The value's 95 % interval (timings and heap; hierarchical bootstrap).
     #[serde(default)]
@@ -268,21 +292,30 @@ impl Cost {
 /// One run's summary file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// The summary's schema version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// `ok` for a completed run; `error` when the gate could not do its job;
     /// `incomplete` while a run is under way, and what a killed one leaves.
     pub outcome: String,
+    /// The worst of the records' statuses; None when the run did not finish.
     pub status: Option<Status>,
+    /// The subject's git commit (`-dirty` when its tree had uncommitted changes).
     pub commit: String,
+    /// When the run started, in seconds since the Unix epoch.
     pub started_unix_s: u64,
+    /// The run's wall time, in seconds.
     pub wall_s: f64,
     /// Quick runs use fewer iterations and never gate or bless.
     pub quick: bool,
+    /// Whether the run gated: escalated on the ledger and appended to it (every run but `--quick`).
     pub gating: bool,
     /// Profiles and environments this (possibly sharded) run covered.
     pub profiles: Vec<String>,
+    /// Environments this (possibly sharded) run covered (`size` for a size-only run).
     pub environments: Vec<String>,
+    /// Where the run's figures were taken.
     pub fingerprint: Fingerprint,
+    /// One record per profile x environment x metric, plus one dependency record per profile.
     pub records: Vec<Record>,
     /// Per-profile size detail (all four sizes), artifacts and features.
     pub artifacts: Vec<ArtifactInfo>,
@@ -308,10 +341,13 @@ pub struct Summary {
 /// The parts of `[protocol]` that decide what a timing figure means.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProtocolUsed {
+    /// The seeds, in order.
     pub seeds: Vec<u64>,
     /// Latency samples per seed and arm.
     pub latency_iterations: u32,
+    /// Heap: operations before the first sample.
     pub heap_warmup: u32,
+    /// Heap: samples after the warm-up.
     pub heap_samples: u32,
     /// Blocks per seed and arm before any extension.
     pub blocks: u32,
@@ -331,22 +367,32 @@ impl ProtocolUsed {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
+    /// The ledger id of the run.
     pub run: String,
+    /// The commit it gated.
     pub commit: String,
+    /// Its overall status.
     pub status: Status,
 }
 
 /// What the size and optimize stages produced for one profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactInfo {
+    /// The profile.
     pub profile: String,
+    /// The module cargo built, before optimization (path relative to the project).
     pub input: String,
+    /// The shipped module (after wasm-opt), which the sizes measure.
     pub shipped: String,
+    /// The named twin of the shipped module, for attribution.
     pub named_twin: String,
+    /// Raw, gzip, brotli and stripped sizes of the shipped module, in bytes.
     pub sizes: crate::size::Sizes,
     /// Raw bytes of the pre-optimization input (what wasm-opt saved).
     pub input_raw_bytes: u64,
+    /// The cargo features the profile builds with.
     pub features: Vec<String>,
+    /// The cargo command that built it, as a user would type it.
     pub build_command: String,
     /// The rustup toolchain that built this profile, and why that one.
     #[serde(default)]
@@ -354,7 +400,9 @@ pub struct ArtifactInfo {
     /// `rustc --version` of it.
     #[serde(default)]
     pub rustc: String,
+    /// The wasm-opt settings that optimized it.
     pub optimize_command: String,
+    /// Whether the optimizer's output came from its cache (same input bytes and settings).
     pub optimize_cached: bool,
     /// JS glue next to the wasm (wasm-bindgen subjects), raw and gzip.
     #[serde(default)]

@@ -20,7 +20,9 @@ use super::{median, quantile_in_place};
 ///   median) / (the 3/4 window between the quarters' centres).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HeapGrowth {
+    /// Seeds whose window grew through all four quarters.
     pub growing_seeds: u32,
+    /// Seeds checked.
     pub seeds: u32,
     /// Median over seeds of the growth, in bytes per 100 operations.
     pub bytes_per_100_ops: f64,
