@@ -220,7 +220,7 @@ function side(spec, bytes, glueUrl, shared) {
     // interrupted group does not count). A tier-up shows as a drop of more
     // than WARM_DROP; the warm-up ends once none has come for as long again
     // as the block has run up to the last one, and at least WARM_MIN_MS,
-    // at most WARM_MAX_MS. The measurements are in docs/ARCHITECTURE.md,
+    // at most WARM_MAX_MS. The measurements are in docs/measurements.md,
     // "Warm-up". Returns the milliseconds it ran.
     warmUp(f) {
       const t0 = performance.now();
@@ -349,7 +349,7 @@ function side(spec, bytes, glueUrl, shared) {
     // on its own, inside a window. After the collection, one macrotask turn
     // lets the tasks it posted to the main thread run before the clock.
     // (Why not a full collection every sample, or only every 8th: the
-    // measurements are in docs/ARCHITECTURE.md, "Cold samples".)
+    // measurements are in docs/measurements.md, "Cold samples".)
     async prepareCold() {
       const fresh = uniqueBytes(bytes);
       const collected = typeof gc === "function";
@@ -367,7 +367,7 @@ function side(spec, bytes, glueUrl, shared) {
         // above 8 MiB). Synchronously, the window holds the same decode,
         // validation, compilation and instantiation without the hop to a
         // compile thread and back through the task queue: that hop is the
-        // browser's scheduling, not the module's cost (docs/ARCHITECTURE.md,
+        // browser's scheduling, not the module's cost (docs/measurements.md,
         // "Cold samples").
         canSync: fresh.length <= SYNC_COMPILE_LIMIT,
       };

@@ -49,7 +49,7 @@
 //! build over sample i of its reference, the block's figure the median of
 //! these ratios. A round is still the bootstrap's unit.
 //!
-//! The measurements behind both choices are in docs/ARCHITECTURE.md,
+//! The measurements behind both choices are in docs/measurements.md,
 //! "Why rounds, and why paired blocks".
 //!
 //! **Three-way verdict** (Chromium Pinpoint answers DIFFERENT / SAME /
@@ -71,7 +71,7 @@
 //! variance, Harrell-Davis, did not help here: on 13 A/A comparisons of one
 //! run its intervals were as wide as the mid-quantile's, median width ratio
 //! 1.00, range 0.67-1.48; the rounds' spread is the host's, not the
-//! estimator's. docs/ARCHITECTURE.md, "Deciding more keys".) Relative metrics (a `%` overhead)
+//! estimator's. docs/measurements.md, "Deciding more keys".) Relative metrics (a `%` overhead)
 //! use a difference in percentage points instead, with 0 as no change.
 //!
 //! **Bands.** Whether a timing sits in a warn band is decided with its own

@@ -6,6 +6,7 @@ mod common;
 
 mod attribution;
 mod config_errors;
+mod docs;
 mod pipeline;
 mod reports;
 mod reuse;
