@@ -1,6 +1,9 @@
 //! Escalation on the real gate: with a metric's warn band set just
 //! below its measured value, two runs on unchanged code give warn, then
-//! fail. The HTML report of those runs is then rendered in headless
+//! fail. Both measure afresh (`--fresh`): a second run would otherwise take
+//! the first's figure for the same inputs, which is the first run's
+//! observation and never escalates (tests/reuse.rs and the unit tests of
+//! `reuse` pin that). The HTML report of those runs is then rendered in headless
 //! Chromium and its plots are checked (screenshot kept under
 //! target/test-artifacts/).
 
@@ -13,7 +16,14 @@ fn budget(
     reports: &std::path::Path,
 ) -> (i32, serde_json::Value, String) {
     let out = common::xtask_cmd()
-        .args(["budget", "--profile", "core-min", "--env", "desktop"])
+        .args([
+            "budget",
+            "--fresh",
+            "--profile",
+            "core-min",
+            "--env",
+            "desktop",
+        ])
         .arg("--budgets")
         .arg(budgets)
         .arg("--reports")
