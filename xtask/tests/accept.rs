@@ -50,19 +50,7 @@ fn an_accepted_size_regression_passes_within_its_bound_and_fails_beyond_it() {
     let repo = tmp.join("subject");
     history::init_subject(&repo, "accept-subject");
     let gate = tmp.join("gate");
-    let out = common::xtask_cmd()
-        .args(["init", "--manifest"])
-        .arg(repo.join("Cargo.toml"))
-        .arg("--out")
-        .arg(&gate)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let budgets = gate.join("budgets.toml");
+    let budgets = history::init_gate(&repo, &gate);
     let reports = gate.join("reports");
 
     history::edit(

@@ -93,27 +93,8 @@ fn bisect_names_the_timing_and_the_size_culprit_and_finds_nothing_where_nothing_
     let tmp = TempDir::new("bisect-history");
     let repo = tmp.join("subject");
     let shas = history(&repo);
-    let gate = tmp.join("gate");
-    let (code, text) = xtask(&[
-        "init",
-        "--manifest",
-        repo.join("Cargo.toml").to_str().unwrap(),
-        "--out",
-        gate.to_str().unwrap(),
-    ]);
-    assert_eq!(code, Some(0), "{text}");
-    // Time `work` (init wires one export; the test names the one it slows),
-    // over three seeds instead of five.
-    let budgets = gate.join("budgets.toml");
-    let text = std::fs::read_to_string(&budgets).unwrap();
-    let text = text
-        .replace("export = \"checksum\"", "export = \"work\"")
-        .replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]");
-    assert!(
-        text.contains("call = { export = \"work\"") && text.contains("seeds = [11, 29, 42]\n"),
-        "{text}"
-    );
-    std::fs::write(&budgets, text).unwrap();
+    let budgets = history::init_gate(&repo, &tmp.join("gate"));
+    history::time_work_over_three_seeds(&budgets);
     let (good, bad) = (&shas[0], &shas[15]);
     // (init's build of the crate wrote its Cargo.lock, as any cargo build would.)
     let status = git(&repo, &["status", "--porcelain"]);

@@ -58,24 +58,8 @@ fn a_notes_commit_is_gated_without_measuring_a_wasm_commit_is_measured_and_a_kil
     let repo = tmp.join("subject");
     history::init_subject(&repo, "reuse-subject");
     let gate = tmp.join("gate");
-    let out = common::xtask_cmd()
-        .args(["init", "--manifest"])
-        .arg(repo.join("Cargo.toml"))
-        .arg("--out")
-        .arg(&gate)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let budgets = gate.join("budgets.toml");
-    let text = std::fs::read_to_string(&budgets)
-        .unwrap()
-        .replace("export = \"checksum\"", "export = \"work\"")
-        .replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]");
-    std::fs::write(&budgets, text).unwrap();
+    let budgets = history::init_gate(&repo, &gate);
+    history::time_work_over_three_seeds(&budgets);
     let reports = gate.join("reports");
 
     // c0, no base: measured, and stored under each key's identity.

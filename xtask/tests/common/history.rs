@@ -4,7 +4,7 @@
 //! a new `ITERS`); `checksum` reads a table of `TABLE_LEN` bytes (a size
 //! change is a new `TABLE_LEN`); NOTES.md changes nothing that ships.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const LIB: &str = r#"const ITERS: u32 = 2000;
@@ -89,4 +89,38 @@ pub fn edit(repo: &Path, file: &str, from: &str, to: &str) {
     let text = std::fs::read_to_string(repo.join(file)).unwrap();
     assert!(text.contains(from), "{file} has no `{from}`");
     std::fs::write(repo.join(file), text.replace(from, to)).unwrap();
+}
+
+/// `cargo xtask init` for the crate in `repo`, its configuration written to
+/// `out`; the budgets file. A failed init fails the test, with its output.
+pub fn init_gate(repo: &Path, out: &Path) -> PathBuf {
+    let o = super::xtask_cmd()
+        .args(["init", "--manifest"])
+        .arg(repo.join("Cargo.toml"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "init: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out.join("budgets.toml")
+}
+
+/// Edit init's budgets so CALL times `work` (the export a timing change
+/// slows; init wires one export, `checksum`) over three seeds, not five,
+/// to keep a test short.
+pub fn time_work_over_three_seeds(budgets: &Path) {
+    let text = std::fs::read_to_string(budgets)
+        .unwrap()
+        .replace("export = \"checksum\"", "export = \"work\"")
+        .replace("seeds = [11, 29, 42, 73, 101]", "seeds = [11, 29, 42]");
+    assert!(
+        text.contains("call = { export = \"work\"") && text.contains("seeds = [11, 29, 42]\n"),
+        "{text}"
+    );
+    std::fs::write(budgets, text).unwrap();
 }
