@@ -22,6 +22,7 @@
 //! with git), and every rule here is tested on fixed numbers.
 
 use crate::config::Config;
+use crate::util::short;
 use serde::{Deserialize, Serialize};
 
 /// The trailer's key.
@@ -86,10 +87,6 @@ impl Acceptance {
             self.reason
         )
     }
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
 }
 
 /// One commit's message, as `git log` gives it.

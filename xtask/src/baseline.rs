@@ -86,15 +86,14 @@ impl Baseline {
             );
         }
         Base {
-            origin: format!("the blessed baseline ({})", short(&self.commit)),
+            origin: format!(
+                "the blessed baseline ({})",
+                crate::util::short(&self.commit)
+            ),
             commit: self.commit.clone(),
             profiles,
         }
     }
-}
-
-fn short(commit: &str) -> &str {
-    &commit[..commit.len().min(12)]
 }
 
 /// The baseline under `reports`, if one was blessed.

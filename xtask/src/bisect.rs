@@ -209,11 +209,7 @@ pub struct CommitInfo {
 impl CommitInfo {
     /// `3f2a1b9c0d1e "subject"`: the short form of the progress lines.
     pub fn short(&self) -> String {
-        format!(
-            "{} \"{}\"",
-            &self.sha[..self.sha.len().min(12)],
-            self.clipped()
-        )
+        format!("{} \"{}\"", crate::util::short(&self.sha), self.clipped())
     }
 
     /// The subject line, clipped to 72 characters for tables and progress.

@@ -239,7 +239,7 @@ impl Provenance {
         format!(
             "reused from run {} (commit {}, {})",
             self.run,
-            &self.commit[..self.commit.len().min(12)],
+            crate::util::short(&self.commit),
             crate::util::utc(self.started_unix_s)
         )
     }

@@ -162,6 +162,12 @@ pub fn git_commit(root: &Path) -> String {
     }
 }
 
+/// A commit hash (or any content hash) shortened for reports: its first 12
+/// characters.
+pub fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
 /// Format a byte count in KiB with one decimal.
 pub fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)

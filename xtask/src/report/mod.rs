@@ -94,7 +94,7 @@ pub fn acceptance_lines(s: &Summary) -> Vec<String> {
             a.change,
             if a.within { "within" } else { "BEYOND" },
             t.bound.text(),
-            &t.commit[..t.commit.len().min(12)],
+            crate::util::short(&t.commit),
             t.author,
             t.reason
         ));
@@ -113,7 +113,7 @@ pub fn acceptance_lines(s: &Summary) -> Vec<String> {
                 t.profile,
                 t.environment,
                 t.bound.text(),
-                &t.commit[..t.commit.len().min(12)]
+                crate::util::short(&t.commit)
             ));
         }
     }
