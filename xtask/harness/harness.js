@@ -177,6 +177,8 @@ function side(spec, bytes, glueUrl, shared) {
     batch: spec.batch,
     bytes,
     now: () => performance.now(),
+    // The page clock's step, in ms.
+    tick: () => tick(),
     record(ms) { want("time_ms"); samples.push(ms); windowMs += ms; },
     recordBatch(totalMs, n) { want("time_ms"); opsPerSample = n; samples.push(totalMs / n); windowMs += totalMs; },
     recordBytes(b) {

@@ -234,10 +234,17 @@ pub struct Wiring {
     pub cold: Option<CallText>,
     /// One call's latency and the heap after many: (setup, call, teardown).
     pub call: Option<(Option<CallText>, CallText, Option<CallText>)>,
+    /// The heap's soak (every call that ran in init's probe), when init
+    /// probed: (setup, entries). The heap then soaks instead of repeating
+    /// `call`.
+    pub soak: Option<(Option<CallText>, Vec<CallText>)>,
+    /// What init has to say about the wiring (calls it dropped and why; a
+    /// timed call that guards little), as comments in budgets.toml.
+    pub notes: Vec<String>,
 }
 
 /// Names of a crate's initialization or factory: what a page calls first.
-fn init_like(name: &str) -> bool {
+pub(crate) fn init_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["init", "initialize", "start", "setup", "main", "create"].contains(&n.as_str())
         || ["_init", "_initialize", "_create"]
@@ -248,7 +255,7 @@ fn init_like(name: &str) -> bool {
 
 /// Literal arguments for `e`'s parameters, when every required one is a
 /// number, string or boolean.
-fn literal_args(e: &Export) -> Option<String> {
+pub(crate) fn literal_args(e: &Export) -> Option<String> {
     let mut args = Vec::new();
     for p in &e.params {
         match (&p.ty, p.optional) {
@@ -342,6 +349,7 @@ pub fn wire(exports: &[Export]) -> Wiring {
     Wiring {
         cold,
         call: class_call.or_else(fn_call),
+        ..Wiring::default()
     }
 }
 

@@ -241,6 +241,18 @@ pub fn failed_dependency(stderr: &str) -> Option<String> {
 /// Long by design: the cargo command line assembled flag by flag, each
 /// with the reason it is there.
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
+    cargo_run(cfg, profile, false)?
+        .ok_or_else(|| anyhow!("build of profile `{}` produced nothing", profile.name))
+}
+
+/// `cargo check` one profile for wasm32 (no code generation): whether its
+/// features build at all, for a fraction of a build's time. Same command
+/// line, target directory and errors as [`build`].
+pub fn check(cfg: &Config, profile: &Profile) -> Result<()> {
+    cargo_run(cfg, profile, true).map(|_| ())
+}
+
+fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option<Built>> {
     let tc = cfg.toolchain.as_ref().ok_or_else(|| {
         anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)")
     })?;
@@ -259,7 +271,7 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         &ws,
         checkout,
     )?;
-    for n in &add.notes {
+    for n in add.notes.iter().filter(|_| !check_only) {
         eprintln!("budget: [{}] {n}", profile.name);
     }
     let configuration = format!(
@@ -380,6 +392,10 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         .join(TARGET)
         .join(dir)
         .join(format!("{}.wasm", cfg.package.replace('-', "_")));
+    if check_only {
+        run("check")?;
+        return Ok(None);
+    }
     let cdylib = declares_cdylib(&cfg.manifest);
     if !cdylib {
         eprintln!("budget: [{}] {} has no cdylib target: building it as one with `cargo rustc --crate-type cdylib` (the crate is not edited)", profile.name, cfg.package);
@@ -392,7 +408,7 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
             wasm.display()
         )));
     }
-    Ok(Built { wasm, command })
+    Ok(Some(Built { wasm, command }))
 }
 
 /// Whether the manifest's `[lib]` is a cdylib (`crate-type`, or the old

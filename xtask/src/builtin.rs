@@ -37,12 +37,14 @@ pub const KINDS: &[&str] = &["cold-init", "call", "heap"];
 pub const PROVIDERS: &[&str] = &["now", "zero"];
 
 /// The ES modules, served at `/builtin/<name>.js` (`common.js` is what the
-/// three share).
+/// others share).
 pub const MODULES: &[(&str, &str)] = &[
     ("cold-init", include_str!("../harness/builtin/cold-init.js")),
     ("call", include_str!("../harness/builtin/call.js")),
     ("heap", include_str!("../harness/builtin/heap.js")),
     ("common", include_str!("../harness/builtin/common.js")),
+    // `cargo xtask init`'s probe of the candidate calls (not a kind).
+    ("probe", include_str!("../harness/builtin/probe.js")),
 ];
 
 /// The prefix of a built-in's scenario name (`builtin:call`).
@@ -70,6 +72,10 @@ pub struct CallSpec {
     /// A wasm-bindgen class to construct (`new Class(...args)`).
     #[serde(default, rename = "new")]
     pub construct: Option<String>,
+    /// In a soak: the class (of a `new` entry before it) whose instance a
+    /// `method` is called on.
+    #[serde(default)]
+    pub on: Option<String>,
     /// Arguments: numbers, strings, booleans (and `"$seed"`, `"$i"`,
     /// `"$handle"`, `"$n"`).
     #[serde(default)]
@@ -83,6 +89,7 @@ pub struct Keys<'a> {
     pub setup: Option<&'a Spanned<CallSpec>>,
     pub teardown: Option<&'a Spanned<CallSpec>>,
     pub imports: Option<&'a Spanned<BTreeMap<String, String>>>,
+    pub soak: Option<&'a Spanned<Vec<CallSpec>>>,
 }
 
 /// What is wrong, and where: the key (relative to the metric), the span of
@@ -118,10 +125,70 @@ pub fn params(
     span: Range<usize>,
     keys: &Keys,
 ) -> Result<serde_json::Value, Problem> {
+    check_kind_and_unit(kind, unit, &span)?;
+    if let Some(soak) = keys.soak.filter(|_| kind != "heap") {
+        return Err(problem(
+            "soak",
+            soak.span(),
+            format!("`soak` is for `{PREFIX}heap`, not `{PREFIX}{kind}`"),
+            "source = \"builtin:heap\", or drop the key",
+        ));
+    }
+    let has_setup = keys.setup.is_some();
+    if kind == "cold-init" {
+        for (name, k) in [("setup", keys.setup), ("teardown", keys.teardown)] {
+            if let Some(k) = k {
+                return Err(problem(name, k.span(), format!("`{PREFIX}cold-init` takes no {name}: it times one call after instantiating"), "call = { export = \"init\" } or call = { new = \"Class\" }, or no call"));
+            }
+        }
+    } else if keys.call.is_none() && !(kind == "heap" && keys.soak.is_some()) {
+        return Err(problem(
+            "call",
+            span,
+            format!("`{PREFIX}{kind}` needs the export to call"),
+            "call = { export = \"name\", args = [...] }, or { method = \"name\" } with a setup",
+        ));
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("kind".into(), kind.into());
+    let call_allowed = if kind == "cold-init" {
+        "export, new"
+    } else {
+        "export, method (with a setup)"
+    };
+    let roles = [
+        ("setup", keys.setup, "export, new"),
+        ("call", keys.call, call_allowed),
+        ("teardown", keys.teardown, "export, method (with a setup)"),
+    ];
+    for (role, spec, allowed) in roles {
+        let Some(spec) = spec else { continue };
+        let ctx = Ctx {
+            role,
+            kind,
+            has_setup,
+            span: spec.span(),
+        };
+        out.insert(role.into(), ctx.call(spec.get_ref(), allowed, &[])?);
+    }
+    if let Some(soak) = keys.soak {
+        out.insert("soak".into(), soak_params(kind, has_setup, soak)?);
+    }
+    if let Some(imports) = keys.imports {
+        check_imports(imports)?;
+        out.insert(
+            "imports".into(),
+            serde_json::to_value(imports.get_ref()).expect("strings"),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
+fn check_kind_and_unit(kind: &str, unit: &str, span: &Range<usize>) -> Result<(), Problem> {
     if !KINDS.contains(&kind) {
         return Err(problem(
             "source",
-            span,
+            span.clone(),
             format!("unknown built-in scenario `{PREFIX}{kind}`"),
             KINDS
                 .iter()
@@ -136,55 +203,106 @@ pub fn params(
     } else {
         ["ms", "us"].contains(&unit)
     };
-    if !unit_ok {
-        let want = if heap {
+    if unit_ok {
+        return Ok(());
+    }
+    Err(problem(
+        "unit",
+        span.clone(),
+        format!(
+            "`{PREFIX}{kind}` records {}, not `{unit}`",
+            if heap { "bytes" } else { "times" }
+        ),
+        if heap {
             "bytes, KiB or MiB"
         } else {
             "ms or us"
+        },
+    ))
+}
+
+/// `soak`: the calls one operation of `builtin:heap` makes, each once, in a
+/// seeded order. A `new` entry constructs its class once (untimed, before
+/// the warm-up); a `method` entry names that class with `on`, or uses the
+/// setup's handle.
+fn soak_params(
+    kind: &str,
+    has_setup: bool,
+    soak: &Spanned<Vec<CallSpec>>,
+) -> Result<serde_json::Value, Problem> {
+    if !soak.get_ref().iter().any(|c| c.construct.is_none()) {
+        return Err(problem(
+            "soak",
+            soak.span(),
+            "a soak needs at least one call besides its constructors",
+            "soak = [{ new = \"Class\" }, { method = \"name\", on = \"Class\" }]",
+        ));
+    }
+    let mut classes: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (i, spec) in soak.get_ref().iter().enumerate() {
+        let role = format!("soak[{i}]");
+        let ctx = Ctx {
+            role: &role,
+            kind,
+            has_setup,
+            span: soak.span(),
         };
-        return Err(problem(
-            "unit",
-            span,
-            format!(
-                "`{PREFIX}{kind}` records {}, not `{unit}`",
-                if heap { "bytes" } else { "times" }
-            ),
-            want,
-        ));
-    }
-    let has_setup = keys.setup.is_some();
-    if kind == "cold-init" {
-        for (name, k) in [("setup", keys.setup), ("teardown", keys.teardown)] {
-            if let Some(k) = k {
-                return Err(problem(name, k.span(), format!("`{PREFIX}cold-init` takes no {name}: it times one call after instantiating"), "call = { export = \"init\" } or call = { new = \"Class\" }, or no call"));
-            }
+        out.push(ctx.call(spec, "export, new, method (with on, or a setup)", &classes)?);
+        if let Some(c) = &spec.construct {
+            classes.push(c);
         }
-    } else if keys.call.is_none() {
-        return Err(problem(
-            "call",
-            span,
-            format!("`{PREFIX}{kind}` needs the export to call"),
-            "call = { export = \"name\", args = [...] }, or { method = \"name\" } with a setup",
-        ));
     }
-    let mut out = serde_json::Map::new();
-    out.insert("kind".into(), kind.into());
-    let roles = [
-        ("setup", keys.setup, "export, new"),
-        (
-            "call",
-            keys.call,
-            if kind == "cold-init" {
-                "export, new"
-            } else {
-                "export, method (with a setup)"
-            },
-        ),
-        ("teardown", keys.teardown, "export, method (with a setup)"),
-    ];
-    for (role, spec, allowed) in roles {
-        let Some(spec) = spec else { continue };
-        let s = spec.get_ref();
+    Ok(serde_json::Value::Array(out))
+}
+
+fn check_imports(imports: &Spanned<BTreeMap<String, String>>) -> Result<(), Problem> {
+    for (name, provider) in imports.get_ref() {
+        if !name.contains('.') {
+            return Err(problem(
+                &format!("imports.{name}"),
+                imports.span(),
+                format!("`{name}` is not `module.name`"),
+                "\"env.now_ms\" = \"now\"",
+            ));
+        }
+        if !PROVIDERS.contains(&provider.as_str()) {
+            return Err(problem(
+                &format!("imports.{name}"),
+                imports.span(),
+                format!("unknown import provider `{provider}`"),
+                "now (performance.now()), zero (returns 0)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where a call sits, for its validation and its errors.
+struct Ctx<'a> {
+    /// `setup`, `call`, `teardown` or `soak[i]`.
+    role: &'a str,
+    kind: &'a str,
+    has_setup: bool,
+    span: Range<usize>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, message: impl Into<String>, hint: impl Into<String>) -> Problem {
+        problem(key, self.span.clone(), message, hint)
+    }
+
+    /// One call: it names exactly one of export, method or new (one of
+    /// `allowed`); a method has a handle (`on`, one of `classes`, in a soak;
+    /// else the setup's); its arguments are literals or placeholders.
+    fn call(
+        &self,
+        s: &CallSpec,
+        allowed: &str,
+        classes: &[&str],
+    ) -> Result<serde_json::Value, Problem> {
+        let (role, kind) = (self.role, self.kind);
+        let soak = role.starts_with("soak");
         let named: Vec<(&str, &String)> = [
             ("export", &s.export),
             ("method", &s.method),
@@ -194,93 +312,90 @@ pub fn params(
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
         .collect();
         let [(how, name)] = named[..] else {
-            return Err(problem(
+            let names = named.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+            return Err(self.err(
                 role,
-                spec.span(),
                 format!(
                     "a call names exactly one of export, method or new; this one names {}",
-                    if named.is_empty() {
+                    if names.is_empty() {
                         "none".to_string()
                     } else {
-                        named
-                            .iter()
-                            .map(|(k, _)| *k)
-                            .collect::<Vec<_>>()
-                            .join(" and ")
+                        names.join(" and ")
                     }
                 ),
                 allowed,
             ));
         };
         if !allowed.split(", ").any(|a| a.starts_with(how)) {
-            return Err(problem(
+            return Err(self.err(
                 &format!("{role}.{how}"),
-                spec.span(),
                 format!("a {role} call cannot be `{how}` in `{PREFIX}{kind}`"),
                 allowed,
             ));
         }
-        if how == "method" && !has_setup {
-            return Err(problem(
+        if let Some(on) = &s.on {
+            if !soak || how != "method" {
+                return Err(self.err(
+                    &format!("{role}.on"),
+                    "`on` names the class of a soak's method",
+                    "soak = [{ new = \"Class\" }, { method = \"name\", on = \"Class\" }]",
+                ));
+            }
+            if !classes.contains(&on.as_str()) {
+                return Err(self.err(
+                    &format!("{role}.on"),
+                    format!("no `new = {on:?}` entry before this one constructs `{on}`"),
+                    "a { new = \"Class\" } entry earlier in the soak",
+                ));
+            }
+        } else if how == "method" && !self.has_setup {
+            return Err(self.err(
                 &format!("{role}.method"),
-                spec.span(),
-                "a method needs a handle: add a setup call that returns it".to_string(),
-                "setup = { new = \"Class\" } or setup = { export = \"create\" }",
+                "a method needs a handle: add a setup call that returns it",
+                if soak {
+                    "on = \"Class\" (a `new` entry of the soak), or setup = { export = \"create\" }"
+                } else {
+                    "setup = { new = \"Class\" } or setup = { export = \"create\" }"
+                },
             ));
         }
         if name.is_empty() {
-            return Err(problem(
+            return Err(self.err(
                 &format!("{role}.{how}"),
-                spec.span(),
-                "empty name".to_string(),
+                "empty name",
                 "the name of an export, method or class",
             ));
         }
-        let mut args = Vec::new();
+        let args = self.args(&s.args)?;
+        let mut v = serde_json::json!({ how: name, "args": args });
+        if let Some(on) = &s.on {
+            v["on"] = on.as_str().into();
+        }
+        Ok(v)
+    }
+
+    fn args(&self, args: &[toml::Value]) -> Result<Vec<serde_json::Value>, Problem> {
+        let (role, kind) = (self.role, self.kind);
+        let mut out = Vec::new();
         let mut batched = false;
-        for (i, a) in s.args.iter().enumerate() {
+        for (i, a) in args.iter().enumerate() {
             let key = format!("{role}.args[{i}]");
             match a {
                 toml::Value::String(t) if t.starts_with('$') => match t.as_str() {
                     "$seed" | "$i" => {}
-                    "$handle" if has_setup && role != "setup" => {}
-                    "$handle" => return Err(problem(&key, spec.span(), "`$handle` is what the setup call returned: it needs a setup, and the setup cannot use it".to_string(), "setup = { export = \"create\" }, then \"$handle\" in the call's or teardown's args")),
+                    "$handle" if self.has_setup && role != "setup" => {}
+                    "$handle" => return Err(self.err(&key, "`$handle` is what the setup call returned: it needs a setup, and the setup cannot use it", "setup = { export = \"create\" }, then \"$handle\" in the call's or teardown's args")),
                     "$n" if kind == "call" && role == "call" && !batched => batched = true,
-                    "$n" => return Err(problem(&key, spec.span(), "`$n` (the export runs $n operations itself) is for the call of `builtin:call`, once".to_string(), "\"$seed\", \"$i\", or a literal")),
-                    other => return Err(problem(&key, spec.span(), format!("unknown placeholder `{other}`"), "\"$seed\", \"$i\", \"$handle\", \"$n\" (builtin:call only), or a literal")),
+                    "$n" => return Err(self.err(&key, "`$n` (the export runs $n operations itself) is for the call of `builtin:call`, once", "\"$seed\", \"$i\", or a literal")),
+                    other => return Err(self.err(&key, format!("unknown placeholder `{other}`"), "\"$seed\", \"$i\", \"$handle\", \"$n\" (builtin:call only), or a literal")),
                 },
                 toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::String(_) | toml::Value::Boolean(_) => {}
-                other => return Err(problem(&key, spec.span(), format!("an argument must be a number, string or boolean, found {}", other.type_str()), "a number, string or boolean literal")),
+                other => return Err(self.err(&key, format!("an argument must be a number, string or boolean, found {}", other.type_str()), "a number, string or boolean literal")),
             }
-            args.push(serde_json::to_value(a).expect("a toml scalar is JSON"));
+            out.push(serde_json::to_value(a).expect("a toml scalar is JSON"));
         }
-        out.insert(role.into(), serde_json::json!({ how: name, "args": args }));
+        Ok(out)
     }
-    if let Some(imports) = keys.imports {
-        for (name, provider) in imports.get_ref() {
-            if !name.contains('.') {
-                return Err(problem(
-                    &format!("imports.{name}"),
-                    imports.span(),
-                    format!("`{name}` is not `module.name`"),
-                    "\"env.now_ms\" = \"now\"",
-                ));
-            }
-            if !PROVIDERS.contains(&provider.as_str()) {
-                return Err(problem(
-                    &format!("imports.{name}"),
-                    imports.span(),
-                    format!("unknown import provider `{provider}`"),
-                    "now (performance.now()), zero (returns 0)",
-                ));
-            }
-        }
-        out.insert(
-            "imports".into(),
-            serde_json::to_value(imports.get_ref()).expect("strings"),
-        );
-    }
-    Ok(serde_json::Value::Object(out))
 }
 
 #[cfg(test)]
@@ -306,7 +421,7 @@ mod tests {
             setup: Some(&s),
             call: Some(&c),
             teardown: Some(&t),
-            imports: None,
+            ..Keys::default()
         };
         let p = params("heap", "MiB", 0..1, &keys).unwrap();
         assert_eq!(
@@ -439,6 +554,59 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("unknown placeholder `$j`"), "{e:?}");
+    }
+
+    fn soak(src: &str) -> Spanned<Vec<CallSpec>> {
+        #[derive(Deserialize)]
+        struct W {
+            s: Spanned<Vec<CallSpec>>,
+        }
+        toml::from_str::<W>(&format!("s = {src}")).unwrap().s
+    }
+
+    #[test]
+    fn a_soak_constructs_its_classes_once_and_calls_their_methods_on_them() {
+        let s = soak(
+            r#"[{ new = "Ledger", args = [1] }, { method = "append", on = "Ledger", args = ["$i"] }, { export = "stats" }]"#,
+        );
+        let keys = Keys {
+            soak: Some(&s),
+            ..Keys::default()
+        };
+        let p = params("heap", "MiB", 0..1, &keys).unwrap();
+        assert_eq!(
+            p["soak"],
+            serde_json::json!([{"new": "Ledger", "args": [1]}, {"method": "append", "on": "Ledger", "args": ["$i"]}, {"export": "stats", "args": []}])
+        );
+        assert!(p.get("call").is_none());
+        // Errors name the entry and what would be valid.
+        let e = |src: &str, kind: &str| {
+            let s = soak(src);
+            params(
+                kind,
+                if kind == "heap" { "MiB" } else { "us" },
+                0..1,
+                &Keys {
+                    soak: Some(&s),
+                    ..Keys::default()
+                },
+            )
+            .unwrap_err()
+        };
+        let x = e(r#"[{ method = "append", on = "Ledger" }]"#, "heap");
+        assert_eq!(x.key, "soak[0].on");
+        assert!(x.message.contains("no `new = \"Ledger\"` entry"), "{x:?}");
+        let x = e(r#"[{ method = "append" }]"#, "heap");
+        assert_eq!(x.key, "soak[0].method");
+        let x = e(r#"[{ new = "Ledger" }]"#, "heap");
+        assert!(x.message.contains("at least one call"), "{x:?}");
+        let x = e(r#"[{ export = "f" }]"#, "call");
+        assert_eq!(
+            (x.key.as_str(), x.hint.as_str()),
+            ("soak", "source = \"builtin:heap\", or drop the key")
+        );
+        let x = e(r#"[{ export = "f", on = "A" }]"#, "heap");
+        assert_eq!(x.key, "soak[0].on");
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod closure;
 pub mod cmd;
 pub mod config;
 pub mod engines;
+pub mod exercise;
 pub mod fingerprint;
 pub mod gate;
 pub mod gating;

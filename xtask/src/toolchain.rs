@@ -101,6 +101,16 @@ pub fn install_hint(name: &str) -> String {
 /// what rustup resolves in `dir`. A toolchain that is not installed is an
 /// error that gives the command to install it.
 pub fn resolve(dir: &Path, configured: Option<&str>) -> Result<Toolchain> {
+    resolve_or(
+        dir,
+        configured,
+        "set `toolchain` in [subject] of budgets.toml",
+    )
+}
+
+/// [`resolve`], naming `alternative` (what else the user can do) when the
+/// toolchain is not installed.
+pub fn resolve_or(dir: &Path, configured: Option<&str>, alternative: &str) -> Result<Toolchain> {
     let dir = dir.to_path_buf();
     let (name, source) = match configured {
         Some(t) => (
@@ -126,7 +136,7 @@ pub fn resolve(dir: &Path, configured: Option<&str>) -> Result<Toolchain> {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let stderr = String::from_utf8_lossy(&out.stderr);
             if !out.status.success() {
-                bail!(not_installed_message(&stderr, &dir));
+                bail!(not_installed_message(&stderr, &dir, alternative));
             }
             parse_active(&stdout).ok_or_else(|| {
                 anyhow!(
@@ -175,7 +185,7 @@ fn parse_active(stdout: &str) -> Option<(String, String)> {
 }
 
 /// rustup's refusal, rewritten as what to do.
-fn not_installed_message(stderr: &str, dir: &Path) -> String {
+fn not_installed_message(stderr: &str, dir: &Path, alternative: &str) -> String {
     let quoted = stderr
         .split('\'')
         .nth(1)
@@ -189,7 +199,7 @@ fn not_installed_message(stderr: &str, dir: &Path) -> String {
         .to_string();
     match quoted {
         Some(name) => format!(
-            "the subject's toolchain `{name}` is not installed{}: run `{}` (RUSTUP_AUTO_INSTALL=0 keeps rustup from doing it), or set `toolchain` in [subject] of budgets.toml",
+            "the subject's toolchain `{name}` is not installed{}: run `{}` (RUSTUP_AUTO_INSTALL=0 keeps rustup from doing it), or {alternative}",
             if cause.is_empty() { String::new() } else { format!(" ({cause})") },
             install_hint(&name)
         ),
@@ -306,7 +316,11 @@ mod tests {
     #[test]
     fn a_missing_pin_names_the_install_command() {
         let stderr = "error: override toolchain '1.80.0-x86_64-unknown-linux-gnu' is not installed\n\nCaused by:\n    the toolchain file at '/tmp/tc/rust-toolchain.toml' specifies an uninstalled toolchain\n";
-        let m = not_installed_message(stderr, Path::new("/tmp/tc"));
+        let m = not_installed_message(
+            stderr,
+            Path::new("/tmp/tc"),
+            "set `toolchain` in [subject] of budgets.toml",
+        );
         assert!(
             m.contains("`1.80.0-x86_64-unknown-linux-gnu` is not installed"),
             "{m}"

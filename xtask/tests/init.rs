@@ -48,8 +48,74 @@ fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// A handle-based wasm-bindgen crate: `push` keeps a bounded window,
+/// `record` appends a 1 KiB entry to a journal (trimmed once the leak is
+/// fixed), `abi_version` returns a constant.
+const HANDLEDEMO: &str = r#"use wasm_bindgen::prelude::*;
+#[wasm_bindgen]
+pub struct Window {
+    values: Vec<u32>,
+    journal: Vec<String>,
+}
+const LEAK_FIXED: bool = true;
+#[wasm_bindgen]
+impl Window {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Window {
+        Window { values: Vec::with_capacity(128), journal: Vec::new() }
+    }
+    /// Push a value and return the window's sum.
+    pub fn push(&mut self, x: u32) -> u32 {
+        self.values.push(x);
+        if self.values.len() > 100 {
+            self.values.drain(..50);
+        }
+        self.values.iter().sum()
+    }
+    /// Append a 1 KiB journal entry.
+    pub fn record(&mut self, tag: &str) {
+        let mut e = String::with_capacity(1024);
+        while e.len() + tag.len() <= 1024 {
+            e.push_str(tag);
+        }
+        self.journal.push(e);
+        if LEAK_FIXED && self.journal.len() > 64 {
+            self.journal.drain(..32);
+        }
+    }
+}
+#[wasm_bindgen]
+pub fn abi_version() -> u32 {
+    7
+}
+"#;
+
+fn summary(gate: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(gate.join("reports/summary.json")).unwrap())
+        .unwrap()
+}
+
+fn budget(gate: &Path) -> (Option<i32>, String) {
+    xtask(&[
+        "budget",
+        "--budgets",
+        arg(&gate.join("budgets.toml")),
+        "--env",
+        "desktop",
+        "--profile",
+        "core-min",
+    ])
+}
+
 /// `init` then `budget --env desktop --profile core-min`; the summary.
 fn init_and_budget(krate: &Path, gate: &Path) -> serde_json::Value {
+    let (code, text) = init_and_budget_code(krate, gate);
+    assert_eq!(code, Some(0), "{text}");
+    summary(gate)
+}
+
+/// `init`, then `budget`'s exit code and output.
+fn init_and_budget_code(krate: &Path, gate: &Path) -> (Option<i32>, String) {
     let (code, text) = xtask(&[
         "init",
         "--manifest",
@@ -76,18 +142,7 @@ fn init_and_budget(krate: &Path, gate: &Path) -> serde_json::Value {
         !budgets.contains("# source = \"builtin:call\""),
         "init left the call unwired:\n{budgets}"
     );
-    let (code, text) = xtask(&[
-        "budget",
-        "--budgets",
-        arg(&gate.join("budgets.toml")),
-        "--env",
-        "desktop",
-        "--profile",
-        "core-min",
-    ]);
-    assert_eq!(code, Some(0), "{text}");
-    serde_json::from_str(&std::fs::read_to_string(gate.join("reports/summary.json")).unwrap())
-        .unwrap()
+    budget(gate)
 }
 
 fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -204,48 +259,67 @@ pub extern "C" fn checksum(n: u32) -> u32 {
         "handledemo",
         &format!("wasm-bindgen = \"={version}\"\n"),
         "default = []\nconsole-log = []\n",
-        r#"use wasm_bindgen::prelude::*;
-#[wasm_bindgen]
-pub struct Window {
-    values: Vec<u32>,
-}
-#[wasm_bindgen]
-impl Window {
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> Window {
-        Window { values: Vec::with_capacity(128) }
-    }
-    /// Push a value and return the window's sum.
-    pub fn push(&mut self, x: u32) -> u32 {
-        self.values.push(x);
-        if self.values.len() > 100 {
-            self.values.drain(..50);
-        }
-        self.values.iter().sum()
-    }
-}
-"#,
+        &HANDLEDEMO.replace("LEAK_FIXED: bool = true", "LEAK_FIXED: bool = false"),
     );
     std::fs::write(
         bg.join("Cargo.lock"),
         lock.replace("name = \"bindgen-fixture\"", "name = \"handledemo\""),
     )
     .unwrap();
-    let s = init_and_budget(&bg, &dir.join("gate-bg"));
-    let budgets = std::fs::read_to_string(dir.join("gate-bg/budgets.toml")).unwrap();
+    // init's config alone fails the leak: its heap soak calls every
+    // method, so `record`'s unbounded journal shows.
+    let gate = dir.join("gate-bg");
+    let (code, leaking) = init_and_budget_code(&bg, &gate);
+    assert_eq!(code, Some(1), "{leaking}");
+    let s = summary(&gate);
+    let heap = record(&s, "HEAP");
+    assert_eq!(heap["status"], "fail", "{heap}");
+    assert!(
+        heap["verdict"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("heap still growing"),
+        "{heap}"
+    );
+    // The report lists what the soak exercised.
+    let method = heap["method"].as_str().unwrap();
+    assert!(
+        method.contains("each operation calls 3 exports in a seeded order")
+            && [
+                "Window.push(1)",
+                "Window.record(\"budget\")",
+                "abi_version()",
+                "on new Window(), constructed once"
+            ]
+            .iter()
+            .all(|w| method.contains(w)),
+        "{heap}"
+    );
+    let budgets = std::fs::read_to_string(gate.join("budgets.toml")).unwrap();
+    // The timed call is the slowest that changes memory, not the constant
+    // getter, and init says why it chose it; the soak is every call that ran.
     assert!(
         budgets.contains("setup = { new = \"Window\" }")
-            && budgets.contains("call = { method = \"push\", args = [1] }")
-            && budgets.contains("teardown = { method = \"free\" }"),
+            && budgets.contains("call = { method = \"record\", args = [\"budget\"] }")
+            && budgets.contains("teardown = { method = \"free\" }")
+            && budgets.contains("took the longest of those that change the module's memory")
+            && budgets.contains("{ method = \"push\", on = \"Window\", args = [1] },")
+            && budgets.contains("{ export = \"abi_version\" },")
+            && budgets.contains("3x the p95 init measured in desktop Chromium"),
         "{budgets}"
     );
+    // The same crate with the leak fixed passes, on the same config.
+    write(&bg.join("src/lib.rs"), HANDLEDEMO);
+    let (code, text) = budget(&gate);
+    assert_eq!(code, Some(0), "{text}");
+    let s = summary(&gate);
     // The diagnostic feature got a profile of its own.
     assert!(
         std::fs::read_to_string(dir.join("gate-bg/profiles/core-trace.toml"))
             .unwrap()
             .contains("\"console-log\"")
     );
-    check_figures(&s, "handle.push(1)");
+    check_figures(&s, "handle.record(\"budget\")");
     assert!(
         record(&s, "INIT")["method"]
             .as_str()

@@ -4,7 +4,7 @@
 // calls (sized until it spans 50 steps) and records the mean per call; an
 // export that takes the operation count itself (`"$n"`) is called once per
 // sample with the batch size.
-import { calls, selfBatched, spelled, warmSubject } from "./common.js";
+import { calls, changesState, guardsLittle, selfBatched, spelled, warmSubject } from "./common.js";
 
 export default async function (h) {
   const s = await warmSubject(h);
@@ -23,6 +23,7 @@ export default async function (h) {
     run(n);
     h.recordBatch(h.now() - t0, n);
   }
+  const changed = changesState(s, (j) => call(j, 1), i);
   teardown();
   h.describe(
     `one call of ${spelled(h.params.call)} ${s.words}${setupWords}, warm (each block first calls it until the time per call stops dropping, the engine's tier-up: ${warmed.toFixed(0)} ms in the last block); ` +
@@ -30,6 +31,7 @@ export default async function (h) {
         ? `each sample is one call running ${n} operations (the export's own loop), recorded as the mean per operation`
         : n > 1
           ? `each sample times a batch of ${n} calls (one call is below the clock's resolution) and records the mean per call`
-          : "each sample times one call"),
+          : "each sample times one call") +
+      guardsLittle(spelled(h.params.call), changed),
   );
 }

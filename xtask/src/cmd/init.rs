@@ -21,7 +21,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// What `cargo xtask init --help` says beyond the usage line.
 pub const ABOUT: &str =
@@ -31,9 +30,14 @@ existing crate, next to it (or in --out DIR), without editing the crate:
   --package NAME    the package, when the manifest is a workspace
   --out DIR         where to write (default: the manifest's directory)
   --force           overwrite files a previous init wrote
-It builds each profile once for wasm32-unknown-unknown, sets the size caps
-at the measured size plus 10 %, and wires the built-in scenarios (cold
-init, one call's latency, steady-state heap) to the exports it finds.";
+  --toolchain NAME  build with this installed rustup toolchain instead of
+                    the crate's pinned one (written to [subject] toolchain)
+It checks each profile's features with `cargo check` (falling back to
+fewer when they do not build for wasm32), builds each profile once, sets
+the size caps at the measured size plus 10 %, then, in desktop Chromium,
+calls every export it can give literal arguments: the heap soaks all that
+ran, the call metric times the slowest that changed the module's memory,
+and the timing caps are 3x the p95 of a short run of each.";
 
 /// Size caps: the measured size plus this much headroom.
 pub const SIZE_HEADROOM_PCT: f64 = 10.0;
@@ -43,6 +47,7 @@ struct Options {
     package: Option<String>,
     out: Option<PathBuf>,
     force: bool,
+    toolchain: Option<String>,
 }
 
 pub fn cli(args: &[String]) -> Result<u8> {
@@ -51,6 +56,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
         package: None,
         out: None,
         force: false,
+        toolchain: None,
     };
     let mut a = Args::new("init", args);
     while let Some(arg) = a.next_arg() {
@@ -59,6 +65,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
             Arg::Flag("--package") => o.package = Some(a.value("--package")?),
             Arg::Flag("--out") => o.out = Some(PathBuf::from(a.value("--out")?)),
             Arg::Flag("--force") => o.force = true,
+            Arg::Flag("--toolchain") => o.toolchain = Some(a.value("--toolchain")?),
             Arg::Flag(f) => return Err(a.unknown(f)),
             Arg::Positional(p) => return Err(a.unexpected(p)),
         }
@@ -139,16 +146,22 @@ pub fn crate_of(
     })
 }
 
-fn inspect(manifest: &Path, package: Option<&str>) -> Result<Crate> {
+fn inspect(manifest: &Path, package: Option<&str>, toolchain: Option<&str>) -> Result<Crate> {
     let manifest = std::fs::canonicalize(manifest).with_context(|| {
         format!(
             "{}: no such manifest (pass --manifest PATH to a crate's Cargo.toml)",
             manifest.display()
         )
     })?;
-    let mut cmd = Command::new("cargo");
-    crate::toolchain::without_gate_env(&mut cmd);
     let dir = manifest.parent().unwrap_or(Path::new("."));
+    // The crate's own toolchain (or --toolchain) runs cargo metadata: a
+    // pin that is not installed is one line, with both ways out.
+    let tc = crate::toolchain::resolve_or(
+        dir,
+        toolchain,
+        "pass `--toolchain NAME` to init to build with an installed one (`rustup toolchain list`)",
+    )?;
+    let mut cmd = tc.cargo();
     let out = cmd
         .args([
             "metadata",
@@ -322,6 +335,31 @@ pub struct Plan<'a> {
     pub imports: &'a [(String, String)],
     /// Why the scenario metrics cannot run at all (a non-function import).
     pub unrunnable: Option<String>,
+    /// `--toolchain`, written to `[subject] toolchain`.
+    pub toolchain: Option<String>,
+    /// The timing caps init measured (else the starting points).
+    pub caps: &'a Caps,
+}
+
+/// Timing caps init measured: per metric id (`INIT`, `CALL`), the cap per
+/// profile in the metric's unit, and where they came from (a comment).
+pub type Caps = BTreeMap<&'static str, (BTreeMap<String, f64>, String)>;
+
+/// A timing metric's `hard = {...}`: measured where init measured it, else
+/// the starting point, with the comment that says which.
+fn timing_caps(p: &Plan, id: &str, min: f64, trace: f64, dev: f64) -> (String, String) {
+    let measured = p.caps.get(id);
+    let caps = per_profile(p.profiles, |n| {
+        measured
+            .and_then(|(c, _)| c.get(n))
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| timing_cap(n, min, trace, dev))
+    });
+    let why = match measured {
+        Some((_, why)) => format!("# {why}\n"),
+        None => "# A starting point: tighten it after the first run.\n".into(),
+    };
+    (caps, why)
 }
 
 fn per_profile(profiles: &[ProfilePlan], f: impl Fn(&str) -> String) -> String {
@@ -357,12 +395,12 @@ pub fn render_budgets(p: &Plan) -> String {
     let _ = write!(
         s,
         "# Budgets for `{} {}` ({}), written by `cargo xtask init`.\n\
-         # Size caps are the sizes init measured plus {SIZE_HEADROOM_PCT} % headroom. Timing and heap\n\
-         # caps are starting points: tighten them after the first run. A change is\n\
+         # Size caps are the sizes init measured plus {SIZE_HEADROOM_PCT} % headroom; each timing\n\
+         # cap says where it came from; the heap cap is a starting point. A change is\n\
          # also compared with its base (`--against REF`, or `--bless`ed artifacts):\n\
          # more than 10 % worse fails, whatever the cap.\n\
          schema = 1\n\n\
-         [subject]\nmanifest = {:?}\npackage = {:?}\nprofiles_dir = \"profiles\"\nprofiles = [{names}]\n\
+         [subject]\nmanifest = {:?}\npackage = {:?}\n{}profiles_dir = \"profiles\"\nprofiles = [{names}]\n\
          # Hand-written scenarios (ES modules, see SCENARIOS.md) go here; the\n# built-in ones below need none.\nscenarios = \"scenarios\"\n\n\
          {}\n{}\n\
          # Crates that need an OS the browser lacks: one in the wasm build's\n\
@@ -375,6 +413,10 @@ pub fn render_budgets(p: &Plan) -> String {
         if k.bindgen { "wasm-bindgen" } else { "raw wasm exports" },
         p.manifest,
         k.name,
+        p.toolchain
+            .as_ref()
+            .map(|t| format!("# init --toolchain: the crate's pinned one is not used.\ntoolchain = {t:?}\n"))
+            .unwrap_or_default(),
         crate::config::Protocol::default().toml(),
         crate::config::Escalation::default().toml(),
     );
@@ -451,11 +493,11 @@ pub fn render_budgets(p: &Plan) -> String {
             "# The built-ins cannot run this module: {why}. Write a scenario (SCENARIOS.md)."
         );
     }
+    let (caps, why) = timing_caps(p, "INIT", 60.0, 85.0, 130.0);
     s += &block(
         p.unrunnable.is_some(),
         format!(
-            "[[metric]]\nid = \"INIT\"\nname = \"cold init p95, desktop Chromium\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"builtin:cold-init\"\nenvironment = \"desktop\"\n{cold_call}{imports}hard = {}\n",
-            per_profile(p.profiles, |n| timing_cap(n, 60.0, 85.0, 130.0))
+            "[[metric]]\nid = \"INIT\"\nname = \"cold init p95, desktop Chromium\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"builtin:cold-init\"\nenvironment = \"desktop\"\n{cold_call}{imports}{why}hard = {caps}\n"
         ),
     );
     let (setup, call, teardown) = match &p.wiring.call {
@@ -480,21 +522,44 @@ pub fn render_budgets(p: &Plan) -> String {
             .map(|c| format!("teardown = {}\n", c.0))
             .unwrap_or_default();
     let _ = write!(s, "\n# One call's latency, warm; a batch of calls per sample when one call is\n# below the clock (the report says how many).\n");
+    for n in &p.wiring.notes {
+        s += &format!("# {n}\n");
+    }
+    let (caps, why) = timing_caps(p, "CALL", 1000.0, 2000.0, 5000.0);
     s += &block(
         unwired,
         format!(
-            "[[metric]]\nid = \"CALL\"\nname = \"one call p95, desktop Chromium\"\nunit = \"us\"\nkind = \"hard\"\nsource = \"builtin:call\"\nenvironment = \"desktop\"\n{handle}{imports}hard = {}\n",
-            per_profile(p.profiles, |n| timing_cap(n, 1000.0, 2000.0, 5000.0))
+            "[[metric]]\nid = \"CALL\"\nname = \"one call p95, desktop Chromium\"\nunit = \"us\"\nkind = \"hard\"\nsource = \"builtin:call\"\nenvironment = \"desktop\"\n{handle}{imports}{why}hard = {caps}\n"
         ),
     );
+    let (ops, heap_calls) = match &p.wiring.soak {
+        Some((setup, entries)) => (
+            format!(
+                "operations (each calls the {} exports below once, in a seeded order)",
+                entries.len()
+            ),
+            setup
+                .as_ref()
+                .map(|c| format!("setup = {}\n", c.0))
+                .unwrap_or_default()
+                + &format!(
+                    "soak = [\n{}]\n",
+                    entries
+                        .iter()
+                        .map(|e| format!("  {},\n", e.0))
+                        .collect::<String>()
+                ),
+        ),
+        None => ("calls".to_string(), handle),
+    };
     let _ = write!(
         s,
-        "\n# Steady-state heap (JS heap + wasm memory) over 500 calls after 200 warm-up calls.\n"
+        "\n# Steady-state heap (JS heap + wasm memory) over 500 {ops}\n# after 200 warm-up ones. Fails if it keeps growing, whatever its p95.\n"
     );
     s += &block(
-        unwired,
+        p.unrunnable.is_some() || (p.wiring.call.is_none() && p.wiring.soak.is_none()),
         format!(
-            "[[metric]]\nid = \"HEAP\"\nname = \"steady-state heap p95, desktop Chromium\"\nunit = \"MiB\"\nkind = \"hard\"\nsource = \"builtin:heap\"\nenvironment = \"desktop\"\n{handle}{imports}hard = {}\n",
+            "[[metric]]\nid = \"HEAP\"\nname = \"steady-state heap p95, desktop Chromium\"\nunit = \"MiB\"\nkind = \"hard\"\nsource = \"builtin:heap\"\nenvironment = \"desktop\"\n{heap_calls}{imports}hard = {}\n",
             per_profile(p.profiles, |_| "64".into())
         ),
     );
@@ -548,16 +613,128 @@ fn relative_to(path: &Path, base: &Path) -> String {
     r.display().to_string()
 }
 
+/// One profile's shipped build and its sizes.
+struct Shipped {
+    sizes: Measured,
+    wasm: PathBuf,
+    glue: Option<PathBuf>,
+}
+
 // Longer than most: the steps that write files share one closure, so a
 // failure anywhere removes everything init wrote, in one place.
 fn run(o: &Options) -> Result<u8> {
-    let krate = inspect(&o.manifest, o.package.as_deref())?;
+    let krate = inspect(&o.manifest, o.package.as_deref(), o.toolchain.as_deref())?;
     let crate_dir = krate
         .manifest
         .parent()
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let out = o.out.clone().unwrap_or_else(|| crate_dir.clone());
+    announce(&krate, &crate_dir);
+    let mut profiles = plan_profiles(&krate);
+    let budgets = out.join("budgets.toml");
+    let profile_file = |p: &ProfilePlan| out.join("profiles").join(format!("{}.toml", p.name));
+    let mut files: Vec<PathBuf> = vec![budgets.clone()];
+    files.extend(plan_profiles(&krate).iter().map(profile_file));
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|f| f.exists())
+        .map(|f| f.display().to_string())
+        .collect();
+    if !existing.is_empty() && !o.force {
+        bail!("init would overwrite {}: pass --force to replace them, or --out DIR to write elsewhere", existing.join(", "));
+    }
+    std::fs::create_dir_all(out.join("profiles"))
+        .with_context(|| format!("creating {}", out.join("profiles").display()))?;
+    let manifest_rel = relative_to(&krate.manifest, &out);
+    let written = std::cell::RefCell::new(Vec::<PathBuf>::new());
+    let write = |path: &Path, text: &str| -> Result<()> {
+        crate::util::write_atomic(path, text.as_bytes())?;
+        written.borrow_mut().push(path.to_path_buf());
+        Ok(())
+    };
+    let no_caps = Caps::new();
+    let (no_sizes, no_wiring) = (BTreeMap::new(), Wiring::default());
+    let plan_of = |profiles: &'_ [ProfilePlan]| {
+        render_budgets(&Plan {
+            krate: &krate,
+            manifest: manifest_rel.clone(),
+            profiles,
+            sizes: &no_sizes,
+            exports: &[],
+            wiring: &no_wiring,
+            imports: &[],
+            unrunnable: None,
+            toolchain: o.toolchain.clone(),
+            caps: &no_caps,
+        })
+    };
+    let result = (|| -> Result<(BTreeMap<String, Shipped>, Api, Wiring, Caps)> {
+        for p in &profiles {
+            write(&profile_file(p), &render_profile(p))?;
+        }
+        // A draft with the size metrics only: the gate's own config loader
+        // and build stages then build exactly what `budget` will.
+        let draft = |profiles: &[ProfilePlan]| {
+            plan_of(profiles)
+                .split("\n# Cold init")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        write(&budgets, &draft(&profiles))?;
+        let rewrite = |plan: &ProfilePlan| write(&profile_file(plan), &render_profile(plan));
+        let (cfg, builds) = build_profiles(&budgets, &mut profiles, &krate.name, &rewrite)?;
+        let first = builds
+            .values()
+            .next()
+            .ok_or_else(|| anyhow!("no profile built"))?;
+        let api = read_api(&first.wasm, first.glue.as_deref())?;
+        let mut wiring = wire(&api.0);
+        let mut caps = Caps::new();
+        if api.2.is_none() {
+            match exercise_in_browser(&cfg, &builds, &api, &mut wiring) {
+                Ok(c) => caps = c,
+                Err(e) => eprintln!(
+                    "init: could not exercise the API in a browser ({e:#}); the call and heap are wired to the first \
+                     callable export, untried, and the timing caps are starting points"
+                ),
+            }
+        }
+        Ok((builds, api, wiring, caps))
+    })();
+    let (builds, (exports, imports, unrunnable), wiring, caps) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Leave nothing half-written behind.
+            for f in written.borrow().iter() {
+                let _ = std::fs::remove_file(f);
+            }
+            return Err(e);
+        }
+    };
+    let sizes: BTreeMap<String, Measured> =
+        builds.iter().map(|(k, b)| (k.clone(), b.sizes)).collect();
+    let plan = Plan {
+        krate: &krate,
+        manifest: manifest_rel.clone(),
+        profiles: &profiles,
+        sizes: &sizes,
+        exports: &exports,
+        wiring: &wiring,
+        imports: &imports,
+        unrunnable,
+        toolchain: o.toolchain.clone(),
+        caps: &caps,
+    };
+    write(&budgets, &render_budgets(&plan))?;
+    print_summary(&written.borrow(), &profiles, &sizes, &wiring, &exports);
+    println!("next: cargo xtask budget --budgets {}", budgets.display());
+    Ok(0)
+}
+
+/// What init is looking at, on the terminal.
+fn announce(krate: &Crate, crate_dir: &Path) {
     eprintln!(
         "init: {} {} at {} ({}{})",
         krate.name,
@@ -587,136 +764,240 @@ fn run(o: &Options) -> Result<u8> {
             eprintln!("init: the crate's {f} is used as it is (the gate builds with the crate's own toolchain and keeps its rustflags)");
         }
     }
-    let mut profiles = plan_profiles(&krate);
-    let budgets = out.join("budgets.toml");
-    let profile_file = |p: &ProfilePlan| out.join("profiles").join(format!("{}.toml", p.name));
-    let mut files: Vec<PathBuf> = vec![budgets.clone()];
-    files.extend(plan_profiles(&krate).iter().map(profile_file));
-    let existing: Vec<String> = files
-        .iter()
-        .filter(|f| f.exists())
-        .map(|f| f.display().to_string())
-        .collect();
-    if !existing.is_empty() && !o.force {
-        bail!("init would overwrite {}: pass --force to replace them, or --out DIR to write elsewhere", existing.join(", "));
-    }
-    std::fs::create_dir_all(out.join("profiles"))
-        .with_context(|| format!("creating {}", out.join("profiles").display()))?;
-    let manifest_rel = relative_to(&krate.manifest, &out);
-    let written = std::cell::RefCell::new(Vec::<PathBuf>::new());
-    let write = |path: &Path, text: &str| -> Result<()> {
-        crate::util::write_atomic(path, text.as_bytes())?;
-        written.borrow_mut().push(path.to_path_buf());
-        Ok(())
-    };
-    let result = (|| -> Result<(BTreeMap<String, Measured>, Api)> {
-        for p in &profiles {
-            write(&profile_file(p), &render_profile(p))?;
-        }
-        // A draft with the size metrics only: the gate's own config loader
-        // and build stages then build exactly what `budget` will.
-        let draft = |profiles: &[ProfilePlan]| {
-            let sizes = BTreeMap::new();
-            let wiring = Wiring::default();
-            let plan = Plan {
-                krate: &krate,
-                manifest: manifest_rel.clone(),
-                profiles,
-                sizes: &sizes,
-                exports: &[],
-                wiring: &wiring,
-                imports: &[],
-                unrunnable: None,
-            };
-            render_budgets(&plan)
-                .split("\n# Cold init")
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        };
-        write(&budgets, &draft(&profiles))?;
-        let mut cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
+}
+
+/// Find each profile's features with `cargo check` (a feature set that
+/// does not build for wasm32 falls back to the next, at the cost of a
+/// check, not a build), then build each profile once. Profiles that end
+/// with the same features are said to differ in their cargo profile only.
+fn build_profiles(
+    budgets: &Path,
+    profiles: &mut [ProfilePlan],
+    crate_name: &str,
+    rewrite: &dyn Fn(&ProfilePlan) -> Result<()>,
+) -> Result<(config::Config, BTreeMap<String, Shipped>)> {
+    let load = || -> Result<config::Config> {
+        let mut cfg = config::load(budgets).map_err(|e| anyhow!("{e}"))?;
         build::prepare_toolchain(&mut cfg)?;
-        let mut sizes = BTreeMap::new();
-        let mut first: Option<(PathBuf, Option<PathBuf>)> = None;
-        for plan in profiles.iter_mut() {
-            let name = plan.name;
-            let mut tries = plan.fallbacks.clone().into_iter();
-            let built = loop {
-                let profile = cfg
-                    .profile(name)
-                    .cloned()
-                    .ok_or_else(|| anyhow!("profile {name} not loaded"))?;
-                let e = match subject::shipped(&cfg, &profile) {
-                    Ok(b) => break b,
-                    Err(e) => e,
-                };
-                let text = format!("{e:#}");
-                let first = first_error(&text).unwrap_or("the build failed").to_string();
-                let Some((features, why)) = tries.next() else {
-                    return Err(anyhow!("`{}` does not build for wasm32-unknown-unknown (profile {name}): {first}\n{text}", krate.name));
-                };
-                // Features can exclude each other, or need a native
-                // backend: the next set, said out loud and in the file.
-                eprintln!("init: {name} with features [{}] does not build for wasm32 ({first}); trying [{}]", plan.features.join(", "), features.join(", "));
-                plan.why = format!(
-                    "{why}: [{}] did not build for wasm32 ({first})",
-                    plan.features.join(", ")
-                );
-                plan.description = format!(
-                    "{} ({why}; [{}] did not build for wasm32)",
-                    plan.description.split(" (").next().unwrap_or_default(),
-                    plan.features.join(", ")
-                );
-                plan.features = features;
-                write(&profile_file(plan), &render_profile(plan))?;
-                cfg = config::load(&budgets).map_err(|e| anyhow!("{e}"))?;
-                build::prepare_toolchain(&mut cfg)?;
+        Ok(cfg)
+    };
+    let mut cfg = load()?;
+    for plan in profiles.iter_mut() {
+        let name = plan.name;
+        let mut tries = plan.fallbacks.clone().into_iter();
+        loop {
+            let profile = cfg
+                .profile(name)
+                .cloned()
+                .ok_or_else(|| anyhow!("profile {name} not loaded"))?;
+            let e = match build::check(&cfg, &profile) {
+                Ok(()) => break,
+                Err(e) => e,
             };
-            let bytes = std::fs::read(&built.0)?;
-            let m = size::measure(&bytes, &built.0.display().to_string())?;
-            sizes.insert(
-                name.to_string(),
-                Measured {
-                    raw: m.raw_bytes,
-                    gzip: m.gzip_bytes,
-                },
+            let text = format!("{e:#}");
+            let first = first_error(&text).unwrap_or("the build failed").to_string();
+            let Some((features, why)) = tries.next() else {
+                return Err(anyhow!("`{crate_name}` does not build for wasm32-unknown-unknown (profile {name}): {first}\n{text}"));
+            };
+            // Features can exclude each other, or need a native
+            // backend: the next set, said out loud and in the file.
+            eprintln!(
+                "init: {name} with features [{}] does not check for wasm32 ({first}); trying [{}]",
+                plan.features.join(", "),
+                features.join(", ")
             );
-            first.get_or_insert(built);
+            plan.why = format!(
+                "{why}: [{}] did not build for wasm32 ({first})",
+                plan.features.join(", ")
+            );
+            plan.description = format!(
+                "{} ({why}; [{}] did not build for wasm32)",
+                plan.description.split(" (").next().unwrap_or_default(),
+                plan.features.join(", ")
+            );
+            plan.features = features;
+            rewrite(plan)?;
+            cfg = load()?;
         }
-        let (wasm, glue) = first.ok_or_else(|| anyhow!("no profile built"))?;
-        Ok((sizes, read_api(&wasm, glue.as_deref())?))
-    })();
-    let (sizes, (exports, imports, unrunnable)) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            // Leave nothing half-written behind.
-            for f in written.borrow().iter() {
-                let _ = std::fs::remove_file(f);
-            }
-            return Err(e);
+    }
+    for (a, b) in same_features(profiles) {
+        eprintln!("init: {a} and {b} build the same features; they differ in their cargo profile and wasm-opt settings only");
+        let p = profiles.iter_mut().find(|p| p.name == b).expect("named");
+        p.description += &format!(" (the same features as {a}: it differs in its cargo profile and wasm-opt settings only)");
+        rewrite(p)?;
+    }
+    let mut builds = BTreeMap::new();
+    for plan in profiles.iter() {
+        let profile = cfg
+            .profile(plan.name)
+            .cloned()
+            .ok_or_else(|| anyhow!("profile {} not loaded", plan.name))?;
+        let (wasm, glue) = subject::shipped(&cfg, &profile)?;
+        let m = size::measure(&std::fs::read(&wasm)?, &wasm.display().to_string())?;
+        let sizes = Measured {
+            raw: m.raw_bytes,
+            gzip: m.gzip_bytes,
+        };
+        builds.insert(plan.name.to_string(), Shipped { sizes, wasm, glue });
+    }
+    Ok((cfg, builds))
+}
+
+/// Pairs of profiles (earlier, later) that ended with the same features.
+pub fn same_features(profiles: &[ProfilePlan]) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    for (i, b) in profiles.iter().enumerate() {
+        if let Some(a) = profiles[..i].iter().find(|a| a.features == b.features) {
+            out.push((a.name, b.name));
+        }
+    }
+    out
+}
+
+/// Samples of the short runs that set the timing caps.
+const CAP_SAMPLES: u32 = 40;
+/// A timing cap is this many times the p95 init measured.
+pub const CAP_FACTOR: f64 = 3.0;
+
+/// Call every export init can give literal arguments in desktop Chromium
+/// (`exercise.rs` decides from what the probe found): the heap soaks all
+/// that ran, the call metric times the slowest that changed the module's
+/// memory. Then a short run of cold init and of the call on each profile
+/// sets their caps. Rewrites `wiring`; returns the caps.
+fn exercise_in_browser(
+    cfg: &config::Config,
+    builds: &BTreeMap<String, Shipped>,
+    api: &Api,
+    wiring: &mut Wiring,
+) -> Result<Caps> {
+    use crate::exercise::{self, Call, How};
+    use crate::measure::Measurer;
+    let (exports, imports, _) = api;
+    let env = "desktop";
+    let mut m = crate::engines::Engines::new(cfg, None, None);
+    let configured = cfg
+        .environments
+        .get(env)
+        .ok_or_else(|| anyhow!("the draft has no [environment.{env}]"))?;
+    m.prepare_environment(env, configured)?;
+    let target = |name: &'_ str| {
+        let b = &builds[name];
+        super::probe::Target {
+            profile: builds.keys().find(|k| *k == name).expect("built"),
+            environment: env,
+            wasm: b.wasm.clone(),
+            glue: b.glue.clone(),
+            imports,
+            timeout: std::time::Duration::from_secs(cfg.protocol.scenario_timeout_s),
         }
     };
-    let wiring = wire(&exports);
-    let plan = Plan {
-        krate: &krate,
-        manifest: manifest_rel.clone(),
-        profiles: &profiles,
-        sizes: &sizes,
-        exports: &exports,
-        wiring: &wiring,
-        imports: &imports,
-        unrunnable,
+    let first = builds.keys().next().expect("a profile built").clone();
+    let c = exercise::candidates(exports);
+    if !c.calls.is_empty() {
+        let t = target(&first);
+        let found = super::probe::candidates(&mut m, &t, &c)?;
+        let x = exercise::choose(&c, &found);
+        let kept: Vec<Call> = x.kept.iter().map(|k| k.0.clone()).collect();
+        let (soak, dropped) =
+            super::probe::soak(&mut m, &t, c.setup.as_ref(), exercise::soak(&c, &kept))?;
+        wiring.notes.clear();
+        for (call, why) in x.dropped.iter().chain(&dropped) {
+            let why = why.lines().next().unwrap_or_default();
+            let why: String = why.chars().take(140).collect();
+            wiring.notes.push(format!(
+                "init left out {}: it threw ({why})",
+                call.spelled()
+            ));
+        }
+        wiring.notes.extend(x.warning.clone());
+        if let Some((call, f)) = &x.timed {
+            let ms = f.ms.unwrap_or_default();
+            wiring.notes.push(format!(
+                "init timed every call it could make; {} took the longest of those that change the module's memory ({:.2} us a call)",
+                call.spelled(),
+                ms * 1000.0
+            ));
+            let text = |c: &Call| api::CallText(c.toml(false));
+            wiring.call = Some(match (&call.how, &call.on) {
+                (How::Method, Some(class)) => (
+                    Some(text(&c.classes[class])),
+                    text(call),
+                    Some(api::CallText("{ method = \"free\" }".into())),
+                ),
+                _ => (c.setup.as_ref().map(text), text(call), None),
+            });
+        }
+        let entries: Vec<api::CallText> =
+            soak.iter().map(|e| api::CallText(e.toml(true))).collect();
+        wiring.soak = (!entries.is_empty()).then(|| {
+            (
+                c.setup.as_ref().map(|s| api::CallText(s.toml(false))),
+                entries,
+            )
+        });
+    }
+    let mut caps = Caps::new();
+    let imports_of = imports.as_slice();
+    for name in builds.keys() {
+        let t = target(name);
+        let cold: Vec<(&str, &str)> = wiring.cold.iter().map(|c| ("call", c.0.as_str())).collect();
+        let (p95, n) = super::probe::p95_ms(
+            &mut m,
+            &t,
+            "cold-init",
+            super::probe::params("cold-init", "ms", &cold, imports_of)?,
+            CAP_SAMPLES,
+        )?;
+        note_cap(&mut caps, "INIT", name, p95, n, "ms");
+        if let Some((setup, call, teardown)) = &wiring.call {
+            let calls: Vec<(&str, &str)> = [
+                ("setup", setup.as_ref()),
+                ("call", Some(call)),
+                ("teardown", teardown.as_ref()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?.0.as_str())))
+            .collect();
+            let params = super::probe::params("call", "us", &calls, imports_of)?;
+            let (p95, n) = super::probe::p95_ms(&mut m, &t, "call", params, CAP_SAMPLES)?;
+            note_cap(&mut caps, "CALL", name, p95 * 1000.0, n, "us");
+        }
+    }
+    Ok(caps)
+}
+
+/// Record one measured cap, and the words of where the metric's caps came from.
+fn note_cap(caps: &mut Caps, id: &'static str, profile: &str, p95: f64, n: usize, unit: &str) {
+    let e = caps.entry(id).or_insert_with(|| {
+        (
+            BTreeMap::new(),
+            format!("{CAP_FACTOR}x the p95 init measured in desktop Chromium ({n} samples):"),
+        )
+    });
+    e.0.insert(
+        profile.to_string(),
+        crate::exercise::cap_from(p95, CAP_FACTOR),
+    );
+    let sep = if e.0.len() > 1 { "," } else { "" };
+    e.1 += &format!("{sep} {profile} {}", fmt_sig(p95, unit));
+}
+
+fn fmt_sig(v: f64, unit: &str) -> String {
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else if v >= 1.0 {
+        2
+    } else {
+        3
     };
-    write(&budgets, &render_budgets(&plan))?;
-    print_summary(&written.borrow(), &profiles, &sizes, &wiring, &exports);
-    println!("next: cargo xtask budget --budgets {}", budgets.display());
-    Ok(0)
+    format!("{v:.digits$} {unit}")
 }
 
 /// A crate's exports; for a raw module, its imported functions with a
 /// provider each; and why the built-ins cannot run it, if they cannot.
-type Api = (Vec<Export>, Vec<(String, String)>, Option<String>);
+pub type Api = (Vec<Export>, Vec<(String, String)>, Option<String>);
 
 /// The exports of the first profile's build, and for a raw module its
 /// imported functions (with a provider each) and why the built-ins cannot
@@ -924,6 +1205,8 @@ mod tests {
             wiring: &wiring,
             imports: &imports,
             unrunnable: None,
+            toolchain: None,
+            caps: &Caps::new(),
         };
         let text = render_budgets(&plan);
         assert!(
@@ -972,6 +1255,17 @@ mod tests {
             ["SIZE-RAW", "SIZE-GZIP", "INIT"]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn profiles_that_end_with_the_same_features_are_named() {
+        let mut p = plan_profiles(&krate(&["dev", "prod"], true, true));
+        assert!(same_features(&p).is_empty());
+        // Both fell back to [dev] (as on a crate whose features exclude
+        // each other): full-dev differs from core-trace in settings only.
+        p[1].features = vec!["dev".into()];
+        p[2].features = vec!["dev".into()];
+        assert_eq!(same_features(&p), [("core-trace", "full-dev")]);
     }
 
     #[test]

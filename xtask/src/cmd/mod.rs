@@ -10,6 +10,7 @@ pub mod budget;
 pub mod calibrate;
 pub mod init;
 pub mod merge;
+pub mod probe;
 
 use crate::artifacts::ProfileArtifacts;
 use crate::gating::{self, GateRun};

@@ -323,6 +323,10 @@ pub struct Metric {
     /// function (`"env.now_ms" = "now"`); the others return 0.
     #[serde(default)]
     pub imports: Option<Spanned<BTreeMap<String, String>>>,
+    /// `builtin:heap`: the calls one operation makes, each once, in a
+    /// seeded order (a soak of the crate's API), instead of one `call`.
+    #[serde(default)]
+    pub soak: Option<Spanned<Vec<crate::builtin::CallSpec>>>,
 }
 
 // Profiles.

@@ -484,6 +484,7 @@ fn builtin_params(
         setup: m.setup.as_ref(),
         teardown: m.teardown.as_ref(),
         imports: m.imports.as_ref(),
+        soak: m.soak.as_ref(),
     };
     let Some(kind) = m.source.get_ref().strip_prefix(crate::builtin::PREFIX) else {
         let spans = [
@@ -491,6 +492,7 @@ fn builtin_params(
             ("setup", keys.setup.map(|c| c.span())),
             ("teardown", keys.teardown.map(|c| c.span())),
             ("imports", keys.imports.map(|c| c.span())),
+            ("soak", keys.soak.map(|c| c.span())),
         ];
         if let Some((k, Some(span))) = spans.into_iter().find(|(_, s)| s.is_some()) {
             return Err(loc.err(
