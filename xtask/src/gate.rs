@@ -79,6 +79,51 @@ pub struct Comparison {
     /// by construction, and the base was not measured.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub identical_inputs: bool,
+    /// Power: the smallest true change (in `measure`'s terms) this
+    /// comparison's spread would call regressed 19 times in 20, at its
+    /// blocks (`stats::min_detectable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_detectable: Option<f64>,
+    /// Whether that spread can tell a change at the limit from no change
+    /// (`stats::resolves_limit`); false says the key cannot resolve its
+    /// limit at these blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolves_limit: Option<bool>,
+}
+
+impl Comparison {
+    /// The power in words: "catches x1.15 or more 19 times in 20 at 8
+    /// blocks", and when the spread is wider than the limit, that it cannot
+    /// resolve it.
+    pub fn power_words(&self) -> Option<String> {
+        let m = self.min_detectable?;
+        let ratio = self.measure == "ratio";
+        let fig = |v: f64| {
+            if ratio {
+                format!("x{v:.3}")
+            } else {
+                format!("+{v:.2} pp")
+            }
+        };
+        let limit = if ratio {
+            format!("{:.0} %", (self.limit - 1.0) * 100.0)
+        } else {
+            format!("{} pp", self.limit)
+        };
+        let blocks = format!(
+            "{} block{}",
+            self.blocks,
+            if self.blocks == 1 { "" } else { "s" }
+        );
+        Some(if self.resolves_limit == Some(false) {
+            format!(
+                "cannot resolve its {limit} limit at {blocks}: its interval is wider than the limit; catches {} or more 19 times in 20",
+                fig(m)
+            )
+        } else {
+            format!("catches {} or more 19 times in 20 at {blocks}", fig(m))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -654,6 +699,8 @@ mod tests {
             reason: format!("{} (words)", verdict.as_str()),
             base_per_seed: vec![],
             identical_inputs: false,
+            min_detectable: None,
+            resolves_limit: None,
         }
     }
 

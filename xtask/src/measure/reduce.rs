@@ -374,6 +374,8 @@ fn compare(
         return c;
     };
     c.estimate = Some(est);
+    c.min_detectable = stats::min_detectable(&est, no_change, c.limit, !relative);
+    c.resolves_limit = Some(stats::resolves_limit(&est, no_change, c.limit, !relative));
     c.verdict = stats::ab_verdict(&est, no_change, c.limit);
     c.reason = explain(&c, &est, relative);
     c
@@ -403,6 +405,8 @@ pub fn not_compared(cfg: &Config, metric: &crate::config::MetricSpec, origin: &s
         reason: String::new(),
         base_per_seed: vec![],
         identical_inputs: false,
+        min_detectable: None,
+        resolves_limit: None,
     }
 }
 

@@ -288,7 +288,10 @@ fn comparison_plot(rows: &[&crate::summary::Record]) -> String {
                 a = sx(e.lo),
                 z = sx(e.hi),
                 p = sx(e.point),
-                title = esc(&c.reason),
+                title = esc(&match c.power_words() {
+                    Some(p) => format!("{}; {p}", c.reason),
+                    None => c.reason.clone(),
+                }),
             ));
         }
         // The axis ends, unless they would print over the no-change label.
@@ -499,6 +502,24 @@ impl Exporter for Html {
             compared.first().and_then(|r| r.comparison.as_ref()).map(|c| format!(": {}", esc(&c.base))).unwrap_or_default(),
             comparison_plot(&compared)
         ));
+        let power: String = compared
+            .iter()
+            .filter_map(|r| {
+                let words = r.comparison.as_ref()?.power_words()?;
+                Some(format!(
+                    "<tr><td>{} {} {}</td><td>{}</td></tr>",
+                    esc(&r.metric_id),
+                    esc(&r.profile),
+                    esc(&r.environment),
+                    esc(&words)
+                ))
+            })
+            .collect();
+        if !power.is_empty() {
+            out.push_str(&format!(
+                "<h3>Power</h3><p>The smallest regression each comparison would call regressed 19 times in 20, from the spread of its own interval at the blocks it ran.</p><table id=\"power\"><tr><th>key</th><th>catches</th></tr>{power}</table>"
+            ));
+        }
         out.push_str(
             "<h2>Latency and heap distributions</h2><p>CDF of every sample, seeds merged: blue the candidate, dashed grey the base measured beside it; \
              dots: each seed's figure (hollow: the base's). Each axis spans its data (log where they span more than a decade).</p><div class=\"plots\" id=\"cdfs\">",

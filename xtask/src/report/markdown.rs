@@ -202,6 +202,23 @@ impl Exporter for Markdown {
                  (for `%` metrics, the difference in percentage points of the two overheads), with its 95 % interval (bootstrap over seeds, then whole rounds), then the verdict: regressed (beyond the limit and the interval excludes no change), \
                  unchanged (the interval stays within the limit) or inconclusive (more blocks were added within the time budget; still unresolved, a warn).\n"
             ));
+            let power: Vec<String> = s
+                .records
+                .iter()
+                .filter_map(|r| {
+                    let words = r.comparison.as_ref()?.power_words()?;
+                    Some(format!(
+                        "- {} {} {}: {words}\n",
+                        r.metric_id, r.profile, r.environment
+                    ))
+                })
+                .collect();
+            if !power.is_empty() {
+                out.push_str(&format!(
+                    "\nPower: the smallest regression each live comparison would call regressed 19 times in 20, from the spread of its own interval at the blocks it ran:\n\n{}",
+                    power.concat()
+                ));
+            }
         }
         let ticks: Vec<String> = s
             .records

@@ -195,6 +195,8 @@ fn fixed_summary() -> Summary {
                 reason: String::new(),
                 base_per_seed: vec![b, b, b],
                 identical_inputs: false,
+                min_detectable: Some(1.146),
+                resolves_limit: Some(true),
             };
             c.reason = crate::measure::explain(&c, &est, false);
             c
