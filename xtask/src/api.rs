@@ -243,6 +243,12 @@ pub struct Wiring {
     pub notes: Vec<String>,
 }
 
+/// A class that is the crate's error type (`LinderaError`): constructing
+/// one is not what a page does first.
+pub(crate) fn error_like(class: &str) -> bool {
+    class.ends_with("Error") || class.ends_with("Exception")
+}
+
 /// Names of a crate's initialization or factory: what a page calls first.
 pub(crate) fn init_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -292,6 +298,7 @@ pub fn wire(exports: &[Export]) -> Wiring {
     let ctor = exports
         .iter()
         .filter(|e| e.callable == Callable::Constructor)
+        .filter(|e| !e.class.as_deref().is_some_and(error_like))
         .find(callable);
     let cold = match (ctor, init_fn) {
         (Some(c), _) => Some(call_text(
@@ -447,6 +454,17 @@ export function initSync(module: { module: SyncInitInput } | SyncInitInput): Ini
         // Nothing callable: no call, and cold init instantiates only.
         let w = wire(&raw(&[("wide", &["i64"])]));
         assert_eq!(w, Wiring::default());
+    }
+
+    #[test]
+    fn cold_init_constructs_the_api_not_its_error_type() {
+        let e = dts_exports(
+            "export class LinderaError {\n  constructor(message: string);\n}\nexport class Tokenizer {\n  constructor();\n  tokenize(text: string): any;\n}\n",
+        );
+        assert_eq!(
+            wire(&e).cold,
+            Some(CallText("{ new = \"Tokenizer\" }".into()))
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! call `builtin:call` times (the slowest that changed the module's state).
 //! Pure: tested on fixed probe findings; `cmd/probe.rs` runs the probe.
 
-use crate::api::{init_like, literal_args, Callable, Export, ParamType};
+use crate::api::{error_like, init_like, literal_args, Callable, Export, ParamType};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -148,7 +148,8 @@ pub fn candidates(exports: &[Export]) -> Candidates {
         .iter()
         .filter(|e| e.callable == Callable::Constructor)
     {
-        if let (Some(class), Some(args)) = (&e.class, args_of(e)) {
+        let class = e.class.as_ref().filter(|c| !error_like(c));
+        if let (Some(class), Some(args)) = (class, args_of(e)) {
             c.classes.entry(class.clone()).or_insert(Call {
                 how: How::New,
                 name: class.clone(),
