@@ -4,7 +4,6 @@
 //! is one hop away, in `cmd::*`.
 
 use crate::cmd::{aa, attribute, bisect, budget, calibrate, init, merge};
-use crate::ledger;
 use std::process::ExitCode;
 
 /// Each command's usage, for `cargo xtask help` and `cargo xtask <command> --help`.
@@ -116,9 +115,6 @@ pub fn main() -> ExitCode {
         Some("calibrate") => calibrate::cli(&args[1..]),
         Some("aa") => aa::cli(&args[1..]),
         Some("bisect") => bisect::cli(&args[1..]),
-        // Internal test hook (not in usage): N locked ledger appends, for the
-        // crash-safety and concurrency tests of the ledger.
-        Some("__ledger-stress") => ledger::stress_cli(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{}", usage());
             return ExitCode::SUCCESS;

@@ -360,49 +360,6 @@ pub fn update<T>(
     Ok((session.append(run)?, out))
 }
 
-/// `__ledger-stress PATH N TAG [WINDOW]`: N read-modify-write cycles of the
-/// real `update` path, each appending one run keyed by TAG, with a large
-/// payload so a write takes long enough to be interrupted. Used by the tests
-/// that kill a gate mid-write and run two gates at once.
-pub fn stress_cli(args: &[String]) -> Result<u8> {
-    let [path, n, tag, rest @ ..] = args else {
-        bail!("usage: __ledger-stress PATH N TAG [WINDOW]")
-    };
-    let n: u32 = n.parse()?;
-    let window: usize = rest.first().map(|w| w.parse()).transpose()?.unwrap_or(1000);
-    for i in 0..n {
-        update(Path::new(path), window, |_| {
-            let mut entries = BTreeMap::new();
-            for k in 0..400 {
-                entries.insert(
-                    format!("{tag}|M-{k:03}|p|env"),
-                    Entry {
-                        value: Some(i as f64),
-                        lo: None,
-                        hi: None,
-                        status: Status::Pass,
-                        in_warn_band: false,
-                        identity: None,
-                        reused_from: None,
-                        accepted: None,
-                    },
-                );
-            }
-            let run = Run {
-                id: format!("{tag}-{i}"),
-                started_unix_s: 0,
-                commit: tag.clone(),
-                config: String::new(),
-                status: Status::Pass,
-                fingerprint: Fingerprint::default(),
-                entries,
-            };
-            Ok((run, ()))
-        })?;
-    }
-    Ok(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

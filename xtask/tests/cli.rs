@@ -659,29 +659,6 @@ fn errors_panics_and_failed_merges_leave_no_green_report() {
     .unwrap();
 
     green();
-    let out = common::xtask_cmd()
-        .args([
-            "size",
-            "--profile",
-            "core-min",
-            "--budgets",
-            bs,
-            "--reports",
-            rs,
-        ])
-        .env("BUDGET_TEST_PANIC", "1")
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "a panic exits 2: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    all_say_error("panic", "panicked");
-
-    green();
     let missing = d.join("no-such-shard.json");
     let out = xtask(&[
         "merge",

@@ -203,9 +203,6 @@ impl Selection {
 /// input is spelled out field by field (`GateRun`).
 fn pipeline(opts: &Options) -> Result<u8> {
     let (t0, started) = (Instant::now(), now_s());
-    if std::env::var_os("BUDGET_TEST_PANIC").is_some() {
-        panic!("BUDGET_TEST_PANIC is set: the test of the panic path");
-    }
     let s = Selection::load(opts)?;
     let (cfg, metrics) = (&s.cfg, s.metrics());
     cfg.check_scenarios(&metrics)?;

@@ -91,3 +91,37 @@ pub fn guarded(reports: &Path, subject_dir: &Path, job: impl FnOnce() -> Result<
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic anywhere in a command is caught, said as a bug, and replaces
+    /// the earlier green reports with error ones (main then exits 2).
+    #[test]
+    fn a_panic_leaves_error_reports_not_the_earlier_green() {
+        let dir = std::env::temp_dir().join(format!("xtask-guarded-{}", std::process::id()));
+        let reports = dir.join("reports");
+        std::fs::create_dir_all(&reports).unwrap();
+        std::fs::write(reports.join("summary.md"), "green: M-PERF-01A pass").unwrap();
+        let out = guarded(&reports, &dir, || -> Result<u8> {
+            panic!("boom in a stage")
+        });
+        let e = format!("{:#}", out.unwrap_err());
+        assert!(
+            e.contains("the gate panicked") && e.contains("boom in a stage"),
+            "{e}"
+        );
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(s["outcome"], "error");
+        assert!(s["error"].as_str().unwrap().contains("boom in a stage"));
+        let md = std::fs::read_to_string(reports.join("summary.md")).unwrap();
+        assert!(
+            md.contains("could not do its job") && !md.contains("M-PERF-01A"),
+            "{md}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
