@@ -75,7 +75,6 @@ impl FixedMeasurer {
             Quantity::Bytes => 2.0 * 1024.0 * 1024.0,
             _ => match r.scenario.as_str() {
                 "cold-init" | "builtin:cold-init" => 1.5,
-                "cancel" => 0.02,
                 _ => 0.0005,
             },
         };
