@@ -33,6 +33,34 @@ mod wasm;
 
 pub mod work;
 
+/// Calibration only (feature `inject-busy`): busy work on one timed path, of
+/// a size set at build time by the path's variable, so `cargo xtask
+/// calibrate --metric <key>` can measure how often the gate catches a known
+/// slowdown of that key. Without the feature it is nothing at all.
+macro_rules! inject {
+    ($var:literal) => {
+        #[cfg(feature = "inject-busy")]
+        {
+            $crate::busy(option_env!($var));
+        }
+    };
+}
+pub(crate) use inject;
+
+/// `steps` rounds of a 64-bit mix that the optimizer cannot remove.
+#[cfg(feature = "inject-busy")]
+#[inline(never)]
+pub(crate) fn busy(steps: Option<&str>) {
+    let steps: u32 = steps.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut x = core::hint::black_box(steps as u64);
+    for i in 0..core::hint::black_box(steps) {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(i as u64 | 1);
+    }
+    core::hint::black_box(x);
+}
+
 pub use channel::{ChannelId, ChannelStats, Permit};
 pub use futures::{block_on_task, Join, Sleep, YieldNow};
 pub use ids::{Cancelled, Outcome, Phase, RegionId, TaskId};
@@ -265,6 +293,7 @@ impl Runtime {
         F: FnOnce(Cx) -> Fut,
         Fut: Future<Output = Result<u64, Cancelled>> + 'static,
     {
+        inject!("BUDGET_INJECT_SPAWN_STEPS");
         self.spawn_named(region, "task", f)
     }
 
@@ -341,6 +370,7 @@ impl Runtime {
 
     /// Request cancellation. The task sees it at its next checkpoint.
     pub fn cancel(&self, t: TaskId) {
+        inject!("BUDGET_INJECT_CANCEL_STEPS");
         let waker = {
             let mut c = self.core.borrow_mut();
             let Some(task) = c.live(t) else { return };
@@ -532,6 +562,7 @@ impl Runtime {
 
     /// Arm a bare timer (no task) at `deadline_us`.
     pub fn arm(&self, deadline_us: u64) -> TimerId {
+        inject!("BUDGET_INJECT_TIMER_STEPS");
         let mut c = self.core.borrow_mut();
         let id = c.timers.arm(deadline_us, None);
         c.event(ev::TIMER, id.0 as u32);

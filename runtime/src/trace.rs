@@ -186,6 +186,7 @@ impl Tracer {
         if self.mode & REPLAY == 0 {
             return None;
         }
+        crate::inject!("BUDGET_INJECT_REPLAY_STEPS");
         let id = self.replay.next_poll()?;
         match ready_pos.get(id as usize) {
             Some(&p) if p != u32::MAX => Some(p as usize),

@@ -147,7 +147,7 @@ impl<'a> Calibrator<'a> {
     /// selection of nothing.
     fn new(cfg: &'a Config, o: &Options) -> Result<Calibrator<'a>> {
         let budgets = &o.budgets;
-        let cal = cfg.calibration.clone().ok_or_else(|| {
+        let all = cfg.calibration.clone().ok_or_else(|| {
             anyhow!("{} has no [calibration] section: name the subject's feature that injects busy work, its build-time variable and the metric it slows", budgets.display())
         })?;
         let profiles = super::args::select(
@@ -173,6 +173,18 @@ impl<'a> Calibrator<'a> {
                 budgets.display()
             );
         }
+        // The metric whose path gets the busy work: the first --metric that
+        // has an injection, else the default one.
+        let cal = match o.metrics.iter().find_map(|id| all.for_metric(id)) {
+            Some(c) => c,
+            None if o.metrics.is_empty() => all.clone(),
+            None => bail!(
+                "no injection slows {}: [calibration] in {} injects into {}",
+                o.metrics.join(", "),
+                budgets.display(),
+                all.injected().join(", ")
+            ),
+        };
         let metrics: Vec<&MetricSpec> = cfg
             .metrics
             .iter()
@@ -326,7 +338,7 @@ impl<'a> Calibrator<'a> {
                 let r = m
                     .get(&metric.id, p, &metric.environment)
                     .ok_or_else(|| anyhow!("the sizing run has no {} for {p}", metric.id))?;
-                let added_us = added_at_median(r)? * 1000.0;
+                let added_us = in_us(added_at_median(r)?, &metric.unit)?;
                 let est = r
                     .comparison
                     .as_ref()
@@ -337,7 +349,7 @@ impl<'a> Calibrator<'a> {
                 let achieved_pct = (est.point - 1.0) * 100.0;
                 let now = steps[p];
                 eprintln!(
-                    "calibrate: [{p}] {now} steps: x{:.3} [{:.3}, {:.3}] on the gated statistic (intended x{:.3}); {added_us:.0} us added at the median ({:.0} steps/us here)",
+                    "calibrate: [{p}] {now} steps: x{:.3} [{:.3}, {:.3}] on the gated statistic (intended x{:.3}); {added_us:.3} us added at the median ({:.0} steps/us here)",
                     est.point,
                     est.lo,
                     est.hi,
@@ -408,7 +420,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
             .get(p)
             .and_then(|v| crate::stats::median(v))
             .ok_or_else(|| anyhow!("no A/A value of {} for {p}", metric.id))?;
-        first_us.insert(p.clone(), typical * 1000.0 * o.pct / 100.0);
+        first_us.insert(p.clone(), in_us(typical, &metric.unit)? * o.pct / 100.0);
     }
 
     // Injected: the same profiles plus the calibration feature.
@@ -435,7 +447,7 @@ fn report(
     for p in &c.profiles {
         if let Some(last) = sized.log.iter().rev().find(|s| s["profile"] == p.as_str()) {
             println!(
-                "[{p}] injected {} steps: intended +{pct} % on the gated statistic, the last sizing run read {:+.1} % ({:.0} us added at the median)",
+                "[{p}] injected {} steps: intended +{pct} % on the gated statistic, the last sizing run read {:+.1} % ({:.3} us added at the median)",
                 last["steps"],
                 last["achieved_pct"].as_f64().unwrap_or(f64::NAN),
                 last["added_us_at_median"].as_f64().unwrap_or(f64::NAN)
@@ -467,6 +479,15 @@ fn report(
 /// of about 2.5 points here, so a tighter tolerance would chase noise.
 const SIZE_TOLERANCE: f64 = 0.15;
 const MAX_SIZING_RUNS: u32 = 3;
+
+/// A timing in the metric's unit, in microseconds.
+fn in_us(v: f64, unit: &str) -> Result<f64> {
+    match unit {
+        "us" => Ok(v),
+        "ms" => Ok(v * 1000.0),
+        other => bail!("calibration sizes busy work on timings (ms or us), not on {other}"),
+    }
+}
 
 /// The time the injected build adds, in the metric's unit: the median of
 /// all its samples minus the median of the plain build's, both measured in

@@ -160,6 +160,45 @@ pub struct Calibration {
     pub steps_per_us: f64,
     /// The metric whose A/A value sizes the injection (a percentage of it).
     pub metric: String,
+    /// Injections into the other timed paths, per metric id, for
+    /// `calibrate --metric <id>`: each its own feature and variable.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, Injection>,
+}
+
+/// Busy work injected into one timed path (`[calibration.metrics]`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Injection {
+    pub feature: String,
+    pub env: String,
+    #[serde(default = "one")]
+    pub steps_per_us: f64,
+}
+
+impl Calibration {
+    /// The calibration of metric `id`: the default one, or the injection
+    /// `[calibration.metrics]` names for it.
+    pub fn for_metric(&self, id: &str) -> Option<Calibration> {
+        if id == self.metric {
+            return Some(self.clone());
+        }
+        let i = self.metrics.get(id)?;
+        Some(Calibration {
+            feature: i.feature.clone(),
+            env: i.env.clone(),
+            steps_per_us: i.steps_per_us,
+            metric: id.to_string(),
+            metrics: BTreeMap::new(),
+        })
+    }
+
+    /// Every metric with an injection, the default first.
+    pub fn injected(&self) -> Vec<&str> {
+        std::iter::once(self.metric.as_str())
+            .chain(self.metrics.keys().map(String::as_str))
+            .collect()
+    }
 }
 
 fn one() -> f64 {
