@@ -31,7 +31,38 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// The built-in kinds, as `source = "builtin:<name>"` spells them.
-pub const KINDS: &[&str] = &["cold-init", "call", "heap"];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    ColdInit,
+    Call,
+    Heap,
+}
+
+impl Builtin {
+    pub const ALL: [Builtin; 3] = [Builtin::ColdInit, Builtin::Call, Builtin::Heap];
+
+    /// As `builtin:<name>` spells it (and the module's file name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::ColdInit => "cold-init",
+            Builtin::Call => "call",
+            Builtin::Heap => "heap",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// Every kind, as a source names it: `builtin:cold-init, builtin:call, ...`.
+    pub fn spelled_all() -> String {
+        Builtin::ALL
+            .iter()
+            .map(|b| format!("{PREFIX}{}", b.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// Import providers a raw-export crate's imported functions can be given.
 pub const PROVIDERS: &[&str] = &["now", "zero"];
@@ -125,8 +156,8 @@ pub fn params(
     span: Range<usize>,
     keys: &Keys,
 ) -> Result<serde_json::Value, Problem> {
-    check_kind_and_unit(kind, unit, &span)?;
-    if let Some(soak) = keys.soak.filter(|_| kind != "heap") {
+    let b = check_kind_and_unit(kind, unit, &span)?;
+    if let Some(soak) = keys.soak.filter(|_| b != Builtin::Heap) {
         return Err(problem(
             "soak",
             soak.span(),
@@ -135,13 +166,13 @@ pub fn params(
         ));
     }
     let has_setup = keys.setup.is_some();
-    if kind == "cold-init" {
+    if b == Builtin::ColdInit {
         for (name, k) in [("setup", keys.setup), ("teardown", keys.teardown)] {
             if let Some(k) = k {
                 return Err(problem(name, k.span(), format!("`{PREFIX}cold-init` takes no {name}: it times one call after instantiating"), "call = { export = \"init\" } or call = { new = \"Class\" }, or no call"));
             }
         }
-    } else if keys.call.is_none() && !(kind == "heap" && keys.soak.is_some()) {
+    } else if keys.call.is_none() && !(b == Builtin::Heap && keys.soak.is_some()) {
         return Err(problem(
             "call",
             span,
@@ -151,7 +182,7 @@ pub fn params(
     }
     let mut out = serde_json::Map::new();
     out.insert("kind".into(), kind.into());
-    let call_allowed = if kind == "cold-init" {
+    let call_allowed = if b == Builtin::ColdInit {
         "export, new"
     } else {
         "export, method (with a setup)"
@@ -165,14 +196,14 @@ pub fn params(
         let Some(spec) = spec else { continue };
         let ctx = Ctx {
             role,
-            kind,
+            kind: b,
             has_setup,
             span: spec.span(),
         };
         out.insert(role.into(), ctx.call(spec.get_ref(), allowed, &[])?);
     }
     if let Some(soak) = keys.soak {
-        out.insert("soak".into(), soak_params(kind, has_setup, soak)?);
+        out.insert("soak".into(), soak_params(b, has_setup, soak)?);
     }
     if let Some(imports) = keys.imports {
         check_imports(imports)?;
@@ -184,27 +215,23 @@ pub fn params(
     Ok(serde_json::Value::Object(out))
 }
 
-fn check_kind_and_unit(kind: &str, unit: &str, span: &Range<usize>) -> Result<(), Problem> {
-    if !KINDS.contains(&kind) {
+fn check_kind_and_unit(kind: &str, unit: &str, span: &Range<usize>) -> Result<Builtin, Problem> {
+    let Some(b) = Builtin::parse(kind) else {
         return Err(problem(
             "source",
             span.clone(),
             format!("unknown built-in scenario `{PREFIX}{kind}`"),
-            KINDS
-                .iter()
-                .map(|k| format!("{PREFIX}{k}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            Builtin::spelled_all(),
         ));
-    }
-    let heap = kind == "heap";
+    };
+    let heap = b == Builtin::Heap;
     let unit_ok = if heap {
         ["bytes", "KiB", "MiB"].contains(&unit)
     } else {
         ["ms", "us"].contains(&unit)
     };
     if unit_ok {
-        return Ok(());
+        return Ok(b);
     }
     Err(problem(
         "unit",
@@ -226,7 +253,7 @@ fn check_kind_and_unit(kind: &str, unit: &str, span: &Range<usize>) -> Result<()
 /// the warm-up); a `method` entry names that class with `on`, or uses the
 /// setup's handle.
 fn soak_params(
-    kind: &str,
+    kind: Builtin,
     has_setup: bool,
     soak: &Spanned<Vec<CallSpec>>,
 ) -> Result<serde_json::Value, Problem> {
@@ -282,7 +309,7 @@ fn check_imports(imports: &Spanned<BTreeMap<String, String>>) -> Result<(), Prob
 struct Ctx<'a> {
     /// `setup`, `call`, `teardown` or `soak[i]`.
     role: &'a str,
-    kind: &'a str,
+    kind: Builtin,
     has_setup: bool,
     span: Range<usize>,
 }
@@ -301,7 +328,7 @@ impl Ctx<'_> {
         allowed: &str,
         classes: &[&str],
     ) -> Result<serde_json::Value, Problem> {
-        let (role, kind) = (self.role, self.kind);
+        let (role, kind) = (self.role, self.kind.name());
         let soak = role.starts_with("soak");
         let named: Vec<(&str, &String)> = [
             ("export", &s.export),
@@ -385,7 +412,7 @@ impl Ctx<'_> {
                     "$seed" | "$i" => {}
                     "$handle" if self.has_setup && role != "setup" => {}
                     "$handle" => return Err(self.err(&key, "`$handle` is what the setup call returned: it needs a setup, and the setup cannot use it", "setup = { export = \"create\" }, then \"$handle\" in the call's or teardown's args")),
-                    "$n" if kind == "call" && role == "call" && !batched => batched = true,
+                    "$n" if kind == Builtin::Call && role == "call" && !batched => batched = true,
                     "$n" => return Err(self.err(&key, "`$n` (the export runs $n operations itself) is for the call of `builtin:call`, once", "\"$seed\", \"$i\", or a literal")),
                     other => return Err(self.err(&key, format!("unknown placeholder `{other}`"), "\"$seed\", \"$i\", \"$handle\", \"$n\" (builtin:call only), or a literal")),
                 },
@@ -611,11 +638,13 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_module() {
-        for k in KINDS {
+        for b in Builtin::ALL {
             assert!(
-                module(&format!("{PREFIX}{k}")).is_some_and(|m| m.contains("export default")),
-                "{k}"
+                module(&format!("{PREFIX}{}", b.name()))
+                    .is_some_and(|m| m.contains("export default")),
+                "{b:?}"
             );
+            assert_eq!(Builtin::parse(b.name()), Some(b));
         }
         assert!(module("builtin:nope").is_none() && module("cold-init").is_none());
     }

@@ -45,6 +45,21 @@ pub enum Source {
     Scenario(String),
 }
 
+/// What a metric's value is: decided once, when the configuration is
+/// loaded, from its source, unit and reference build; everything after
+/// asks this instead of reading units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Bytes of the shipped module (`size.*`).
+    Size,
+    /// A time (ms or us) a scenario records.
+    Timing,
+    /// Bytes of the page's heap a scenario records.
+    Heap,
+    /// A percentage of a reference build (`reference_without_features`).
+    Relative,
+}
+
 /// A metric after validation.
 #[derive(Debug, Clone)]
 pub struct MetricSpec {
@@ -52,6 +67,7 @@ pub struct MetricSpec {
     pub name: String,
     pub unit: String,
     pub kind: GateKind,
+    pub measures: MetricKind,
     pub source: Source,
     /// `size` for size metrics, else the environment name.
     pub environment: String,
@@ -70,13 +86,12 @@ pub struct MetricSpec {
 impl MetricSpec {
     /// A relative metric compares against a reference build (percent).
     pub fn is_relative(&self) -> bool {
-        self.reference_without.is_some()
+        self.measures == MetricKind::Relative
     }
 
-    /// A heap metric: a scenario that records bytes (the one definition;
-    /// measuring, method texts and config checks all ask this).
+    /// A heap metric: a scenario that records bytes.
     pub fn is_heap(&self) -> bool {
-        matches!(self.source, Source::Scenario(_)) && HEAP_UNITS.contains(&self.unit.as_str())
+        self.measures == MetricKind::Heap
     }
 }
 
@@ -155,6 +170,8 @@ impl Config {
 }
 
 /// Read and validate `budgets.toml` and the profiles it names.
+///
+/// Long by design: the loading steps in order (parse, locate spans, profiles, protocol, metrics), each turning its errors into located ones.
 pub fn load(budgets_file: &Path) -> Result<Config, ConfigError> {
     let src = std::fs::read_to_string(budgets_file).map_err(|e| ConfigError {
         file: budgets_file.to_path_buf(),

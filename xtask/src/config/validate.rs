@@ -118,6 +118,8 @@ pub(super) fn load_profiles(
 
 /// The numbers of `[protocol]`, `[escalation]`, `[comparison]` and the
 /// environments: in range, finite, and sane together.
+///
+/// Long by design: one check per number, each with its own key, message and valid example, so an error points at the right line.
 pub(super) fn check_protocol_and_escalation(
     raw: &BudgetsFile,
     at: &dyn Fn(&str) -> Option<usize>,
@@ -302,7 +304,7 @@ pub(super) fn metric_spec(
                 &format!(
                     "{}, scenario:<name> or builtin:<kind> ({})",
                     SIZE_SOURCES.join(", "),
-                    crate::builtin::KINDS.join(", ")
+                    crate::builtin::Builtin::spelled_all()
                 ),
             ))
         }
@@ -457,11 +459,18 @@ pub(super) fn metric_spec(
             Some(fs.get_ref().clone())
         }
     };
+    let measures = match (&source, &reference_without) {
+        (Source::Size(_), _) => MetricKind::Size,
+        (_, Some(_)) => MetricKind::Relative,
+        _ if HEAP_UNITS.contains(&m.unit.get_ref().as_str()) => MetricKind::Heap,
+        _ => MetricKind::Timing,
+    };
     Ok(MetricSpec {
         id: m.id.clone(),
         name: m.name.clone(),
         unit: m.unit.get_ref().clone(),
         kind: m.kind,
+        measures,
         source,
         environment,
         caps,
@@ -539,6 +548,8 @@ pub(super) fn subject_features(manifest: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Read one profile file and check it against the subject's features.
+///
+/// Long by design: one check per key of a profile file, each with its own span and valid example.
 pub fn load_profile(file: &Path, name: &str, features: &[String]) -> Result<Profile, ConfigError> {
     let src = std::fs::read_to_string(file).map_err(|e| ConfigError {
         file: file.into(),
