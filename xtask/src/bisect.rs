@@ -381,6 +381,8 @@ impl Report {
     }
 
     /// The report in markdown: the answer first, then the steps.
+    ///
+    /// Long by design: the report in reading order (answer, then each tested commit, then what was skipped), one section after another.
     pub fn markdown(&self) -> String {
         let mut s = format!(
             "# Bisect: {} ({} {}), {} commits\n\n",

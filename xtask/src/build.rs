@@ -237,9 +237,6 @@ pub fn failed_dependency(stderr: &str) -> Option<String> {
 /// never invalidates another's incremental state, a warm run is a true
 /// no-op for cargo, and two gates sharing a target directory never
 /// overwrite each other's `.wasm` between one's build and its read.
-///
-/// Long by design: the cargo command line assembled flag by flag, each
-/// with the reason it is there.
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
     cargo_run(cfg, profile, false)?
         .ok_or_else(|| anyhow!("build of profile `{}` produced nothing", profile.name))
@@ -252,6 +249,9 @@ pub fn check(cfg: &Config, profile: &Profile) -> Result<()> {
     cargo_run(cfg, profile, true).map(|_| ())
 }
 
+/// `cargo build` (or `check`) of one profile: [`build`] and [`check`].
+///
+/// Long by design: the cargo command line assembled flag by flag, each with the reason it is there.
 fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option<Built>> {
     let tc = cfg.toolchain.as_ref().ok_or_else(|| {
         anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)")

@@ -2,7 +2,7 @@
 //! gate end to end.
 
 mod common;
-use common::{root, scratch};
+use common::scratch;
 
 fn xtask(args: &[&str]) -> std::process::Output {
     common::xtask_cmd().args(args).output().unwrap()

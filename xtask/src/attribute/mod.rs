@@ -159,6 +159,8 @@ pub fn signed_kib(delta: i64) -> String {
 
 /// Attribute `file` (the shipped artifact), taking names from `named`
 /// when given (stripped profiles).
+///
+/// Long by design: one pass over the module that fills every table of the report (sections, items, crates, monomorphizations, data) from the same parsed items, so no table is computed from a second reading.
 pub fn analyze(file: &Path, named: Option<&Path>) -> Result<Report> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let what = file.display().to_string();

@@ -6,15 +6,17 @@ use crate::wasmfile::indirect_calls;
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 
+/// Retained sizes in item order, and each named item's retaining paths.
+pub(super) type RetainedAndPaths = (Vec<u64>, BTreeMap<String, Vec<String>>);
+
 /// Items with twiggy. Runs twiggy's parser under `catch_unwind`: its old
 /// wasmparser panics on some inputs instead of returning an error.
 ///
 /// `code_names` names defined function i (the report's names, which may
 /// come from exports where twiggy has only `code[i]`); paths are listed for
 /// real items only (functions and data), never for sections.
-/// Retained sizes in item order, and each named item's retaining paths.
-pub(super) type RetainedAndPaths = (Vec<u64>, BTreeMap<String, Vec<String>>);
-
+///
+/// Long by design: twiggy's items, their retained sizes and their retaining paths read in one walk of its graph.
 pub(super) fn twiggy_items(
     bytes: &[u8],
     code_names: &[String],

@@ -454,6 +454,8 @@ impl<'a> Bisector<'a> {
     }
 
     /// The search proper: one step per tested commit until it has an answer.
+    ///
+    /// Long by design: the search loop with every outcome of a step (good, bad, skipped, untestable) handled where it happens.
     fn search(&mut self, r: &mut Report) -> Result<()> {
         let n = self.commits.len();
         let mut s = Search::new(n);

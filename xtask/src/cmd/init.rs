@@ -383,6 +383,8 @@ fn timing_cap(profile: &str, min: f64, trace: f64, dev: f64) -> String {
 }
 
 /// The budgets.toml `init` writes.
+///
+/// Long by design: the file a user reads, written top to bottom in its own order, each block with the comment that explains it.
 pub fn render_budgets(p: &Plan) -> String {
     let k = p.krate;
     let mut s = String::new();
@@ -870,7 +872,6 @@ fn exercise_in_browser(
     api: &Api,
     wiring: &mut Wiring,
 ) -> Result<Caps> {
-    use crate::exercise::{self, Call, How};
     use crate::measure::Measurer;
     let (exports, imports, _) = api;
     let env = "desktop";
@@ -880,90 +881,105 @@ fn exercise_in_browser(
         .get(env)
         .ok_or_else(|| anyhow!("the draft has no [environment.{env}]"))?;
     m.prepare_environment(env, configured)?;
-    let target = |name: &'_ str| {
-        let b = &builds[name];
-        super::probe::Target {
-            profile: builds.keys().find(|k| *k == name).expect("built"),
+    let targets: Vec<super::probe::Target> = builds
+        .iter()
+        .map(|(name, b)| super::probe::Target {
+            profile: name,
             environment: env,
             wasm: b.wasm.clone(),
             glue: b.glue.clone(),
             imports,
             timeout: std::time::Duration::from_secs(cfg.protocol.scenario_timeout_s),
-        }
-    };
-    let first = builds.keys().next().expect("a profile built").clone();
-    let c = exercise::candidates(exports);
-    if !c.calls.is_empty() {
-        let t = target(&first);
-        let found = super::probe::candidates(&mut m, &t, &c)?;
-        let x = exercise::choose(&c, &found);
-        let kept: Vec<Call> = x.kept.iter().map(|k| k.0.clone()).collect();
-        let (soak, dropped) =
-            super::probe::soak(&mut m, &t, c.setup.as_ref(), exercise::soak(&c, &kept))?;
-        wiring.notes.clear();
-        for (call, why) in x.dropped.iter().chain(&dropped) {
-            let why = why.lines().next().unwrap_or_default();
-            let why: String = why.chars().take(140).collect();
-            wiring.notes.push(format!(
-                "init left out {}: it threw ({why})",
-                call.spelled()
-            ));
-        }
-        wiring.notes.extend(x.warning.clone());
-        if let Some((call, f)) = &x.timed {
-            let ms = f.ms.unwrap_or_default();
-            wiring.notes.push(format!(
-                "init timed every call it could make; {} took the longest of those that change the module's memory ({:.2} us a call)",
-                call.spelled(),
-                ms * 1000.0
-            ));
-            let text = |c: &Call| api::CallText(c.toml(false));
-            wiring.call = Some(match (&call.how, &call.on) {
-                (How::Method, Some(class)) => (
-                    Some(text(&c.classes[class])),
-                    text(call),
-                    Some(api::CallText("{ method = \"free\" }".into())),
-                ),
-                _ => (c.setup.as_ref().map(text), text(call), None),
-            });
-        }
-        let entries: Vec<api::CallText> =
-            soak.iter().map(|e| api::CallText(e.toml(true))).collect();
-        wiring.soak = (!entries.is_empty()).then(|| {
-            (
-                c.setup.as_ref().map(|s| api::CallText(s.toml(false))),
-                entries,
-            )
-        });
-    }
+        })
+        .collect();
+    let first = targets.first().ok_or_else(|| anyhow!("no profile built"))?;
+    wire_by_probe(&mut m, first, exports, wiring)?;
     let mut caps = Caps::new();
-    let imports_of = imports.as_slice();
-    for name in builds.keys() {
-        let t = target(name);
-        let cold: Vec<(&str, &str)> = wiring.cold.iter().map(|c| ("call", c.0.as_str())).collect();
-        let (p95, n) = super::probe::p95_ms(
-            &mut m,
-            &t,
-            "cold-init",
-            super::probe::params("cold-init", "ms", &cold, imports_of)?,
-            CAP_SAMPLES,
-        )?;
-        note_cap(&mut caps, "INIT", name, p95, n, "ms");
-        if let Some((setup, call, teardown)) = &wiring.call {
-            let calls: Vec<(&str, &str)> = [
-                ("setup", setup.as_ref()),
-                ("call", Some(call)),
-                ("teardown", teardown.as_ref()),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?.0.as_str())))
-            .collect();
-            let params = super::probe::params("call", "us", &calls, imports_of)?;
-            let (p95, n) = super::probe::p95_ms(&mut m, &t, "call", params, CAP_SAMPLES)?;
-            note_cap(&mut caps, "CALL", name, p95 * 1000.0, n, "us");
-        }
+    for t in &targets {
+        measure_caps(&mut m, t, wiring, &mut caps)?;
     }
     Ok(caps)
+}
+
+/// Probe every candidate call on one build and rewrite `wiring` from what
+/// ran: the soak, the timed call, and the notes that say what was left out.
+fn wire_by_probe(
+    m: &mut dyn crate::measure::Measurer,
+    t: &super::probe::Target,
+    exports: &[Export],
+    wiring: &mut Wiring,
+) -> Result<()> {
+    use crate::exercise::{self, Call, How};
+    let c = exercise::candidates(exports);
+    if c.calls.is_empty() {
+        return Ok(());
+    }
+    let found = super::probe::candidates(m, t, &c)?;
+    let x = exercise::choose(&c, &found);
+    let kept: Vec<Call> = x.kept.iter().map(|k| k.0.clone()).collect();
+    let (soak, dropped) = super::probe::soak(m, t, c.setup.as_ref(), exercise::soak(&c, &kept))?;
+    wiring.notes.clear();
+    for (call, why) in x.dropped.iter().chain(&dropped) {
+        let why: String = why
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(140)
+            .collect();
+        wiring.notes.push(format!(
+            "init left out {}: it threw ({why})",
+            call.spelled()
+        ));
+    }
+    wiring.notes.extend(x.warning.clone());
+    let text = |c: &Call| api::CallText(c.toml(false));
+    if let Some((call, f)) = &x.timed {
+        wiring.notes.push(format!(
+            "init timed every call it could make; {} took the longest of those that change the module's memory ({:.2} us a call)",
+            call.spelled(),
+            f.ms.unwrap_or_default() * 1000.0
+        ));
+        wiring.call = Some(match (&call.how, &call.on) {
+            (How::Method, Some(class)) => (
+                Some(text(&c.classes[class])),
+                text(call),
+                Some(api::CallText("{ method = \"free\" }".into())),
+            ),
+            _ => (c.setup.as_ref().map(text), text(call), None),
+        });
+    }
+    let entries: Vec<api::CallText> = soak.iter().map(|e| api::CallText(e.toml(true))).collect();
+    wiring.soak = (!entries.is_empty()).then(|| (c.setup.as_ref().map(text), entries));
+    Ok(())
+}
+
+/// A short run of cold init and of the wired call on one build: their
+/// p95s set the timing caps (`CAP_FACTOR` times, in two digits).
+fn measure_caps(
+    m: &mut dyn crate::measure::Measurer,
+    t: &super::probe::Target,
+    wiring: &Wiring,
+    caps: &mut Caps,
+) -> Result<()> {
+    let cold: Vec<(&str, &str)> = wiring.cold.iter().map(|c| ("call", c.0.as_str())).collect();
+    let params = super::probe::params("cold-init", "ms", &cold, t.imports)?;
+    let (p95, n) = super::probe::p95_ms(m, t, "cold-init", params, CAP_SAMPLES)?;
+    note_cap(caps, "INIT", t.profile, p95, n, "ms");
+    if let Some((setup, call, teardown)) = &wiring.call {
+        let calls: Vec<(&str, &str)> = [
+            ("setup", setup.as_ref()),
+            ("call", Some(call)),
+            ("teardown", teardown.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?.0.as_str())))
+        .collect();
+        let params = super::probe::params("call", "us", &calls, t.imports)?;
+        let (p95, n) = super::probe::p95_ms(m, t, "call", params, CAP_SAMPLES)?;
+        note_cap(caps, "CALL", t.profile, p95 * 1000.0, n, "us");
+    }
+    Ok(())
 }
 
 /// Record one measured cap, and the words of where the metric's caps came from.

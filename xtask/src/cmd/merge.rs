@@ -102,6 +102,7 @@ fn check_protocol(cfg: &Config, path: &Path, s: &Summary) -> Result<()> {
     }
 }
 
+/// Long by design: the merge in the order its checks must run (every shard read and checked against the others before any figure is combined), then the shared gate -> ledger -> report tail.
 fn merge(budgets: &Path, reports: &Path, shard_paths: &[PathBuf]) -> Result<u8> {
     if shard_paths.is_empty() {
         bail!("merge needs at least one shard summary (reports/summary.json of each shard)");

@@ -340,6 +340,8 @@ fn enter_env(
 /// One round of one seed: every arm runs one block, in a seeded random
 /// order (so drift hits base and candidate alike, and no arm always goes
 /// first).
+///
+/// Long by design: a round's arms prepared, run in one page call and filed in one place, so the order that randomizes them and the filing that pairs them cannot drift apart.
 fn run_rounds(
     cfg: &Config,
     m: &mut dyn Measurer,
@@ -453,6 +455,8 @@ fn run_rounds(
 
 /// File one call's results into the task's arms, retrying a failed run
 /// once on its own.
+///
+/// Long by design: every way a run can come back (samples, a failure to retry once, a failure that stands) filed into its arm in one place.
 #[allow(clippy::too_many_arguments)]
 fn take_results(
     st: &mut TaskState,

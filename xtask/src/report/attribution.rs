@@ -21,6 +21,8 @@ pub fn files(out_dir: &Path, stem: &str) -> [PathBuf; 3] {
 }
 
 /// Markdown: sections, top N items, crates, monomorphizations, diff.
+///
+/// Long by design: the attribution report's sections in reading order, each a short table.
 pub fn markdown(r: &Report, top: usize) -> String {
     let mut s = String::new();
     let pct = |b: u64| {

@@ -96,6 +96,8 @@ fn budget_bar(value: Option<f64>, warn: Option<f64>, cap: f64, status: Status) -
 /// axis spans the data (`Axis`: log where they span more than a decade);
 /// cap and warn lines are drawn where they fit and named off scale where
 /// they do not.
+///
+/// Long by design: one SVG assembled element by element (axis, curves, seed points, cap and warn lines), each placed with its own coordinates.
 fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
     let (w, h, left, right, top, bottom) = (380.0, 220.0, 34.0, 10.0, 34.0, 30.0);
     let base_seeds: &[f64] = r
@@ -216,6 +218,8 @@ fn cdf_plot(r: &crate::summary::Record, cdf: &crate::stats::Cdf) -> String {
 /// (or the difference in points) as a point with its 95 % interval, the
 /// no-change line and the limit drawn. The axis spans every interval and
 /// the limits, so nothing is off scale.
+///
+/// Long by design: one SVG per measure assembled element by element, with the axis chosen from every row before any is drawn.
 fn comparison_plot(rows: &[&crate::summary::Record]) -> String {
     let rows: Vec<(
         &crate::summary::Record,

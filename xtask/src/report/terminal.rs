@@ -81,6 +81,7 @@ pub fn worst_first(s: &Summary) -> Vec<&Record> {
     rs
 }
 
+/// Long by design: the terminal report in reading order (table, then the lines under it), each line formatted where it is printed.
 pub fn render(s: &Summary, color: bool) -> String {
     let paint = |st: Status, text: &str| -> String {
         if !color {
