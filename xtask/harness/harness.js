@@ -185,11 +185,15 @@ function side(spec, bytes, glueUrl, shared) {
       want("bytes");
       samples.push(b);
       if (lastHeap && lastHeap.total === b) {
-        heapParts["js heap"].push(lastHeap.js);
+        if (!spec.wasmMemoryOnly) heapParts["js heap"].push(lastHeap.js);
         heapParts["wasm memory"].push(lastHeap.wasm);
       }
       lastHeap = null;
     },
+    // What h.heapBytes covers, in words for a scenario's method text.
+    heapWords: spec.wasmMemoryOnly
+      ? "wasm linear memory alone (covers = \"wasm-memory\": no forced GC, no JS heap figure)"
+      : "JS heap after gc() (precise performance.memory, checked) + wasm linear memory",
     recordPercent(p) { want("percent"); samples.push(p); },
     describe(text) { note = String(text); },
     // The batch size for a micro-scale operation `f(n)` (runs n ops): the
@@ -319,7 +323,8 @@ function side(spec, bytes, glueUrl, shared) {
     },
     uniqueBytes() { return uniqueBytes(bytes); },
     heapBytesOf(...memories) {
-      const js = jsHeapAfterGc();
+      // The linear memory alone needs no collection and no engine extension.
+      const js = spec.wasmMemoryOnly ? 0 : jsHeapAfterGc();
       let wasm = 0;
       for (const m of memories) wasm += m.buffer.byteLength;
       lastHeap = { js, wasm, total: js + wasm };

@@ -488,7 +488,7 @@ pub fn verdict(o: &Observation) -> Verdict {
         v.reasons.insert(
             0,
             format!(
-                "heap still growing: {:+.0} KiB per 100 operations{} in {} of {} seeds (the medians of each seed's {}-operation window rise through all four quarters); a steady state does not grow, whatever its p95",
+                "heap still growing: {:+.0} KiB per 100 operations{} in {} of {} seeds (the medians of each seed's {}-operation window rise through all four quarters, or step up at least three times); a steady state does not grow, whatever its p95",
                 g.bytes_per_100_ops / 1024.0,
                 if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) },
                 g.growing_seeds,
@@ -860,7 +860,7 @@ mod tests {
         o.growth = Some(&growing);
         let v = verdict(&o);
         assert_eq!(v.status, Status::Fail);
-        assert_eq!(v.reasons[0], "heap still growing: +290 KiB per 100 operations (wasm memory +288 KiB, js heap +2 KiB) in 5 of 5 seeds (the medians of each seed's 500-operation window rise through all four quarters); a steady state does not grow, whatever its p95");
+        assert_eq!(v.reasons[0], "heap still growing: +290 KiB per 100 operations (wasm memory +288 KiB, js heap +2 KiB) in 5 of 5 seeds (the medians of each seed's 500-operation window rise through all four quarters, or step up at least three times); a steady state does not grow, whatever its p95");
         let steady = stats::HeapGrowth {
             growing_seeds: 1,
             ..growing.clone()

@@ -50,15 +50,26 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     let _one = serial();
     // The two metrics, for core-min only: one full-protocol shard covers them.
     let d = common::scratch("firefox", |t| {
-        common::only_metrics(&t, &["M-PERF-02A-firefox", "M-PERF-03B-firefox"])
-            .replace(
-                "hard = { core-min = 60, core-trace = 85, full-dev = 130 }",
-                "profiles = [\"core-min\"]\nhard = { core-min = 60 }",
-            )
-            .replace(
-                "hard = { core-min = 2.5, core-trace = 3.5, full-dev = 5.0 }",
-                "profiles = [\"core-min\"]\nhard = { core-min = 2.5 }",
-            )
+        common::only_metrics(
+            &t,
+            &[
+                "M-PERF-02A-firefox",
+                "M-PERF-03A-firefox",
+                "M-PERF-03B-firefox",
+            ],
+        )
+        .replace(
+            "hard = { core-min = 24, core-trace = 32, full-dev = 48 }",
+            "profiles = [\"core-min\"]\nhard = { core-min = 24 }",
+        )
+        .replace(
+            "hard = { core-min = 60, core-trace = 85, full-dev = 130 }",
+            "profiles = [\"core-min\"]\nhard = { core-min = 60 }",
+        )
+        .replace(
+            "hard = { core-min = 2.5, core-trace = 3.5, full-dev = 5.0 }",
+            "profiles = [\"core-min\"]\nhard = { core-min = 2.5 }",
+        )
     });
     let b = d.join("budgets.toml");
     let (code, err) = budget_in_firefox(&b, &[]);
@@ -135,6 +146,23 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
             "the full protocol: {r}"
         );
     }
+    // The heap where no GC can be forced: the linear memory alone, said so,
+    // with the growth check.
+    let heap = s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric_id"] == "M-PERF-03A-firefox")
+        .unwrap();
+    assert_eq!(heap["status"], "pass", "{heap}");
+    assert!(
+        heap["method"]
+            .as_str()
+            .unwrap()
+            .contains("wasm linear memory alone"),
+        "{heap}"
+    );
+    assert_eq!(heap["heap_growth"]["seeds"], 5, "{heap}");
     let cold = s["records"]
         .as_array()
         .unwrap()

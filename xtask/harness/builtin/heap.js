@@ -38,7 +38,7 @@ export default async function (h) {
   done();
   h.describe(
     `steady-state heap: ${h.warmup} operations (${words}) ${s.words}, then one sample after each further operation: ` +
-      "JS heap after gc() (precise performance.memory, checked) + wasm linear memory" +
+      h.heapWords +
       guardsLittle(what, changed),
   );
 }

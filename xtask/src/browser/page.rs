@@ -73,7 +73,7 @@ pub fn register(server: &Server, r: &ScenarioRun) -> serde_json::Value {
     serde_json::json!({
         "wasm": wasm_url, "glue": glue_url, "scenario": scen_url, "seed": r.seed,
         "iterations": r.iterations, "warmup": r.warmup, "batch": r.batch, "fixedBatch": r.fixed_batch,
-        "realm": r.realm, "pair": pair, "params": r.params,
+        "realm": r.realm, "pair": pair, "params": r.params, "wasmMemoryOnly": r.wasm_memory_only,
     })
 }
 

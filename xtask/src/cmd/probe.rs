@@ -36,6 +36,7 @@ impl Target<'_> {
             scenario: format!("{}{scenario}", builtin::PREFIX),
             module: PathBuf::new(),
             params: Some(params),
+            wasm_memory_only: false,
             wasm: self.wasm.clone(),
             glue: self.glue.clone(),
             seed: 1,

@@ -68,6 +68,9 @@ pub struct MetricSpec {
     pub unit: String,
     pub kind: GateKind,
     pub measures: MetricKind,
+    /// A heap metric of the linear memory alone (`covers = "wasm-memory"`):
+    /// no forced GC, no JS heap figure.
+    pub wasm_memory_only: bool,
     pub source: Source,
     /// `size` for size metrics, else the environment name.
     pub environment: String,

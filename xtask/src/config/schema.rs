@@ -288,6 +288,24 @@ pub struct Environment {
     pub browser: BrowserKind,
 }
 
+/// What an engine can do, as data: config validation reads it, so a metric
+/// or environment that needs what its engine lacks is refused at load, and
+/// nothing else branches on the engine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Capabilities {
+    /// Slowing the page's CPU (CDP's `Emulation.setCPUThrottlingRate`).
+    pub cpu_throttle: bool,
+    /// Engine flags an environment passes (`js_flags`: V8's).
+    pub js_flags: bool,
+    /// A forced full collection on demand (`gc()`), before cold samples
+    /// and heap samples.
+    pub forced_gc: bool,
+    /// A precise JS heap figure (`performance.memory`).
+    pub js_heap: bool,
+    /// The page clock's step when cross-origin isolated, in microseconds.
+    pub clock_us: f64,
+}
+
 /// The browser an environment is measured in.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -300,10 +318,38 @@ pub enum BrowserKind {
 }
 
 impl BrowserKind {
+    /// The engine's capabilities (the one table of them).
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            BrowserKind::Chromium => Capabilities {
+                cpu_throttle: true,
+                js_flags: true,
+                forced_gc: true,
+                js_heap: true,
+                clock_us: 5.0,
+            },
+            BrowserKind::Firefox => Capabilities {
+                cpu_throttle: false,
+                js_flags: false,
+                forced_gc: false,
+                js_heap: false,
+                clock_us: 20.0,
+            },
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             BrowserKind::Chromium => "chromium",
             BrowserKind::Firefox => "firefox",
+        }
+    }
+
+    /// The product, as a sentence names it.
+    pub fn product(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "Chromium",
+            BrowserKind::Firefox => "Firefox",
         }
     }
 }
@@ -348,6 +394,12 @@ pub struct Metric {
     /// the candidate's statistic over the reference's, minus 1, in percent.
     #[serde(default)]
     pub reference_without_features: Option<Spanned<Vec<String>>>,
+    /// Heap metrics: what the figure covers: `"js-heap+wasm-memory"` (the
+    /// default: the JS heap after a forced GC plus the linear memory) or
+    /// `"wasm-memory"` (the linear memory alone, which needs no GC and no
+    /// engine extension, so every engine can measure it).
+    #[serde(default)]
+    pub covers: Option<Spanned<String>>,
     /// Built-in scenarios (`builtin:<kind>`): the call that is measured.
     #[serde(default)]
     pub call: Option<Spanned<crate::builtin::CallSpec>>,

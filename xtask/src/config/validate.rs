@@ -242,24 +242,23 @@ pub(super) fn check_protocol_and_escalation(
                 "1 for none, 4 for a mid-tier phone",
             ));
         }
-        if env.browser == BrowserKind::Firefox {
-            // CPU throttling is a CDP command and js_flags are V8's: Firefox
-            // has neither, and silently ignoring them would measure an
-            // environment other than the one named.
-            if env.cpu_throttle != 1.0 {
-                return Err(err_at(
-                    &format!("environment.{name}.cpu_throttle"),
-                    format!("Firefox cannot be CPU-throttled (throttling is a Chromium DevTools command), but cpu_throttle is {}", env.cpu_throttle),
-                    "cpu_throttle = 1.0 for a Firefox environment; measure the throttled phone proxy in Chromium",
-                ));
-            }
-            if !env.js_flags.is_empty() {
-                return Err(err_at(
-                    &format!("environment.{name}.js_flags"),
-                    "js_flags are V8 flags, which Firefox does not take".into(),
-                    "remove js_flags from the Firefox environment",
-                ));
-            }
+        let can = env.browser.capabilities();
+        let engine = env.browser.product();
+        // Silently ignoring a setting the engine cannot apply would
+        // measure an environment other than the one named.
+        if !can.cpu_throttle && env.cpu_throttle != 1.0 {
+            return Err(err_at(
+                &format!("environment.{name}.cpu_throttle"),
+                format!("{engine} cannot be CPU-throttled (throttling is a Chromium DevTools command), but cpu_throttle is {}", env.cpu_throttle),
+                &format!("cpu_throttle = 1.0 for a {engine} environment; measure the throttled phone proxy in Chromium"),
+            ));
+        }
+        if !can.js_flags && !env.js_flags.is_empty() {
+            return Err(err_at(
+                &format!("environment.{name}.js_flags"),
+                format!("js_flags are V8 flags, which {engine} does not take"),
+                &format!("remove js_flags from the {engine} environment"),
+            ));
         }
     }
 
@@ -310,6 +309,24 @@ pub(super) fn metric_spec(
         }
     };
     let params = builtin_params(loc, &key, m)?;
+    if let Some(c) = &m.covers {
+        if !HEAP_UNITS.contains(&m.unit.get_ref().as_str()) || matches!(source, Source::Size(_)) {
+            return Err(loc.err(
+                c.span(),
+                key("covers"),
+                "`covers` says what a heap figure covers; this metric is not a heap metric".into(),
+                "drop the key",
+            ));
+        }
+        if !["js-heap+wasm-memory", "wasm-memory"].contains(&c.get_ref().as_str()) {
+            return Err(loc.err(
+                c.span(),
+                key("covers"),
+                format!("unknown heap coverage `{}`", c.get_ref()),
+                "\"js-heap+wasm-memory\" (the default) or \"wasm-memory\"",
+            ));
+        }
+    }
     let environment = match (&source, &m.environment) {
         (Source::Size(_), None) => "size".to_string(),
         (Source::Size(_), Some(e)) => {
@@ -337,18 +354,20 @@ pub(super) fn metric_spec(
                     &env_names(&raw.environment),
                 ));
             }
-            if raw.environment[e.get_ref()].browser == BrowserKind::Firefox
-                && HEAP_UNITS.contains(&m.unit.get_ref().as_str())
+            let browser = raw.environment[e.get_ref()].browser;
+            let can = browser.capabilities();
+            if HEAP_UNITS.contains(&m.unit.get_ref().as_str())
+                && !wasm_memory_only(m)
+                && !(can.forced_gc && can.js_heap)
             {
-                // Heap is Chromium-only: Firefox gives a page no gc() and no
-                // precise memory figure (performance.memory, nor
-                // measureUserAgentSpecificMemory), so a heap figure there
-                // would be noise or 0.
+                // A JS heap figure needs a forced GC and a precise heap
+                // reading; without them it would be noise or 0. The linear
+                // memory needs neither.
                 return Err(loc.err(
                     e.span(),
                     key("environment"),
-                    format!("heap metrics are measured in Chromium only; `{}` is a Firefox environment, which gives a page no gc() and no precise memory figure", e.get_ref()),
-                    "map heap metrics to a Chromium environment (browser = \"chromium\", the default)",
+                    format!("`{}` is a {} environment, which gives a page no forced GC and no precise JS heap figure, so this heap metric (JS heap + wasm memory) cannot be measured there", e.get_ref(), browser.product()),
+                    "covers = \"wasm-memory\" (the linear memory alone, with the same growth check), or a Chromium environment",
                 ));
             }
             e.get_ref().clone()
@@ -471,6 +490,7 @@ pub(super) fn metric_spec(
         unit: m.unit.get_ref().clone(),
         kind: m.kind,
         measures,
+        wasm_memory_only: wasm_memory_only(m),
         source,
         environment,
         caps,
@@ -479,6 +499,13 @@ pub(super) fn metric_spec(
         source_line: Some(line_of(loc.src, m.source.span().start)),
         params,
     })
+}
+
+/// A heap metric that covers the linear memory alone (`covers`).
+fn wasm_memory_only(m: &Metric) -> bool {
+    m.covers
+        .as_ref()
+        .is_some_and(|c| c.get_ref() == "wasm-memory")
 }
 
 /// A built-in metric's parameters, validated (`builtin.rs`); a metric of

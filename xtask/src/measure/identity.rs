@@ -76,8 +76,15 @@ pub struct Shared<'a> {
 pub fn of_arm(cfg: &Config, task: &Task, arm: &Arm, cx: &Shared) -> Result<String> {
     let m = &task.metric;
     let metric = format!(
-        "{}|{}|{:?}|{:?}|{:?}|{:?}|{}",
-        m.id, m.unit, m.source, m.statistic, m.reference_without, m.params, m.environment
+        "{}|{}|{:?}|{:?}|{:?}|{:?}|{}|wasm-memory-only={}",
+        m.id,
+        m.unit,
+        m.source,
+        m.statistic,
+        m.reference_without,
+        m.params,
+        m.environment,
+        m.wasm_memory_only
     );
     let counts = format!(
         "{}|{}|{}|quick={}",

@@ -79,6 +79,8 @@ pub struct ScenarioRun {
     pub module: PathBuf,
     /// A built-in scenario's data (`h.params`), from budgets.toml.
     pub params: Option<serde_json::Value>,
+    /// Heap samples cover the linear memory alone (no forced GC).
+    pub wasm_memory_only: bool,
     /// The profile's shipped artifact.
     pub wasm: PathBuf,
     /// wasm-bindgen JS glue, when the subject has one.

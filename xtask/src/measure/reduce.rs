@@ -301,7 +301,7 @@ fn heap_check(cand: &Arm, unit: &str) -> (Option<stats::HeapGrowth>, String) {
     }
     if let Some(g) = &growth {
         text.push_str(&format!(
-            "; steady state checked: {} of {} seeds rise through all four quarters of the window ({:+.1} KiB per 100 operations; growing when most seeds rise by at least 128 KiB)",
+            "; steady state checked: {} of {} seeds rise through all four quarters of the window or step up at least three times ({:+.1} KiB per 100 operations; growing when most seeds rise by at least 128 KiB)",
             g.growing_seeds,
             g.seeds,
             g.bytes_per_100_ops / 1024.0

@@ -395,6 +395,7 @@ fn run_rounds(
                     scenario: scenario.clone(),
                     module: cfg.scenarios_dir.join(format!("{scenario}.js")),
                     params: st.task.metric.params.clone(),
+                    wasm_memory_only: st.task.metric.wasm_memory_only,
                     wasm: st.arms[ai].module.wasm.clone(),
                     glue: st.arms[ai].module.glue.clone(),
                     seed,

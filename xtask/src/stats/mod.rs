@@ -165,6 +165,25 @@ mod tests {
             })
             .collect();
         assert!(!seed_growth(&steady).unwrap().2);
+        // Linear memory alone, as Firefox read a leak of ~50 KiB per 100
+        // operations: steps of 1, 1 and 2 pages, quarter medians 20, 20,
+        // 23, 23 pages. Rising step after step: a leak.
+        let page = 65536.0;
+        let stepped: Vec<f64> = (0..500)
+            .map(|i| match i {
+                0..=60 => 19.0,
+                61..=190 => 20.0,
+                191..=315 => 21.0,
+                _ => 23.0,
+            } * page)
+            .collect();
+        let (q, _, rising) = seed_growth(&stepped).unwrap();
+        assert!(rising && q[1] == q[0], "{q:?}");
+        // Two steps of a page are the allocator taking pages, not a leak.
+        let two: Vec<f64> = (0..500)
+            .map(|i| (20.0 + (i > 150) as u8 as f64 + (i > 350) as u8 as f64) * page)
+            .collect();
+        assert!(!seed_growth(&two).unwrap().2);
         // A slow monotone drift below two pages is not a leak either.
         let drift: Vec<f64> = (0..500).map(|i| 2.0 * MIB + i as f64 * 100.0).collect();
         assert!(!seed_growth(&drift).unwrap().2);

@@ -12,7 +12,7 @@ fn load_err(dir: &Path) -> config::ConfigError {
 fn the_shipped_config_loads() {
     let c = config::load(&root().join("budgets.toml")).unwrap();
     assert_eq!(c.profiles.len(), 3);
-    assert_eq!(c.metrics.len(), 17);
+    assert_eq!(c.metrics.len(), 18);
     assert_eq!(
         c.environments["firefox-desktop"].browser,
         config::BrowserKind::Firefox
@@ -27,7 +27,7 @@ fn the_shipped_config_loads() {
             .iter()
             .filter(|m| m.environment == "firefox-desktop")
             .count(),
-        6
+        7
     );
     let d = c.metrics.iter().find(|m| m.id == "M-PERF-04D").unwrap();
     assert_eq!(
@@ -479,7 +479,51 @@ fn a_heap_metric_in_a_firefox_environment_is_refused_naming_why() {
         "{e}"
     );
     assert!(
-        e.message.contains("Chromium only") && e.message.contains("no gc()"),
+        e.message
+            .contains("no forced GC and no precise JS heap figure"),
         "{e}"
     );
+    assert!(e.to_string().contains("covers = \"wasm-memory\""), "{e}");
+}
+
+/// What an engine cannot do is refused from its capability table; what it
+/// can (the linear memory alone) loads.
+#[test]
+fn a_heap_metric_says_what_it_covers() {
+    let move_03a = |t: &str, extra: &str| {
+        let at = t.find("id = \"M-PERF-03A\"").unwrap();
+        let (head, tail) = t.split_at(at);
+        format!(
+            "{head}{}",
+            tail.replacen(
+                "environment = \"desktop\"",
+                &format!("environment = \"firefox-desktop\"\n{extra}"),
+                1
+            )
+        )
+    };
+    let d = scratch("ffwasmheap", |t| move_03a(&t, "covers = \"wasm-memory\""));
+    let c = config::load(&d.join("budgets.toml")).unwrap();
+    let m = c.metrics.iter().find(|m| m.id == "M-PERF-03A").unwrap();
+    assert!(m.wasm_memory_only && m.is_heap());
+    let d = scratch("covers-odd", |t| move_03a(&t, "covers = \"js-heap\""));
+    let e = load_err(&d);
+    assert!(
+        e.key.ends_with(".covers") && e.message.contains("unknown heap coverage"),
+        "{e}"
+    );
+    assert_eq!(
+        e.line,
+        Some(line_containing(&d, "covers = \"js-heap\"")),
+        "{e}"
+    );
+    let d = scratch("covers-timing", |t| {
+        t.replacen(
+            "source = \"scenario:cancel\"",
+            "source = \"scenario:cancel\"\ncovers = \"wasm-memory\"",
+            1,
+        )
+    });
+    let e = load_err(&d);
+    assert!(e.message.contains("not a heap metric"), "{e}");
 }
