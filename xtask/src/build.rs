@@ -286,10 +286,23 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
         profile.build_env
     );
     let key = crate::util::content_hash(&[configuration.as_bytes()]);
+    // A check asks whether a feature set compiles, which does not depend on
+    // the profile's optimization settings: every check shares one target
+    // directory and the dev profile, so the dependencies are checked once
+    // for every profile and feature set init tries.
+    let cargo_profile = if check_only {
+        "dev"
+    } else {
+        profile.cargo_profile.as_str()
+    };
     let tdir = target_dir(&cfg.root)
         .join("budget")
         .join("cargo")
-        .join(format!("{}-{}", profile.name, &key[..key.len().min(12)]));
+        .join(if check_only {
+            "check".to_string()
+        } else {
+            format!("{}-{}", profile.name, &key[..key.len().min(12)])
+        });
     // `cargo build`, or for a library without a cdylib target (most crates
     // published to crates.io) `cargo rustc --crate-type cdylib`: the same
     // build, linked as the module a page loads, with no edit to the crate.
@@ -303,7 +316,7 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
             .arg(&cfg.manifest)
             .args(["--package", &cfg.package, "--lib", "--target", TARGET])
             .arg("--profile")
-            .arg(&profile.cargo_profile)
+            .arg(cargo_profile)
             .arg("--target-dir")
             .arg(&tdir)
             .arg("--no-default-features");
@@ -326,7 +339,7 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
             add.config.iter().map(|c| format!(" --config '{c}'")).collect::<String>(),
             cfg.manifest.strip_prefix(&cfg.root).unwrap_or(&cfg.manifest).display(),
             cfg.package,
-            profile.cargo_profile,
+            cargo_profile,
             if profile.features.is_empty() { String::new() } else { format!(" --features {}", profile.features.join(",")) },
             if sub == "rustc" { " --crate-type cdylib" } else { "" },
         ) + &profile.build_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>();

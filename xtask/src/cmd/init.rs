@@ -784,14 +784,21 @@ fn build_profiles(
         Ok(cfg)
     };
     let mut cfg = load()?;
+    // Feature sets already taken: another profile with one of them needs
+    // no check. A set with no fallback after it needs none either: its
+    // build says the same, at no extra cost.
+    let mut taken: Vec<Vec<String>> = Vec::new();
     for plan in profiles.iter_mut() {
         let name = plan.name;
-        let mut tries = plan.fallbacks.clone().into_iter();
+        let mut tries = plan.fallbacks.clone().into_iter().peekable();
         loop {
             let profile = cfg
                 .profile(name)
                 .cloned()
                 .ok_or_else(|| anyhow!("profile {name} not loaded"))?;
+            if taken.contains(&plan.features) || tries.peek().is_none() {
+                break;
+            }
             let e = match build::check(&cfg, &profile) {
                 Ok(()) => break,
                 Err(e) => e,
@@ -821,6 +828,7 @@ fn build_profiles(
             rewrite(plan)?;
             cfg = load()?;
         }
+        taken.push(plan.features.clone());
     }
     for (a, b) in same_features(profiles) {
         eprintln!("init: {a} and {b} build the same features; they differ in their cargo profile and wasm-opt settings only");
@@ -834,7 +842,14 @@ fn build_profiles(
             .profile(plan.name)
             .cloned()
             .ok_or_else(|| anyhow!("profile {} not loaded", plan.name))?;
-        let (wasm, glue) = subject::shipped(&cfg, &profile)?;
+        let (wasm, glue) = subject::shipped(&cfg, &profile).map_err(|e| {
+            let text = format!("{e:#}");
+            let first = first_error(&text).unwrap_or("the build failed").to_string();
+            anyhow!(
+                "`{crate_name}` does not build for wasm32-unknown-unknown (profile {}): {first}\n{text}",
+                plan.name
+            )
+        })?;
         let m = size::measure(&std::fs::read(&wasm)?, &wasm.display().to_string())?;
         let sizes = Measured {
             raw: m.raw_bytes,
