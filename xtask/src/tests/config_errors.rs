@@ -456,18 +456,7 @@ fn firefox_line(d: &Path, key: &str) -> usize {
 
 #[test]
 fn a_heap_metric_in_a_firefox_environment_is_refused_naming_why() {
-    let d = scratch("ffheap", |t| {
-        let at = t.find("id = \"M-PERF-03A\"").unwrap();
-        let (head, tail) = t.split_at(at);
-        format!(
-            "{head}{}",
-            tail.replacen(
-                "environment = \"desktop\"",
-                "environment = \"firefox-desktop\"",
-                1
-            )
-        )
-    });
+    let d = scratch("ffheap", |t| move_03a(&t, ""));
     let e = load_err(&d);
     assert!(
         e.key.contains("M-PERF-03A") && e.key.ends_with(".environment"),
@@ -486,22 +475,25 @@ fn a_heap_metric_in_a_firefox_environment_is_refused_naming_why() {
     assert!(e.to_string().contains("covers = \"wasm-memory\""), "{e}");
 }
 
+/// budgets.toml with M-PERF-03A (a heap metric) moved to the Firefox
+/// environment, and `extra` lines after its environment.
+fn move_03a(t: &str, extra: &str) -> String {
+    let at = t.find("id = \"M-PERF-03A\"").unwrap();
+    let (head, tail) = t.split_at(at);
+    format!(
+        "{head}{}",
+        tail.replacen(
+            "environment = \"desktop\"",
+            &format!("environment = \"firefox-desktop\"\n{extra}"),
+            1
+        )
+    )
+}
+
 /// What an engine cannot do is refused from its capability table; what it
 /// can (the linear memory alone) loads.
 #[test]
 fn a_heap_metric_says_what_it_covers() {
-    let move_03a = |t: &str, extra: &str| {
-        let at = t.find("id = \"M-PERF-03A\"").unwrap();
-        let (head, tail) = t.split_at(at);
-        format!(
-            "{head}{}",
-            tail.replacen(
-                "environment = \"desktop\"",
-                &format!("environment = \"firefox-desktop\"\n{extra}"),
-                1
-            )
-        )
-    };
     let d = scratch("ffwasmheap", |t| move_03a(&t, "covers = \"wasm-memory\""));
     let c = config::load(&d.join("budgets.toml")).unwrap();
     let m = c.metrics.iter().find(|m| m.id == "M-PERF-03A").unwrap();
