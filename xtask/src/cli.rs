@@ -18,7 +18,7 @@ const COMMANDS: &[(&str, &str)] = &[
         "budget",
         "cargo xtask budget [--profile NAME]... [--env NAME]... [--quick] [--bless [--force]]
                    [--against REF] [--fresh] [--budgets FILE] [--reports DIR]
-                   [--browser-ws URL [--harness-addr IP]]
+                   [--browser-ws URL] [--webdriver-url URL] [--harness-addr IP]
     the whole gate: build, optimize, size, attribute, measure, gate, report
     --quick      fewer iterations: never escalates, writes no ledger, never exits 1
     --bless      write reports/baseline.json and the artifacts later runs compare with
@@ -70,9 +70,12 @@ const COMMANDS: &[(&str, &str)] = &[
 const NOTES: &str = "timings are compared live with a base: --against REF (built in a git
 worktree), else the blessed baseline's artifacts (reports/baseline/)
 
-the harness page is served on 127.0.0.1: a --browser-ws browser must run on
-this machine, unless --harness-addr binds an address it can reach (which
-exposes the run's files to that network while it lasts)
+browsers started elsewhere: --browser-ws ws://HOST:PORT/devtools/browser/ID
+(a Chromium, for the Chromium environments), --webdriver-url http://HOST:PORT
+(a WebDriver endpoint of a WebKit: safaridriver, WebKitWebDriver, a Grid node,
+for the WebKit environments). The harness page is served on 127.0.0.1: such
+a browser must run on this machine, unless --harness-addr binds an address it
+can reach (which exposes the run's files to that network while it lasts)
 
 exit codes: 0 every metric pass or warn; 1 a metric fails its budget;
             2 the gate could not do its job (config, build, browser, ledger)";

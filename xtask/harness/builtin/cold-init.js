@@ -41,9 +41,12 @@ export default async function (h) {
     if (result && typeof result.free === "function") result.free();
   }
   // What "compile" covers depends on the engine, and the figure says so.
-  const compile = /Firefox\//.test(navigator.userAgent)
+  const ua = navigator.userAgent;
+  const compile = /Firefox\//.test(ua)
     ? "compile (SpiderMonkey compiles every function with its baseline compiler up front; optimized code comes later, on helper threads)"
-    : "compile (under V8's default lazy compilation only the functions that run are compiled; under --no-wasm-lazy-compilation every function is)";
+    : /Chrome\//.test(ua) || !/AppleWebKit\//.test(ua)
+      ? "compile (under V8's default lazy compilation only the functions that run are compiled; under --no-wasm-lazy-compilation every function is)"
+      : "compile (JavaScriptCore prepares every function for its in-place interpreter; its BBQ and OMG compilers tier hot functions up later)";
   h.describe(
     `cold init: decode, validate, ${compile}, ${words}` +
       (spec ? `, then ${spelled(spec)}` : "") +

@@ -14,6 +14,7 @@ pub mod chromium;
 pub mod firefox;
 pub mod page;
 pub mod process;
+pub mod webkit;
 
 use crate::config::Environment;
 use crate::measure::{EnvInfo, Measurer, ScenarioOutput, ScenarioRun};

@@ -144,20 +144,7 @@ pub fn spawn_announcing(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: prctl and setpgid are async-signal-safe; they only ask the
-        // kernel to SIGKILL the child when this process dies and to give it
-        // a process group of its own.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                libc::setpgid(0, 0);
-                Ok(())
-            });
-        }
-    }
+    dies_with_gate(&mut cmd);
     let program = cmd.get_program().to_string_lossy().to_string();
     let mut child = cmd.spawn().with_context(|| format!("starting {program}"))?;
     let stderr = child.stderr.take().expect("stderr is piped");
@@ -205,6 +192,41 @@ pub fn spawn_announcing(
             }
         }
     }
+}
+
+/// Make the process `cmd` starts die with the gate (`PR_SET_PDEATHSIG`)
+/// and lead its own process group, so [`kill_group`] takes its helpers too.
+pub fn dies_with_gate(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl and setpgid are async-signal-safe; they only ask the
+        // kernel to SIGKILL the child when this process dies and to give it
+        // a process group of its own.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
+    }
+}
+
+/// A helper process the gate started (a driver, a display): it and its
+/// process group are killed, by process id, when this is dropped.
+pub struct Owned(pub Child);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        kill_group(&mut self.0);
+    }
+}
+
+/// A free TCP port on loopback, for a helper that must be told its port.
+pub fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(l.local_addr()?.port())
 }
 
 /// What a browser binary says of itself with `--version` (`Chromium

@@ -288,7 +288,7 @@ impl<'a> Bisector<'a> {
         );
         let engines = self
             .engines
-            .get_or_insert_with(|| crate::engines::Engines::new(cfg, None, None));
+            .get_or_insert_with(|| crate::engines::Engines::new(cfg, Default::default()));
         self.comparisons += 1;
         let measured = measure::run(
             cfg,

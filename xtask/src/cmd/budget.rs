@@ -41,6 +41,8 @@ pub struct Options {
     /// `--bless --force`: bless even a failing run.
     pub force: bool,
     pub browser_ws: Option<String>,
+    /// `--webdriver-url URL`: a WebKit's WebDriver endpoint started elsewhere.
+    pub webdriver_url: Option<String>,
     /// `--harness-addr IP`: where the harness server listens (loopback by
     /// default), for a `--browser-ws` browser on another host.
     pub harness_addr: Option<std::net::IpAddr>,
@@ -67,6 +69,7 @@ impl Options {
             bless: false,
             force: false,
             browser_ws: None,
+            webdriver_url: None,
             harness_addr: None,
             against: None,
             fresh: false,
@@ -80,6 +83,7 @@ impl Options {
                 Arg::Flag("--profile") => o.profiles.push(a.value("--profile")?),
                 Arg::Flag("--env") => o.envs.push(a.value("--env")?),
                 Arg::Flag("--browser-ws") => o.browser_ws = Some(a.value("--browser-ws")?),
+                Arg::Flag("--webdriver-url") => o.webdriver_url = Some(a.value("--webdriver-url")?),
                 Arg::Flag("--against") => o.against = Some(a.value("--against")?),
                 Arg::Flag("--harness-addr") => {
                     o.harness_addr = Some(a.parsed(
@@ -113,11 +117,12 @@ impl Options {
             && (!o.envs.is_empty()
                 || o.quick
                 || o.browser_ws.is_some()
+                || o.webdriver_url.is_some()
                 || o.harness_addr.is_some()
                 || o.fresh
                 || o.fixed_samples.is_some())
         {
-            bail!("--env, --quick, --fresh, --browser-ws, --harness-addr belong to `budget`, not `size`");
+            bail!("--env, --quick, --fresh, --browser-ws, --webdriver-url, --harness-addr belong to `budget`, not `size`");
         }
         Ok(o)
     }
@@ -336,8 +341,11 @@ fn measure_stage(
             Some(spec) => Box::new(fixed_measurer(spec)?),
             None => Box::new(crate::engines::Engines::new(
                 cfg,
-                opts.browser_ws.as_deref(),
-                opts.harness_addr,
+                crate::engines::Remote {
+                    browser_ws: opts.browser_ws.clone(),
+                    webdriver_url: opts.webdriver_url.clone(),
+                    harness: opts.harness_addr,
+                },
             )),
         };
         measure::identify(cfg, &mut plan, arts, base, m.as_mut(), opts.quick)?;

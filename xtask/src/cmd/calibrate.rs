@@ -248,7 +248,7 @@ impl<'a> Calibrator<'a> {
 
     /// One measure stage of `arts` against `base`, in a fresh browser.
     fn measure_once(&self, arts: &[ProfileArtifacts], base: &Base) -> Result<Measured> {
-        let mut m = crate::engines::Engines::new(self.cfg, None, None);
+        let mut m = crate::engines::Engines::new(self.cfg, Default::default());
         measure::run(
             self.cfg,
             &self.plan,

@@ -890,7 +890,7 @@ fn exercise_in_browser(
     use crate::measure::Measurer;
     let (exports, imports, _) = api;
     let env = "desktop";
-    let mut m = crate::engines::Engines::new(cfg, None, None);
+    let mut m = crate::engines::Engines::new(cfg, Default::default());
     let configured = cfg
         .environments
         .get(env)

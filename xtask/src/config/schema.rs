@@ -304,6 +304,9 @@ pub struct Capabilities {
     pub js_heap: bool,
     /// The page clock's step when cross-origin isolated, in microseconds.
     pub clock_us: f64,
+    /// The flag that names a browser of this engine started elsewhere
+    /// (`--browser-ws`), if the gate can measure one.
+    pub remote_flag: Option<&'static str>,
 }
 
 /// The browser an environment is measured in.
@@ -315,6 +318,10 @@ pub enum BrowserKind {
     Chromium,
     /// Headless Firefox over WebDriver BiDi (`browser/firefox.rs`).
     Firefox,
+    /// WebKit (JavaScriptCore) over classic WebDriver: WebKitGTK on a
+    /// virtual display, or Safari through `--webdriver-url`
+    /// (`browser/webkit.rs`).
+    Webkit,
 }
 
 impl BrowserKind {
@@ -327,6 +334,7 @@ impl BrowserKind {
                 forced_gc: true,
                 js_heap: true,
                 clock_us: 5.0,
+                remote_flag: Some("--browser-ws"),
             },
             BrowserKind::Firefox => Capabilities {
                 cpu_throttle: false,
@@ -334,6 +342,17 @@ impl BrowserKind {
                 forced_gc: false,
                 js_heap: false,
                 clock_us: 20.0,
+                remote_flag: None,
+            },
+            // No gc(), no performance.memory, no throttling (checked in
+            // WebKitGTK 2.50: `JSC_useDollarVM` is refused in release builds).
+            BrowserKind::Webkit => Capabilities {
+                cpu_throttle: false,
+                js_flags: false,
+                forced_gc: false,
+                js_heap: false,
+                clock_us: 20.0,
+                remote_flag: Some("--webdriver-url"),
             },
         }
     }
@@ -342,6 +361,7 @@ impl BrowserKind {
         match self {
             BrowserKind::Chromium => "chromium",
             BrowserKind::Firefox => "firefox",
+            BrowserKind::Webkit => "webkit",
         }
     }
 
@@ -350,6 +370,7 @@ impl BrowserKind {
         match self {
             BrowserKind::Chromium => "Chromium",
             BrowserKind::Firefox => "Firefox",
+            BrowserKind::Webkit => "WebKit",
         }
     }
 }

@@ -12,10 +12,14 @@ fn load_err(dir: &Path) -> config::ConfigError {
 fn the_shipped_config_loads() {
     let c = config::load(&root().join("budgets.toml")).unwrap();
     assert_eq!(c.profiles.len(), 3);
-    assert_eq!(c.metrics.len(), 18);
+    assert_eq!(c.metrics.len(), 21);
     assert_eq!(
         c.environments["firefox-desktop"].browser,
         config::BrowserKind::Firefox
+    );
+    assert_eq!(
+        c.environments["webkit-desktop"].browser,
+        config::BrowserKind::Webkit
     );
     assert_eq!(
         c.environments["desktop"].browser,
@@ -436,6 +440,32 @@ fn a_throttled_or_v8_flagged_firefox_environment_is_refused_at_its_line() {
     let e = load_err(&d);
     assert_eq!(e.key, "environment.firefox-desktop.js_flags", "{e}");
     assert_eq!(e.line, Some(firefox_line(&d, "js_flags")), "{e}");
+}
+
+/// Each engine's refusals come from its capability table: WebKit, like
+/// Firefox, takes no throttling, no V8 flags and no JS heap metric.
+#[test]
+fn webkit_refuses_what_its_capabilities_lack() {
+    let wk = "browser = \"webkit\"\ncpu_throttle = 1.0";
+    let d = scratch("wkthrottle", |t| {
+        t.replace(wk, "browser = \"webkit\"\ncpu_throttle = 2.0")
+    });
+    let e = load_err(&d);
+    assert_eq!(e.key, "environment.webkit-desktop.cpu_throttle", "{e}");
+    assert!(e.message.contains("WebKit cannot be CPU-throttled"), "{e}");
+
+    let d = scratch("wkheap", |t| {
+        t.replace(
+            "environment = \"webkit-desktop\"\n# WebKit forces no GC and gives no JS heap figure: this covers the linear\n# memory alone, with the same growth check (a leak in wasm memory fails).\ncovers = \"wasm-memory\"\n",
+            "environment = \"webkit-desktop\"\n",
+        )
+    });
+    let e = load_err(&d);
+    assert!(
+        e.key.contains("M-PERF-03A-webkit") && e.key.ends_with(".environment"),
+        "{e}"
+    );
+    assert!(e.message.contains("a WebKit environment"), "{e}");
 }
 
 /// The line of `key` inside `[environment.firefox-desktop]`.
