@@ -44,6 +44,14 @@ pub const XVFB: Provision = Provision {
     otherwise: "point $XVFB at an Xvfb binary, or leave the WebKit environments out with --env",
 };
 
+/// A local WebKit can start here without installing anything: a driver
+/// (`$WEBKIT_DRIVER` or on PATH) and Xvfb (`$XVFB` or on PATH).
+pub fn available() -> bool {
+    [&PROVISION, &XVFB].iter().all(|p| {
+        std::env::var_os(p.env_var).is_some() || !crate::util::on_path(p.binaries).is_empty()
+    })
+}
+
 /// Where WebKitGTK installs its MiniBrowser (Debian and Fedora layouts).
 const MINIBROWSER: &[&str] = &[
     "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",

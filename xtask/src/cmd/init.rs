@@ -322,6 +322,17 @@ pub fn size_cap_kib(bytes: u64, headroom_pct: f64) -> f64 {
     (bytes as f64 / 1024.0 * (1.0 + headroom_pct / 100.0) * 10.0).ceil() / 10.0
 }
 
+/// The WebKit environment init writes where WebKit is installed.
+const WEBKIT_ENV: &str = "\n[environment.webkit-desktop]\n\
+# JavaScriptCore (Safari's engine) in WebKitGTK on Linux, over WebDriver;\n\
+# not a measurement of Safari on iOS. No throttling, no gc(), no JS heap figure.\n\
+browser = \"webkit\"\ncpu_throttle = 1.0\n";
+
+/// What init says where WebKit is not installed.
+const WEBKIT_ABSENT: &str = "\n# WebKit (JavaScriptCore, Safari's engine) was not found on this machine.\n\
+# With it (Debian: apt-get install webkit2gtk-driver xvfb), `init --force`\n\
+# adds a webkit-desktop environment with cold init and wasm memory there.\n";
+
 /// Everything `render_budgets` needs.
 pub struct Plan<'a> {
     pub krate: &'a Crate,
@@ -339,6 +350,9 @@ pub struct Plan<'a> {
     pub toolchain: Option<String>,
     /// The timing caps init measured (else the starting points).
     pub caps: &'a Caps,
+    /// WebKit (its driver and Xvfb) is on this machine: the draft measures
+    /// cold init and the wasm memory there too.
+    pub webkit: bool,
 }
 
 /// Timing caps init measured: per metric id (`INIT`, `CALL`), the cap per
@@ -409,7 +423,7 @@ pub fn render_budgets(p: &Plan) -> String {
          # closure fails M-DEPS-01, with the chain that brings it in. Exempt one\n\
          # with allow = [{{ crate = \"libc\", reason = \"...\" }}].\n\
          [dependencies]\nforbidden = [\"libc\", \"nix\", \"polling\", \"signal-hook\", \"signal-hook-registry\", \"socket2\"]\n\n\
-         [environment.desktop]\ncpu_throttle = 1.0\n",
+         [environment.desktop]\ncpu_throttle = 1.0\n{}",
         k.name,
         k.version,
         if k.bindgen { "wasm-bindgen" } else { "raw wasm exports" },
@@ -421,6 +435,11 @@ pub fn render_budgets(p: &Plan) -> String {
             .unwrap_or_default(),
         crate::config::Protocol::default().toml(),
         crate::config::Escalation::default().toml(),
+        if p.webkit {
+            WEBKIT_ENV
+        } else {
+            WEBKIT_ABSENT
+        },
     );
     let kib = |f: fn(&Measured) -> u64| {
         per_profile(p.profiles, |n| {
@@ -565,6 +584,23 @@ pub fn render_budgets(p: &Plan) -> String {
             per_profile(p.profiles, |_| "64".into())
         ),
     );
+    if p.webkit {
+        let _ = write!(s, "\n# The same cold init and soak in WebKit (JavaScriptCore). WebKit forces no\n# GC and gives no JS heap figure: the heap covers the wasm memory alone.\n");
+        let (caps, why) = timing_caps(p, "INIT-webkit", 60.0, 85.0, 130.0);
+        s += &block(
+            p.unrunnable.is_some(),
+            format!(
+                "[[metric]]\nid = \"INIT-webkit\"\nname = \"cold init p95, desktop WebKit\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"builtin:cold-init\"\nenvironment = \"webkit-desktop\"\n{cold_call}{imports}{why}hard = {caps}\n"
+            ),
+        );
+        s += &block(
+            p.unrunnable.is_some() || (p.wiring.call.is_none() && p.wiring.soak.is_none()),
+            format!(
+                "[[metric]]\nid = \"HEAP-webkit\"\nname = \"steady-state wasm memory p95, desktop WebKit\"\nunit = \"MiB\"\nkind = \"hard\"\nsource = \"builtin:heap\"\nenvironment = \"webkit-desktop\"\ncovers = \"wasm-memory\"\n{heap_calls}{imports}hard = {}\n",
+                per_profile(p.profiles, |_| "64".into())
+            ),
+        );
+    }
     s
 }
 
@@ -656,6 +692,8 @@ fn run(o: &Options) -> Result<u8> {
         Ok(())
     };
     let no_caps = Caps::new();
+    // Offered where installed: init installs no browser of its own accord.
+    let webkit = crate::browser::webkit::available();
     let (no_sizes, no_wiring) = (BTreeMap::new(), Wiring::default());
     let plan_of = |profiles: &'_ [ProfilePlan]| {
         render_budgets(&Plan {
@@ -669,6 +707,7 @@ fn run(o: &Options) -> Result<u8> {
             unrunnable: None,
             toolchain: o.toolchain.clone(),
             caps: &no_caps,
+            webkit,
         })
     };
     let result = (|| -> Result<(BTreeMap<String, Shipped>, Api, Wiring, Caps)> {
@@ -728,6 +767,7 @@ fn run(o: &Options) -> Result<u8> {
         unrunnable,
         toolchain: o.toolchain.clone(),
         caps: &caps,
+        webkit,
     };
     write(&budgets, &render_budgets(&plan))?;
     print_summary(&written.borrow(), &profiles, &sizes, &wiring, &exports);
@@ -913,7 +953,44 @@ fn exercise_in_browser(
     for t in &targets {
         measure_caps(&mut m, t, wiring, &mut caps)?;
     }
+    if let Some(configured) = cfg.environments.get(WEBKIT) {
+        if let Err(e) = webkit_caps(&mut m, configured, &targets, wiring, &mut caps) {
+            eprintln!(
+                "init: could not measure cold init in WebKit ({e:#}); its cap is a starting point"
+            );
+        }
+    }
     Ok(caps)
+}
+
+/// The environment init writes for WebKit.
+const WEBKIT: &str = "webkit-desktop";
+
+/// Cold init's caps in WebKit, as in Chromium (a short run per profile).
+fn webkit_caps(
+    m: &mut crate::engines::Engines,
+    configured: &config::Environment,
+    targets: &[super::probe::Target],
+    wiring: &Wiring,
+    caps: &mut Caps,
+) -> Result<()> {
+    use crate::measure::Measurer;
+    m.prepare_environment(WEBKIT, configured)?;
+    let cold: Vec<(&str, &str)> = wiring.cold.iter().map(|c| ("call", c.0.as_str())).collect();
+    for t in targets {
+        let t = super::probe::Target {
+            profile: t.profile,
+            environment: WEBKIT,
+            wasm: t.wasm.clone(),
+            glue: t.glue.clone(),
+            imports: t.imports,
+            timeout: t.timeout,
+        };
+        let params = super::probe::params("cold-init", "ms", &cold, t.imports)?;
+        let (p95, n) = super::probe::p95_ms(m, &t, "cold-init", params, CAP_SAMPLES)?;
+        note_cap(caps, "INIT-webkit", "desktop WebKit", t.profile, p95, n, "ms");
+    }
+    Ok(())
 }
 
 /// Probe every candidate call on one build and rewrite `wiring` from what
@@ -980,7 +1057,7 @@ fn measure_caps(
     let cold: Vec<(&str, &str)> = wiring.cold.iter().map(|c| ("call", c.0.as_str())).collect();
     let params = super::probe::params("cold-init", "ms", &cold, t.imports)?;
     let (p95, n) = super::probe::p95_ms(m, t, "cold-init", params, CAP_SAMPLES)?;
-    note_cap(caps, "INIT", t.profile, p95, n, "ms");
+    note_cap(caps, "INIT", "desktop Chromium", t.profile, p95, n, "ms");
     if let Some((setup, call, teardown)) = &wiring.call {
         let calls: Vec<(&str, &str)> = [
             ("setup", setup.as_ref()),
@@ -992,17 +1069,33 @@ fn measure_caps(
         .collect();
         let params = super::probe::params("call", "us", &calls, t.imports)?;
         let (p95, n) = super::probe::p95_ms(m, t, "call", params, CAP_SAMPLES)?;
-        note_cap(caps, "CALL", t.profile, p95 * 1000.0, n, "us");
+        note_cap(
+            caps,
+            "CALL",
+            "desktop Chromium",
+            t.profile,
+            p95 * 1000.0,
+            n,
+            "us",
+        );
     }
     Ok(())
 }
 
 /// Record one measured cap, and the words of where the metric's caps came from.
-fn note_cap(caps: &mut Caps, id: &'static str, profile: &str, p95: f64, n: usize, unit: &str) {
+fn note_cap(
+    caps: &mut Caps,
+    id: &'static str,
+    engine: &str,
+    profile: &str,
+    p95: f64,
+    n: usize,
+    unit: &str,
+) {
     let e = caps.entry(id).or_insert_with(|| {
         (
             BTreeMap::new(),
-            format!("{CAP_FACTOR}x the p95 init measured in desktop Chromium ({n} samples):"),
+            format!("{CAP_FACTOR}x the p95 init measured in {engine} ({n} samples):"),
         )
     });
     e.0.insert(
@@ -1238,6 +1331,7 @@ mod tests {
             unrunnable: None,
             toolchain: None,
             caps: &Caps::new(),
+            webkit: false,
         };
         let text = render_budgets(&plan);
         assert!(
@@ -1284,6 +1378,33 @@ mod tests {
                 .map(|m| m.id.as_str())
                 .collect::<Vec<_>>(),
             ["SIZE-RAW", "SIZE-GZIP", "INIT"]
+        );
+        assert!(
+            text.contains("WebKit (JavaScriptCore, Safari's engine) was not found"),
+            "{text}"
+        );
+        // Where WebKit is installed, cold init is measured there too.
+        let text = render_budgets(&Plan {
+            webkit: true,
+            ..plan
+        });
+        std::fs::write(gate.join("budgets.toml"), &text).unwrap();
+        let cfg = config::load(&gate.join("budgets.toml")).unwrap();
+        assert_eq!(
+            cfg.metrics
+                .iter()
+                .map(|m| (m.id.as_str(), m.environment.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("SIZE-RAW", "size"),
+                ("SIZE-GZIP", "size"),
+                ("INIT", "desktop"),
+                ("INIT-webkit", "webkit-desktop")
+            ]
+        );
+        assert_eq!(
+            cfg.environments["webkit-desktop"].browser,
+            config::BrowserKind::Webkit
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
