@@ -242,6 +242,26 @@ pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
         .ok_or_else(|| anyhow!("build of profile `{}` produced nothing", profile.name))
 }
 
+/// The value cargo will use for profile setting `key` of `profile` (the
+/// gate's `[cargo.settings]` first, then the workspace manifest's
+/// `[profile.*]` through `inherits`); None: cargo's default.
+pub fn effective_setting(cfg: &Config, profile: &Profile, key: &str) -> Option<toml::Value> {
+    let tc = cfg.toolchain.as_ref()?;
+    let (_, profiles) = workspace_profiles(tc, &cfg.manifest);
+    cargoconf::inherited(
+        &profiles,
+        &profile.cargo_settings,
+        &profile.cargo_profile,
+        key,
+    )
+    .map(|(_, v)| v.clone())
+    .or_else(|| match (profile.cargo_profile.as_str(), key) {
+        // cargo's built-in release profile.
+        ("release", "opt-level") => Some(toml::Value::Integer(3)),
+        _ => None,
+    })
+}
+
 /// `cargo check` one profile for wasm32 (no code generation): whether its
 /// features build at all, for a fraction of a build's time. Same command
 /// line, target directory and errors as [`build`].

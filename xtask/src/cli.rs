@@ -3,7 +3,7 @@
 //! call the same thing. Only parses arguments and dispatches; each command
 //! is one hop away, in `cmd::*`.
 
-use crate::cmd::{aa, attribute, bisect, budget, calibrate, init, merge};
+use crate::cmd::{aa, advise, attribute, bisect, budget, calibrate, init, merge};
 use std::process::ExitCode;
 
 /// Each command's usage, for `cargo xtask help` and `cargo xtask <command> --help`.
@@ -35,6 +35,14 @@ const COMMANDS: &[(&str, &str)] = &[
         "attribute",
         "cargo xtask attribute FILE.wasm [--diff OLD.wasm] [--twin NAMED.wasm] [--top N] [--out DIR]
     where the bytes of any wasm file go (functions, crates, retained size), optionally diffed",
+    ),
+    (
+        "advise",
+        "cargo xtask advise [--profile NAME]... [--budgets FILE] [--reports DIR]
+    the standard size remedies, each built and measured against the profile as
+    configured (opt-level, LTO, codegen units, panic, wasm-opt level, --converge,
+    stripping), with where the bytes went, and the advice attribution gives;
+    writes reports/advise/advice.md and advice.json; edits nothing in the crate",
     ),
     (
         "merge",
@@ -118,6 +126,7 @@ pub fn main() -> ExitCode {
         Some("calibrate") => calibrate::cli(&args[1..]),
         Some("aa") => aa::cli(&args[1..]),
         Some("bisect") => bisect::cli(&args[1..]),
+        Some("advise") => advise::cli(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{}", usage());
             return ExitCode::SUCCESS;

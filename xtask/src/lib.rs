@@ -23,6 +23,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod accept;
+pub mod advise;
 pub mod api;
 pub mod artifacts;
 pub mod attribute;

@@ -33,6 +33,11 @@ pub struct WasmOptPosture {
     /// Extra binaryen passes by name, run after the level's default passes.
     #[serde(default)]
     pub passes: Vec<String>,
+    /// Run the passes again while the module keeps shrinking (`--converge`).
+    /// Left out of the settings' JSON when off, so the optimizer cache of
+    /// every profile without it keeps its keys.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub converge: bool,
 }
 
 fn default_level() -> String {
@@ -105,6 +110,9 @@ fn options(p: &WasmOptPosture, features: &[&str], keep_names: bool) -> Result<Op
     for name in &p.passes {
         o.add_pass(pass_by_name(name).ok_or_else(|| anyhow!("unknown binaryen pass {name}"))?);
     }
+    if p.converge {
+        o.converge = true;
+    }
     Ok(o)
 }
 
@@ -122,6 +130,9 @@ fn command_line(p: &WasmOptPosture, features: &[&str]) -> String {
     }
     if p.strip_producers {
         c.push_str(" --strip-producers");
+    }
+    if p.converge {
+        c.push_str(" --converge");
     }
     if p.strip_dwarf {
         c.push_str(" --strip-dwarf");

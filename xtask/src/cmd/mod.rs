@@ -3,6 +3,7 @@
 //! error reports (exit 2), so no earlier green report outlives a failed run.
 
 pub mod aa;
+pub mod advise;
 pub mod args;
 pub mod attribute;
 pub mod bisect;
