@@ -391,10 +391,18 @@ fn names_from_twin(
 }
 
 /// Function bytes rolled up by crate, and generics with more than one
-/// instantiation, each largest first.
+/// instantiation, each largest first. A generic function is known by its
+/// type arguments (`Vec<..>::push`), or, under the legacy symbol mangling
+/// that drops them (`mono_fixture::mix`, once per instance), by one path
+/// naming several functions (a closure's path excepted: two closures of
+/// one function share it).
 fn rollups(items: &[Item]) -> (Vec<CrateRow>, Vec<Mono>) {
     let mut crates: BTreeMap<String, CrateRow> = BTreeMap::new();
     let mut monos: BTreeMap<String, Mono> = BTreeMap::new();
+    let mut paths: BTreeMap<&str, usize> = BTreeMap::new();
+    for it in items.iter().filter(|i| i.kind == "function") {
+        *paths.entry(it.name.as_str()).or_default() += 1;
+    }
     for it in items.iter().filter(|i| i.kind == "function") {
         let c = crates.entry(it.krate.clone()).or_insert(CrateRow {
             krate: it.krate.clone(),
@@ -403,7 +411,14 @@ fn rollups(items: &[Item]) -> (Vec<CrateRow>, Vec<Mono>) {
         });
         c.bytes += it.shallow_bytes;
         c.functions += 1;
-        if let Some(g) = generic_of(&it.name) {
+        let generic = generic_of(&it.name).or_else(|| {
+            // Distinct closures of one function share a path too.
+            (paths[it.name.as_str()] > 1
+                && !it.name.starts_with('(')
+                && !it.name.ends_with("{{closure}}"))
+            .then(|| it.name.clone())
+        });
+        if let Some(g) = generic {
             let m = monos.entry(g.clone()).or_insert(Mono {
                 generic: g,
                 instantiations: 0,
