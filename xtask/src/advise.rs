@@ -65,7 +65,7 @@ impl Variant {
 fn shown(v: &Option<String>, default: &str) -> String {
     match v {
         Some(v) => format!("{v:?} as configured"),
-        None => format!("{default:?}, cargo's default"),
+        None => format!("{default:?}, cargo's release default"),
     }
 }
 
@@ -102,7 +102,7 @@ pub fn variants(s: &Settings, w: &WasmOptPosture, nightly: bool) -> Vec<Variant>
             "codegen-units = 1",
             &match s.codegen_units {
                 Some(n) => format!("{n} as configured"),
-                None => "16, cargo's default".into(),
+                None => "16, cargo's release default".into(),
             },
             Knob::Cargo {
                 key: "codegen-units".into(),
@@ -145,11 +145,13 @@ pub fn variants(s: &Settings, w: &WasmOptPosture, nightly: bool) -> Vec<Variant>
                 ));
             }
         }
-        v.push(Variant::tried(
-            "wasm-opt --converge",
-            "one pass of the level",
-            Knob::Converge,
-        ));
+        if !w.converge {
+            v.push(Variant::tried(
+                "wasm-opt --converge",
+                "one pass of the level",
+                Knob::Converge,
+            ));
+        }
         if !w.strip_debug {
             v.push(Variant::tried(
                 "strip the names section",
@@ -188,6 +190,35 @@ pub fn posture_for(w: &WasmOptPosture, knob: &Knob) -> WasmOptPosture {
         Knob::Cargo { .. } => {}
     }
     p
+}
+
+impl Knob {
+    /// Does it change sections only (no code), so the sections say where
+    /// the bytes went rather than the crates?
+    pub fn sections_only(&self) -> bool {
+        matches!(self, Knob::StripNames | Knob::StripProducers)
+    }
+}
+
+/// The sections whose size changed, `(section, new - old)`, largest change
+/// first; a section that went reads as its whole size, negative.
+pub fn section_deltas(old: &[(String, u64)], new: &[(String, u64)]) -> Vec<(String, i64)> {
+    let size = |list: &[(String, u64)], name: &str| {
+        list.iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, b)| *b as i64)
+            .sum::<i64>()
+    };
+    let mut names: Vec<&String> = old.iter().chain(new).map(|(n, _)| n).collect();
+    names.sort();
+    names.dedup();
+    let mut out: Vec<(String, i64)> = names
+        .into_iter()
+        .map(|n| (format!("section {n}"), size(new, n) - size(old, n)))
+        .filter(|(_, d)| *d != 0)
+        .collect();
+    out.sort_by_key(|(_, d)| -d.abs());
+    out
 }
 
 /// Raw, gzip and brotli bytes of one shipped module.
@@ -273,23 +304,32 @@ pub fn from_attribution(r: &Report, exports: &[String]) -> Vec<Advice> {
             });
         }
     }
-    for m in r.monomorphizations.iter().filter(|m| m.bytes > MONO_BYTES) {
+    let monos: Vec<_> = r
+        .monomorphizations
+        .iter()
+        .filter(|m| m.bytes > MONO_BYTES)
+        .collect();
+    for m in monos.iter().take(PER_RULE) {
         out.push(Advice {
             what: format!(
                 "generic {} in {} instantiations",
                 m.generic, m.instantiations
             ),
             bytes: m.bytes,
-            remedy: "move the body behind a non-generic inner function (fn f<T: AsRef<[u8]>>(x: T) \
+            remedy:
+                "move the body behind a non-generic inner function (fn f<T: AsRef<[u8]>>(x: T) \
                      { inner(x.as_ref()) }), or take &dyn Trait where the call is not hot"
-                .into(),
+                    .into(),
         });
     }
-    for d in r
+    out.extend(rest(&monos, |m| m.bytes, "more generics over 1 KiB"));
+    let mut data: Vec<_> = r
         .items
         .iter()
         .filter(|i| i.kind == "data" && i.shallow_bytes > DATA_BYTES)
-    {
+        .collect();
+    data.sort_by_key(|d| std::cmp::Reverse(d.shallow_bytes));
+    for d in data.iter().take(PER_RULE) {
         out.push(Advice {
             what: format!("data: {}", d.name),
             bytes: d.shallow_bytes,
@@ -298,12 +338,17 @@ pub fn from_attribution(r: &Report, exports: &[String]) -> Vec<Advice> {
                 .into(),
         });
     }
+    out.extend(rest(
+        &data,
+        |d| d.shallow_bytes,
+        "more data segments over 1 KiB",
+    ));
     let mut roots: Vec<&crate::attribute::Item> = r
         .items
         .iter()
         .filter(|i| i.kind == "function" && exports.contains(&i.name))
         .collect();
-    roots.sort_by(|a, b| b.retained_bytes.cmp(&a.retained_bytes));
+    roots.sort_by_key(|e| std::cmp::Reverse(e.retained_bytes));
     for e in roots.into_iter().take(3) {
         out.push(Advice {
             what: format!("export {} keeps code alive", e.name),
@@ -313,8 +358,21 @@ pub fn from_attribution(r: &Report, exports: &[String]) -> Vec<Advice> {
                 .into(),
         });
     }
-    out.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    out.sort_by_key(|a| std::cmp::Reverse(a.bytes));
     out
+}
+
+/// The most lines one rule gives; the rest are summed in one line.
+pub const PER_RULE: usize = 5;
+
+/// One line for what a rule found beyond its first [`PER_RULE`].
+fn rest<T>(found: &[T], bytes: impl Fn(&T) -> u64, what: &str) -> Option<Advice> {
+    let more = found.get(PER_RULE..).filter(|m| !m.is_empty())?;
+    Some(Advice {
+        what: format!("{} {what}", more.len()),
+        bytes: more.iter().map(bytes).sum(),
+        remedy: "the same remedies; attribution lists each (reports/attribution/)".into(),
+    })
 }
 
 /// One profile's advice, for the reports.
@@ -387,6 +445,65 @@ pub fn markdown(all: &[ProfileAdvice]) -> String {
     s
 }
 
+/// The advice as a section of report.html (`<section id="advice">`).
+pub fn html(all: &[ProfileAdvice]) -> String {
+    use crate::util::html_escape as esc;
+    let mut s = String::from("<section id=\"advice\"><h2>Size advice (cargo xtask advise)</h2><p>Each variant changes one setting of the profile as configured; built and measured, nothing in the crate edited. Gzip saving against the profile.</p>");
+    for p in all {
+        s += &format!(
+            "<h3>{}</h3><table><tr><th>variant</th><th>instead of</th><th>gzip</th><th>note</th></tr>",
+            esc(&p.profile)
+        );
+        for t in &p.tried {
+            let gzip = t
+                .bytes
+                .map(|b| kib(b.gzip as i64 - p.base.gzip as i64))
+                .unwrap_or_else(|| "-".into());
+            let note = t
+                .error
+                .as_ref()
+                .map(|e| format!("did not build: {e}"))
+                .or_else(|| {
+                    t.variant
+                        .not_tried
+                        .as_ref()
+                        .map(|w| format!("not tried: {w}"))
+                })
+                .unwrap_or_default();
+            s += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&t.variant.name),
+                esc(&t.variant.from),
+                gzip,
+                esc(&note)
+            );
+        }
+        s += "</table><ul>";
+        for a in &p.advice {
+            s += &format!(
+                "<li>{} ({}): {}</li>",
+                esc(&a.what),
+                bytes(a.bytes),
+                esc(&a.remedy)
+            );
+        }
+        s += "</ul>";
+    }
+    s + "</section>"
+}
+
+/// `page` (a report.html) with the advice section in place of an earlier
+/// one, else before `</body>`; None when the page has no body end.
+pub fn into_page(page: &str, section: &str) -> Option<String> {
+    const START: &str = "<section id=\"advice\">";
+    if let Some(a) = page.find(START) {
+        let end = a + page[a..].find("</section>")? + "</section>".len();
+        return Some(format!("{}{section}{}", &page[..a], &page[end..]));
+    }
+    let at = page.rfind("</body>")?;
+    Some(format!("{}{section}{}", &page[..at], &page[at..]))
+}
+
 fn bytes(b: u64) -> String {
     format!("{:.1} KiB", b as f64 / 1024.0)
 }
@@ -430,9 +547,16 @@ mod tests {
                 "strip the producers section"
             ]
         );
-        assert_eq!(v[1].from, "\"unwind\", cargo's default");
+        assert_eq!(v[1].from, "\"unwind\", cargo's release default");
         assert!(v[2].not_tried.as_deref().unwrap().contains("nightly"));
         assert!(v[0].rebuilds() && !v[3].rebuilds());
+        let converged = WasmOptPosture {
+            converge: true,
+            ..posture("z")
+        };
+        assert!(!variants(&s, &converged, false)
+            .iter()
+            .any(|v| v.knob == Some(Knob::Converge)));
         // Defaults everywhere: every cargo remedy is tried.
         let v = variants(&Settings::default(), &posture("0"), true);
         assert_eq!(v.iter().filter(|v| v.rebuilds()).count(), 5);
@@ -472,7 +596,13 @@ mod tests {
             attributed_bytes: 40_000,
             sections: vec![],
             items: vec![
-                item("<core::fmt::Formatter>::pad", "function", 1500, 1500, "core"),
+                item(
+                    "<core::fmt::Formatter>::pad",
+                    "function",
+                    1500,
+                    1500,
+                    "core",
+                ),
                 item("core::fmt::write", "function", 700, 900, "core"),
                 item("data segment .rodata", "data", 3000, 3000, ""),
                 item("data segment .data", "data", 9, 9, ""),
@@ -522,6 +652,25 @@ mod tests {
             ]
         );
         assert_eq!(a[0].bytes, 12_000);
+        // Beyond five lines a rule sums the rest in one.
+        let mut many = r.clone();
+        many.monomorphizations = (0..7)
+            .map(|i| Mono {
+                generic: format!("g{i}"),
+                instantiations: 2,
+                bytes: 2000 - i,
+            })
+            .collect();
+        let a = from_attribution(&many, &[]);
+        assert_eq!(
+            a.iter().filter(|a| a.what.starts_with("generic")).count(),
+            5
+        );
+        let more = a
+            .iter()
+            .find(|a| a.what == "2 more generics over 1 KiB")
+            .unwrap();
+        assert_eq!(more.bytes, 1995 + 1994);
         // Below every threshold: no advice but the exports.
         let mut small = r.clone();
         small.file_bytes = 1_000_000;
@@ -533,6 +682,34 @@ mod tests {
                 "generic Vec<..>::push in 9 instantiations"
             ]
         );
+    }
+
+    #[test]
+    fn section_deltas_name_what_went() {
+        let old = vec![
+            ("code".to_string(), 1000),
+            ("custom:name".to_string(), 800),
+            ("custom:producers".to_string(), 60),
+        ];
+        let new = vec![
+            ("code".to_string(), 1000),
+            ("custom:producers".to_string(), 60),
+        ];
+        assert_eq!(
+            section_deltas(&old, &new),
+            [("section custom:name".to_string(), -800)]
+        );
+    }
+
+    #[test]
+    fn the_html_section_goes_before_the_body_end_once() {
+        let sec = html(&[]);
+        let page = "<html><body><p>x</p></body></html>";
+        let once = into_page(page, &sec).unwrap();
+        assert!(once.ends_with("</section></body></html>"), "{once}");
+        let twice = into_page(&once, &sec).unwrap();
+        assert_eq!(once, twice, "a second run replaces its section");
+        assert!(into_page("no body", &sec).is_none());
     }
 
     #[test]

@@ -255,11 +255,6 @@ pub fn effective_setting(cfg: &Config, profile: &Profile, key: &str) -> Option<t
         key,
     )
     .map(|(_, v)| v.clone())
-    .or_else(|| match (profile.cargo_profile.as_str(), key) {
-        // cargo's built-in release profile.
-        ("release", "opt-level") => Some(toml::Value::Integer(3)),
-        _ => None,
-    })
 }
 
 /// `cargo check` one profile for wasm32 (no code generation): whether its

@@ -5,12 +5,12 @@
 //!
 //! ```text
 //! cli                                          argument parsing and dispatch (`main`)
-//! cmd::{init, budget, merge, attribute, calibrate, aa, bisect}   commands; cmd::args parses
+//! cmd::{init, budget, merge, attribute, calibrate, aa, bisect, advise}   commands; cmd::args parses
 //! subject  baseline  gating  fingerprint  reuse   pipeline steps shared by commands
 //! engines                                      the measurer per environment's browser
-//! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi); exporters
+//! browser  report                             the page measurer and its engine drivers (CDP, WebDriver BiDi, WebDriver); exporters
 //! measure  ledger  artifacts                   scheduling and statistics of runs; history
-//! summary  attribute  bindgen  build  bisect   records; size analysis; tools; a bisect's search and report
+//! summary  attribute  bindgen  build  bisect  advise   records; size analysis; tools; a bisect's search; size advice
 //! gate  accept  config                         pure verdicts; accepted regressions; validated budgets.toml
 //! toolchain  cargoconf  closure                the subject's rustup toolchain, cargo config, dependency closure
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server

@@ -20,6 +20,14 @@ pub fn on_path(names: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Text made safe for HTML content and attribute values.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Output of a finished child process.
 pub struct Captured {
     pub status: ExitStatus,

@@ -77,6 +77,14 @@ fn run(o: Options) -> Result<u8> {
         &out.join("advice.json"),
         serde_json::to_string_pretty(&all)?.as_bytes(),
     )?;
+    // The run's report.html, when there is one, gets the advice too.
+    let page = out.parent().map(|r| r.join("report.html"));
+    if let Some(page) = page.filter(|p| p.is_file()) {
+        if let Some(text) = advise::into_page(&std::fs::read_to_string(&page)?, &advise::html(&all))
+        {
+            write_atomic(&page, text.as_bytes())?;
+        }
+    }
     println!("{md}");
     eprintln!(
         "advise: {} cargo build(s), {:.0} s; wrote {} and advice.json",
@@ -131,17 +139,22 @@ fn profile_advice(cfg: &Config, p: &Profile) -> Result<ProfileAdvice> {
         let result = variant(cfg, p, &knob, &base, &work);
         tried.push(match result {
             Ok((wasm, named)) => {
-                let r = attribute::for_profile(
-                    &wasm,
-                    &named,
-                    Some((&base.opt.wasm, &base.opt.named)),
-                )?;
-                let mut crates: Vec<(String, i64)> = r
-                    .diff
-                    .map(|d| d.crates.into_iter().map(|c| (c.name, c.delta)).collect())
-                    .unwrap_or_default();
-                crates.retain(|(_, d)| *d != 0);
-                crates.sort_by_key(|(_, d)| -d.abs());
+                let mut crates = if knob.sections_only() {
+                    advise::section_deltas(&sections(&base.opt.wasm)?, &sections(&wasm)?)
+                } else {
+                    let r = attribute::for_profile(
+                        &wasm,
+                        &named,
+                        Some((&base.opt.wasm, &base.opt.named)),
+                    )?;
+                    let mut c: Vec<(String, i64)> = r
+                        .diff
+                        .map(|d| d.crates.into_iter().map(|c| (c.name, c.delta)).collect())
+                        .unwrap_or_default();
+                    c.retain(|(_, d)| *d != 0);
+                    c.sort_by_key(|(_, d)| -d.abs());
+                    c
+                };
                 crates.truncate(3);
                 Tried {
                     variant: v,
@@ -196,6 +209,15 @@ fn variant(
     };
     let o = optimize::optimize(&input, &posture, work, &cache)?;
     Ok((o.wasm, o.named))
+}
+
+/// `(name, bytes)` of each section of a module.
+fn sections(wasm: &Path) -> Result<Vec<(String, u64)>> {
+    let bytes = std::fs::read(wasm)?;
+    Ok(wasmfile::sections(&bytes, &wasm.display().to_string())?
+        .into_iter()
+        .map(|s| (s.name, s.bytes))
+        .collect())
 }
 
 fn bytes_of(wasm: &Path) -> Result<Bytes> {

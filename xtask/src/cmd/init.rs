@@ -329,7 +329,8 @@ const WEBKIT_ENV: &str = "\n[environment.webkit-desktop]\n\
 browser = \"webkit\"\ncpu_throttle = 1.0\n";
 
 /// What init says where WebKit is not installed.
-const WEBKIT_ABSENT: &str = "\n# WebKit (JavaScriptCore, Safari's engine) was not found on this machine.\n\
+const WEBKIT_ABSENT: &str =
+    "\n# WebKit (JavaScriptCore, Safari's engine) was not found on this machine.\n\
 # With it (Debian: apt-get install webkit2gtk-driver xvfb), `init --force`\n\
 # adds a webkit-desktop environment with cold init and wasm memory there.\n";
 
@@ -988,7 +989,15 @@ fn webkit_caps(
         };
         let params = super::probe::params("cold-init", "ms", &cold, t.imports)?;
         let (p95, n) = super::probe::p95_ms(m, &t, "cold-init", params, CAP_SAMPLES)?;
-        note_cap(caps, "INIT-webkit", "desktop WebKit", t.profile, p95, n, "ms");
+        note_cap(
+            caps,
+            "INIT-webkit",
+            "desktop WebKit",
+            t.profile,
+            p95,
+            n,
+            "ms",
+        );
     }
     Ok(())
 }

@@ -12,12 +12,7 @@ use crate::ledger;
 
 pub struct Html;
 
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub(crate) use crate::util::html_escape as esc;
 
 fn color(s: Status) -> &'static str {
     match s {
