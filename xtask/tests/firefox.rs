@@ -49,28 +49,7 @@ fn budget_in_firefox(b: &std::path::Path, extra: &[&str]) -> (Option<i32>, Strin
 fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
     let _one = serial();
     // The two metrics, for core-min only: one full-protocol shard covers them.
-    let d = common::scratch("firefox", |t| {
-        common::only_metrics(
-            &t,
-            &[
-                "M-PERF-02A-firefox",
-                "M-PERF-03A-firefox",
-                "M-PERF-03B-firefox",
-            ],
-        )
-        .replace(
-            "hard = { core-min = 24, core-trace = 32, full-dev = 48 }",
-            "profiles = [\"core-min\"]\nhard = { core-min = 24 }",
-        )
-        .replace(
-            "hard = { core-min = 60, core-trace = 85, full-dev = 130 }",
-            "profiles = [\"core-min\"]\nhard = { core-min = 60 }",
-        )
-        .replace(
-            "hard = { core-min = 2.5, core-trace = 3.5, full-dev = 5.0 }",
-            "profiles = [\"core-min\"]\nhard = { core-min = 2.5 }",
-        )
-    });
+    let d = common::scratch("firefox", |t| common::engine_keys_core_min(&t, "firefox"));
     let b = d.join("budgets.toml");
     let (code, err) = budget_in_firefox(&b, &[]);
     assert_eq!(code, Some(0), "{err}");
@@ -83,97 +62,16 @@ fn firefox_measures_cold_init_and_cancellation_and_names_itself() {
         common::schema::check_summary(&s)
     );
 
-    let fx = &s["fingerprint"]["environments"]["firefox-desktop"]["browser"];
-    assert_eq!(fx["kind"], "firefox", "{fx}");
-    assert_eq!(fx["protocol"], "WebDriver BiDi", "{fx}");
-    assert!(
-        fx["product"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .starts_with("firefox/"),
-        "{fx}"
-    );
-    assert_eq!(
-        fx["cross_origin_isolated"], true,
-        "COOP/COEP honoured: {fx}"
-    );
-    let tick_us = fx["timer_resolution_us"].as_f64().unwrap();
-    assert!(
-        tick_us > 0.0 && tick_us <= 100.0,
-        "isolated Firefox clock {tick_us} us"
+    let fx = &common::check_engine_run(
+        &s,
+        "firefox",
+        ("WebDriver BiDi", "firefox/", "SpiderMonkey"),
     );
     // No Chromium was needed for a Firefox-only run.
     assert!(!s["fingerprint"]["environments"]
         .as_object()
         .unwrap()
         .contains_key("desktop"));
-
-    for id in ["M-PERF-02A-firefox", "M-PERF-03B-firefox"] {
-        let r = s["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["metric_id"] == id)
-            .unwrap_or_else(|| panic!("no {id}"));
-        assert_eq!(r["environment"], "firefox-desktop");
-        assert_eq!(r["status"], "pass", "{r}");
-        let v = r["value"].as_f64().unwrap();
-        assert!(v > 0.0, "{id} {v}");
-        // Above the clock floor, in this page's own (coarser) ticks.
-        let clock = &r["clock"];
-        if id.contains("02A") {
-            assert!(
-                (clock["tick_in_unit"].as_f64().unwrap() - tick_us / 1000.0).abs() < 1e-9,
-                "Firefox's own tick: {clock}"
-            );
-        }
-        assert!(
-            clock["ticks"].as_f64().unwrap() >= clock["floor_ticks"].as_f64().unwrap(),
-            "{id} resolved: {clock}"
-        );
-        assert!(
-            r["commands"][0]
-                .as_str()
-                .unwrap()
-                .contains("via WebDriver BiDi"),
-            "{r}"
-        );
-        let seeds = r["per_seed"].as_array().unwrap();
-        assert_eq!(seeds.len(), 5);
-        assert!(
-            seeds.iter().all(|x| x["samples"].as_u64().unwrap() >= 2000),
-            "the full protocol: {r}"
-        );
-    }
-    // The heap where no GC can be forced: the linear memory alone, said so,
-    // with the growth check.
-    let heap = s["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric_id"] == "M-PERF-03A-firefox")
-        .unwrap();
-    assert_eq!(heap["status"], "pass", "{heap}");
-    assert!(
-        heap["method"]
-            .as_str()
-            .unwrap()
-            .contains("wasm linear memory alone"),
-        "{heap}"
-    );
-    assert_eq!(heap["heap_growth"]["seeds"], 5, "{heap}");
-    let cold = s["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric_id"] == "M-PERF-02A-firefox")
-        .unwrap();
-    let method = cold["method"].as_str().unwrap();
-    assert!(
-        method.contains("SpiderMonkey") && method.contains("no GC is forced"),
-        "the figure says what it covers here: {method}"
-    );
     let md = std::fs::read_to_string(d.join("r/summary.md")).unwrap();
     assert!(
         md.contains("firefox-desktop: firefox/") && md.contains("WebDriver BiDi"),

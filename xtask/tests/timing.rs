@@ -47,19 +47,10 @@ fn budget(
     (out.status.code().unwrap_or(-1), s, text)
 }
 
-fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    s["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric_id"] == id)
-        .unwrap_or_else(|| panic!("no {id} record in {s}"))
-}
-
 fn value(s: &serde_json::Value, id: &str) -> f64 {
-    record(s, id)["value"]
+    common::record(s, id)["value"]
         .as_f64()
-        .unwrap_or_else(|| panic!("{id} has no value: {}", record(s, id)))
+        .unwrap_or_else(|| panic!("{id} has no value: {}", common::record(s, id)))
 }
 
 fn set_features(dir: &Path, features: &str) {
@@ -113,7 +104,7 @@ fn injected_init_slowdown_is_regressed_and_unchanged_code_passes() {
     // A --quick run never exits 1; its figure still fails.
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("would fail a gating run"), "{text}");
-    let r = record(&s, "M-PERF-02A");
+    let r = common::record(&s, "M-PERF-02A");
     assert_eq!(r["status"], "fail", "{r}");
     let c = &r["comparison"];
     assert_eq!(c["verdict"], "regressed", "{r}");
@@ -131,7 +122,7 @@ fn injected_init_slowdown_is_regressed_and_unchanged_code_passes() {
     set_features(&d, "[]");
     let (code, s, text) = budget(&d, "reports", &desktop, &env);
     assert_eq!(code, 0, "{text}");
-    let c = &record(&s, "M-PERF-02A")["comparison"];
+    let c = &common::record(&s, "M-PERF-02A")["comparison"];
     assert_ne!(c["verdict"], "regressed", "{c}");
     assert!(
         !text.contains("retrying"),
@@ -167,7 +158,7 @@ fn cancel_response_tracks_work_after_the_request_not_before() {
         s
     };
     let base = run("base", 20000, 20000);
-    let r = record(&base, "M-PERF-03B");
+    let r = common::record(&base, "M-PERF-03B");
     let ticks = r["clock"]["ticks"].as_f64().unwrap();
     assert!(
         ticks >= 10.0 && r["verdict"]["unresolved"] == false,
@@ -224,7 +215,7 @@ fn every_block_compiles_its_own_module() {
     );
     let (code, s, text) = budget(&d, "reports", &["--env", "desktop"], &[]);
     assert_eq!(code, 0, "{text}");
-    let r = record(&s, "M-PERF-03B");
+    let r = common::record(&s, "M-PERF-03B");
     assert!(r["value"].as_f64().is_some_and(|v| v > 0.0), "{r}");
     // Several blocks per seed ran in one realm, each checked against the rest.
     assert!(

@@ -39,15 +39,6 @@ fn budget(
     (out.status.code().unwrap_or(-1), s, text)
 }
 
-fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    s["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric_id"] == id)
-        .expect("record")
-}
-
 #[test]
 fn warn_then_fail_on_unchanged_code_and_the_html_report_renders() {
     let d = scratch("verdicts", |t| {
@@ -62,14 +53,14 @@ fn warn_then_fail_on_unchanged_code_and_the_html_report_renders() {
     // the first one in the band drawn below.
     let (code, s, text) = budget(&b, &d.join("learn"));
     assert_eq!(code, 0, "{text}");
-    let v = record(&s, "M-PERF-04C")["value"].as_f64().unwrap();
+    let v = common::record(&s, "M-PERF-04C")["value"].as_f64().unwrap();
     assert!(
         common::schema::check_summary(&s).is_empty(),
         "{:?}",
         common::schema::check_summary(&s)
     );
     assert_eq!(
-        record(&s, "M-PERF-04C")["per_seed"]
+        common::record(&s, "M-PERF-04C")["per_seed"]
             .as_array()
             .unwrap()
             .len(),
@@ -92,13 +83,13 @@ fn warn_then_fail_on_unchanged_code_and_the_html_report_renders() {
 
     let (code, s, text) = budget(&b, &reports);
     assert_eq!(code, 0, "first run in the warn band warns (exit 0): {text}");
-    let r = record(&s, "M-PERF-04C");
+    let r = common::record(&s, "M-PERF-04C");
     assert_eq!(r["status"], "warn", "{r}");
     assert_eq!(r["verdict"]["warn_streak"], 1);
 
     let (code, s, text) = budget(&b, &reports);
     assert_eq!(code, 1, "second consecutive warn fails (exit 1): {text}");
-    let r = record(&s, "M-PERF-04C");
+    let r = common::record(&s, "M-PERF-04C");
     assert_eq!(r["status"], "fail");
     assert_eq!(r["verdict"]["warn_streak"], 2);
     assert!(

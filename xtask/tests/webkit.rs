@@ -59,37 +59,7 @@ fn budget(
 
 /// The WebKit metrics of budgets.toml, for core-min only.
 fn webkit_scratch(name: &str) -> common::TempDir {
-    common::scratch(name, |t| {
-        common::only_metrics(
-            &t,
-            &[
-                "M-PERF-02A-webkit",
-                "M-PERF-03A-webkit",
-                "M-PERF-03B-webkit",
-            ],
-        )
-        .replace(
-            "hard = { core-min = 24, core-trace = 32, full-dev = 48 }",
-            "profiles = [\"core-min\"]\nhard = { core-min = 24 }",
-        )
-        .replace(
-            "hard = { core-min = 60, core-trace = 85, full-dev = 130 }",
-            "profiles = [\"core-min\"]\nhard = { core-min = 60 }",
-        )
-        .replace(
-            "hard = { core-min = 2.5, core-trace = 3.5, full-dev = 5.0 }",
-            "profiles = [\"core-min\"]\nhard = { core-min = 2.5 }",
-        )
-    })
-}
-
-fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    s["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric_id"] == id)
-        .unwrap_or_else(|| panic!("no {id}"))
+    common::scratch(name, |t| common::engine_keys_core_min(&t, "webkit"))
 }
 
 #[test]
@@ -113,57 +83,11 @@ fn webkit_measures_in_javascriptcore_and_leaves_nothing_running() {
         "{:?}",
         common::schema::check_summary(&s)
     );
-    let wk = &s["fingerprint"]["environments"]["webkit-desktop"]["browser"];
-    assert_eq!(wk["kind"], "webkit", "{wk}");
-    assert_eq!(wk["protocol"], "WebDriver", "{wk}");
-    assert!(
-        wk["product"].as_str().unwrap().starts_with("MiniBrowser/"),
-        "{wk}"
+    common::check_engine_run(
+        &s,
+        "webkit",
+        ("WebDriver", "MiniBrowser/", "JavaScriptCore"),
     );
-    assert_eq!(
-        wk["cross_origin_isolated"], true,
-        "COOP/COEP honoured: {wk}"
-    );
-    let tick_us = wk["timer_resolution_us"].as_f64().unwrap();
-    assert!(
-        tick_us > 0.0 && tick_us <= 100.0,
-        "isolated WebKit clock {tick_us} us"
-    );
-    for id in ["M-PERF-02A-webkit", "M-PERF-03B-webkit"] {
-        let r = record(&s, id);
-        assert_eq!(r["status"], "pass", "{r}");
-        let clock = &r["clock"];
-        assert!(
-            clock["ticks"].as_f64().unwrap() >= clock["floor_ticks"].as_f64().unwrap(),
-            "{id} resolved in WebKit's own ticks: {clock}"
-        );
-        assert!(
-            r["commands"][0].as_str().unwrap().contains("via WebDriver"),
-            "{r}"
-        );
-        let seeds = r["per_seed"].as_array().unwrap();
-        assert_eq!(seeds.len(), 5);
-        assert!(
-            seeds.iter().all(|x| x["samples"].as_u64().unwrap() >= 2000),
-            "the full protocol: {r}"
-        );
-    }
-    let cold = record(&s, "M-PERF-02A-webkit");
-    let method = cold["method"].as_str().unwrap();
-    assert!(
-        method.contains("JavaScriptCore") && method.contains("no GC is forced"),
-        "the figure says what it covers here: {method}"
-    );
-    let heap = record(&s, "M-PERF-03A-webkit");
-    assert_eq!(heap["status"], "pass", "{heap}");
-    assert!(
-        heap["method"]
-            .as_str()
-            .unwrap()
-            .contains("wasm linear memory alone"),
-        "{heap}"
-    );
-    assert_eq!(heap["heap_growth"]["seeds"], 5, "{heap}");
     let md = std::fs::read_to_string(d.join("r/summary.md")).unwrap();
     assert!(md.contains("webkit-desktop: MiniBrowser/"), "{md}");
 }
@@ -215,7 +139,7 @@ fn a_webdriver_url_is_used_and_left_alone_and_errors_say_why() {
     );
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("r/summary.json")).unwrap()).unwrap();
-    let r = record(&s, "M-PERF-02A-webkit");
+    let r = common::record(&s, "M-PERF-02A-webkit");
     assert!(r["value"].as_f64().unwrap() > 0.0, "{r}");
     assert!(
         r["commands"][0].as_str().unwrap().contains("via WebDriver"),

@@ -146,6 +146,129 @@ pub fn only_metrics(text: &str, ids: &[&str]) -> String {
     out
 }
 
+/// The shipped budgets.toml with only the 02A, 03A and 03B keys of one
+/// engine (`suffix`: "firefox", "webkit"), each for core-min only: one
+/// lean full-protocol run of that engine.
+#[allow(dead_code)]
+pub fn engine_keys_core_min(text: &str, suffix: &str) -> String {
+    let ids: Vec<String> = ["02A", "03A", "03B"]
+        .iter()
+        .map(|k| format!("M-PERF-{k}-{suffix}"))
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut out = only_metrics(text, &ids);
+    for (all, core_min) in [
+        ("core-min = 24, core-trace = 32, full-dev = 48", "24"),
+        ("core-min = 60, core-trace = 85, full-dev = 130", "60"),
+        ("core-min = 2.5, core-trace = 3.5, full-dev = 5.0", "2.5"),
+    ] {
+        out = out.replace(
+            &format!("hard = {{ {all} }}"),
+            &format!("profiles = [\"core-min\"]\nhard = {{ core-min = {core_min} }}"),
+        );
+    }
+    out
+}
+
+/// What a full-protocol run of [`engine_keys_core_min`] in engine
+/// `suffix` ("firefox", "webkit") must show: the browser in the
+/// fingerprint (kind, protocol, a product named `product`..., isolated, a
+/// clock of at most 100 us), cold init and cancellation passing above the
+/// clock floor with 5 seeds of at least 2000 samples through `protocol`,
+/// and the heap over the linear memory alone with its growth check, and
+/// cold init's method naming `js_engine`. Returns the fingerprint's
+/// browser.
+#[allow(dead_code)]
+pub fn check_engine_run(
+    s: &serde_json::Value,
+    suffix: &str,
+    (protocol, product, js_engine): (&str, &str, &str),
+) -> serde_json::Value {
+    let env = format!("{suffix}-desktop");
+    let b = &s["fingerprint"]["environments"][&env]["browser"];
+    assert_eq!(b["kind"], suffix, "{b}");
+    assert_eq!(b["protocol"], protocol, "{b}");
+    assert!(
+        b["product"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .starts_with(&product.to_lowercase()),
+        "{b}"
+    );
+    assert_eq!(b["cross_origin_isolated"], true, "COOP/COEP honoured: {b}");
+    let tick_us = b["timer_resolution_us"].as_f64().unwrap();
+    assert!(
+        tick_us > 0.0 && tick_us <= 100.0,
+        "isolated clock {tick_us} us"
+    );
+    for key in ["02A", "03B"] {
+        let id = format!("M-PERF-{key}-{suffix}");
+        let r = record(s, &id);
+        assert_eq!(r["environment"], env.as_str());
+        assert_eq!(r["status"], "pass", "{r}");
+        assert!(r["value"].as_f64().unwrap() > 0.0, "{r}");
+        // Above the clock floor, in this page's own (coarser) ticks.
+        let clock = &r["clock"];
+        if key == "02A" {
+            assert!(
+                (clock["tick_in_unit"].as_f64().unwrap() - tick_us / 1000.0).abs() < 1e-9,
+                "the engine's own tick: {clock}"
+            );
+        }
+        assert!(
+            clock["ticks"].as_f64().unwrap() >= clock["floor_ticks"].as_f64().unwrap(),
+            "{id} resolved: {clock}"
+        );
+        assert!(
+            r["commands"][0]
+                .as_str()
+                .unwrap()
+                .contains(&format!("via {protocol}")),
+            "{r}"
+        );
+        let seeds = r["per_seed"].as_array().unwrap();
+        assert_eq!(seeds.len(), 5);
+        assert!(
+            seeds.iter().all(|x| x["samples"].as_u64().unwrap() >= 2000),
+            "the full protocol: {r}"
+        );
+    }
+    // The heap where no GC can be forced: the linear memory alone, said so,
+    // with the growth check.
+    let heap = record(s, &format!("M-PERF-03A-{suffix}"));
+    assert_eq!(heap["status"], "pass", "{heap}");
+    assert!(
+        heap["method"]
+            .as_str()
+            .unwrap()
+            .contains("wasm linear memory alone"),
+        "{heap}"
+    );
+    assert_eq!(heap["heap_growth"]["seeds"], 5, "{heap}");
+    let method = record(s, &format!("M-PERF-02A-{suffix}"))["method"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        method.contains(js_engine) && method.contains("no GC is forced"),
+        "the figure says what it covers here: {method}"
+    );
+    b.clone()
+}
+
+/// The record of metric `id` in summary `s` (the first, for a key with
+/// several profiles).
+#[allow(dead_code)]
+pub fn record<'a>(s: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    s["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric_id"] == id)
+        .unwrap_or_else(|| panic!("no {id} record in {s}"))
+}
+
 /// A scratch project whose only metrics are M-PERF-01A and one scenario
 /// metric `ID` (desktop) running `js` as `scenarios/<name>.js`, with a 3 s
 /// scenario timeout: for the fault tests (hung, spinning scenarios). The
