@@ -239,6 +239,49 @@ pub struct Tried {
     pub error: Option<String>,
     /// Where the bytes went: the crates that changed most (crate, delta).
     pub crates: Vec<(String, i64)>,
+    /// Cold init measured live against the profile as configured
+    /// (`--timing`), one per cold-init metric timed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timing: Vec<Timing>,
+}
+
+/// One cold-init metric of a variant, measured live (the gate's A/B: the
+/// variant is the candidate, the profile as configured the base).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timing {
+    pub metric: String,
+    pub environment: String,
+    /// Variant / profile of the metric's statistic, with its 95 % interval;
+    /// None when the bytes are the profile's own (nothing to measure).
+    pub ratio: Option<crate::stats::Interval>,
+    /// The gate's verdict on it (`regressed` past the metric's limit).
+    pub verdict: String,
+    pub blocks: u32,
+}
+
+impl Timing {
+    /// In words for a table cell: "x0.93 [0.90, 0.96], faster".
+    pub fn words(&self) -> String {
+        let Some(r) = &self.ratio else {
+            return "same bytes as configured".into();
+        };
+        let direction = if r.hi < 1.0 {
+            "faster"
+        } else if r.lo > 1.0 {
+            "slower"
+        } else {
+            "no clear change"
+        };
+        let gate = if self.verdict == "regressed" {
+            ", past the gate's limit"
+        } else {
+            ""
+        };
+        format!(
+            "x{:.3} [{:.3}, {:.3}], {direction}{gate}",
+            r.point, r.lo, r.hi
+        )
+    }
 }
 
 impl Tried {
@@ -395,13 +438,21 @@ fn kib(b: i64) -> String {
 pub fn markdown(all: &[ProfileAdvice]) -> String {
     let mut s = String::from("# Size advice\n\nEach variant changes one setting of the profile as configured and was built and measured here; savings are against that profile (negative: smaller). Nothing in the crate was edited.\n");
     for p in all {
+        let timed = timing_header(p);
         s += &format!(
-            "\n## {}\n\nAs configured: {} raw, {} gzip, {} brotli ({} cargo build(s) for the variants).\n\n| variant | instead of | raw | gzip | brotli | where the bytes went |\n|---|---|---:|---:|---:|---|\n",
+            "\n## {}\n\nAs configured: {} raw, {} gzip, {} brotli ({} cargo build(s) for the variants).{}\n\n| variant | instead of | raw | gzip | brotli | where the bytes went |{}\n|---|---|---:|---:|---:|---|{}\n",
             p.profile,
             bytes(p.base.raw),
             bytes(p.base.gzip),
             bytes(p.base.brotli),
-            p.builds
+            p.builds,
+            if timed.is_some() {
+                " Cold init was measured live, each variant against the profile as configured in one browser session (the gate's A/B: the ratio of p95s with its 95 % interval; \"no clear change\" when the interval holds 1)."
+            } else {
+                ""
+            },
+            timed.as_ref().map(|h| format!(" {h} |")).unwrap_or_default(),
+            if timed.is_some() { "---|" } else { "" },
         );
         let mut rows: Vec<&Tried> = p.tried.iter().collect();
         rows.sort_by_key(|t| {
@@ -426,13 +477,18 @@ pub fn markdown(all: &[ProfileAdvice]) -> String {
                     .join(", "),
             };
             s += &format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} |{}\n",
                 t.variant.name,
                 t.variant.from,
                 cell(|b| b.raw),
                 cell(|b| b.gzip),
                 cell(|b| b.brotli),
-                note
+                note,
+                if timed.is_some() {
+                    format!(" {} |", timing_cell(t))
+                } else {
+                    String::new()
+                }
             );
         }
         if !p.advice.is_empty() {
@@ -445,15 +501,44 @@ pub fn markdown(all: &[ProfileAdvice]) -> String {
     s
 }
 
+/// The timing column's header when any variant of `p` was timed:
+/// "cold init (M-PERF-02A, desktop)".
+fn timing_header(p: &ProfileAdvice) -> Option<String> {
+    let mut keys: Vec<String> = p
+        .tried
+        .iter()
+        .flat_map(|t| &t.timing)
+        .map(|m| format!("{}, {}", m.metric, m.environment))
+        .collect();
+    keys.dedup();
+    (!keys.is_empty()).then(|| format!("cold init ({})", keys.join("; ")))
+}
+
+/// A variant's timing cell: its ratios in words, or why there are none.
+fn timing_cell(t: &Tried) -> String {
+    if t.timing.is_empty() {
+        return "-".into();
+    }
+    t.timing
+        .iter()
+        .map(Timing::words)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The advice as a section of report.html (`<section id="advice">`).
 pub fn html(all: &[ProfileAdvice]) -> String {
     use crate::util::html_escape as esc;
     let mut s = String::from("<section id=\"advice\"><h2>Size advice (cargo xtask advise)</h2><p>Each variant changes one setting of the profile as configured; built and measured, nothing in the crate edited. Gzip saving against the profile.</p>");
     for p in all {
         s += &format!(
-            "<h3>{}</h3><table><tr><th>variant</th><th>instead of</th><th>gzip</th><th>note</th></tr>",
-            esc(&p.profile)
+            "<h3>{}</h3><table><tr><th>variant</th><th>instead of</th><th>gzip</th><th>note</th>{}</tr>",
+            esc(&p.profile),
+            timing_header(p)
+                .map(|h| format!("<th>{}</th>", esc(&h)))
+                .unwrap_or_default()
         );
+        let timed = timing_header(p).is_some();
         for t in &p.tried {
             let gzip = t
                 .bytes
@@ -471,11 +556,16 @@ pub fn html(all: &[ProfileAdvice]) -> String {
                 })
                 .unwrap_or_default();
             s += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
                 esc(&t.variant.name),
                 esc(&t.variant.from),
                 gzip,
-                esc(&note)
+                esc(&note),
+                if timed {
+                    format!("<td>{}</td>", esc(&timing_cell(t)))
+                } else {
+                    String::new()
+                }
             );
         }
         s += "</table><ul>";
@@ -730,6 +820,7 @@ mod tests {
                 }),
                 error: None,
                 crates: vec![],
+                timing: vec![],
             },
             Tried {
                 variant: v[2].clone(),
@@ -740,12 +831,14 @@ mod tests {
                 }),
                 error: None,
                 crates: vec![("core".into(), -3000)],
+                timing: vec![],
             },
             Tried {
                 variant: v[5].clone(),
                 bytes: None,
                 error: None,
                 crates: vec![],
+                timing: vec![],
             },
         ];
         let md = markdown(&[ProfileAdvice {
@@ -760,5 +853,74 @@ mod tests {
         let skipped = md.find("not tried: needs a nightly").unwrap();
         assert!(best < worse && worse < skipped, "{md}");
         assert!(md.contains("| -2.0 KiB | core -2.9 KiB |"), "{md}");
+    }
+
+    #[test]
+    fn timing_says_the_direction_only_when_the_interval_excludes_one() {
+        let t = |point, lo, hi, verdict: &str| Timing {
+            metric: "M-PERF-02A".into(),
+            environment: "desktop".into(),
+            ratio: Some(crate::stats::Interval { point, lo, hi }),
+            verdict: verdict.into(),
+            blocks: 8,
+        };
+        assert_eq!(
+            t(0.93, 0.90, 0.96, "unchanged").words(),
+            "x0.930 [0.900, 0.960], faster"
+        );
+        assert_eq!(
+            t(1.02, 0.97, 1.06, "unchanged").words(),
+            "x1.020 [0.970, 1.060], no clear change"
+        );
+        assert_eq!(
+            t(1.04, 1.01, 1.07, "unchanged").words(),
+            "x1.040 [1.010, 1.070], slower"
+        );
+        assert_eq!(
+            t(1.25, 1.18, 1.31, "regressed").words(),
+            "x1.250 [1.180, 1.310], slower, past the gate's limit"
+        );
+        let same = Timing {
+            ratio: None,
+            ..t(1.0, 1.0, 1.0, "unchanged")
+        };
+        assert_eq!(same.words(), "same bytes as configured");
+        // The column appears only when something was timed, and names the
+        // metric and environment; an untimed variant reads "-".
+        let base = Bytes {
+            raw: 30_000,
+            gzip: 15_000,
+            brotli: 13_000,
+        };
+        let v = variants(&Settings::default(), &posture("z"), false);
+        let row = |variant: &Variant, timing| Tried {
+            variant: variant.clone(),
+            bytes: Some(base),
+            error: None,
+            crates: vec![],
+            timing,
+        };
+        let mut p = ProfileAdvice {
+            profile: "core-min".into(),
+            base,
+            tried: vec![row(&v[0], vec![])],
+            advice: vec![],
+            builds: 1,
+        };
+        assert!(!markdown(std::slice::from_ref(&p)).contains("cold init"));
+        p.tried
+            .push(row(&v[1], vec![t(0.93, 0.90, 0.96, "unchanged")]));
+        let md = markdown(std::slice::from_ref(&p));
+        assert!(
+            md.contains("| cold init (M-PERF-02A, desktop) |")
+                && md.contains("| x0.930 [0.900, 0.960], faster |")
+                && md.contains("|  | - |"),
+            "{md}"
+        );
+        let page = html(&[p]);
+        assert!(
+            page.contains("<th>cold init (M-PERF-02A, desktop)</th>")
+                && page.contains("<td>-</td>")
+        );
     }
 }

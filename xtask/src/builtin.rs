@@ -54,6 +54,11 @@ impl Builtin {
         Builtin::ALL.into_iter().find(|b| b.name() == name)
     }
 
+    /// The built-in a scenario source names (`builtin:cold-init`), if any.
+    pub fn of(source: &str) -> Option<Builtin> {
+        Builtin::parse(source.strip_prefix(PREFIX)?)
+    }
+
     /// Every kind, as a source names it: `builtin:cold-init, builtin:call, ...`.
     pub fn spelled_all() -> String {
         Builtin::ALL

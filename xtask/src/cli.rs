@@ -38,10 +38,12 @@ const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "advise",
-        "cargo xtask advise [--profile NAME]... [--budgets FILE] [--reports DIR]
+        "cargo xtask advise [--profile NAME]... [--timing [--env NAME]...] [--budgets FILE] [--reports DIR]
     the standard size remedies, each built and measured against the profile as
     configured (opt-level, LTO, codegen units, panic, wasm-opt level, --converge,
     stripping), with where the bytes went, and the advice attribution gives;
+    --timing also times cold init of each variant against the profile, live
+    (minutes; the first cold-init metric of budgets.toml, or those of --env);
     writes reports/advise/advice.md and advice.json; edits nothing in the crate",
     ),
     (

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What building one profile variant produced: the optimizer's input.
+#[derive(Clone)]
 pub struct Built {
     /// `input.wasm` in the variant's working directory: cargo's module, or
     /// wasm-bindgen's `_bg.wasm`.
@@ -221,6 +222,21 @@ pub fn profile_artifacts(
             files,
         }),
         references,
+    })
+}
+
+/// What the measure stage needs of a variant that is only timed (advise's
+/// `--timing`), reported under `name`: its module, glue and sizes, without
+/// attribution, dependency closure or reference builds.
+pub fn runnable_artifacts(cfg: &Config, name: &str, o: &Optimized) -> Result<ProfileArtifacts> {
+    let info = artifact_info(cfg, name, o, sizes(o)?, &[], None)?;
+    Ok(ProfileArtifacts {
+        info,
+        shipped: o.opt.wasm.clone(),
+        named: o.opt.named.clone(),
+        glue: o.built.glue.clone(),
+        attribution: None,
+        references: BTreeMap::new(),
     })
 }
 

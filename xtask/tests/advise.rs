@@ -1,7 +1,8 @@
 //! `cargo xtask advise` end to end on a small crate with a deliberate
 //! monomorphization bloat (tests/mono-fixture): every variant is built
-//! and measured for real, the bloat is found by name, and nothing in the
-//! crate is edited.
+//! and measured for real, the bloat is found by name, each variant's cold
+//! init is timed against the profile in one Chromium session (`--timing`),
+//! and nothing in the crate is edited.
 
 mod common;
 
@@ -16,6 +17,7 @@ fn advise_measures_each_remedy_and_finds_the_monomorphization_bloat() {
         .arg(fixture.join("budgets.toml"))
         .arg("--reports")
         .arg(&*reports)
+        .arg("--timing")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -51,6 +53,32 @@ fn advise_measures_each_remedy_and_finds_the_monomorphization_bloat() {
             assert!(raw > 0, "{t}");
         }
     }
+    // --timing: every variant that built has a cold-init record, measured
+    // live (an interval around its point, a verdict) unless its bytes are
+    // the profile's own; the table has the column.
+    let mut timed = 0;
+    for t in tried.iter().filter(|t| !t["bytes"].is_null()) {
+        let timing = t["timing"]
+            .as_array()
+            .unwrap_or_else(|| panic!("untimed: {t}"));
+        assert_eq!(timing.len(), 1, "{t}");
+        let m = &timing[0];
+        assert_eq!(
+            (&m["metric"], &m["environment"]),
+            (&"INIT".into(), &"desktop".into())
+        );
+        if let Some(r) = m["ratio"].as_object() {
+            let f = |k: &str| r[k].as_f64().unwrap();
+            assert!(
+                0.0 < f("lo") && f("lo") <= f("point") && f("point") <= f("hi"),
+                "{m}"
+            );
+            assert!(m["blocks"].as_u64().unwrap() >= 8, "{m}");
+            timed += 1;
+        }
+    }
+    assert!(timed >= 2, "at least two variants differ in bytes: {p}");
+    assert!(md.contains("| cold init (INIT, desktop) |"), "{md}");
     // -O3 optimizes for speed, not size: measured larger than -Oz here.
     let o3 = tried
         .iter()
@@ -63,4 +91,17 @@ fn advise_measures_each_remedy_and_finds_the_monomorphization_bloat() {
         before,
         "nothing in the crate is edited"
     );
+}
+
+#[test]
+fn advise_env_without_timing_is_a_usage_error() {
+    let fixture = common::root().join("tests/mono-fixture");
+    let out = common::xtask_cmd()
+        .args(["advise", "--env", "desktop", "--budgets"])
+        .arg(fixture.join("budgets.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("add --timing"), "{err}");
 }
