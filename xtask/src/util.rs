@@ -45,6 +45,16 @@ pub fn run_captured(cmd: &mut Command) -> Result<Captured> {
     })
 }
 
+/// The directory of a budgets file, absolute: the subject's root. A bare
+/// `budgets.toml` has the parent `""`, which no process can run in (git
+/// would fail with "No such file or directory").
+pub fn subject_dir(budgets: &Path) -> PathBuf {
+    std::path::absolute(budgets)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 /// The `budgets.toml` a command uses when `--budgets` is not given: the
 /// first one in the current directory or above it (`cargo xtask` keeps the
 /// directory it was run from). Never the gate's own checkout: used as a
@@ -213,6 +223,16 @@ pub fn utc(unix_s: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_budgets_file_has_an_absolute_subject_dir() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(subject_dir(Path::new("budgets.toml")), cwd);
+        assert_eq!(
+            subject_dir(Path::new("/x/y/budgets.toml")),
+            Path::new("/x/y")
+        );
+    }
 
     #[test]
     fn utc_reads_the_civil_calendar() {

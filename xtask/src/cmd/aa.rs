@@ -167,11 +167,7 @@ pub fn series_text(runs: &[AaRun]) -> String {
 
 pub fn cli(args: &[String]) -> Result<u8> {
     let o = Options::parse(args)?;
-    let root = o
-        .budgets
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .to_path_buf();
+    let root = crate::util::subject_dir(&o.budgets);
     // A/A only when the candidate is the commit it is compared with.
     let dirty = git_changes(&root)?;
     if !dirty.is_empty() {

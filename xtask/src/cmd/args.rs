@@ -71,10 +71,7 @@ impl<'a> Args<'a> {
 /// otherwise: `reports/` next to the budgets file they belong to, so gating
 /// a second project never touches the first's.
 pub fn default_reports(budgets: &std::path::Path) -> std::path::PathBuf {
-    budgets
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join("reports")
+    crate::util::subject_dir(budgets).join("reports")
 }
 
 /// `wanted` out of `all` (all when nothing is wanted), in `all`'s order; an

@@ -24,7 +24,7 @@ use crate::summary::{ArtifactInfo, Fingerprint, ProtocolUsed};
 use crate::util::{find_budgets, git_commit, now_s};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Command-line options of `budget` and `size`.
@@ -132,11 +132,7 @@ impl Options {
 /// is replaced by its error version (no records), so nothing stale reads as
 /// a pass.
 pub fn run(opts: Options) -> Result<u8> {
-    let subject_dir = opts
-        .budgets
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let subject_dir = crate::util::subject_dir(&opts.budgets);
     super::guarded(&opts.reports.clone(), &subject_dir, || pipeline(&opts))
 }
 

@@ -39,7 +39,7 @@ pub fn cli(args: &[String]) -> Result<u8> {
     };
     // Reports live next to the budgets file, as for `budget`.
     let reports = reports.unwrap_or_else(|| super::args::default_reports(&budgets));
-    super::guarded(&reports, budgets.parent().unwrap_or(Path::new(".")), || {
+    super::guarded(&reports, &crate::util::subject_dir(&budgets), || {
         merge(&budgets, &reports, &shards)
     })
 }
