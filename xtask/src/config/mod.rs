@@ -84,6 +84,8 @@ pub struct MetricSpec {
     pub source_line: Option<usize>,
     /// A built-in scenario's parameters (`h.params`), validated.
     pub params: Option<serde_json::Value>,
+    /// Blocks per seed and arm, when the metric sets its own (timings).
+    pub blocks: Option<u32>,
 }
 
 impl MetricSpec {

@@ -439,6 +439,12 @@ pub struct Metric {
     /// seeded order (a soak of the crate's API), instead of one `call`.
     #[serde(default)]
     pub soak: Option<Spanned<Vec<crate::builtin::CallSpec>>>,
+    /// Timings: blocks per seed and arm for this metric, instead of
+    /// `[protocol] blocks` (the same samples per seed, in more, smaller
+    /// blocks: a key whose blocks are cheap and whose spread is between
+    /// blocks narrows its interval this way).
+    #[serde(default)]
+    pub blocks: Option<Spanned<u32>>,
 }
 
 // Profiles.

@@ -484,6 +484,32 @@ pub(super) fn metric_spec(
         _ if HEAP_UNITS.contains(&m.unit.get_ref().as_str()) => MetricKind::Heap,
         _ => MetricKind::Timing,
     };
+    let blocks = match &m.blocks {
+        None => None,
+        Some(b) => {
+            let n = *b.get_ref();
+            if measures != MetricKind::Timing && measures != MetricKind::Relative {
+                return Err(loc.err(
+                    b.span(),
+                    key("blocks"),
+                    "only a timing is taken in blocks; a size or heap metric has none".into(),
+                    "drop the key",
+                ));
+            }
+            if n < 2 || n > raw.protocol.latency_iterations / 100 {
+                return Err(loc.err(
+                    b.span(),
+                    key("blocks"),
+                    format!(
+                        "blocks = {n}: a comparison needs at least 2 blocks, and each block at least 100 of the protocol's {} samples per seed",
+                        raw.protocol.latency_iterations
+                    ),
+                    &format!("2 to {}", raw.protocol.latency_iterations / 100),
+                ));
+            }
+            Some(n)
+        }
+    };
     Ok(MetricSpec {
         id: m.id.clone(),
         name: m.name.clone(),
@@ -498,6 +524,7 @@ pub(super) fn metric_spec(
         reference_without,
         source_line: Some(line_of(loc.src, m.source.span().start)),
         params,
+        blocks,
     })
 }
 

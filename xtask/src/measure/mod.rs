@@ -241,11 +241,15 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
                         cfg.protocol.heap_warmup / 4,
                         1,
                     ),
-                    (false, _) => (
-                        per_seed.div_ceil(cfg.protocol.blocks),
-                        0,
-                        cfg.protocol.blocks,
-                    ),
+                    (false, _) => {
+                        // --quick keeps the protocol's blocks: its few
+                        // samples are not split further.
+                        let blocks = match quick {
+                            false => m.blocks.unwrap_or(cfg.protocol.blocks),
+                            true => cfg.protocol.blocks,
+                        };
+                        (per_seed.div_ceil(blocks), 0, blocks)
+                    }
                 };
                 out.push(Task {
                     metric: (*m).clone(),

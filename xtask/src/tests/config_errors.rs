@@ -549,3 +549,32 @@ fn a_heap_metric_says_what_it_covers() {
     let e = load_err(&d);
     assert!(e.message.contains("not a heap metric"), "{e}");
 }
+
+#[test]
+fn a_timing_may_set_its_own_blocks_within_the_protocol() {
+    // The shipped 04A takes 16 blocks of 125 samples.
+    let c = config::load(&root().join("budgets.toml")).unwrap();
+    let m = c.metrics.iter().find(|m| m.id == "M-PERF-04A").unwrap();
+    assert_eq!(m.blocks, Some(16));
+    let plan = crate::measure::plan(&c, &[m], &["core-min".into()], false);
+    assert_eq!((plan[0].blocks, plan[0].iterations), (16, 125));
+    // --quick keeps the protocol's blocks.
+    let quick = crate::measure::plan(&c, &[m], &["core-min".into()], true);
+    assert_eq!(quick[0].blocks, c.protocol.blocks);
+    // More blocks than leave 100 samples each: named, with its line.
+    let d = scratch("blocks-many", |t| {
+        t.replacen("blocks = 16", "blocks = 40", 1)
+    });
+    let e = load_err(&d);
+    assert!(
+        e.key.ends_with("(M-PERF-04A).blocks") && e.message.contains("at least 100"),
+        "{e}"
+    );
+    assert_eq!(e.line, Some(line_containing(&d, "blocks = 40")), "{e}");
+    // A heap metric has no blocks.
+    let d = scratch("blocks-heap", |t| {
+        t.replacen("id = \"M-PERF-03A\"", "id = \"M-PERF-03A\"\nblocks = 16", 1)
+    });
+    let e = load_err(&d);
+    assert!(e.message.contains("only a timing"), "{e}");
+}
