@@ -26,7 +26,8 @@ pub struct RunOptions {
 /// one block, in a randomized order per round (duet benchmarking, see
 /// `stats/`), seed by seed across an environment's tasks. Then, within `comparison.extend_budget_s`, more rounds for
 /// the tasks whose comparison is inconclusive or whose interval straddles a
-/// warn line, the cheapest to decide first (`stats::extension_order`). A candidate scenario that fails twice stops the run (exit 2)
+/// warn line, the cheapest to decide first (`stats::extension_order`), then
+/// narrowing those that cannot be decided in what is left. A candidate scenario that fails twice stops the run (exit 2)
 /// naming it, so partial data never yields a pass; a base scenario that
 /// fails makes that comparison "not comparable", with the reason.
 /// Long by design: the schedule as one loop (environments, seeds, rounds,
@@ -173,7 +174,7 @@ pub fn run(
                     )
                 })
                 .collect();
-            let order = stats::extension_order(&needs, left_s);
+            let (order, deciding) = stats::extension_order(&needs, left_s);
             let named = |i: usize| {
                 let t = states[i].task;
                 let need = needs
@@ -194,13 +195,18 @@ pub fn run(
                 .map(|&i| named(i))
                 .collect();
             if order.is_empty() {
-                eprintln!("budget: {} comparison(s) or band(s) still inconclusive, none decidable in the {left_s:.0}s of the extension budget left: {}", undecided.len(), left_out.join("; "));
+                eprintln!("budget: {} comparison(s) or band(s) still inconclusive, none that more blocks can decide: {}", undecided.len(), left_out.join("; "));
                 break;
             }
             eprintln!(
-                "budget: {} comparison(s) or band(s) still inconclusive; a block per arm and seed for {}, cheapest to decide first ({left_s:.0}s of the {}s extension budget left){}",
+                "budget: {} comparison(s) or band(s) still inconclusive; a block per arm and seed for {}, {} ({left_s:.0}s of the {}s extension budget left){}",
                 undecided.len(),
                 order.iter().map(|&i| named(i)).collect::<Vec<_>>().join("; "),
+                if deciding {
+                    "cheapest to decide first"
+                } else {
+                    "none decidable in what is left, so narrowing them, cheapest first"
+                },
                 cfg.comparison.extend_budget_s,
                 if left_out.is_empty() { String::new() } else { format!("; left as they are: {}", left_out.join("; ")) }
             );

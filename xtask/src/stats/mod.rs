@@ -60,7 +60,8 @@
 //! hi <= L (whatever the change is, it is within the limit with 95 %
 //! confidence); otherwise inconclusive, and the gate adds blocks within its
 //! time budget before it reports a warn. The budget goes to the keys
-//! cheapest to decide first (`extension_order`): an interval is taken to
+//! cheapest to decide first (`extension_order`), and when none can be
+//! decided in what is left, to narrowing the rest: an interval is taken to
 //! narrow as 1/sqrt(blocks) around its point (the usual rate of a
 //! bootstrap interval of a median of rounds), so a key needs
 //! (half-width / distance to the line it must clear)^2 times its blocks
@@ -633,9 +634,12 @@ mod tests {
             (5, Some(12.0)),
         ];
         // Cheapest first (ties by key); more blocks cannot decide key 2;
-        // key 3 needs more than twice what is left.
-        assert_eq!(extension_order(&needs, 60.0), vec![1, 5, 4, 0]);
-        assert_eq!(extension_order(&needs, 10.0), vec![1, 5]);
-        assert!(extension_order(&needs, 1.0).is_empty());
+        // key 3 needs more than twice what is left, so it waits.
+        assert_eq!(extension_order(&needs, 60.0), (vec![1, 5, 4, 0], true));
+        assert_eq!(extension_order(&needs, 10.0), (vec![1, 5], true));
+        // None can close in 1 s: what is left narrows them all, cheapest
+        // first, rather than going unspent (key 2 still gets nothing).
+        assert_eq!(extension_order(&needs, 1.0), (vec![1, 5, 4, 0, 3], false));
+        assert_eq!(extension_order(&[(2, None)], 60.0), (vec![], false));
     }
 }

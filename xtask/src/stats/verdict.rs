@@ -125,20 +125,29 @@ pub fn blocks_factor_to_clear(ci: &Interval, line: f64) -> Option<f64> {
     (d > 0.0 && h.is_finite()).then(|| (h / d).powi(2).max(1.0))
 }
 
-/// Which undecided keys get the extension, in order: `needs` holds, per
-/// key, the seconds it would take to decide it (`None`: more blocks cannot
-/// decide it). The cheapest first, so the budget decides as many keys as
-/// it can; a key that would need more than twice the seconds left is left
-/// out (its estimate is rough, but at ten times the budget it will not
-/// close), so the budget is not spent on it while others could close.
-pub fn extension_order(needs: &[(usize, Option<f64>)], remaining_s: f64) -> Vec<usize> {
-    let mut v: Vec<(usize, f64)> = needs
-        .iter()
-        .filter_map(|&(k, s)| Some((k, s?)))
-        .filter(|&(_, s)| s <= 2.0 * remaining_s)
-        .collect();
+/// Which undecided keys get the extension's next pass, in order, and
+/// whether they can be decided in what is left: `needs` holds, per key,
+/// the seconds it would take to decide it (`None`: more blocks cannot
+/// decide it). The cheapest first, so the budget decides as many keys as it
+/// can; a key that would need more than twice the seconds left (its
+/// estimate is rough, but at ten times the budget it will not close) waits
+/// while any other could close. When none can, the budget left narrows
+/// the rest, cheapest first, instead of going unspent: a narrower interval
+/// is a smaller minimum detectable change, and the keys far from deciding
+/// are the ones whose intervals are as wide as their limits.
+pub fn extension_order(needs: &[(usize, Option<f64>)], remaining_s: f64) -> (Vec<usize>, bool) {
+    let mut v: Vec<(usize, f64)> = needs.iter().filter_map(|&(k, s)| Some((k, s?))).collect();
     v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    v.into_iter().map(|(k, _)| k).collect()
+    let near: Vec<usize> = v
+        .iter()
+        .filter(|&&(_, s)| s <= 2.0 * remaining_s)
+        .map(|&(k, _)| k)
+        .collect();
+    if near.is_empty() {
+        (v.into_iter().map(|(k, _)| k).collect(), false)
+    } else {
+        (near, true)
+    }
 }
 
 /// Whether more blocks can plausibly move a straddling interval off the
