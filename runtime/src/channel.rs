@@ -70,7 +70,7 @@ pub struct Permit {
 impl Permit {
     /// Commit: the message enters the channel.
     pub fn send(mut self, v: u64) {
-        crate::inject!("BUDGET_INJECT_SEND_STEPS");
+        let v = crate::inject!("BUDGET_INJECT_SEND_STEPS", v);
         self.resolved = true;
         let wakers = {
             let mut c = self.rt.core.borrow_mut();

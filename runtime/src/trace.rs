@@ -186,8 +186,8 @@ impl Tracer {
         if self.mode & REPLAY == 0 {
             return None;
         }
-        crate::inject!("BUDGET_INJECT_REPLAY_STEPS");
         let id = self.replay.next_poll()?;
+        let id = crate::inject!("BUDGET_INJECT_REPLAY_STEPS", id as u64) as u32;
         match ready_pos.get(id as usize) {
             Some(&p) if p != u32::MAX => Some(p as usize),
             _ => None,
