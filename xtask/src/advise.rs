@@ -864,22 +864,26 @@ mod tests {
             verdict: verdict.into(),
             blocks: 8,
         };
-        assert_eq!(
-            t(0.93, 0.90, 0.96, "unchanged").words(),
-            "x0.930 [0.900, 0.960], faster"
-        );
-        assert_eq!(
-            t(1.02, 0.97, 1.06, "unchanged").words(),
-            "x1.020 [0.970, 1.060], no clear change"
-        );
-        assert_eq!(
-            t(1.04, 1.01, 1.07, "unchanged").words(),
-            "x1.040 [1.010, 1.070], slower"
-        );
-        assert_eq!(
-            t(1.25, 1.18, 1.31, "regressed").words(),
-            "x1.250 [1.180, 1.310], slower, past the gate's limit"
-        );
+        for (timing, words) in [
+            (
+                t(0.93, 0.90, 0.96, "unchanged"),
+                "x0.930 [0.900, 0.960], faster",
+            ),
+            (
+                t(1.02, 0.97, 1.06, "unchanged"),
+                "x1.020 [0.970, 1.060], no clear change",
+            ),
+            (
+                t(1.04, 1.01, 1.07, "unchanged"),
+                "x1.040 [1.010, 1.070], slower",
+            ),
+            (
+                t(1.25, 1.18, 1.31, "regressed"),
+                "x1.250 [1.180, 1.310], slower, past the gate's limit",
+            ),
+        ] {
+            assert_eq!(timing.words(), words);
+        }
         let same = Timing {
             ratio: None,
             ..t(1.0, 1.0, 1.0, "unchanged")
