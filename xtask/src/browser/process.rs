@@ -262,15 +262,32 @@ pub fn version(exe: &Path) -> Result<String> {
 }
 
 /// Kill a browser started by [`spawn_announcing`] and its process group
-/// (renderer and content processes), then reap it.
+/// (renderer and content processes), then reap it, and wait (up to 5 s)
+/// until no process of the group is left: the group's other members die
+/// and are reaped by init after the kill, not at it, and a gate that
+/// exits in between would leave a dying browser behind (seen: WebKit's
+/// MiniBrowser, a child of the driver, still listed after the gate's exit).
 pub fn kill_group(child: &mut Child) {
+    let group = child.id() as i32;
     #[cfg(target_os = "linux")]
     // SAFETY: kill(2) on the child's own process group (it called setpgid).
     unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
+        libc::kill(-group, libc::SIGKILL);
     }
     let _ = child.kill();
     let _ = child.wait();
+    #[cfg(target_os = "linux")]
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        // SAFETY: signal 0 sends nothing; it asks whether the group has a
+        // process left (ESRCH when none).
+        while unsafe { libc::kill(-group, 0) } == 0 && std::time::Instant::now() < deadline {
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 /// `HOST:PORT` of a `ws://HOST:PORT/...` URL, resolved.
