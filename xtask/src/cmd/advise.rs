@@ -286,7 +286,7 @@ fn cold_init(
     let (mut plan, mut arts, mut same) = (Vec::new(), Vec::new(), Vec::new());
     let mut base_profiles = std::collections::BTreeMap::new();
     for (i, v) in variants {
-        let label = format!("{}~variant-{i}", p.name);
+        let label = variant_label(p, *i);
         let run = Runnable {
             wasm: v.opt.wasm.clone(),
             glue: v.built.glue.clone(),
@@ -350,7 +350,7 @@ fn cold_init(
     )?;
     for (i, _) in variants.iter().filter(|(i, _)| !same.contains(i)) {
         for m in &metrics {
-            let label = format!("{}~variant-{i}", p.name);
+            let label = variant_label(p, *i);
             let c = measured
                 .get(&m.id, &label, &m.environment)
                 .and_then(|r| r.comparison.as_ref())
@@ -374,6 +374,11 @@ fn timing(
         verdict: verdict.into(),
         blocks,
     }
+}
+
+/// The name a timed variant is measured under: `core-min~variant-3`.
+fn variant_label(p: &Profile, i: usize) -> String {
+    format!("{}~variant-{i}", p.name)
 }
 
 fn is_cold_init(m: &MetricSpec) -> bool {
