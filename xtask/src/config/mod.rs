@@ -88,6 +88,12 @@ pub struct MetricSpec {
     pub blocks: Option<u32>,
 }
 
+/// The most blocks a metric may set. Every block keeps at least 100
+/// samples (its p95 is then at least its fifth-largest sample), so past
+/// `latency_iterations / 100` blocks a seed takes more samples, not fewer
+/// per block.
+pub const MAX_METRIC_BLOCKS: u32 = 64;
+
 impl MetricSpec {
     /// A relative metric compares against a reference build (percent).
     pub fn is_relative(&self) -> bool {

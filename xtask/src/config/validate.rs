@@ -496,15 +496,15 @@ pub(super) fn metric_spec(
                     "drop the key",
                 ));
             }
-            if n < 2 || n > raw.protocol.latency_iterations / 100 {
+            if !(2..=crate::config::MAX_METRIC_BLOCKS).contains(&n) {
                 return Err(loc.err(
                     b.span(),
                     key("blocks"),
                     format!(
-                        "blocks = {n}: a comparison needs at least 2 blocks, and each block at least 100 of the protocol's {} samples per seed",
-                        raw.protocol.latency_iterations
+                        "blocks = {n}: a comparison needs at least 2 blocks, and a metric takes at most {}",
+                        crate::config::MAX_METRIC_BLOCKS
                     ),
-                    &format!("2 to {}", raw.protocol.latency_iterations / 100),
+                    &format!("2 to {}", crate::config::MAX_METRIC_BLOCKS),
                 ));
             }
             Some(n)

@@ -215,6 +215,14 @@ impl Task {
     }
 }
 
+/// Samples per block for a full (not `--quick`) timing: the seed's
+/// samples split over its blocks, but never fewer than 100 per block, so
+/// that a block's p95 is its fifth-largest sample or better. A metric with
+/// more blocks than that allows takes more samples per seed, never fewer.
+pub fn block_samples(per_seed: u32, blocks: u32) -> u32 {
+    per_seed.div_ceil(blocks.max(1)).max(100)
+}
+
 /// The plan, ordered by environment (each environment may need its own
 /// browser), then profile, then metric.
 pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: bool) -> Vec<Task> {
@@ -244,11 +252,17 @@ pub fn plan(cfg: &Config, metrics: &[&MetricSpec], profiles: &[String], quick: b
                     (false, _) => {
                         // --quick keeps the protocol's blocks: its few
                         // samples are not split further.
-                        let blocks = match quick {
-                            false => m.blocks.unwrap_or(cfg.protocol.blocks),
-                            true => cfg.protocol.blocks,
-                        };
-                        (per_seed.div_ceil(blocks), 0, blocks)
+                        match quick {
+                            false => {
+                                let blocks = m.blocks.unwrap_or(cfg.protocol.blocks);
+                                (block_samples(per_seed, blocks), 0, blocks)
+                            }
+                            true => (
+                                per_seed.div_ceil(cfg.protocol.blocks),
+                                0,
+                                cfg.protocol.blocks,
+                            ),
+                        }
                     }
                 };
                 out.push(Task {

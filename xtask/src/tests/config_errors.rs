@@ -552,25 +552,36 @@ fn a_heap_metric_says_what_it_covers() {
 
 #[test]
 fn a_timing_may_set_its_own_blocks_within_the_protocol() {
-    // The shipped 04A takes 16 blocks of 125 samples.
+    // The shipped 04B takes 16 blocks of 125 samples; 04A takes 32, past
+    // 2000/100, so each block keeps 100 samples and the seed takes 3200.
     let c = config::load(&root().join("budgets.toml")).unwrap();
+    let planned = |id: &str| {
+        let m = c.metrics.iter().find(|m| m.id == id).unwrap();
+        let plan = crate::measure::plan(&c, &[m], &["core-min".into()], false);
+        (m.blocks, plan[0].blocks, plan[0].iterations)
+    };
+    assert_eq!(planned("M-PERF-04B"), (Some(16), 16, 125));
+    assert_eq!(planned("M-PERF-04A"), (Some(32), 32, 100));
+    // --quick keeps the protocol's blocks and its few samples.
     let m = c.metrics.iter().find(|m| m.id == "M-PERF-04A").unwrap();
-    assert_eq!(m.blocks, Some(16));
-    let plan = crate::measure::plan(&c, &[m], &["core-min".into()], false);
-    assert_eq!((plan[0].blocks, plan[0].iterations), (16, 125));
-    // --quick keeps the protocol's blocks.
     let quick = crate::measure::plan(&c, &[m], &["core-min".into()], true);
-    assert_eq!(quick[0].blocks, c.protocol.blocks);
-    // More blocks than leave 100 samples each: named, with its line.
-    let d = scratch("blocks-many", |t| {
-        t.replacen("blocks = 16", "blocks = 40", 1)
-    });
-    let e = load_err(&d);
-    assert!(
-        e.key.ends_with("(M-PERF-04A).blocks") && e.message.contains("at least 100"),
-        "{e}"
+    assert_eq!(
+        (quick[0].blocks, quick[0].iterations),
+        (
+            c.protocol.blocks,
+            c.protocol.quick_iterations.div_ceil(c.protocol.blocks)
+        )
     );
-    assert_eq!(e.line, Some(line_containing(&d, "blocks = 40")), "{e}");
+    // More than the cap, or fewer than 2: named, with its line.
+    for bad in ["blocks = 65", "blocks = 1"] {
+        let d = scratch("blocks-many", |t| t.replacen("blocks = 32", bad, 1));
+        let e = load_err(&d);
+        assert!(
+            e.key.ends_with("(M-PERF-04A).blocks") && e.message.contains("at most 64"),
+            "{bad}: {e}"
+        );
+        assert_eq!(e.line, Some(line_containing(&d, bad)), "{e}");
+    }
     // A heap metric has no blocks.
     let d = scratch("blocks-heap", |t| {
         t.replacen("id = \"M-PERF-03A\"", "id = \"M-PERF-03A\"\nblocks = 16", 1)
