@@ -35,6 +35,11 @@ impl ProfileArtifacts {
     }
 }
 
+/// The name of a test-module build (`builtin:tests`): `tests-web`.
+pub fn suite_key(target: &str) -> String {
+    format!("tests-{target}")
+}
+
 /// The name of a reference build: `without-trace`, `without-a+b`.
 pub fn reference_key(without: &[String]) -> String {
     format!("without-{}", without.join("+"))

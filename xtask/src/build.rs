@@ -238,8 +238,29 @@ pub fn failed_dependency(stderr: &str) -> Option<String> {
 /// no-op for cargo, and two gates sharing a target directory never
 /// overwrite each other's `.wasm` between one's build and its read.
 pub fn build(cfg: &Config, profile: &Profile) -> Result<Built> {
-    cargo_run(cfg, profile, false)?
+    cargo_run(cfg, profile, Goal::Build)?
         .ok_or_else(|| anyhow!("build of profile `{}` produced nothing", profile.name))
+}
+
+/// `cargo test --no-run` of one profile for wasm32: the test module of the
+/// crate's `#[wasm_bindgen_test]` functions in test target `target`
+/// (`lib` for the library's own unit tests), with the profile's features
+/// and cargo profile, in the profile's target directory.
+pub fn build_tests(cfg: &Config, profile: &Profile, target: &str) -> Result<Built> {
+    cargo_run(cfg, profile, Goal::Tests(target))?
+        .ok_or_else(|| anyhow!("the tests of profile `{}` built nothing", profile.name))
+}
+
+/// What one cargo run is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Goal<'a> {
+    /// Whether the features compile (`cargo check`, no code generation).
+    Check,
+    /// The library as the page loads it (`cargo build`, or `cargo rustc
+    /// --crate-type cdylib`).
+    Build,
+    /// A test target's module (`cargo test --no-run`).
+    Tests(&'a str),
 }
 
 /// The value cargo will use for profile setting `key` of `profile` (the
@@ -261,13 +282,14 @@ pub fn effective_setting(cfg: &Config, profile: &Profile, key: &str) -> Option<t
 /// features build at all, for a fraction of a build's time. Same command
 /// line, target directory and errors as [`build`].
 pub fn check(cfg: &Config, profile: &Profile) -> Result<()> {
-    cargo_run(cfg, profile, true).map(|_| ())
+    cargo_run(cfg, profile, Goal::Check).map(|_| ())
 }
 
 /// `cargo build` (or `check`) of one profile: [`build`] and [`check`].
 ///
 /// Long by design: the cargo command line assembled flag by flag, each with the reason it is there.
-fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option<Built>> {
+fn cargo_run(cfg: &Config, profile: &Profile, goal: Goal) -> Result<Option<Built>> {
+    let check_only = goal == Goal::Check;
     let tc = cfg.toolchain.as_ref().ok_or_else(|| {
         anyhow!("the subject's toolchain was not resolved before the build (a bug in the gate)")
     })?;
@@ -329,7 +351,17 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
         cmd.arg(sub)
             .arg("--manifest-path")
             .arg(&cfg.manifest)
-            .args(["--package", &cfg.package, "--lib", "--target", TARGET])
+            .args(["--package", &cfg.package]);
+        match goal {
+            Goal::Tests("lib") => cmd.arg("--lib"),
+            Goal::Tests(t) => cmd.args(["--test", t]),
+            Goal::Check | Goal::Build => cmd.arg("--lib"),
+        };
+        if let Goal::Tests(_) = goal {
+            // The test module's path is in cargo's messages only.
+            cmd.args(["--no-run", "--message-format=json-render-diagnostics"]);
+        }
+        cmd.args(["--target", TARGET])
             .arg("--profile")
             .arg(cargo_profile)
             .arg("--target-dir")
@@ -348,8 +380,13 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
         for (k, v) in &profile.build_env {
             cmd.env(k, v);
         }
+        let selects = match goal {
+            Goal::Tests("lib") => "--lib --no-run".to_string(),
+            Goal::Tests(t) => format!("--test {t} --no-run"),
+            _ => "--lib".to_string(),
+        };
         let words = format!(
-            "{}{} {sub} --manifest-path {} --package {} --lib --target {TARGET} --profile {} --no-default-features{}{}",
+            "{}{} {sub} --manifest-path {} --package {} {selects} --target {TARGET} --profile {} --no-default-features{}{}",
             tc.cargo_words(),
             add.config.iter().map(|c| format!(" --config '{c}'")).collect::<String>(),
             cfg.manifest.strip_prefix(&cfg.root).unwrap_or(&cfg.manifest).display(),
@@ -360,7 +397,7 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
         ) + &profile.build_env.iter().map(|(k, v)| format!(" ({k}={v})")).collect::<String>();
         (cmd, words)
     };
-    let run = |sub: &str| -> Result<String> {
+    let run = |sub: &str| -> Result<(String, String)> {
         let (mut cmd, command) = cargo(sub);
         let out = run_captured(&mut cmd).with_context(|| format!("running {command}"))?;
         if !out.status.success() {
@@ -407,7 +444,7 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
                 tail.join("\n")
             )));
         }
-        Ok(command)
+        Ok((command, out.stdout))
     };
     // Cargo's output directory for a custom profile is named after it, except
     // `dev` -> debug and `release` -> release.
@@ -420,15 +457,28 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
         .join(TARGET)
         .join(dir)
         .join(format!("{}.wasm", cfg.package.replace('-', "_")));
-    if check_only {
-        run("check")?;
-        return Ok(None);
+    match goal {
+        Goal::Check => {
+            run("check")?;
+            return Ok(None);
+        }
+        Goal::Tests(target) => {
+            let (command, stdout) = run("test")?;
+            let wasm = test_executable(&stdout, target).ok_or_else(|| {
+                anyhow!(
+                    "`{command}` built no test module for target `{target}` (a test target of {}: `lib`, or a file under tests/)",
+                    cfg.package
+                )
+            })?;
+            return Ok(Some(Built { wasm, command }));
+        }
+        Goal::Build => {}
     }
     let cdylib = declares_cdylib(&cfg.manifest);
     if !cdylib {
         eprintln!("budget: [{}] {} has no cdylib target: building it as one with `cargo rustc --crate-type cdylib` (the crate is not edited)", profile.name, cfg.package);
     }
-    let command = run(if cdylib { "build" } else { "rustc" })?;
+    let (command, _) = run(if cdylib { "build" } else { "rustc" })?;
     if !wasm.is_file() {
         return Err(anyhow!(format!(
             "build of profile `{}` produced no {}",
@@ -437,6 +487,27 @@ fn cargo_run(cfg: &Config, profile: &Profile, check_only: bool) -> Result<Option
         )));
     }
     Ok(Some(Built { wasm, command }))
+}
+
+/// The test module cargo's JSON messages name for test target `target`
+/// (`lib`: the library's unit tests): the `executable` of its
+/// compiler-artifact built as a test.
+pub fn test_executable(messages: &str, target: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["profile"]["test"] == true)
+        .find(|m| {
+            let kinds = m["target"]["kind"].as_array().cloned().unwrap_or_default();
+            let is_lib = kinds
+                .iter()
+                .any(|k| k.as_str().is_some_and(|k| k.ends_with("lib")));
+            match target {
+                "lib" => is_lib,
+                t => !is_lib && m["target"]["name"] == t,
+            }
+        })
+        .and_then(|m| m["executable"].as_str().map(PathBuf::from))
 }
 
 /// Whether the manifest's `[lib]` is a cdylib (`crate-type`, or the old
@@ -459,6 +530,22 @@ pub fn declares_cdylib(manifest: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_test_module_is_found_in_cargos_messages() {
+        let msgs = [
+            r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"url"},"profile":{"test":false},"executable":null}"#,
+            r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"url"},"profile":{"test":true},"executable":"/t/deps/url-1.wasm"}"#,
+            r#"{"reason":"compiler-artifact","target":{"kind":["test"],"name":"unit"},"profile":{"test":true},"executable":"/t/deps/unit-2.wasm"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+            "not json",
+        ]
+        .join("\n");
+        let found = |t| test_executable(&msgs, t).map(|p| p.display().to_string());
+        assert_eq!(found("unit").as_deref(), Some("/t/deps/unit-2.wasm"));
+        assert_eq!(found("lib").as_deref(), Some("/t/deps/url-1.wasm"));
+        assert_eq!(found("wpt"), None);
+    }
 
     fn profile(cargo_profile: &str, rustflags: &[&str], settings: &str) -> Profile {
         let settings: toml::Table = settings.parse().unwrap();

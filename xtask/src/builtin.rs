@@ -36,10 +36,18 @@ pub enum Builtin {
     ColdInit,
     Call,
     Heap,
+    /// The crate's own `#[wasm_bindgen_test]` functions, run as written:
+    /// a timing times one pass over them, a heap metric soaks passes.
+    Tests,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 3] = [Builtin::ColdInit, Builtin::Call, Builtin::Heap];
+    pub const ALL: [Builtin; 4] = [
+        Builtin::ColdInit,
+        Builtin::Call,
+        Builtin::Heap,
+        Builtin::Tests,
+    ];
 
     /// As `builtin:<name>` spells it (and the module's file name).
     pub fn name(self) -> &'static str {
@@ -47,6 +55,7 @@ impl Builtin {
             Builtin::ColdInit => "cold-init",
             Builtin::Call => "call",
             Builtin::Heap => "heap",
+            Builtin::Tests => "tests",
         }
     }
 
@@ -78,10 +87,15 @@ pub const MODULES: &[(&str, &str)] = &[
     ("cold-init", include_str!("../harness/builtin/cold-init.js")),
     ("call", include_str!("../harness/builtin/call.js")),
     ("heap", include_str!("../harness/builtin/heap.js")),
+    ("tests", include_str!("../harness/builtin/tests.js")),
     ("common", include_str!("../harness/builtin/common.js")),
     // `cargo xtask init`'s probe of the candidate calls (not a kind).
     ("probe", include_str!("../harness/builtin/probe.js")),
 ];
+
+/// The units of a built-in's heap figure, and of its times.
+const HEAP_UNITS: [&str; 3] = ["bytes", "KiB", "MiB"];
+const TIME_UNITS: [&str; 2] = ["ms", "us"];
 
 /// The prefix of a built-in's scenario name (`builtin:call`).
 pub const PREFIX: &str = "builtin:";
@@ -118,6 +132,20 @@ pub struct CallSpec {
     pub args: Vec<toml::Value>,
 }
 
+/// `builtin:tests`: which of the crate's `#[wasm_bindgen_test]` functions
+/// one pass runs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TestsSpec {
+    /// The test target: `lib` (the library's own unit tests) or the name
+    /// of a file under `tests/` (`tests/browser.rs` is `browser`).
+    pub target: String,
+    /// The tests one pass runs, by name (`module::test`); empty: every
+    /// test the target has that is not `#[ignore]`d.
+    #[serde(default)]
+    pub only: Vec<String>,
+}
+
 /// The built-in keys of one `[[metric]]`.
 #[derive(Debug, Default)]
 pub struct Keys<'a> {
@@ -126,6 +154,7 @@ pub struct Keys<'a> {
     pub teardown: Option<&'a Spanned<CallSpec>>,
     pub imports: Option<&'a Spanned<BTreeMap<String, String>>>,
     pub soak: Option<&'a Spanned<Vec<CallSpec>>>,
+    pub tests: Option<&'a Spanned<TestsSpec>>,
 }
 
 /// What is wrong, and where: the key (relative to the metric), the span of
@@ -162,6 +191,9 @@ pub fn params(
     keys: &Keys,
 ) -> Result<serde_json::Value, Problem> {
     let b = check_kind_and_unit(kind, unit, &span)?;
+    if b == Builtin::Tests || keys.tests.is_some() {
+        return tests_params(b, unit, span, keys);
+    }
     if let Some(soak) = keys.soak.filter(|_| b != Builtin::Heap) {
         return Err(problem(
             "soak",
@@ -230,10 +262,22 @@ fn check_kind_and_unit(kind: &str, unit: &str, span: &Range<usize>) -> Result<Bu
         ));
     };
     let heap = b == Builtin::Heap;
+    if b == Builtin::Tests {
+        // A pass is timed, or soaked for the heap: the unit says which.
+        if TIME_UNITS.contains(&unit) || HEAP_UNITS.contains(&unit) {
+            return Ok(b);
+        }
+        return Err(problem(
+            "unit",
+            span.clone(),
+            format!("`{PREFIX}tests` records a pass's time or the heap, not `{unit}`"),
+            "ms or us (one pass), or bytes, KiB, MiB (the heap after passes)",
+        ));
+    }
     let unit_ok = if heap {
-        ["bytes", "KiB", "MiB"].contains(&unit)
+        HEAP_UNITS.contains(&unit)
     } else {
-        ["ms", "us"].contains(&unit)
+        TIME_UNITS.contains(&unit)
     };
     if unit_ok {
         return Ok(b);
@@ -251,6 +295,76 @@ fn check_kind_and_unit(kind: &str, unit: &str, span: &Range<usize>) -> Result<Bu
             "ms or us"
         },
     ))
+}
+
+/// `builtin:tests`: the test target and the tests of a pass; none of the
+/// call keys, which name exports the tests do not need.
+fn tests_params(
+    b: Builtin,
+    unit: &str,
+    span: Range<usize>,
+    keys: &Keys,
+) -> Result<serde_json::Value, Problem> {
+    let Some(tests) = keys.tests.filter(|_| b == Builtin::Tests) else {
+        return match keys.tests {
+            Some(t) => Err(problem(
+                "tests",
+                t.span(),
+                format!("`tests` is for `{PREFIX}tests`"),
+                "source = \"builtin:tests\", or drop the key",
+            )),
+            None => Err(problem(
+                "tests",
+                span,
+                format!("`{PREFIX}tests` needs the test target whose tests it runs"),
+                "tests = { target = \"lib\" } (unit tests) or { target = \"web\" } (tests/web.rs)",
+            )),
+        };
+    };
+    let others = [
+        ("call", keys.call.map(|c| c.span())),
+        ("setup", keys.setup.map(|c| c.span())),
+        ("teardown", keys.teardown.map(|c| c.span())),
+        ("imports", keys.imports.map(|c| c.span())),
+        ("soak", keys.soak.map(|c| c.span())),
+    ];
+    if let Some((k, Some(at))) = others.into_iter().find(|(_, s)| s.is_some()) {
+        return Err(problem(
+            k,
+            at,
+            format!("`{PREFIX}tests` runs the crate's tests as written; it takes no `{k}`"),
+            "drop the key",
+        ));
+    }
+    let t = tests.get_ref();
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if t.target.is_empty() || !t.target.chars().all(plain) {
+        return Err(problem(
+            "tests.target",
+            tests.span(),
+            format!("`{}` is not a test target's name", t.target),
+            "lib, or the stem of a file under tests/",
+        ));
+    }
+    if let Some(dup) = t
+        .only
+        .iter()
+        .enumerate()
+        .find(|(i, n)| t.only[..*i].contains(n))
+    {
+        return Err(problem(
+            "tests.only",
+            tests.span(),
+            format!("`{}` is listed twice", dup.1),
+            "each test once",
+        ));
+    }
+    let heap = HEAP_UNITS.contains(&unit);
+    Ok(serde_json::json!({
+        "kind": "tests",
+        "heap": heap,
+        "tests": { "target": t.target, "only": t.only },
+    }))
 }
 
 /// `soak`: the calls one operation of `builtin:heap` makes, each once, in a
@@ -459,6 +573,90 @@ mod tests {
         assert_eq!(
             p,
             serde_json::json!({"kind": "heap", "setup": {"new": "Store", "args": [16]}, "call": {"method": "insert", "args": ["$i", "x", 1.5, true]}, "teardown": {"method": "free", "args": []}})
+        );
+    }
+
+    #[test]
+    fn the_crates_tests_validate_into_a_target_and_a_list() {
+        #[derive(Deserialize)]
+        struct W {
+            t: Spanned<TestsSpec>,
+        }
+        let spec = |src: &str| toml::from_str::<W>(&format!("t = {src}")).unwrap().t;
+        let t = spec(r#"{ target = "web", only = ["a::x", "b::y"] }"#);
+        let keys = Keys {
+            tests: Some(&t),
+            ..Keys::default()
+        };
+        // The unit says whether a pass is timed or soaked for the heap.
+        assert_eq!(
+            params("tests", "ms", 0..1, &keys).unwrap(),
+            serde_json::json!({"kind": "tests", "heap": false, "tests": {"target": "web", "only": ["a::x", "b::y"]}})
+        );
+        assert_eq!(params("tests", "KiB", 0..1, &keys).unwrap()["heap"], true);
+        let e = params("tests", "%", 0..1, &keys).unwrap_err();
+        assert_eq!(e.key, "unit");
+        // No target; a target that is not a name; a test listed twice.
+        let none = params("tests", "ms", 0..1, &Keys::default()).unwrap_err();
+        assert!(
+            none.key == "tests" && none.hint.contains("target = \"lib\""),
+            "{none:?}"
+        );
+        let odd = spec(r#"{ target = "../x" }"#);
+        let e = params(
+            "tests",
+            "ms",
+            0..1,
+            &Keys {
+                tests: Some(&odd),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "tests.target");
+        let twice = spec(r#"{ target = "web", only = ["a", "a"] }"#);
+        let e = params(
+            "tests",
+            "ms",
+            0..1,
+            &Keys {
+                tests: Some(&twice),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.message.contains("`a` is listed twice"), "{e:?}");
+        // The call keys do not belong to it, and `tests` to no other kind.
+        let c = call(r#"{ export = "f" }"#);
+        let e = params(
+            "tests",
+            "ms",
+            0..1,
+            &Keys {
+                tests: Some(&t),
+                call: Some(&c),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.key == "call" && e.message.contains("takes no `call`"),
+            "{e:?}"
+        );
+        let e = params(
+            "call",
+            "us",
+            0..1,
+            &Keys {
+                tests: Some(&t),
+                call: Some(&c),
+                ..Keys::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.key == "tests" && e.message.contains("builtin:tests"),
+            "{e:?}"
         );
     }
 

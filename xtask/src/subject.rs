@@ -6,7 +6,7 @@
 //! `budget`, `size`, `calibrate` and `init`. Attribution is returned as
 //! data: the report stage writes its files.
 
-use crate::artifacts::{reference_key, Base, BaseProfile, ProfileArtifacts, Runnable};
+use crate::artifacts::{reference_key, suite_key, Base, BaseProfile, ProfileArtifacts, Runnable};
 use crate::attribute;
 use crate::build;
 use crate::config::{Config, MetricSpec, Profile};
@@ -139,7 +139,7 @@ fn build_references(
     label: &str,
     prefix: &str,
 ) -> Result<BTreeMap<String, Runnable>> {
-    let mut references = BTreeMap::new();
+    let mut references = build_suites(cfg, metrics, profile, label, prefix)?;
     for (key, mut p) in reference_profiles(metrics, profile, label) {
         p.name = format!("{prefix}{}", p.name);
         let r = build_and_optimize(cfg, &p, &p.name)?;
@@ -152,6 +152,70 @@ fn build_references(
         );
     }
     Ok(references)
+}
+
+/// The test modules the selected `builtin:tests` metrics run for a profile,
+/// by [`suite_key`]: cargo's test module of each target, with the
+/// profile's features and cargo profile, through wasm-bindgen like the
+/// shipped module. Not optimized: the figure is what the tests do, and
+/// wasm-opt's settings are the shipped module's business.
+fn build_suites(
+    cfg: &Config,
+    metrics: &[&MetricSpec],
+    profile: &Profile,
+    label: &str,
+    prefix: &str,
+) -> Result<BTreeMap<String, Runnable>> {
+    let mut out = BTreeMap::new();
+    for m in metrics {
+        let Some(target) = m.suite.as_deref() else {
+            continue;
+        };
+        let key = suite_key(target);
+        if !m.caps.contains_key(label) || out.contains_key(&key) {
+            continue;
+        }
+        let work_name = format!("{prefix}{}~{key}", profile.name);
+        let module = test_module(cfg, profile, target, &work_name)
+            .with_context(|| format!("{} (builtin:tests)", m.id))?;
+        out.insert(key, module);
+    }
+    Ok(out)
+}
+
+/// One test target's module, ready for a page: cargo's test module of
+/// `target` with the profile's features and cargo profile, its libtest
+/// `main` export renamed (wasm-bindgen would make it the start function,
+/// and libtest cannot run in a page), through the subject's wasm-bindgen.
+pub fn test_module(
+    cfg: &Config,
+    profile: &Profile,
+    target: &str,
+    work_name: &str,
+) -> Result<Runnable> {
+    eprintln!("budget: [{work_name}] build the tests of `{target}`");
+    let built = build::build_tests(cfg, profile, target)?;
+    // After the build, which writes the lockfile a published crate lacks.
+    // The tests may be all that uses wasm-bindgen (wasm-bindgen-test).
+    let version = crate::bindgen::locked_version(&cfg.manifest)?.ok_or_else(|| {
+        anyhow!(
+            "#[wasm_bindgen_test] functions run through wasm-bindgen, and {} does not use it",
+            cfg.manifest.display()
+        )
+    })?;
+    let work = cfg.root.join("target").join("budget").join(work_name);
+    std::fs::create_dir_all(&work)?;
+    let mut bytes = std::fs::read(&built.wasm)?;
+    crate::wasmfile::check_magic(&bytes, &built.wasm.display().to_string())?;
+    crate::wasmfile::rename_export(&mut bytes, "main", "_lt_")?;
+    let input = work.join("tests.wasm");
+    write_atomic(&input, &bytes)?;
+    let cli = crate::bindgen::cli(&version, &crate::util::tool_cache())?;
+    let bg = crate::bindgen::run(&cli, &input, &work.join("bindgen"), "tests")?;
+    Ok(Runnable {
+        wasm: bg.wasm,
+        glue: Some(bg.glue),
+    })
 }
 
 /// The sizes of an optimized variant's shipped module.

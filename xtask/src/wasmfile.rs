@@ -36,6 +36,28 @@ pub fn check_magic(bytes: &[u8], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Rename export `from` to `to` (of the same length) in place; no other
+/// byte moves. Returns whether the module had the export.
+pub fn rename_export(bytes: &mut [u8], from: &str, to: &str) -> Result<bool> {
+    if from.len() != to.len() {
+        bail!("rename_export: `{from}` and `{to}` differ in length");
+    }
+    let mut at = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Payload::ExportSection(reader) = payload? {
+            for e in reader {
+                let e = e?;
+                if e.name == from {
+                    at = Some(e.name.as_ptr() as usize - bytes.as_ptr() as usize);
+                }
+            }
+        }
+    }
+    let Some(at) = at else { return Ok(false) };
+    bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+    Ok(true)
+}
+
 /// The sections of a module with their sizes. Section sizes (including the
 /// 8-byte preamble) add up to the file size exactly.
 pub fn sections(bytes: &[u8], what: &str) -> Result<Vec<Section>> {
@@ -561,6 +583,28 @@ pub fn imported_functions(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_is_renamed_in_place_and_nothing_else_moves() {
+        // A memory exported as `main`, and one as `data`.
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([0x05, 0x03, 0x01, 0x00, 0x01]);
+        m.extend([0x07, 0x0f, 0x02, 0x04]);
+        m.extend(b"main");
+        m.extend([0x02, 0x00, 0x04]);
+        m.extend(b"data");
+        m.extend([0x02, 0x00]);
+        let before = m.clone();
+        assert!(rename_export(&mut m, "main", "_lt_").unwrap());
+        assert_eq!(m.len(), before.len());
+        let at = before.windows(4).position(|w| w == b"main").unwrap();
+        assert_eq!(&m[at..at + 4], b"_lt_");
+        let differ = m.iter().zip(&before).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 4);
+        // Not there: nothing changes; a name of another length is refused.
+        assert!(!rename_export(&mut m, "main", "_lt_").unwrap());
+        assert!(rename_export(&mut m, "data", "dat").is_err());
+    }
 
     #[test]
     fn interface_lists_function_exports_with_params_and_the_imports() {

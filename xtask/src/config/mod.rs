@@ -86,6 +86,9 @@ pub struct MetricSpec {
     pub params: Option<serde_json::Value>,
     /// Blocks per seed and arm, when the metric sets its own (timings).
     pub blocks: Option<u32>,
+    /// `builtin:tests`: the test target whose module the metric runs in
+    /// place of the shipped one (`lib`, or a file under `tests/`).
+    pub suite: Option<String>,
 }
 
 /// The most blocks a metric may set. Every block keeps at least 100

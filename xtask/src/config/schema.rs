@@ -439,6 +439,9 @@ pub struct Metric {
     /// seeded order (a soak of the crate's API), instead of one `call`.
     #[serde(default)]
     pub soak: Option<Spanned<Vec<crate::builtin::CallSpec>>>,
+    /// `builtin:tests`: the test target (and the tests) a pass runs.
+    #[serde(default)]
+    pub tests: Option<Spanned<crate::builtin::TestsSpec>>,
     /// Timings: blocks per seed and arm for this metric, instead of
     /// `[protocol] blocks` (the same samples per seed, in more, smaller
     /// blocks: a key whose blocks are cheap and whose spread is between

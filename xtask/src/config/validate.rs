@@ -525,6 +525,7 @@ pub(super) fn metric_spec(
         source_line: Some(line_of(loc.src, m.source.span().start)),
         params,
         blocks,
+        suite: m.tests.as_ref().map(|t| t.get_ref().target.clone()),
     })
 }
 
@@ -548,6 +549,7 @@ fn builtin_params(
         teardown: m.teardown.as_ref(),
         imports: m.imports.as_ref(),
         soak: m.soak.as_ref(),
+        tests: m.tests.as_ref(),
     };
     let Some(kind) = m.source.get_ref().strip_prefix(crate::builtin::PREFIX) else {
         let spans = [
@@ -556,6 +558,7 @@ fn builtin_params(
             ("teardown", keys.teardown.map(|c| c.span())),
             ("imports", keys.imports.map(|c| c.span())),
             ("soak", keys.soak.map(|c| c.span())),
+            ("tests", keys.tests.map(|c| c.span())),
         ];
         if let Some((k, Some(span))) = spans.into_iter().find(|(_, s)| s.is_some()) {
             return Err(loc.err(

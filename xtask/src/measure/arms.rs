@@ -3,7 +3,7 @@
 //! reduction reads.
 
 use super::Task;
-use crate::artifacts::{reference_key, Base, ProfileArtifacts, Runnable};
+use crate::artifacts::{reference_key, suite_key, Base, ProfileArtifacts, Runnable};
 use crate::stats;
 use anyhow::{anyhow, Result};
 
@@ -118,7 +118,22 @@ pub(super) fn arms_of(
         note: String::new(),
         parts: vec![Vec::new(); seeds],
     };
-    let mut arms = vec![arm(Role::Candidate, art.runnable())];
+    // A `builtin:tests` metric runs the profile's test module, not the
+    // shipped one, on both sides.
+    let suite = task.metric.suite.as_deref().map(suite_key);
+    let main_of =
+        |refs: &std::collections::BTreeMap<String, Runnable>, main: &Runnable| match &suite {
+            None => Some(main.clone()),
+            Some(k) => refs.get(k).cloned(),
+        };
+    let candidate = main_of(&art.references, &art.runnable()).ok_or_else(|| {
+        anyhow!(
+            "profile {} has no test module {}",
+            task.profile,
+            suite.as_deref().unwrap_or("")
+        )
+    })?;
+    let mut arms = vec![arm(Role::Candidate, candidate)];
     let ref_key = task.metric.reference_without.as_deref().map(reference_key);
     if let Some(k) = &ref_key {
         let r = art
@@ -140,7 +155,17 @@ pub(super) fn arms_of(
                 ))
             }
             Some(bp) => match &ref_key {
-                None => arms.push(arm(Role::Base, bp.main.clone())),
+                None => match main_of(&bp.references, &bp.main) {
+                    Some(m) => arms.push(arm(Role::Base, m)),
+                    None => {
+                        excluded = Some(format!(
+                            "the base ({}) has no test module {} of {}",
+                            b.origin,
+                            suite.as_deref().unwrap_or(""),
+                            task.profile
+                        ))
+                    }
+                },
                 Some(k) => match bp.references.get(k) {
                     Some(r) => {
                         arms.push(arm(Role::Base, bp.main.clone()));
