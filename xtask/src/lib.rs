@@ -14,7 +14,7 @@
 //! gate  accept  config                         pure verdicts; accepted regressions; validated budgets.toml
 //! toolchain  cargoconf  closure                the subject's rustup toolchain, cargo config, dependency closure
 //! stats  size  optimize  server                numbers; sizes; binaryen; harness server
-//! api                                          a built crate's exports, and the built-ins wired to them
+//! api  exercise  suite                         a built crate's exports and tests, and the built-ins wired to them
 //! util  wasmfile  tomlspan  builtin            helpers with no crate dependencies; built-in scenarios
 //! ```
 
@@ -52,6 +52,7 @@ pub mod server;
 pub mod size;
 pub mod stats;
 pub mod subject;
+pub mod suite;
 pub mod summary;
 #[cfg(test)]
 mod tests;

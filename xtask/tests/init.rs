@@ -9,6 +9,8 @@
 //! heap metrics need a setup and a teardown. Each is measured for one
 //! profile in desktop Chromium (the other profiles are built and sized by
 //! init); a third crate that does not build for wasm32 shows init's error.
+//! The wasm-bindgen crate also has `#[wasm_bindgen_test]` functions, which
+//! init turns into a timed pass and a heap soak of those that pass.
 
 mod common;
 use common::root;
@@ -88,6 +90,39 @@ impl Window {
 pub fn abi_version() -> u32 {
     7
 }
+"#;
+
+/// handledemo's own tests (`tests/web.rs`).
+const HANDLEDEMO_TESTS: &str = r#"use handledemo::Window;
+use wasm_bindgen_test::*;
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn window_sums() {
+    let mut w = Window::new();
+    let mut last = 0;
+    for i in 0..200 {
+        last = w.push(i);
+    }
+    assert!(last > 0);
+}
+
+#[wasm_bindgen_test]
+fn journal_records() {
+    let mut w = Window::new();
+    for _ in 0..16 {
+        w.record("t");
+    }
+}
+
+#[wasm_bindgen_test]
+fn fails_on_purpose() {
+    assert_eq!(handledemo::abi_version(), 8);
+}
+
+#[wasm_bindgen_test]
+#[ignore]
+fn not_now() {}
 "#;
 
 fn summary(gate: &Path) -> serde_json::Value {
@@ -266,6 +301,14 @@ pub extern "C" fn checksum(n: u32) -> u32 {
         lock.replace("name = \"bindgen-fixture\"", "name = \"handledemo\""),
     )
     .unwrap();
+    // Its own #[wasm_bindgen_test] functions: two that pass, one that
+    // fails and one ignored (both left out by init, with why).
+    let manifest = std::fs::read_to_string(bg.join("Cargo.toml")).unwrap();
+    write(
+        &bg.join("Cargo.toml"),
+        &format!("{manifest}\n[dev-dependencies]\nwasm-bindgen-test = \"0.3\"\n"),
+    );
+    write(&bg.join("tests/web.rs"), HANDLEDEMO_TESTS);
     // init's config alone fails the leak: its heap soak calls every
     // method, so `record`'s unbounded journal shows.
     let gate = dir.join("gate-bg");
@@ -308,6 +351,27 @@ pub extern "C" fn checksum(n: u32) -> u32 {
             && budgets.contains("3x the p95 init measured in desktop Chromium"),
         "{budgets}"
     );
+    // Its tests: a timed pass of those that passed, and a soak of them.
+    assert!(
+        budgets.contains("source = \"builtin:tests\"")
+            && budgets.contains("[metric.tests]\ntarget = \"web\"")
+            && budgets.contains("# Left out: fails_on_purpose (fails in the browser")
+            && budgets.contains("# Left out: not_now (#[ignore]d)"),
+        "{budgets}"
+    );
+    for id in ["TESTS", "TESTS-HEAP"] {
+        let r = record(&s, id);
+        assert_eq!(r["status"], "pass", "{r}");
+        assert!(r["value"].as_f64().is_some_and(|v| v > 0.0), "{r}");
+        let method = r["method"].as_str().unwrap();
+        assert!(
+            method.contains("2 #[wasm_bindgen_test] functions of test target `web`")
+                && method.contains("window_sums")
+                && method.contains("journal_records"),
+            "{r}"
+        );
+    }
+    assert_eq!(record(&s, "TESTS-HEAP")["heap_growth"]["seeds"], 5);
     // The same crate with the leak fixed passes, on the same config.
     write(&bg.join("src/lib.rs"), HANDLEDEMO);
     let (code, text) = budget(&gate);

@@ -335,6 +335,7 @@ const WEBKIT_ABSENT: &str =
 # adds a webkit-desktop environment with cold init and wasm memory there.\n";
 
 /// Everything `render_budgets` needs.
+#[derive(Clone)]
 pub struct Plan<'a> {
     pub krate: &'a Crate,
     /// `[subject] manifest`, relative to the budgets file where it can be.
@@ -354,6 +355,22 @@ pub struct Plan<'a> {
     /// WebKit (its driver and Xvfb) is on this machine: the draft measures
     /// cold init and the wasm memory there too.
     pub webkit: bool,
+    /// The crate's own tests, when init could run them.
+    pub suite: Option<&'a SuitePlan>,
+}
+
+/// What init wires of the crate's `#[wasm_bindgen_test]` functions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuitePlan {
+    /// The test target (`lib`, or a file under `tests/`).
+    pub target: String,
+    /// The profile whose features and cargo profile build the tests.
+    pub profile: String,
+    pub choice: crate::suite::Choice,
+    /// The timed pass's cap in ms, and where it came from.
+    pub cap: Option<(f64, String)>,
+    /// Test targets not used, each with why.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// Timing caps init measured: per metric id (`INIT`, `CALL`), the cap per
@@ -585,6 +602,9 @@ pub fn render_budgets(p: &Plan) -> String {
             per_profile(p.profiles, |_| "64".into())
         ),
     );
+    if let Some(su) = p.suite {
+        s += &render_suite(su);
+    }
     if p.webkit {
         let _ = write!(s, "\n# The same cold init and soak in WebKit (JavaScriptCore). WebKit forces no\n# GC and gives no JS heap figure: the heap covers the wasm memory alone.\n");
         let (caps, why) = timing_caps(p, "INIT-webkit", 60.0, 85.0, 130.0);
@@ -603,6 +623,173 @@ pub fn render_budgets(p: &Plan) -> String {
         );
     }
     s
+}
+
+/// The two metrics of the crate's own tests: one timed pass, and the heap
+/// over passes. Their test lists go in a `[metric.tests]` table, the last
+/// of each metric, one name per line.
+pub fn render_suite(su: &SuitePlan) -> String {
+    let c = &su.choice;
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| format!("  {n:?},\n"))
+            .collect::<String>()
+    };
+    let tests = |names: &[String]| {
+        format!(
+            "[metric.tests]\ntarget = {:?}\nonly = [\n{}]\n",
+            su.target,
+            list(names)
+        )
+    };
+    let mut s = format!(
+        "\n# The crate's own #[wasm_bindgen_test] functions (test target `{}`), run as\n\
+         # wasm-bindgen-test runs them, a fresh test context per pass. The test module\n\
+         # is `cargo test --no-run` with profile {}'s features and cargo profile, through\n\
+         # wasm-bindgen; only that profile is measured.\n",
+        su.target, su.profile
+    );
+    for (name, why) in &c.left_out {
+        let _ = writeln!(s, "# Left out: {name} ({why}).");
+    }
+    for (target, why) in &su.skipped {
+        let _ = writeln!(s, "# Test target `{target}` is not measured: {why}.");
+    }
+    if let Some(w) = &c.warning {
+        let _ = writeln!(s, "# Warning: {w}.");
+    }
+    if c.timed.is_empty() {
+        s += "# No test passed in the browser: nothing to time.\n";
+    } else {
+        let (cap, why) = su.cap.clone().unwrap_or((
+            crate::exercise::cap_from(c.timed_ms, 10.0),
+            "A starting point: 10x the probed pass; tighten it after the first run.".into(),
+        ));
+        let _ = write!(
+            s,
+            "\n# One pass over the heaviest tests that ran under {} ms together ({:.2} ms\n# when init probed them).\n\
+             [[metric]]\nid = \"TESTS\"\nname = \"one pass of the crate's tests p95, desktop Chromium\"\nunit = \"ms\"\nkind = \"hard\"\nsource = \"builtin:tests\"\nenvironment = \"desktop\"\nprofiles = [{:?}]\n# {why}\nhard = {{ {} = {cap} }}\n{}",
+            crate::suite::TIMED_PASS_MS,
+            c.timed_ms,
+            su.profile,
+            su.profile,
+            tests(&c.timed)
+        );
+    }
+    if !c.soaked.is_empty() {
+        let _ = write!(
+            s,
+            "\n# The heap (JS heap + wasm memory) over 500 passes of the tests that ran under\n# {} ms together, after 200 warm-up passes. Fails if it keeps growing.\n\
+             [[metric]]\nid = \"TESTS-HEAP\"\nname = \"steady-state heap over the crate's tests p95, desktop Chromium\"\nunit = \"MiB\"\nkind = \"hard\"\nsource = \"builtin:tests\"\nenvironment = \"desktop\"\nprofiles = [{:?}]\nhard = {{ {} = 64 }}\n{}",
+            crate::suite::SOAK_PASS_MS,
+            su.profile,
+            su.profile,
+            tests(&c.soaked)
+        );
+    }
+    s
+}
+
+/// The crate's `#[wasm_bindgen_test]` functions as metrics: the first test
+/// target a page can run, built with the first profile whose tests build,
+/// each test probed alone in desktop Chromium (`suite::choose` decides
+/// from that), then a short run of the timed pass for its cap.
+fn suite_in_browser(
+    cfg: &config::Config,
+    crate_dir: &Path,
+    profiles: &[ProfilePlan],
+) -> Result<Option<SuitePlan>> {
+    use crate::measure::Measurer;
+    use crate::suite::Runs;
+    let mut skipped = Vec::new();
+    let mut chosen = None;
+    for (target, runs) in crate::suite::targets(crate_dir) {
+        match runs {
+            Runs::Elsewhere(w) => skipped.push((
+                target,
+                format!("its tests are configured to run in {w}, not in a page"),
+            )),
+            Runs::Page if chosen.is_none() => chosen = Some(target),
+            Runs::Page => skipped.push((
+                target,
+                "init wires one test target; copy the two metrics for it".into(),
+            )),
+        }
+    }
+    let Some(target) = chosen else {
+        for (t, why) in &skipped {
+            eprintln!("init: test target `{t}`: {why}");
+        }
+        return Ok(None);
+    };
+    eprintln!("init: the crate has #[wasm_bindgen_test] functions in `{target}`: building them");
+    let mut module = None;
+    for p in profiles {
+        let profile = cfg
+            .profile(p.name)
+            .cloned()
+            .ok_or_else(|| anyhow!("profile {} not loaded", p.name))?;
+        let work = format!("init~{}~tests-{target}", p.name);
+        match subject::test_module(cfg, &profile, &target, &work) {
+            Ok(r) => {
+                module = Some((p.name, r));
+                break;
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                eprintln!(
+                    "init: the tests of `{target}` do not build with profile {} ({}); trying the next",
+                    p.name,
+                    first_error(&text).unwrap_or("the build failed")
+                );
+            }
+        }
+    }
+    let Some((profile, module)) = module else {
+        bail!("the tests of `{target}` build with no profile");
+    };
+    let env = "desktop";
+    let mut m = crate::engines::Engines::new(cfg, Default::default());
+    let configured = cfg
+        .environments
+        .get(env)
+        .ok_or_else(|| anyhow!("the draft has no [environment.{env}]"))?;
+    m.prepare_environment(env, configured)?;
+    let t = super::probe::Target {
+        profile,
+        environment: env,
+        wasm: module.wasm.clone(),
+        glue: module.glue.clone(),
+        imports: &[],
+        timeout: std::time::Duration::from_secs(cfg.protocol.scenario_timeout_s),
+    };
+    let (found, tick) = super::probe::tests(&mut m, &t, &target)?;
+    let choice = crate::suite::choose(&found, tick);
+    let cap = if choice.timed.is_empty() {
+        None
+    } else {
+        let params = serde_json::json!({
+            "kind": "tests",
+            "heap": false,
+            "tests": { "target": target, "only": choice.timed },
+        });
+        let (p95, n) = super::probe::p95_ms(&mut m, &t, "tests", params, CAP_SAMPLES)?;
+        Some((
+            crate::exercise::cap_from(p95, CAP_FACTOR),
+            format!(
+                "{CAP_FACTOR}x the p95 init measured in desktop Chromium ({n} samples): {profile} {}",
+                fmt_sig(p95, "ms")
+            ),
+        ))
+    };
+    Ok(Some(SuitePlan {
+        target,
+        profile: profile.to_string(),
+        choice,
+        cap,
+        skipped,
+    }))
 }
 
 /// A provider for a raw module's imported function: the clock for names
@@ -659,6 +846,16 @@ struct Shipped {
     glue: Option<PathBuf>,
 }
 
+/// What init's builds and browser runs found, before the final
+/// budgets.toml is written.
+struct Findings {
+    builds: BTreeMap<String, Shipped>,
+    api: Api,
+    wiring: Wiring,
+    caps: Caps,
+    suite: Option<SuitePlan>,
+}
+
 // Longer than most: the steps that write files share one closure, so a
 // failure anywhere removes everything init wrote, in one place.
 fn run(o: &Options) -> Result<u8> {
@@ -709,9 +906,10 @@ fn run(o: &Options) -> Result<u8> {
             toolchain: o.toolchain.clone(),
             caps: &no_caps,
             webkit,
+            suite: None,
         })
     };
-    let result = (|| -> Result<(BTreeMap<String, Shipped>, Api, Wiring, Caps)> {
+    let result = (|| -> Result<Findings> {
         for p in &profiles {
             write(&profile_file(p), &render_profile(p))?;
         }
@@ -743,9 +941,26 @@ fn run(o: &Options) -> Result<u8> {
                 ),
             }
         }
-        Ok((builds, api, wiring, caps))
+        // Raw-export crates too: their tests run through wasm-bindgen-test.
+        let suite = suite_in_browser(&cfg, &crate_dir, &profiles).unwrap_or_else(|e| {
+            eprintln!("init: could not run the crate's #[wasm_bindgen_test] functions ({e:#}); no tests metric");
+            None
+        });
+        Ok(Findings {
+            builds,
+            api,
+            wiring,
+            caps,
+            suite,
+        })
     })();
-    let (builds, (exports, imports, unrunnable), wiring, caps) = match result {
+    let Findings {
+        builds,
+        api: (exports, imports, unrunnable),
+        wiring,
+        caps,
+        suite,
+    } = match result {
         Ok(r) => r,
         Err(e) => {
             // Leave nothing half-written behind.
@@ -769,9 +984,23 @@ fn run(o: &Options) -> Result<u8> {
         toolchain: o.toolchain.clone(),
         caps: &caps,
         webkit,
+        suite: suite.as_ref(),
     };
     write(&budgets, &render_budgets(&plan))?;
     print_summary(&written.borrow(), &profiles, &sizes, &wiring, &exports);
+    if let Some(su) = &suite {
+        println!(
+            "  the crate's tests (`{}`, built with {}): {} timed per pass, {} soaked for the heap, {} left out",
+            su.target,
+            su.profile,
+            su.choice.timed.len(),
+            su.choice.soaked.len(),
+            su.choice.left_out.len()
+        );
+        if let Some(w) = &su.choice.warning {
+            println!("  warning: {w}");
+        }
+    }
     println!("next: cargo xtask budget --budgets {}", budgets.display());
     Ok(0)
 }
@@ -1352,6 +1581,7 @@ mod tests {
             toolchain: None,
             caps: &Caps::new(),
             webkit: false,
+            suite: None,
         };
         let text = render_budgets(&plan);
         assert!(
@@ -1403,9 +1633,75 @@ mod tests {
             text.contains("WebKit (JavaScriptCore, Safari's engine) was not found"),
             "{text}"
         );
+        // The crate's own tests: a timed pass and a soak, on the profile
+        // that built them, each with its list of tests.
+        let found = |name: &str, ms: f64, passes: bool| crate::suite::TestFound {
+            name: name.into(),
+            ignored: false,
+            passes,
+            ms,
+            error: (!passes).then(|| "RuntimeError: unreachable".into()),
+        };
+        let su = SuitePlan {
+            target: "web".into(),
+            profile: "core-min".into(),
+            choice: crate::suite::choose(
+                &[
+                    found("a::heavy", 1.2, true),
+                    found("a::light", 0.1, true),
+                    found("b::broken", 0.0, false),
+                ],
+                0.005,
+            ),
+            cap: Some((4.5, "3x the p95 init measured".into())),
+            skipped: vec![(
+                "node".into(),
+                "its tests are configured to run in Node.js, not in a page".into(),
+            )],
+        };
+        let text = render_budgets(&Plan {
+            suite: Some(&su),
+            ..plan.clone()
+        });
+        assert!(
+            text.contains(
+                "# Left out: b::broken (fails in the browser: RuntimeError: unreachable)."
+            ) && text.contains("# Test target `node` is not measured"),
+            "{text}"
+        );
+        std::fs::write(gate.join("budgets.toml"), &text).unwrap();
+        let cfg = config::load(&gate.join("budgets.toml")).unwrap();
+        let tests: Vec<_> = cfg.metrics.iter().filter(|m| m.suite.is_some()).collect();
+        assert_eq!(
+            tests
+                .iter()
+                .map(|m| (
+                    m.id.as_str(),
+                    m.unit.as_str(),
+                    m.caps.keys().cloned().collect::<Vec<_>>(),
+                    m.params.as_ref().unwrap()["tests"]["only"].clone()
+                ))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "TESTS",
+                    "ms",
+                    vec!["core-min".to_string()],
+                    serde_json::json!(["a::heavy", "a::light"])
+                ),
+                (
+                    "TESTS-HEAP",
+                    "MiB",
+                    vec!["core-min".to_string()],
+                    serde_json::json!(["a::light", "a::heavy"])
+                ),
+            ]
+        );
+        assert_eq!(tests[0].caps["core-min"].hard, 4.5);
         // Where WebKit is installed, cold init is measured there too.
         let text = render_budgets(&Plan {
             webkit: true,
+            suite: None,
             ..plan
         });
         std::fs::write(gate.join("budgets.toml"), &text).unwrap();

@@ -62,9 +62,18 @@ impl Target<'_> {
 
     /// The probe's findings (`harness/builtin/probe.js`).
     fn probe(&self, m: &mut dyn Measurer, params: serde_json::Value) -> Result<serde_json::Value> {
-        let out = m
-            .run(&self.run("probe", params, 1))
-            .context("probing the crate's exports in the browser")?;
+        self.findings(m, "probe", params)
+            .context("probing the crate's exports in the browser")
+    }
+
+    /// What a built-in's probe mode sends back as JSON in its method text.
+    fn findings(
+        &self,
+        m: &mut dyn Measurer,
+        scenario: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        let out = m.run(&self.run(scenario, params, 1))?;
         serde_json::from_str(&out.note)
             .with_context(|| format!("the probe returned no findings: {}", out.note))
     }
@@ -88,6 +97,27 @@ pub fn candidates(m: &mut dyn Measurer, t: &Target, c: &Candidates) -> Result<Ve
         ));
     }
     Ok(found)
+}
+
+/// Each test of a test module (`harness/builtin/tests.js`, probe mode)
+/// alone: does it pass, and how long a pass of it takes; and the page
+/// clock's step in ms.
+pub fn tests(
+    m: &mut dyn Measurer,
+    t: &Target,
+    target: &str,
+) -> Result<(Vec<crate::suite::TestFound>, f64)> {
+    let params = serde_json::json!({
+        "kind": "tests",
+        "probe": true,
+        "heap": false,
+        "tests": { "target": target, "only": [] },
+    });
+    let v = t
+        .findings(m, "tests", params)
+        .with_context(|| format!("running the tests of `{target}` one by one in the browser"))?;
+    let found = serde_json::from_value(v["tests"].clone())?;
+    Ok((found, v["tick"].as_f64().unwrap_or(0.005)))
 }
 
 /// Calls left out, each with why.
@@ -184,6 +214,7 @@ pub fn params(
     }
     let k: Keys = toml::from_str(&text).with_context(|| format!("init's own wiring:\n{text}"))?;
     let keys = builtin::Keys {
+        tests: None,
         call: k.call.as_ref(),
         setup: k.setup.as_ref(),
         teardown: k.teardown.as_ref(),
