@@ -157,6 +157,23 @@ pub struct Keys<'a> {
     pub tests: Option<&'a Spanned<TestsSpec>>,
 }
 
+impl Keys<'_> {
+    /// The keys that name calls (and a raw module's imports), each given
+    /// with the span of its value, in budgets.toml's order.
+    pub fn call_keys(&self) -> Vec<(&'static str, Range<usize>)> {
+        [
+            ("call", self.call.map(|c| c.span())),
+            ("setup", self.setup.map(|c| c.span())),
+            ("teardown", self.teardown.map(|c| c.span())),
+            ("imports", self.imports.map(|c| c.span())),
+            ("soak", self.soak.map(|c| c.span())),
+        ]
+        .into_iter()
+        .filter_map(|(k, s)| Some((k, s?)))
+        .collect()
+    }
+}
+
 /// What is wrong, and where: the key (relative to the metric), the span of
 /// the value, what is wrong and what would be valid.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,14 +338,7 @@ fn tests_params(
             )),
         };
     };
-    let others = [
-        ("call", keys.call.map(|c| c.span())),
-        ("setup", keys.setup.map(|c| c.span())),
-        ("teardown", keys.teardown.map(|c| c.span())),
-        ("imports", keys.imports.map(|c| c.span())),
-        ("soak", keys.soak.map(|c| c.span())),
-    ];
-    if let Some((k, Some(at))) = others.into_iter().find(|(_, s)| s.is_some()) {
+    if let Some((k, at)) = keys.call_keys().into_iter().next() {
         return Err(problem(
             k,
             at,
@@ -602,58 +612,30 @@ mod tests {
             none.key == "tests" && none.hint.contains("target = \"lib\""),
             "{none:?}"
         );
-        let odd = spec(r#"{ target = "../x" }"#);
-        let e = params(
-            "tests",
-            "ms",
-            0..1,
-            &Keys {
-                tests: Some(&odd),
+        let with = |kind: &str, tests: &Spanned<TestsSpec>, call: Option<&Spanned<CallSpec>>| {
+            let keys = Keys {
+                tests: Some(tests),
+                call,
                 ..Keys::default()
-            },
-        )
-        .unwrap_err();
+            };
+            params(kind, "ms", 0..1, &keys).unwrap_err()
+        };
+        let e = with("tests", &spec(r#"{ target = "../x" }"#), None);
         assert_eq!(e.key, "tests.target");
-        let twice = spec(r#"{ target = "web", only = ["a", "a"] }"#);
-        let e = params(
+        let e = with(
             "tests",
-            "ms",
-            0..1,
-            &Keys {
-                tests: Some(&twice),
-                ..Keys::default()
-            },
-        )
-        .unwrap_err();
+            &spec(r#"{ target = "web", only = ["a", "a"] }"#),
+            None,
+        );
         assert!(e.message.contains("`a` is listed twice"), "{e:?}");
         // The call keys do not belong to it, and `tests` to no other kind.
         let c = call(r#"{ export = "f" }"#);
-        let e = params(
-            "tests",
-            "ms",
-            0..1,
-            &Keys {
-                tests: Some(&t),
-                call: Some(&c),
-                ..Keys::default()
-            },
-        )
-        .unwrap_err();
+        let e = with("tests", &t, Some(&c));
         assert!(
             e.key == "call" && e.message.contains("takes no `call`"),
             "{e:?}"
         );
-        let e = params(
-            "call",
-            "us",
-            0..1,
-            &Keys {
-                tests: Some(&t),
-                call: Some(&c),
-                ..Keys::default()
-            },
-        )
-        .unwrap_err();
+        let e = with("call", &t, Some(&c));
         assert!(
             e.key == "tests" && e.message.contains("builtin:tests"),
             "{e:?}"

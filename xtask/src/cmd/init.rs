@@ -700,7 +700,6 @@ fn suite_in_browser(
     crate_dir: &Path,
     profiles: &[ProfilePlan],
 ) -> Result<Option<SuitePlan>> {
-    use crate::measure::Measurer;
     use crate::suite::Runs;
     let mut skipped = Vec::new();
     let mut chosen = None;
@@ -749,13 +748,7 @@ fn suite_in_browser(
     let Some((profile, module)) = module else {
         bail!("the tests of `{target}` build with no profile");
     };
-    let env = "desktop";
-    let mut m = crate::engines::Engines::new(cfg, Default::default());
-    let configured = cfg
-        .environments
-        .get(env)
-        .ok_or_else(|| anyhow!("the draft has no [environment.{env}]"))?;
-    m.prepare_environment(env, configured)?;
+    let (env, mut m) = desktop(cfg)?;
     let t = super::probe::Target {
         profile,
         environment: env,
@@ -1152,6 +1145,20 @@ const WEBKIT_CAP_FACTOR: f64 = 5.0;
 /// A timing cap is this many times the p95 init measured.
 pub const CAP_FACTOR: f64 = 3.0;
 
+/// The environment init measures in (the draft's desktop Chromium), its
+/// browser prepared.
+fn desktop(cfg: &config::Config) -> Result<(&'static str, crate::engines::Engines)> {
+    use crate::measure::Measurer;
+    let env = "desktop";
+    let mut m = crate::engines::Engines::new(cfg, Default::default());
+    let configured = cfg
+        .environments
+        .get(env)
+        .ok_or_else(|| anyhow!("the draft has no [environment.{env}]"))?;
+    m.prepare_environment(env, configured)?;
+    Ok((env, m))
+}
+
 /// Call every export init can give literal arguments in desktop Chromium
 /// (`exercise.rs` decides from what the probe found): the heap soaks all
 /// that ran, the call metric times the slowest that changed the module's
@@ -1163,15 +1170,8 @@ fn exercise_in_browser(
     api: &Api,
     wiring: &mut Wiring,
 ) -> Result<Caps> {
-    use crate::measure::Measurer;
     let (exports, imports, _) = api;
-    let env = "desktop";
-    let mut m = crate::engines::Engines::new(cfg, Default::default());
-    let configured = cfg
-        .environments
-        .get(env)
-        .ok_or_else(|| anyhow!("the draft has no [environment.{env}]"))?;
-    m.prepare_environment(env, configured)?;
+    let (env, mut m) = desktop(cfg)?;
     let targets: Vec<super::probe::Target> = builds
         .iter()
         .map(|(name, b)| super::probe::Target {

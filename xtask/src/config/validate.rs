@@ -552,15 +552,9 @@ fn builtin_params(
         tests: m.tests.as_ref(),
     };
     let Some(kind) = m.source.get_ref().strip_prefix(crate::builtin::PREFIX) else {
-        let spans = [
-            ("call", keys.call.map(|c| c.span())),
-            ("setup", keys.setup.map(|c| c.span())),
-            ("teardown", keys.teardown.map(|c| c.span())),
-            ("imports", keys.imports.map(|c| c.span())),
-            ("soak", keys.soak.map(|c| c.span())),
-            ("tests", keys.tests.map(|c| c.span())),
-        ];
-        if let Some((k, Some(span))) = spans.into_iter().find(|(_, s)| s.is_some()) {
+        let mut given = keys.call_keys();
+        given.extend(keys.tests.map(|t| ("tests", t.span())));
+        if let Some((k, span)) = given.into_iter().next() {
             return Err(loc.err(
                 span,
                 key(k),
