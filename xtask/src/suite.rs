@@ -58,6 +58,8 @@ pub fn targets(crate_dir: &Path) -> Vec<(String, Runs)> {
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     files.sort();
+    // A target's tests may sit in its modules (`mod common;`).
+    let modules = files.iter().any(|d| d.is_dir() && uses_tests(d));
     for f in files {
         let Some(stem) = f
             .extension()
@@ -68,14 +70,6 @@ pub fn targets(crate_dir: &Path) -> Vec<(String, Runs)> {
             continue;
         };
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        // A target's tests may sit in its modules (`mod common;`).
-        let modules = std::fs::read_dir(crate_dir.join("tests"))
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.path().is_dir())
-                    .any(|e| uses_tests(&e.path()))
-            })
-            .unwrap_or(false);
         if text.contains("wasm_bindgen_test") || (text.contains("mod ") && modules) {
             out.push((stem.to_string(), runs_in(&text)));
         }
